@@ -1,0 +1,102 @@
+"""ppresnet45: a ResNet45 backbone family and the tools around it for PaddleOCR-style text recognition.
+
+``import ppresnet45`` registers every built-in component and loads plugins declared under
+the ``ppresnet45.plugins`` entry-point group.
+"""
+
+__version__ = "0.1.0"
+
+from . import losses, postprocess  # noqa: F401,E402  (registration side effects)
+from .config import load_config  # noqa: E402
+from .errors import ConfigError, DataError, ModelDirError, PPResNetError, RegistryError  # noqa: E402
+from .modeling import RecModel, build_model, count_macs, count_parameters, model_summary  # noqa: E402
+from .modeling.backbones import (  # noqa: E402
+    BasicBlock,
+    Bottleneck,
+    ClassicBasicBlock,
+    ResNet,
+    ResNet18,
+    ResNet45,
+    ResNet50,
+)
+from .registry import (  # noqa: E402
+    ALL_REGISTRIES,
+    BACKBONES,
+    DATA_TRANSFORMS,
+    DATASETS,
+    ENTRY_POINT_GROUP,
+    HEADS,
+    LOSSES,
+    METRICS,
+    NECKS,
+    POSTPROCESS,
+    TRANSFORMS,
+    Registry,
+    load_plugins,
+)
+
+
+def list_backbones():
+    """Names of all registered backbones (built-ins and plugins), sorted."""
+    load_plugins()
+    return BACKBONES.names()
+
+
+def build_backbone(cfg):
+    """Build a backbone from ``{"name": "ResNet45", **kwargs}``."""
+    return BACKBONES.build(cfg)
+
+
+def _register_optional():
+    # Data and metric components register themselves when their modules import; they are
+    # optional at this level so that a broken optional dependency never breaks the model API.
+    import importlib
+
+    for mod in ("ppresnet45.data", "ppresnet45.metrics"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("ppresnet45"):
+                continue
+            raise
+
+
+_register_optional()
+load_plugins()
+
+__all__ = [
+    "__version__",
+    "ResNet",
+    "ResNet45",
+    "ResNet18",
+    "ResNet50",
+    "BasicBlock",
+    "ClassicBasicBlock",
+    "Bottleneck",
+    "RecModel",
+    "build_model",
+    "build_backbone",
+    "list_backbones",
+    "load_config",
+    "count_macs",
+    "count_parameters",
+    "model_summary",
+    "Registry",
+    "load_plugins",
+    "ENTRY_POINT_GROUP",
+    "BACKBONES",
+    "NECKS",
+    "HEADS",
+    "LOSSES",
+    "POSTPROCESS",
+    "METRICS",
+    "DATASETS",
+    "TRANSFORMS",
+    "DATA_TRANSFORMS",
+    "ALL_REGISTRIES",
+    "PPResNetError",
+    "ConfigError",
+    "RegistryError",
+    "DataError",
+    "ModelDirError",
+]

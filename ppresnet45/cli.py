@@ -1,0 +1,119 @@
+"""The ``ppresnet45`` command: one entry point with sub-commands, shared by ``tools/*.py``.
+
+Each sub-command lives in a module with ``add_arguments(parser)`` and ``run(args) -> int``;
+modules are imported only when their sub-command runs, so ``--help`` stays fast.
+User errors print one ``error: ...`` line and exit 2 (1 for failed work such as an
+unreadable image); ``--debug`` shows the traceback instead.
+"""
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+# name -> (module, one-line help)
+COMMANDS = {
+    "summary": ("ppresnet45.engine.summary", "build a model from a config and print parameters, output shape, mult-adds"),
+    "synth": ("ppresnet45.data.synth", "render synthetic text-line images and a PaddleOCR label file"),
+    "train": ("ppresnet45.engine.train", "train a recognizer from a config"),
+    "eval": ("ppresnet45.engine.evaluate", "evaluate a checkpoint on the Eval dataset"),
+    "export": ("ppresnet45.engine.export", "export an inference model (inference.json/.pdiparams/.yml) with a parity check"),
+    "infer": ("ppresnet45.engine.predict", "recognize text-line images with an exported model"),
+    "benchmark": ("ppresnet45.engine.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
+    "convert-lmdb": ("ppresnet45.data.lmdb_convert", "convert a label file + images into an LMDB dataset"),
+    "demo": ("ppresnet45.engine.demo", "the end-to-end demo run by `make demo`"),
+}
+
+
+def add_config_arguments(parser, required=True):
+    """Add PaddleOCR's ``-c CONFIG`` and ``-o Section.key=value ...`` options."""
+    parser.add_argument("-c", "--config", required=required, help="YAML config file (PaddleOCR layout)")
+    parser.add_argument(
+        "-o",
+        "--opt",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. -o Global.epoch_num=10 Global.use_gpu=false (values are YAML)",
+    )
+
+
+def _import_command(name):
+    module_name = COMMANDS[name][0]
+    return importlib.import_module(module_name)
+
+
+def build_parser(only=None):
+    """The argument parser; ``only`` builds just one sub-command's parser (for tools/*.py)."""
+    if only is not None:
+        mod = _import_command(only)
+        parser = argparse.ArgumentParser(prog=f"ppresnet45 {only}", description=COMMANDS[only][1])
+        mod.add_arguments(parser)
+        parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+        parser.set_defaults(_command=only)
+        return parser
+    parser = argparse.ArgumentParser(prog="ppresnet45", description="ResNet45 text recognition for PaddlePaddle")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="_command", metavar="COMMAND")
+    for name, (_, helptext) in COMMANDS.items():
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        p.set_defaults(_lazy=name)
+    return parser
+
+
+def main(argv=None, command=None):
+    """Run the CLI; returns the exit code.
+
+    Args:
+        argv (list[str] | None): arguments (default ``sys.argv[1:]``).
+        command (str | None): run this sub-command directly (``tools/*.py`` use it).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if command is None:
+        top = build_parser()
+        # Parse only the sub-command name here; its own parser reads the rest.
+        if not argv or argv[0] in ("-h", "--help"):
+            top.print_help()
+            return 0
+        if argv[0] == "--version":
+            from . import __version__
+
+            print(__version__)
+            return 0
+        if argv[0] not in COMMANDS:
+            top.error(f"unknown command '{argv[0]}' (choose from {', '.join(COMMANDS)})")
+        command, argv = argv[0], argv[1:]
+    debug = "--debug" in argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        parser = build_parser(only=command)
+        args = parser.parse_args(argv)
+        mod = _import_command(command)
+        rc = mod.run(args)
+        return int(rc or 0)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line unless --debug
+        from .errors import PPResNetError
+
+        if debug:
+            raise
+        if isinstance(exc, PPResNetError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
+            print(f"error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+            return 2
+        first = str(exc).strip().splitlines()
+        print(f"error: {type(exc).__name__}: {first[0] if first else ''} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def entry_point():
+    """console_scripts entry: ``ppresnet45 COMMAND ...``."""
+    os.environ.setdefault("GLOG_minloglevel", "2")  # keep Paddle's C++ INFO logs off the console
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""PaddleOCR-style YAML configs: load, apply ``-o Section.key=value`` overrides, validate.
+
+A config is a plain dict with PaddleOCR's sections (Global, Architecture, Loss,
+Optimizer, PostProcess, Metric, Train, Eval). Every error names the file and key path.
+"""
+
+import copy
+import os
+
+import yaml
+
+from .errors import ConfigError
+
+SECTIONS = ("Global", "Architecture", "Loss", "Optimizer", "PostProcess", "Metric", "Train", "Eval")
+
+# Known keys with their expected types. An override may add one of these even when the
+# file does not set it; any other new key is rejected as a probable typo.
+_INT = (int,)
+_NUM = (int, float)
+_STR = (str,)
+_OPT_STR = (str, type(None))
+_BOOL = (bool,)
+_LIST = (list,)
+SCHEMA = {
+    "Global.use_gpu": _BOOL,
+    "Global.epoch_num": _INT,
+    "Global.max_steps": (int, type(None)),
+    "Global.log_smooth_window": _INT,
+    "Global.print_batch_step": _INT,
+    "Global.save_model_dir": _STR,
+    "Global.save_epoch_step": _INT,
+    "Global.eval_batch_step": (int, list),
+    "Global.cal_metric_during_train": _BOOL,
+    "Global.pretrained_model": _OPT_STR,
+    "Global.checkpoints": _OPT_STR,
+    "Global.save_inference_dir": _OPT_STR,
+    "Global.use_visualdl": _BOOL,
+    "Global.infer_img": _OPT_STR,
+    "Global.character_dict_path": _OPT_STR,
+    "Global.use_space_char": _BOOL,
+    "Global.max_text_length": _INT,
+    "Global.image_shape": _LIST,
+    "Global.seed": _INT,
+    "Global.distributed": _BOOL,
+    "Global.save_res_path": _OPT_STR,
+    "Global.use_onednn": _BOOL,
+    "Global.to_static": _BOOL,
+    "Global.drop_unknown_chars": _BOOL,
+    "Global.cpu_threads": (int, type(None)),
+    "Architecture.model_type": _STR,
+    "Architecture.algorithm": _STR,
+    "Architecture.in_channels": _INT,
+    "Architecture.Backbone": (dict,),
+    "Architecture.Backbone.name": _STR,
+    "Architecture.Neck": (dict, type(None)),
+    "Architecture.Head": (dict,),
+    "Architecture.Head.name": _STR,
+    "Architecture.Transform": (dict, type(None)),
+    "Loss.name": _STR,
+    "PostProcess.name": _STR,
+    "Metric.name": _STR,
+    "Optimizer.name": _STR,
+}
+_TYPE_NAMES = {int: "int", float: "float", str: "string", bool: "bool", list: "list", dict: "mapping", type(None): "null"}
+
+
+def _type_text(types):
+    return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+
+
+def _read_yaml(path):
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file '{path}' not found")
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file '{path}' is not UTF-8 text") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text):
+    """Split ``"A.b.c=value"`` into (["A", "b", "c"], parsed value); the value is read as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}': expected Section.key=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key or any(part == "" for part in key.split(".")):
+        raise ConfigError(f"override '{text}': expected Section.key=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() != "" else ""
+    except yaml.YAMLError:
+        value = raw  # not valid YAML: keep it as a plain string
+    return key.split("."), value
+
+
+def _is_component(node):
+    return isinstance(node, dict) and "name" in node
+
+
+def apply_override(config, text):
+    """Apply one ``Section.key=value`` override in place.
+
+    The key path must exist in the config, be a known key (see ``SCHEMA``), or be an
+    argument of a named component (e.g. ``Architecture.Backbone.strides``, checked when
+    the component is built). Integer parts index lists (``Train.dataset.transforms.2``).
+    """
+    parts, value = parse_override(text)
+    node = config
+    for depth, part in enumerate(parts[:-1]):
+        path = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+                raise ConfigError(f"override '{text}': {path}: no list item {part} (list has {len(node)})")
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"override '{text}': {'.'.join(parts[:depth])} is not a mapping")
+        if part not in node:
+            if depth == 0 and part in SECTIONS:
+                node[part] = {}
+            else:
+                raise ConfigError(f"override '{text}': key '{path}' does not exist in the config")
+        node = node[part]
+    leaf, path = parts[-1], ".".join(parts)
+    if isinstance(node, list):
+        if not leaf.lstrip("-").isdigit() or not -len(node) <= int(leaf) < len(node):
+            raise ConfigError(f"override '{text}': {path}: no list item {leaf} (list has {len(node)})")
+        node[int(leaf)] = value
+        return
+    if not isinstance(node, dict):
+        raise ConfigError(f"override '{text}': {'.'.join(parts[:-1])} is not a mapping")
+    if leaf not in node and path not in SCHEMA and not _is_component(node):
+        raise ConfigError(f"override '{text}': key '{path}' does not exist in the config")
+    node[leaf] = value
+
+
+def validate_config(config, source="config"):
+    """Check sections and known keys' types; raise ConfigError naming the key path."""
+    for section in ("Global", "Architecture"):
+        if section not in config:
+            raise ConfigError(f"{source}: missing section '{section}'")
+    for section, body in config.items():
+        if section in SECTIONS and body is not None and not isinstance(body, dict):
+            raise ConfigError(f"{source}: {section}: expected a mapping, got {type(body).__name__}")
+    for path, types in SCHEMA.items():
+        node, found = config, True
+        for part in path.split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                found = False
+                break
+        if not found:
+            continue
+        ok = isinstance(node, types) and not (isinstance(node, bool) and bool not in types)
+        if int in types and float in types and isinstance(node, bool):
+            ok = False
+        if not ok:
+            raise ConfigError(f"{source}: {path}: expected {_type_text(types)}, got {type(node).__name__} {node!r}")
+    shape = config.get("Global", {}).get("image_shape")
+    if shape is not None and (
+        len(shape) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
+    ):
+        raise ConfigError(f"{source}: Global.image_shape: expected [C, H, W] of positive ints, got {shape!r}")
+    arch = config["Architecture"]
+    if not isinstance(arch.get("Backbone"), dict) or "name" not in arch["Backbone"]:
+        raise ConfigError(f"{source}: Architecture.Backbone: expected a mapping with 'name' (e.g. {{name: ResNet45}})")
+    return config
+
+
+def load_config(path, overrides=None):
+    """Load a YAML config, apply overrides and validate it.
+
+    Args:
+        path (str | os.PathLike): the YAML file.
+        overrides (list[str] | dict | None): ``["Global.epoch_num=10", ...]`` or a dict
+            ``{"Global.epoch_num": 10}``.
+
+    Returns:
+        dict: the config as plain Python data.
+    """
+    config = _read_yaml(path)
+    config = merge_overrides(config, overrides)
+    validate_config(config, source=os.fspath(path))
+    _resolve_relative_paths(config, os.path.dirname(os.path.abspath(os.fspath(path))))
+    return config
+
+
+def _resolve_relative_paths(config, config_dir):
+    """Make a relative ``Global.character_dict_path`` that does not exist from the working
+    directory (PaddleOCR's convention) resolve against the config file's folder, so the
+    shipped configs work from anywhere."""
+    glob = config.get("Global") or {}
+    dict_path = glob.get("character_dict_path")
+    if isinstance(dict_path, str) and dict_path and not os.path.isabs(dict_path) and not os.path.exists(dict_path):
+        candidate = os.path.normpath(os.path.join(config_dir, dict_path))
+        if os.path.exists(candidate):
+            glob["character_dict_path"] = candidate
+
+
+def merge_overrides(config, overrides):
+    """Return a copy of ``config`` with overrides applied (list of strings or a dict)."""
+    config = copy.deepcopy(config)
+    if not overrides:
+        return config
+    if isinstance(overrides, dict):
+        overrides = [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
+                     for k, v in overrides.items()]
+    for text in overrides:
+        apply_override(config, text)
+    return config
+
+
+def save_config(config, path):
+    """Write a config dict as YAML atomically."""
+    from .utils.io import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+
+
+def image_shape_of(config):
+    """The model input ``[C, H, W]``: ``Global.image_shape``, else the first ``RecResizeImg``
+    ``image_shape`` of the Eval/Train transforms, else ``[in_channels, 32, 128]``."""
+    shape = (config.get("Global") or {}).get("image_shape")
+    if shape:
+        return list(shape)
+    for section in ("Eval", "Train"):
+        transforms = (((config.get(section) or {}).get("dataset") or {}).get("transforms")) or []
+        for op in transforms:
+            if isinstance(op, dict):
+                for name, args in op.items():
+                    if name in ("RecResizeImg", "ResizeNorm") and isinstance(args, dict) and args.get("image_shape"):
+                        return list(args["image_shape"])
+    return [config.get("Architecture", {}).get("in_channels", 3), 32, 128]

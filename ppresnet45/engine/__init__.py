@@ -1,0 +1,1 @@
+"""Engine: training, evaluation, export, prediction, benchmarking. Imported lazily by the CLI."""

@@ -1,0 +1,5 @@
+"""Backbones. Importing this package registers them."""
+
+from .resnet45 import PRESETS, BasicBlock, Bottleneck, ClassicBasicBlock, ResNet, ResNet18, ResNet45, ResNet50
+
+__all__ = ["ResNet", "ResNet18", "ResNet45", "ResNet50", "BasicBlock", "ClassicBasicBlock", "Bottleneck", "PRESETS"]

@@ -1,0 +1,86 @@
+"""The recognition model: [Transform] → Backbone → [Neck] → Head, built from a config."""
+
+import copy
+
+from paddle import nn
+
+from ..charset import CTCCharset
+from ..errors import ConfigError
+from ..registry import BACKBONES, HEADS, NECKS, TRANSFORMS
+
+
+class RecModel(nn.Layer):
+    """A text recognizer assembled from registered parts.
+
+    Attribute names (``transform``, ``backbone``, ``neck``, ``head``) match PaddleOCR's
+    ``BaseModel`` so full-model state-dict keys read ``backbone.layer1.0.conv1.weight``.
+
+    Args:
+        arch_cfg (dict): the ``Architecture`` section: ``in_channels`` (default 3),
+            ``Transform`` / ``Neck`` (optional), ``Backbone``, ``Head`` (each
+            ``{"name": ..., **kwargs}``). ``in_channels`` flows to the first part, then each
+            part's ``out_channels`` to the next.
+    """
+
+    def __init__(self, arch_cfg):
+        super().__init__()
+        arch_cfg = copy.deepcopy(arch_cfg)
+        in_channels = arch_cfg.get("in_channels", 3)
+        self.model_type = arch_cfg.get("model_type", "rec")
+        self.algorithm = arch_cfg.get("algorithm", "")
+        self.use_transform = bool(arch_cfg.get("Transform"))
+        if self.use_transform:
+            self.transform = TRANSFORMS.build(arch_cfg["Transform"], in_channels=in_channels)
+            in_channels = getattr(self.transform, "out_channels", in_channels)
+        if not arch_cfg.get("Backbone"):
+            raise ConfigError("Architecture.Backbone: missing (expected e.g. {name: ResNet45})")
+        self.backbone = BACKBONES.build(arch_cfg["Backbone"], in_channels=in_channels)
+        in_channels = self.backbone.out_channels
+        self.use_neck = bool(arch_cfg.get("Neck"))
+        if self.use_neck:
+            self.neck = NECKS.build(arch_cfg["Neck"], in_channels=in_channels)
+            in_channels = self.neck.out_channels
+        if not arch_cfg.get("Head"):
+            raise ConfigError("Architecture.Head: missing (expected e.g. {name: CTCHead})")
+        self.head = HEADS.build(arch_cfg["Head"], in_channels=in_channels)
+
+    def forward(self, x, targets=None):
+        if self.use_transform:
+            x = self.transform(x)
+        x = self.backbone(x)
+        if self.use_neck:
+            x = self.neck(x)
+        return self.head(x)
+
+
+def resolve_architecture(config):
+    """Return a copy of ``config['Architecture']`` with the head's class count filled in.
+
+    For a CTC head without ``out_channels``, the count is the dictionary size + 1 (blank),
+    read from ``Global.character_dict_path`` / ``Global.use_space_char``.
+    """
+    if "Architecture" not in config or not isinstance(config["Architecture"], dict):
+        raise ConfigError("Architecture: missing section (expected a mapping with Backbone and Head)")
+    arch = copy.deepcopy(config["Architecture"])
+    head = arch.get("Head")
+    if isinstance(head, dict) and head.get("out_channels") is None:
+        charset = CTCCharset.from_config(config.get("Global", {}))
+        head["out_channels"] = charset.num_classes
+    return arch
+
+
+def build_model(config):
+    """Build the recognition model from a config dict or a YAML path.
+
+    Args:
+        config (dict | str | os.PathLike): a loaded config (see :func:`ppresnet45.load_config`)
+            or the path of a YAML file.
+
+    Returns:
+        RecModel: the model, in train mode.
+    """
+    if not isinstance(config, dict):
+        from ..config import load_config
+
+        config = load_config(config)
+    return RecModel(resolve_architecture(config))

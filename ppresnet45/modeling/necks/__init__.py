@@ -1,0 +1,5 @@
+"""Necks. Importing this package registers them."""
+
+from .sequence import SequenceEncoder
+
+__all__ = ["SequenceEncoder"]

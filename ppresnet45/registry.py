@@ -1,0 +1,213 @@
+"""Named registries and the one door to build things from config dicts.
+
+A class or factory is registered with a decorator; configs name it by string::
+
+    @BACKBONES.register()
+    class ResNet(nn.Layer): ...
+
+    BACKBONES.build({"name": "ResNet45", "in_channels": 3})
+
+Out-of-tree packages add their own modules without editing ppresnet45 by declaring an
+entry point in the group ``ppresnet45.plugins`` (see :data:`ENTRY_POINT_GROUP`). Each
+entry point names a module (or a callable); it is imported once, at ``import
+ppresnet45`` or, at the latest, when a lookup misses, and its import registers its
+classes with the decorators below.
+"""
+
+import difflib
+import inspect
+import logging
+from importlib import metadata
+
+from .errors import RegistryError
+
+ENTRY_POINT_GROUP = "ppresnet45.plugins"
+
+logger = logging.getLogger(__name__)
+
+_plugins_loaded = False
+_plugin_errors = []
+
+
+def load_plugins(force=False):
+    """Import every module declared under the ``ppresnet45.plugins`` entry-point group.
+
+    Args:
+        force (bool): reload the entry-point list even if it was read before
+            (useful after adding a distribution to ``sys.path`` at run time).
+
+    Returns:
+        list[str]: names of the entry points loaded by this call.
+    """
+    global _plugins_loaded
+    if _plugins_loaded and not force:
+        return []
+    _plugins_loaded = True
+    loaded = []
+    try:
+        eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    except TypeError:  # Python < 3.10 API
+        eps = metadata.entry_points().get(ENTRY_POINT_GROUP, [])
+    seen = set()
+    for ep in eps:
+        if ep.value in seen:  # the same distribution found twice on sys.path
+            continue
+        seen.add(ep.value)
+        try:
+            obj = ep.load()
+            if callable(obj) and not inspect.isclass(obj) and not inspect.ismodule(obj):
+                obj()  # an entry point may name a register() function
+            loaded.append(ep.name)
+        except Exception as exc:  # a broken plugin must not break the core
+            msg = f"plugin entry point '{ep.name} = {ep.value}' failed to load: {exc}"
+            _plugin_errors.append(msg)
+            logger.warning(msg)
+    return loaded
+
+
+class Registry:
+    """A name → class (or factory) table for one kind of component.
+
+    Args:
+        kind (str): human name of what is stored, used in messages ("Backbone").
+    """
+
+    def __init__(self, kind):
+        self.kind = kind
+        self._items = {}
+
+    def register(self, name=None, obj=None):
+        """Register ``obj`` under ``name`` (default: its ``__name__``).
+
+        Usable as ``@REG.register()``, ``@REG.register("Alias")`` or
+        ``REG.register("Name", obj)``. Registering a second, different object under a
+        name that is taken raises :class:`RegistryError`.
+        """
+        if obj is not None:
+            self._add(name or obj.__name__, obj)
+            return obj
+
+        def deco(o):
+            self._add(name or o.__name__, o)
+            return o
+
+        return deco
+
+    def _add(self, name, obj):
+        old = self._items.get(name)
+        if old is not None and old is not obj:
+            where = getattr(old, "__module__", "?")
+            raise RegistryError(
+                f"{self.kind} '{name}' is already registered (by {where}.{getattr(old, '__qualname__', old)}); "
+                f"choose another name"
+            )
+        self._items[name] = obj
+
+    def names(self):
+        """Sorted list of registered names."""
+        return sorted(self._items)
+
+    def __contains__(self, name):
+        return name in self._items
+
+    def __len__(self):
+        return len(self._items)
+
+    def get(self, name):
+        """Return the object registered as ``name``; a miss loads plugins once, then
+        raises an error listing the registered names and the closest match."""
+        if name in self._items:
+            return self._items[name]
+        if load_plugins() and name in self._items:
+            return self._items[name]
+        if name in self._items:
+            return self._items[name]
+        raise RegistryError(self._unknown_message(name))
+
+    def _unknown_message(self, name):
+        names = self.names()
+        msg = f"unknown {self.kind} '{name}'"
+        close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.5)
+        if close:
+            msg += f" (did you mean '{close[0]}'?)"
+        msg += " — registered: " + (", ".join(names) if names else "(none)")
+        return msg
+
+    def build(self, cfg, **defaults):
+        """Build an instance from ``{"name": ..., **kwargs}``.
+
+        Args:
+            cfg (dict): the config section; ``name`` selects the entry, the other keys
+                are passed as keyword arguments. The dict is not modified.
+            **defaults: keyword arguments used where ``cfg`` does not set them (for
+                example ``in_channels`` flowing from the previous model part).
+        """
+        if isinstance(cfg, str):
+            cfg = {"name": cfg}
+        if not isinstance(cfg, dict) or "name" not in cfg:
+            raise RegistryError(f"a {self.kind} config must be a mapping with a 'name' key, got {cfg!r}")
+        kwargs = dict(cfg)
+        name = kwargs.pop("name")
+        obj = self.get(name)
+        for k, v in defaults.items():
+            kwargs.setdefault(k, v)
+        check_kwargs(obj, kwargs, f"{self.kind} '{name}'")
+        return obj(**kwargs)
+
+    def __repr__(self):
+        return f"Registry({self.kind!r}, {self.names()})"
+
+
+def accepted_arguments(obj):
+    """Return (names, takes_var_kwargs) of the keyword arguments ``obj`` accepts."""
+    target = obj.__init__ if inspect.isclass(obj) else obj
+    sig = inspect.signature(target)
+    names, var_kw = [], False
+    for p in sig.parameters.values():
+        if p.name == "self":
+            continue
+        if p.kind == p.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            names.append(p.name)
+    return names, var_kw
+
+
+def check_kwargs(obj, kwargs, what):
+    """Raise a RegistryError naming ``what`` and its accepted arguments on a bad keyword."""
+    names, var_kw = accepted_arguments(obj)
+    if var_kw:
+        return
+    bad = [k for k in kwargs if k not in names]
+    if bad:
+        hint = ""
+        close = difflib.get_close_matches(bad[0], names, n=1, cutoff=0.6)
+        if close:
+            hint = f" (did you mean '{close[0]}'?)"
+        raise RegistryError(
+            f"{what} got unexpected argument(s) {', '.join(repr(b) for b in bad)}{hint}; "
+            f"accepted: {', '.join(names) if names else '(none)'}"
+        )
+
+
+BACKBONES = Registry("Backbone")
+NECKS = Registry("Neck")
+HEADS = Registry("Head")
+TRANSFORMS = Registry("Transform")  # model-level input transforms (Architecture.Transform)
+LOSSES = Registry("Loss")
+POSTPROCESS = Registry("PostProcess")
+METRICS = Registry("Metric")
+DATASETS = Registry("Dataset")
+DATA_TRANSFORMS = Registry("data transform")  # Train/Eval.dataset.transforms ops
+
+ALL_REGISTRIES = {
+    "backbones": BACKBONES,
+    "necks": NECKS,
+    "heads": HEADS,
+    "transforms": TRANSFORMS,
+    "losses": LOSSES,
+    "postprocess": POSTPROCESS,
+    "metrics": METRICS,
+    "datasets": DATASETS,
+    "data_transforms": DATA_TRANSFORMS,
+}

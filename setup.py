@@ -1,0 +1,48 @@
+"""ppresnet45: a ResNet45 backbone plugin and tools for PaddleOCR-style text recognition."""
+
+import os
+
+from setuptools import find_namespace_packages, setup
+
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
+    long_description = f.read()
+
+extras = {
+    # paddle2onnx installs onnx_graphsurgeon at run time when it is missing: declare it here
+    # so that nothing is ever pip-installed while a user's export runs.
+    "onnx": ["paddle2onnx>=2.0", "onnxruntime>=1.17", "onnx", "onnx_graphsurgeon"],
+    "openvino": ["openvino>=2024.0"],
+    "lmdb": ["lmdb>=1.4"],
+    "plot": ["matplotlib>=3.5"],
+    "visualdl": ["visualdl"],
+}
+extras["test"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] + extras["plot"] + ["pytest>=7"]))
+extras["all"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] + extras["plot"]))
+
+setup(
+    name="ppresnet45",
+    version="0.1.0",
+    description="ResNet45 backbone family, export, inference and benchmarking for PaddleOCR-style text recognition",
+    long_description=long_description,
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.9",
+    packages=find_namespace_packages(include=["ppresnet45", "ppresnet45.*"]),
+    package_data={"ppresnet45": ["configs/rec/*.yml", "configs/dicts/*.txt"]},
+    include_package_data=True,
+    install_requires=[
+        "paddlepaddle>=3.0",
+        "numpy",
+        "opencv-python-headless",
+        "pyyaml",
+        "tqdm",
+        "pillow>=9.2",
+    ],
+    extras_require=extras,
+    entry_points={"console_scripts": ["ppresnet45=ppresnet45.cli:entry_point"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
+)
