@@ -6,6 +6,7 @@ Optimizer, PostProcess, Metric, Train, Eval). Every error names the file and key
 
 import copy
 import os
+import re
 
 import yaml
 
@@ -64,6 +65,29 @@ SCHEMA = {
 _TYPE_NAMES = {int: "int", float: "float", str: "string", bool: "bool", list: "list", dict: "mapping", type(None): "null"}
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` / ``5E+4`` as floats (YAML 1.1 wants ``1.0e-3``),
+    so learning rates written the usual way are numbers."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _yaml_load(text):
+    return yaml.load(text, Loader=_Loader)
+
+
 def _type_text(types):
     return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
 
@@ -74,7 +98,7 @@ def _read_yaml(path):
         raise ConfigError(f"config file '{path}' not found")
     try:
         with open(path, "r", encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = _yaml_load(f)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
@@ -98,7 +122,7 @@ def parse_override(text):
     if not key or any(part == "" for part in key.split(".")):
         raise ConfigError(f"override '{text}': expected Section.key=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() != "" else ""
+        value = _yaml_load(raw) if raw.strip() != "" else ""
     except yaml.YAMLError:
         value = raw  # not valid YAML: keep it as a plain string
     return key.split("."), value

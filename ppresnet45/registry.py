@@ -24,41 +24,38 @@ from .errors import RegistryError
 ENTRY_POINT_GROUP = "ppresnet45.plugins"
 
 logger = logging.getLogger(__name__)
-
-_plugins_loaded = False
+_loaded_entry_points = set()
 _plugin_errors = []
 
 
-def load_plugins(force=False):
-    """Import every module declared under the ``ppresnet45.plugins`` entry-point group.
+def load_plugins():
+    """Import the modules declared under the ``ppresnet45.plugins`` entry-point group.
 
-    Args:
-        force (bool): reload the entry-point list even if it was read before
-            (useful after adding a distribution to ``sys.path`` at run time).
+    Entry points already imported are skipped, so calling this again is cheap and only
+    picks up distributions that appeared since (e.g. installed while the process runs).
+    An entry point may name a module (importing it registers its classes) or a callable
+    (called once with no arguments). A plugin that fails to import is reported as a
+    warning and never breaks the core.
 
     Returns:
         list[str]: names of the entry points loaded by this call.
     """
-    global _plugins_loaded
-    if _plugins_loaded and not force:
-        return []
-    _plugins_loaded = True
     loaded = []
     try:
         eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
     except TypeError:  # Python < 3.10 API
         eps = metadata.entry_points().get(ENTRY_POINT_GROUP, [])
-    seen = set()
     for ep in eps:
-        if ep.value in seen:  # the same distribution found twice on sys.path
+        key = (ep.name, ep.value)
+        if key in _loaded_entry_points:  # also skips one distribution found twice on sys.path
             continue
-        seen.add(ep.value)
+        _loaded_entry_points.add(key)
         try:
             obj = ep.load()
             if callable(obj) and not inspect.isclass(obj) and not inspect.ismodule(obj):
-                obj()  # an entry point may name a register() function
+                obj()
             loaded.append(ep.name)
-        except Exception as exc:  # a broken plugin must not break the core
+        except Exception as exc:
             msg = f"plugin entry point '{ep.name} = {ep.value}' failed to load: {exc}"
             _plugin_errors.append(msg)
             logger.warning(msg)
@@ -118,9 +115,7 @@ class Registry:
         raises an error listing the registered names and the closest match."""
         if name in self._items:
             return self._items[name]
-        if load_plugins() and name in self._items:
-            return self._items[name]
-        if name in self._items:
+        if load_plugins() and name in self._items:  # a plugin installed since import
             return self._items[name]
         raise RegistryError(self._unknown_message(name))
 

@@ -282,9 +282,10 @@ PRESETS = {
     "ResNet18": dict(
         block="ClassicBasicBlock",
         layers=[2, 2, 2, 2],
-        strides=[2, 1, 2, 1],
+        strides=[1, 1, 2, 1],
         channels=[64, 128, 256, 512],
         stem_channels=64,
+        stem_stride=2,
     ),
     "ResNet50": dict(
         block="Bottleneck",
@@ -308,7 +309,7 @@ def _preset_class(preset_name, doc):
     base = PRESETS[preset_name]
 
     def __init__(self, in_channels=3, layers=None, strides=None, channels=None, stem_channels=None,
-                 stem_stride=1):
+                 stem_stride=None):
         ResNet.__init__(
             self,
             in_channels=in_channels,
@@ -317,7 +318,7 @@ def _preset_class(preset_name, doc):
             strides=base["strides"] if strides is None else strides,
             channels=base["channels"] if channels is None else channels,
             stem_channels=base["stem_channels"] if stem_channels is None else stem_channels,
-            stem_stride=stem_stride,
+            stem_stride=base.get("stem_stride", 1) if stem_stride is None else stem_stride,
         )
 
     cls = type(preset_name, (ResNet,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
@@ -341,7 +342,7 @@ ResNet45 = _preset_class(
         strides (list[int | list[int]] | None): per-stage strides (default ``[2, 1, 2, 1, 1]``).
         channels (list[int] | None): per-stage widths (default ``[32, 64, 128, 256, 512]``).
         stem_channels (int | None): stem width (default 32).
-        stem_stride (int | list[int]): stem stride (default 1).
+        stem_stride (int | list[int] | None): stem stride (default 1).
     """,
 )
 
@@ -349,10 +350,12 @@ ResNet18 = _preset_class(
     "ResNet18",
     """ResNet18 with the classic 3x3 + 3x3 block (Keras ``ResNet18``), adapted to text lines.
 
-    Recognition-friendly stem: one 3x3 conv (64, stride 1) instead of the 7x7/2 conv and
-    max-pool of ImageNet models, so thin strokes survive; four stages of
-    :class:`ClassicBasicBlock` (64/128/256/512, ``layers=[2, 2, 2, 2]``) with
-    ``strides=[2, 1, 2, 1]``: a 32×128 line gives a 512×8×32 map like ResNet45.
+    Recognition-friendly stem: one 3x3 conv (64, stride 2) instead of the 7x7/2 conv and
+    max-pool of ImageNet models (which would shrink a 32 px line 4× before any residual
+    block); four stages of :class:`ClassicBasicBlock` (64/128/256/512, ``layers=[2, 2, 2, 2]``)
+    with ``strides=[1, 1, 2, 1]``, so, as in Keras, the first stage keeps an identity
+    shortcut and later stages open with a 1x1 conv + BN shortcut: a 32×128 line gives a
+    512×8×32 map like ResNet45.
     Arguments as :class:`ResNet45`.
     """,
 )

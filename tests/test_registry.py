@@ -1,0 +1,97 @@
+"""Registries: registration, clashes, lookups with suggestions, keyword checks, the public API."""
+
+import pytest
+from paddle import nn
+
+import ppresnet45
+from ppresnet45 import BACKBONES, HEADS, LOSSES, NECKS, POSTPROCESS, Registry, RegistryError
+
+
+def test_import_registers_all_builtins():
+    assert {"ResNet", "ResNet18", "ResNet45", "ResNet50"} <= set(ppresnet45.list_backbones())
+    assert "SequenceEncoder" in NECKS
+    assert "CTCHead" in HEADS
+    assert "CTCLoss" in LOSSES
+    assert "CTCLabelDecode" in POSTPROCESS
+
+
+def test_list_backbones_is_sorted():
+    names = ppresnet45.list_backbones()
+    assert names == sorted(names)
+
+
+def test_build_backbone_from_dict_returns_the_class_with_kwargs():
+    model = ppresnet45.build_backbone({"name": "ResNet45", "in_channels": 1, "strides": [2, 2, 2, 1, 1]})
+    assert isinstance(model, ppresnet45.ResNet45)
+    assert model.in_channels == 1
+    assert model.strides == [2, 2, 2, 1, 1]
+
+
+def test_build_does_not_modify_the_config():
+    cfg = {"name": "ResNet45", "in_channels": 3}
+    ppresnet45.build_backbone(cfg)
+    assert cfg == {"name": "ResNet45", "in_channels": 3}
+
+
+def test_unknown_backbone_error_lists_registered_names_and_suggests_closest():
+    with pytest.raises(RegistryError) as err:
+        ppresnet45.build_backbone({"name": "ResNet4"})
+    msg = str(err.value)
+    assert "unknown Backbone 'ResNet4'" in msg
+    assert "did you mean 'ResNet45'?" in msg
+    assert "ResNet18, ResNet45, ResNet50" in msg.replace("ResNet, ", "")
+    assert "\n" not in msg
+
+
+def test_bad_keyword_names_class_and_accepted_arguments():
+    with pytest.raises(RegistryError) as err:
+        ppresnet45.build_backbone({"name": "ResNet45", "stride": [2, 1, 2, 1, 1]})
+    msg = str(err.value)
+    assert "Backbone 'ResNet45'" in msg and "'stride'" in msg
+    assert "did you mean 'strides'?" in msg
+    assert "in_channels" in msg and "layers" in msg
+
+
+def test_missing_name_key_is_reported():
+    with pytest.raises(RegistryError, match="with a 'name' key"):
+        BACKBONES.build({"in_channels": 3})
+
+
+def test_register_clash_raises_and_same_object_is_idempotent():
+    reg = Registry("Thing")
+
+    @reg.register()
+    class A:
+        pass
+
+    reg.register("A", A)  # same object again: fine
+    with pytest.raises(RegistryError, match="Thing 'A' is already registered"):
+
+        @reg.register("A")
+        class B:
+            pass
+
+    assert reg.names() == ["A"] and len(reg) == 1
+
+
+def test_decorator_with_alias_and_factory_function():
+    reg = Registry("Widget")
+
+    @reg.register("Tiny")
+    def make_tiny(width=4):
+        return nn.Linear(width, 2)
+
+    layer = reg.build({"name": "Tiny", "width": 3})
+    assert layer.weight.shape == [3, 2]
+    with pytest.raises(RegistryError, match="accepted: width"):
+        reg.build({"name": "Tiny", "depth": 3})
+
+
+def test_builtin_registry_rejects_a_clashing_plugin_class():
+    with pytest.raises(RegistryError, match="Backbone 'ResNet45' is already registered"):
+
+        @BACKBONES.register("ResNet45")
+        class Impostor(nn.Layer):
+            pass
+
+    assert BACKBONES.get("ResNet45") is ppresnet45.ResNet45
