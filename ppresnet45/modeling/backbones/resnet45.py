@@ -40,7 +40,36 @@ def conv3x3(in_planes, out_planes, stride=1):
     return nn.Conv2D(in_planes, out_planes, 3, stride=stride, padding=1, weight_attr=_kaiming(), bias_attr=False)
 
 
-class BasicBlock(nn.Layer):
+class _TwoConvBlock(nn.Layer):
+    """Residual block of two convolutions: conv1 → BN → ReLU → conv2 → BN, + shortcut, ReLU.
+
+    Subclasses choose the two convolutions (and which one carries the stride) in ``_convs``.
+    """
+
+    expansion = 1
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        conv1, conv2 = self._convs(inplanes, planes, stride)
+        self.conv1 = conv1
+        self.bn1 = nn.BatchNorm2D(planes)
+        self.relu = nn.ReLU()
+        self.conv2 = conv2
+        self.bn2 = nn.BatchNorm2D(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def _convs(self, inplanes, planes, stride):
+        raise NotImplementedError
+
+    def forward(self, x):
+        residual = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + residual)
+
+
+class BasicBlock(_TwoConvBlock):
     """ABINet's residual block: conv1x1 → BN → ReLU → conv3x3(stride) → BN, + shortcut, ReLU.
 
     Args:
@@ -50,26 +79,11 @@ class BasicBlock(nn.Layer):
         downsample (nn.Layer | None): projection applied to the shortcut.
     """
 
-    expansion = 1
-
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
-        super().__init__()
-        self.conv1 = conv1x1(inplanes, planes)
-        self.bn1 = nn.BatchNorm2D(planes)
-        self.relu = nn.ReLU()
-        self.conv2 = conv3x3(planes, planes, stride)
-        self.bn2 = nn.BatchNorm2D(planes)
-        self.downsample = downsample
-        self.stride = stride
-
-    def forward(self, x):
-        residual = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + residual)
+    def _convs(self, inplanes, planes, stride):
+        return conv1x1(inplanes, planes), conv3x3(planes, planes, stride)
 
 
-class ClassicBasicBlock(nn.Layer):
+class ClassicBasicBlock(_TwoConvBlock):
     """The classic two-3x3 block of the Keras ResNet18: conv3x3(stride) → BN → ReLU → conv3x3 → BN,
     + shortcut, ReLU.
 
@@ -80,23 +94,8 @@ class ClassicBasicBlock(nn.Layer):
         downsample (nn.Layer | None): projection applied to the shortcut.
     """
 
-    expansion = 1
-
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
-        super().__init__()
-        self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2D(planes)
-        self.relu = nn.ReLU()
-        self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2D(planes)
-        self.downsample = downsample
-        self.stride = stride
-
-    def forward(self, x):
-        residual = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + residual)
+    def _convs(self, inplanes, planes, stride):
+        return conv3x3(inplanes, planes, stride), conv3x3(planes, planes)
 
 
 class Bottleneck(nn.Layer):
