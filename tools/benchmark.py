@@ -1,0 +1,19 @@
+"""Benchmark an exported model: latency, throughput, memory and GFLOP/s per backend.
+
+    python tools/benchmark.py --model_dir ./inference/rec_resnet45_ctc \\
+        [--batch_sizes 1,8,32] [--backends paddle,onnxruntime] [--precision fp32,bf16] \\
+        [--cpu_threads 2] [--output_dir output/benchmark]
+
+Writes benchmark.json, benchmark.md and benchmark.png to ``--output_dir``.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from ppresnet45.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:], command="benchmark"))

@@ -1,0 +1,17 @@
+"""Export a recognizer to a Paddle inference model (PaddleOCR's ``tools/export_model.py``).
+
+    python tools/export_model.py -c configs/rec/rec_resnet45_ctc.yml \\
+        -o Global.pretrained_model=./output/rec_resnet45_ctc/best_accuracy \\
+           Global.save_inference_dir=./inference/rec_resnet45_ctc [--onnx]
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from ppresnet45.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:], command="export"))

@@ -1,0 +1,19 @@
+"""Recognize text-line images with an exported model (PaddleOCR's ``tools/infer/predict_rec.py``).
+
+    python tools/infer_rec.py --model_dir ./inference/rec_resnet45_ctc --image_dir ./crops \\
+        [--batch_size 8] [--backend paddle] [--precision fp32] [--output results.jsonl]
+
+``--image_dir`` takes an image, a folder (recursive) or a ``path<TAB>text`` label file
+(then accuracy is reported). One JSON line per image goes to ``--output`` or stdout.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from ppresnet45.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:], command="infer"))

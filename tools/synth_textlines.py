@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""Render synthetic text-line images and a PaddleOCR label file (``images/000000.png<TAB>text``).
+
+    python tools/synth_textlines.py --output_dir ./synth --num 1000 --seed 0 \\
+        [--charset STR | --dict FILE] [--words FILE] [--min_len 1] [--max_len 10] \\
+        [--fonts PATH ...] [--height 32] [--no_augment] [--exclude_label_file FILE] [--unique]
+
+The same seed gives byte-identical images and label file. No network or system fonts are
+needed: Pillow's built-in font is always used, plus any fonts passed with ``--fonts``.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from ppresnet45.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:], command="synth"))
