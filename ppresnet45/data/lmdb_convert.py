@@ -1,0 +1,162 @@
+"""``convert-lmdb``: pack a PaddleOCR label file and its images into an LMDB dataset.
+
+The output uses the standard text-recognition layout read by ``LMDBDataSet``:
+``num-samples`` (ASCII count) and, for i = 1..num-samples, ``image-%09d`` (the encoded
+image bytes as stored on disk) and ``label-%09d`` (UTF-8 text). It is written into a
+temporary folder beside ``--output`` and renamed into place only when complete, together
+with ``convert_report.json`` (counts of written and skipped samples).
+
+    ppresnet45 convert-lmdb --label_file train_data/train_list.txt --output train_data/lmdb/train --check
+"""
+
+import json
+import logging
+import os
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import DataError
+from ..utils.io import atomic_output_dir
+from .datasets import _import_lmdb, parse_label_file
+
+logger = logging.getLogger(__name__)
+
+_MIN_MAP_SIZE = 64 << 20
+
+
+def create_lmdb_dataset(label_file, data_dir=None, output_dir=None, delimiter="\t", check=False, overwrite=False,
+                        commit_every=1000, show_progress=True):
+    """Write the images and labels listed in ``label_file`` into an LMDB at ``output_dir``.
+
+    Samples whose image is missing (or, with ``check``, does not decode) are skipped and
+    counted; lines without the delimiter are counted as malformed. Labels are copied as
+    they are: label-level checks happen when a dataset reads them with a dictionary.
+
+    Args:
+        label_file (str): PaddleOCR label file, ``path<delimiter>text`` per line.
+        data_dir (str | None): folder the image paths are relative to; default: the label
+            file's folder.
+        output_dir (str): the LMDB folder to create.
+        delimiter (str): separator between path and text.
+        check (bool): decode every image with OpenCV and skip those that fail.
+        overwrite (bool): replace an existing, non-empty ``output_dir``.
+        commit_every (int): samples per write transaction.
+        show_progress (bool): show a tqdm progress bar.
+
+    Returns:
+        dict: ``{"written", "missing_image", "undecodable_image", "malformed_label",
+        "output", "label_file", "data_dir"}``.
+    """
+    lmdb = _import_lmdb("convert-lmdb")
+    label_file = os.fspath(label_file)
+    if output_dir is None:
+        raise DataError("convert-lmdb: --output is required")
+    output_dir = os.fspath(output_dir)
+    if not os.path.isfile(label_file):
+        raise DataError(f"convert-lmdb: label file '{label_file}' not found")
+    if data_dir is None:
+        data_dir = os.path.dirname(os.path.abspath(label_file))
+    data_dir = os.fspath(data_dir)
+    if not os.path.isdir(data_dir):
+        raise DataError(f"convert-lmdb: data_dir '{data_dir}' not found")
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise DataError(f"convert-lmdb: output '{output_dir}' exists and is not a folder")
+    if os.path.isdir(output_dir) and os.listdir(output_dir) and not overwrite:
+        raise DataError(f"convert-lmdb: output '{output_dir}' exists and is not empty (use --overwrite to replace it)")
+
+    lines = list(parse_label_file(label_file, delimiter))
+    stats = {"written": 0, "missing_image": 0, "undecodable_image": 0, "malformed_label": 0}
+    # Sizing: LMDB needs a map size up front; start from the images' total size and
+    # double it whenever a transaction does not fit.
+    total = 0
+    for rel, _ in lines:
+        try:
+            total += os.path.getsize(os.path.join(data_dir, rel))
+        except OSError:
+            pass
+    map_size = max(_MIN_MAP_SIZE, int(total * 2 + len(lines) * 8192))
+
+    with atomic_output_dir(output_dir, overwrite=True) as tmp:
+        env = lmdb.open(tmp, map_size=map_size, subdir=True, lock=True)
+        pending = {}
+
+        def commit():
+            nonlocal map_size
+            while True:
+                try:
+                    with env.begin(write=True) as txn:
+                        for k, v in pending.items():
+                            txn.put(k, v)
+                    break
+                except lmdb.MapFullError:
+                    map_size *= 2
+                    env.set_mapsize(map_size)
+            pending.clear()
+
+        for rel, text in tqdm(lines, desc="convert-lmdb", unit="img", disable=not show_progress):
+            if text is None:
+                stats["malformed_label"] += 1
+                continue
+            path = os.path.join(data_dir, rel)
+            try:
+                with open(path, "rb") as f:
+                    raw = f.read()
+            except OSError:
+                stats["missing_image"] += 1
+                logger.debug("convert-lmdb: missing image %s", path)
+                continue
+            if check:
+                img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED) if raw else None
+                if img is None or img.size == 0:
+                    stats["undecodable_image"] += 1
+                    logger.debug("convert-lmdb: undecodable image %s", path)
+                    continue
+            n = stats["written"] + 1
+            pending[b"image-%09d" % n] = raw
+            pending[b"label-%09d" % n] = text.encode("utf-8")
+            stats["written"] = n
+            if len(pending) >= 2 * commit_every:
+                commit()
+        pending[b"num-samples"] = str(stats["written"]).encode("ascii")
+        commit()
+        env.close()
+        if stats["written"] == 0:
+            raise DataError(
+                f"convert-lmdb: no image of '{label_file}' could be written (data_dir '{data_dir}'): "
+                f"{stats['missing_image']} missing, {stats['undecodable_image']} undecodable, "
+                f"{stats['malformed_label']} malformed lines"
+            )
+        report = dict(stats, output=os.path.abspath(output_dir), label_file=os.path.abspath(label_file),
+                      data_dir=os.path.abspath(data_dir), checked=bool(check))
+        with open(os.path.join(tmp, "convert_report.json"), "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+    return report
+
+
+def add_arguments(parser):
+    """Arguments of ``ppresnet45 convert-lmdb``."""
+    parser.add_argument("--label_file", required=True, help="PaddleOCR label file: image_path<TAB>text per line")
+    parser.add_argument("--data_dir", default=None,
+                        help="folder the image paths are relative to (default: the label file's folder)")
+    parser.add_argument("--output", required=True, help="LMDB folder to write (created atomically)")
+    parser.add_argument("--delimiter", default="\t", help="separator between path and text (default: tab)")
+    parser.add_argument("--check", action="store_true", help="decode every image and skip those that fail")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty output folder")
+    parser.add_argument("--no_progress", action="store_true", help="no progress bar")
+
+
+def run(args):
+    """Run ``convert-lmdb``; prints a summary line and returns 0."""
+    report = create_lmdb_dataset(args.label_file, data_dir=args.data_dir, output_dir=args.output,
+                                 delimiter=args.delimiter, check=args.check, overwrite=args.overwrite,
+                                 show_progress=not args.no_progress)
+    skipped = report["missing_image"] + report["undecodable_image"] + report["malformed_label"]
+    print(
+        f"wrote {report['written']} samples to {report['output']}; skipped {skipped} "
+        f"({report['missing_image']} missing, {report['undecodable_image']} undecodable"
+        f"{'' if report['checked'] else ' (not checked: use --check)'}, {report['malformed_label']} malformed lines)"
+    )
+    print(json.dumps(report))
+    return 0

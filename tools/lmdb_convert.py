@@ -1,0 +1,15 @@
+"""Pack a PaddleOCR label file and its images into an LMDB dataset.
+
+    python tools/lmdb_convert.py --label_file train_data/train_list.txt --output train_data/lmdb/train --check
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from ppresnet45.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:], command="convert-lmdb"))
