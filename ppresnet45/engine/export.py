@@ -358,18 +358,6 @@ def dump_inference_yml(data):
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False)
 
 
-def _apply_umask_permissions(folder):
-    """Give the export the permissions a plain ``mkdir``/``open`` would (temporary files
-    and folders are created owner-only), so a shared or served model stays readable."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(folder, 0o777 & ~umask)
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            os.chmod(path, 0o666 & ~umask)
-
-
 def _export_onnx(save_dir, dynamic):
     try:
         import paddle2onnx
@@ -542,7 +530,6 @@ def export_inference_model(
                 + f"; '{save_dir}' left unchanged"
             )
         atomic_write_text(os.path.join(tmp, rt.REPORT_FILE), json.dumps(report, indent=2) + "\n")
-        _apply_umask_permissions(tmp)
     return report
 
 

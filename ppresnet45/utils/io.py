@@ -3,7 +3,31 @@
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def apply_default_permissions(path):
+    """Give ``path`` (and, for a folder, everything below it) the permissions a plain
+    ``open``/``mkdir`` would: ``mkstemp``/``mkdtemp`` create owner-only entries, which would
+    make a shared or served model unreadable to others."""
+    mask = _umask()
+    if os.path.isdir(path):
+        for root, dirs, files in os.walk(path):
+            os.chmod(root, 0o777 & ~mask)
+            for name in files:
+                full = os.path.join(root, name)
+                if not os.path.islink(full):
+                    keep_exec = os.stat(full).st_mode & stat.S_IXUSR
+                    os.chmod(full, (0o777 if keep_exec else 0o666) & ~mask)
+    elif os.path.isfile(path):
+        os.chmod(path, 0o666 & ~mask)
 
 
 def atomic_write_bytes(path, data):
@@ -17,6 +41,7 @@ def atomic_write_bytes(path, data):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        apply_default_permissions(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -42,6 +67,7 @@ def atomic_output_file(path):
     os.close(fd)
     try:
         yield tmp
+        apply_default_permissions(tmp)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(OSError):
@@ -66,6 +92,7 @@ def atomic_output_dir(path, overwrite=True):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    apply_default_permissions(tmp)
     old = None
     if os.path.exists(path):
         old = tempfile.mkdtemp(prefix=".old-" + os.path.basename(path) + "-", dir=parent)
