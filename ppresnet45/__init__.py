@@ -6,6 +6,12 @@ the ``ppresnet45.plugins`` entry-point group.
 
 __version__ = "0.1.0"
 
+import warnings  # noqa: E402
+
+# Paddle warns at import that the C++-extension builder finds no ccache; ppresnet45 builds
+# no extensions, so the line is only noise on every command.
+warnings.filterwarnings("ignore", message="No ccache found")
+
 from . import losses, postprocess  # noqa: F401,E402  (registration side effects)
 from .config import load_config  # noqa: E402
 from .errors import ConfigError, DataError, ModelDirError, PPResNetError, RegistryError  # noqa: E402

@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import sys
+import warnings
 
 # name -> (module, one-line help)
 COMMANDS = {
@@ -71,6 +72,7 @@ def main(argv=None, command=None):
         command (str | None): run this sub-command directly (``tools/*.py`` use it).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    quiet_paddle()
     if command is None:
         top = build_parser()
         # Parse only the sub-command name here; its own parser reads the rest.
@@ -113,7 +115,13 @@ def main(argv=None, command=None):
         return 1
 
 
+def quiet_paddle():
+    """Keep Paddle's C++ INFO logs and its import-time ccache warning off the console."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    warnings.filterwarnings("ignore", message="No ccache found")
+
+
 def entry_point():
     """console_scripts entry: ``ppresnet45 COMMAND ...``."""
-    os.environ.setdefault("GLOG_minloglevel", "2")  # keep Paddle's C++ INFO logs off the console
+    quiet_paddle()
     sys.exit(main())

@@ -61,9 +61,10 @@ DEFAULT_TOLERANCE = 1e-4
 # 1e-9 vs 3e-9 is a 200% "relative" difference that means nothing for decoding.
 REL_FLOOR = 1e-3
 DEFAULT_LOGIT_RTOL = 1e-6
-# Dynamic-width models: lines are resized to height H keeping their aspect ratio and
-# squeezed to at most MAX_WIDTH_RATIO * H pixels (800 px at H = 32: ~60 characters of
-# typical print, 200 CTC steps at stride 4), which bounds latency and memory per line.
+# Dynamic-width models: lines are resized to height H keeping their aspect ratio; one model
+# call takes at most MAX_WIDTH_RATIO * H pixels (800 px at H = 32: ~60 characters of typical
+# print, 200 CTC steps at stride 4), which bounds latency and memory per call. ``infer``
+# splits wider lines into overlapping chunks of that width and joins their predictions.
 MAX_WIDTH_RATIO = 25
 ONNX_OPSET = 17
 PARITY_LINES = ("ResNet45 text", "0123456789", "Hello, World!", "paddle export", "a", "line of text 42")
