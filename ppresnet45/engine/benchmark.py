@@ -289,6 +289,7 @@ def measure_backend(job, emit):
             results = rec(paths)
             full = _full_path_summary(rec.last_stats, ips)
             full["empty_texts"] = sum(1 for r in results if r.get("text") == "")
+            full["texts"] = [r.get("text") for r in results]  # compared across rows, then dropped
         except Exception as exc:  # noqa: BLE001 - one failing batch size must not lose the rest
             emit(dict(base, type="skip", batch_size=bs, reason=f"failed: {type(exc).__name__}: {exc}".splitlines()[0]))
             continue
@@ -544,6 +545,7 @@ def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
+    _add_text_agreement(records)
     if not isolate:
         notes.append("isolate=False: all backends ran in one process, so peak_rss_mb accumulates across rows")
     if any(p == "bf16" for p in precisions):
@@ -578,6 +580,27 @@ def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=(
     return report
 
 
+def _add_text_agreement(records):
+    """Set each record's ``text_agreement``: the share of images whose decoded text equals the
+    reference row's (``paddle``/``fp32`` at the same batch size, else the first FP32 row), so a
+    lower precision or another runtime shows at once whether it changes what is read."""
+    texts = {id(r): r["full_path"].pop("texts", None) for r in records}
+    for r in records:
+        same_bs = [o for o in records if o["batch_size"] == r["batch_size"] and o["precision"] == "fp32"]
+        ref = next((o for o in same_bs if o["backend"] == "paddle"), same_bs[0] if same_bs else None)
+        mine, theirs = texts[id(r)], texts[id(ref)] if ref is not None else None
+        if not mine or not theirs or len(mine) != len(theirs):
+            r["text_agreement"] = None
+            continue
+        pairs = [(a, b) for a, b in zip(mine, theirs) if a is not None and b is not None]
+        r["text_agreement"] = {
+            "reference": f"{ref['backend']}/{ref['precision']}",
+            "images": len(pairs),
+            "same_text": sum(1 for a, b in pairs if a == b),
+            "fraction": sum(1 for a, b in pairs if a == b) / len(pairs) if pairs else None,
+        }
+
+
 # --------------------------------------------------------------------------------------
 # Reports
 # --------------------------------------------------------------------------------------
@@ -585,6 +608,12 @@ def _fmt(value, digits=1):
     if value is None:
         return "–"
     return f"{value:.{digits}f}"
+
+
+def _agreement_text(agreement):
+    if not agreement or agreement.get("fraction") is None:
+        return "–"
+    return f"{100 * agreement['fraction']:.1f} % ({agreement['same_text']}/{agreement['images']})"
 
 
 def format_markdown(report):
@@ -615,8 +644,8 @@ def format_markdown(report):
         "",
         "| backend | precision | batch | p50 ms | p90 ms | p99 ms | model img/s | GFLOP/s | % peak "
         f"| full img/s @{s['image_shape'][2]} | % of model | full img/s real widths | efficiency "
-        "| split ms/img (pre / model / post) | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| split ms/img (pre / model / post) | peak RSS MB | same text as fp32 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in report["records"]:
         lat, fp, nom = r["latency_ms"], r["full_path"], r.get("full_path_nominal") or {}
@@ -628,9 +657,9 @@ def format_markdown(report):
             f"| {_fmt(nom.get('images_per_s'))} | {_fmt(vs * 100 if vs else None)} % "
             f"| {_fmt(fp['images_per_s'])} | {_fmt(eff * 100 if eff else None)} % "
             f"| {_fmt(ms['preprocess'], 2)} / {_fmt(ms['model'], 2)} / {_fmt(ms['postprocess'], 2)} "
-            f"| {_fmt(r['peak_rss_mb'], 0)} |")
+            f"| {_fmt(r['peak_rss_mb'], 0)} | {_agreement_text(r.get('text_agreement'))} |")
     if not report["records"]:
-        lines.append("| (no measurements) |" + " |" * 14)
+        lines.append("| (no measurements) |" + " |" * 15)
     skipped = {}
     for sk in report["skipped"]:
         key = (sk["backend"], sk["precision"], sk["reason"])

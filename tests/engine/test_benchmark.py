@@ -60,6 +60,10 @@ def test_tiny_benchmark_report_has_every_field_and_sane_values(model_dir, tmp_pa
         _check_full_path(r["full_path"], 4)
         _check_full_path(r["full_path_nominal"], 4)
         assert r["full_path_nominal"]["mean_content_width"] == 128.0
+        # paddle/fp32 is its own reference for decoded-text agreement; raw texts are not kept
+        assert r["text_agreement"]["reference"] == "paddle/fp32"
+        assert r["text_agreement"]["fraction"] == 1.0 and r["text_agreement"]["images"] == 4
+        assert "texts" not in r["full_path"]
     # onnxruntime is installed but this export has no model.onnx: skipped with the reason
     assert {(s["backend"], s["batch_size"]) for s in report["skipped"]} == {("onnxruntime", 1), ("onnxruntime", 2)}
     assert all("model.onnx" in s["reason"] for s in report["skipped"])
