@@ -43,7 +43,6 @@ import logging
 import math
 import os
 import time
-import warnings
 
 import numpy as np
 
@@ -75,101 +74,30 @@ class ParityError(PPResNetError):
 
 
 # ----------------------------------------------------------------------------- weights
-def _resolve_weights_path(path, key):
-    path = os.fspath(path)
-    candidates = [path] if path.endswith(".pdparams") else [path + ".pdparams", path]
-    for cand in candidates:
-        if os.path.isfile(cand):
-            return cand
-    raise ConfigError(f"{key}: '{path}' not found (expected a .pdparams file, or its path without the suffix)")
-
-
-def _shape(value):
-    return [int(v) for v in (value.shape if hasattr(value, "shape") else np.shape(value))]
-
-
-def _names(keys, limit=4):
-    keys = list(keys)
-    more = f", … (+{len(keys) - limit})" if len(keys) > limit else ""
-    return ", ".join(keys[:limit]) + more
-
-
 def load_pretrained_weights(model, path, key="Global.pretrained_model"):
-    """Load a ``.pdparams`` state dict into ``model``, matching keys by name and shape.
+    """Load matching weights into ``model`` (see :func:`ppresnet45.engine.checkpoint.load_pretrained`).
 
     Accepts PaddleOCR full-model checkpoints (``backbone.…``, ``neck.…``, ``head.…``) and
-    backbone-only state dicts (keys without the ``backbone.`` prefix). Tensors whose
-    shape differs from the model's (e.g. a head trained with another dictionary) are
-    skipped and keep their initial values.
-
-    Args:
-        model (paddle.nn.Layer): the model (a :class:`ppresnet45.RecModel`).
-        path (str): ``.pdparams`` file, or its path without the suffix.
-        key (str): config key named in messages.
+    backbone-only state dicts; tensors of another shape (a head for another dictionary)
+    are skipped and keep their initial values.
 
     Returns:
-        dict: ``path``, ``loaded`` / ``total`` counts and the ``missing``, ``unexpected``
-        and ``mismatched`` key lists (mismatched: ``[key, checkpoint shape, model shape]``).
-
-    Raises:
-        ConfigError: the file is missing or unreadable, or no tensor matches the model.
+        dict: ``path``, ``loaded`` / ``total`` counts, ``missing``, ``unexpected``,
+        ``mismatched`` (``[key, checkpoint shape, model shape]``) and ``key_prefix_added``.
     """
-    import paddle
+    from .checkpoint import checkpoint_prefix, load_pretrained
 
-    file = _resolve_weights_path(path, key)
-    try:
-        state = paddle.load(file)
-    except Exception as exc:  # pickle / format errors: one line naming the file
-        raise ConfigError(f"{key}: '{file}' is not a readable Paddle state dict ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict) or not state:
-        raise ConfigError(f"{key}: '{file}' holds no state dict (expected a mapping of parameter names to tensors)")
-    model_state = model.state_dict()
-
-    def match(prefix):
-        return sum(1 for k in state if prefix + k in model_state)
-
-    prefix = ""
-    if match("") == 0 and match("backbone.") > 0:
-        prefix = "backbone."  # a backbone-only state dict
-    to_load, unexpected, mismatched = {}, [], []
-    for k, v in state.items():
-        name = prefix + k
-        if name not in model_state:
-            unexpected.append(k)
-            continue
-        if _shape(v) != _shape(model_state[name]):
-            mismatched.append([name, _shape(v), _shape(model_state[name])])
-            continue
-        to_load[name] = v
-    if not to_load:
-        raise ConfigError(
-            f"{key}: no tensor of '{file}' matches the model (checkpoint keys like {_names(list(state), 2)}; "
-            f"model keys like {_names(list(model_state), 2)})"
-        )
-    missing = [k for k in model_state if k not in to_load and k not in {m[0] for m in mismatched}]
-    with warnings.catch_warnings():
-        # Paddle warns once per key it skips; the summary lines below say it once.
-        warnings.simplefilter("ignore", UserWarning)
-        model.set_state_dict(to_load)
-    report = {
-        "path": file,
-        "key_prefix_added": prefix,
-        "loaded": len(to_load),
-        "total": len(model_state),
-        "missing": missing,
-        "unexpected": unexpected,
-        "mismatched": mismatched,
+    report = load_pretrained(model, path, key=key)
+    file = checkpoint_prefix(path) + ".pdparams"
+    return {
+        "path": file if os.path.isfile(file) else os.fspath(path),
+        "key_prefix_added": report["prefix_added"],
+        "loaded": report["loaded"],
+        "total": len(model.state_dict()),
+        "missing": report["missing"],
+        "unexpected": report["unexpected"],
+        "mismatched": report["shape_mismatch"],
     }
-    logger.info("weights: loaded %d/%d tensors from %s%s", len(to_load), len(model_state), file,
-                " (backbone-only state dict)" if prefix else "")
-    if missing:
-        logger.warning("weights: %d missing from the checkpoint (kept initial values): %s", len(missing), _names(missing))
-    if unexpected:
-        logger.warning("weights: %d unexpected in the checkpoint (ignored): %s", len(unexpected), _names(unexpected))
-    if mismatched:
-        text = _names([f"{k} {c}≠{m}" for k, c, m in mismatched], 3)
-        logger.warning("weights: %d shape mismatches, checkpoint≠model (skipped): %s", len(mismatched), text)
-    return report
 
 
 # ----------------------------------------------------------------------------- inputs

@@ -1,0 +1,342 @@
+"""Checkpoints: save, resume, and load pretrained weights.
+
+A checkpoint is a file prefix in PaddleOCR's layout, e.g. ``output/rec/latest``:
+
+* ``latest.pdparams`` — the model's state dict (``paddle.save``);
+* ``latest.pdopt`` — the optimizer's state dict (moments, learning-rate scheduler);
+* ``latest.states`` — a pickled dict as PaddleOCR writes it (``epoch``, ``global_step``,
+  ``best_model_dict``, ``metrics``) plus what exact resumption needs: the data position
+  (``epoch``, ``batch_in_epoch``) and the Python / NumPy / Paddle RNG states;
+* ``latest.json`` — the same run state, readable: step, epoch, data position, metrics,
+  best metrics, the config, the time.
+
+Every file is written atomically (temporary file + rename); ``.json`` is written last, so
+a complete ``.json`` means the files beside it are complete too.
+"""
+
+import io
+import json
+import logging
+import os
+import pickle
+import random
+import time
+import warnings
+
+import numpy as np
+import paddle
+
+from ..errors import ConfigError, DataError
+from ..utils.io import atomic_output_file, atomic_write_bytes, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+SUFFIXES = (".pdparams", ".pdopt", ".states", ".json")
+
+
+def checkpoint_prefix(path):
+    """Strip a known suffix: ``out/latest.pdparams`` → ``out/latest``."""
+    path = os.fspath(path)
+    for suffix in SUFFIXES:
+        if path.endswith(suffix):
+            return path[: -len(suffix)]
+    return path
+
+
+def rng_state():
+    """The Python, NumPy and Paddle (CPU generator) random states."""
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "paddle": paddle.get_rng_state()}
+
+
+def set_rng_state(state):
+    """Restore what :func:`rng_state` returned (missing parts are left alone)."""
+    if not state:
+        return
+    if state.get("python") is not None:
+        random.setstate(state["python"])
+    if state.get("numpy") is not None:
+        np.random.set_state(state["numpy"])
+    if state.get("paddle") is not None:
+        try:
+            paddle.set_rng_state(state["paddle"])
+        except Exception as exc:  # a state from another device type
+            logger.warning("could not restore the Paddle RNG state (%s); continuing", exc)
+
+
+def _to_jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
+
+
+_STRUCTURED = "@param_names"  # marks a .pdopt whose keys use structured parameter names
+
+
+def optimizer_state_by_structure(optimizer, layer):
+    """The optimizer's state dict with accumulator keys renamed from Paddle's internal
+    parameter names (``conv2d_17.w_0_moment1_0``, which depend on how many layers the
+    process created before) to structured names (``backbone.conv1.weight_moment1_0``), so a
+    checkpoint resumes in any process."""
+    internal = {p.name: n for n, p in layer.named_parameters()}
+    by_length = sorted(internal, key=len, reverse=True)
+    out = {_STRUCTURED: "structured"}
+    for key, value in optimizer.state_dict().items():
+        new = key
+        if isinstance(key, str):
+            for name in by_length:
+                if key.startswith(name + "_"):
+                    new = internal[name] + key[len(name):]
+                    break
+        out[new] = value
+    return out
+
+
+def _optimizer_state_for(layer, state):
+    """Undo :func:`optimizer_state_by_structure` for ``layer``; a PaddleOCR ``.pdopt`` (internal
+    names) is returned unchanged."""
+    if state.get(_STRUCTURED) != "structured":
+        return state
+    structured = {n: p.name for n, p in layer.named_parameters()}
+    by_length = sorted(structured, key=len, reverse=True)
+    out = {}
+    for key, value in state.items():
+        if key == _STRUCTURED:
+            continue
+        new = key
+        for name in by_length:
+            if key.startswith(name + "_"):
+                new = structured[name] + key[len(name):]
+                break
+        out[new] = value
+    return out
+
+
+def _paddle_save(obj, path):
+    with atomic_output_file(path) as tmp:
+        paddle.save(obj, tmp)
+
+
+def save_checkpoint(prefix, model, optimizer=None, state=None, config=None):
+    """Save a checkpoint under ``prefix`` (``.pdparams``, ``.pdopt``, ``.states``, ``.json``).
+
+    Args:
+        prefix (str): path without suffix, e.g. ``output/rec/latest``.
+        model (paddle.nn.Layer): the model (a ``paddle.DataParallel`` is unwrapped).
+        optimizer (paddle.optimizer.Optimizer | None): saved to ``.pdopt`` when given.
+        state (dict | None): run state: ``global_step``, ``epoch``, ``batch_in_epoch``,
+            ``metrics``, ``best_model_dict``, ... (JSON-friendly values).
+        config (dict | None): the run's config, stored in the ``.json``.
+
+    Returns:
+        str: the prefix.
+    """
+    prefix = checkpoint_prefix(prefix)
+    layer = getattr(model, "_layers", model)
+    state = dict(state or {})
+    _paddle_save(layer.state_dict(), prefix + ".pdparams")
+    if optimizer is not None:
+        _paddle_save(optimizer_state_by_structure(optimizer, layer), prefix + ".pdopt")
+    states = dict(state)
+    states.setdefault("best_model_dict", {})
+    states["rng"] = rng_state()
+    buf = io.BytesIO()
+    pickle.dump(states, buf, protocol=2)
+    atomic_write_bytes(prefix + ".states", buf.getvalue())
+    record = {k: v for k, v in state.items() if k != "rng"}
+    record["saved_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    record["files"] = [os.path.basename(prefix) + s for s in (".pdparams", ".pdopt", ".states") if
+                       s != ".pdopt" or optimizer is not None]
+    if config is not None:
+        record["config"] = config
+    atomic_write_text(prefix + ".json", json.dumps(_to_jsonable(record), indent=2, ensure_ascii=False) + "\n")
+    return prefix
+
+
+class _StatesUnpickler(pickle.Unpickler):
+    """Unpickle ``.states`` files allowing only plain data, NumPy arrays and Paddle RNG
+    states: a checkpoint from elsewhere cannot run code when it is loaded."""
+
+    _ALLOWED = {
+        ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "tuple"), ("builtins", "list"),
+        ("builtins", "dict"), ("builtins", "int"), ("builtins", "float"), ("builtins", "str"),
+        ("builtins", "bytes"), ("builtins", "bool"), ("builtins", "complex"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"), ("collections", "OrderedDict"),
+        ("paddle.base.libpaddle", "GeneratorState"), ("paddle.fluid.libpaddle", "GeneratorState"),
+        ("copyreg", "_reconstructor"), ("builtins", "object"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def read_states(prefix):
+    """The run state of a checkpoint: ``.states`` (ours or PaddleOCR's), else ``.json``, else ``{}``."""
+    prefix = checkpoint_prefix(prefix)
+    if os.path.isfile(prefix + ".states"):
+        try:
+            with open(prefix + ".states", "rb") as f:
+                return _StatesUnpickler(f, encoding="latin1").load()
+        except Exception as exc:
+            logger.warning("could not read %s.states (%s); falling back to %s.json", prefix, exc, prefix)
+    if os.path.isfile(prefix + ".json"):
+        try:
+            with open(prefix + ".json", encoding="utf-8") as f:
+                return json.load(f)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"checkpoint '{prefix}.json' is not readable JSON: {exc}") from None
+    return {}
+
+
+def _load_state_dict_file(path, key):
+    if not os.path.isfile(path):
+        raise ConfigError(f"{key}: '{path}' not found (expected a checkpoint prefix such as output/rec/best_accuracy "
+                          f"with .pdparams beside it)")
+    try:
+        return paddle.load(path)
+    except Exception as exc:
+        raise DataError(f"{key}: '{path}' is not a Paddle state dict ({type(exc).__name__}: {exc})") from None
+
+
+def _strip_wrappers(state_dict):
+    """Drop ``_layers.`` (DataParallel) and ``model.`` wrappers some tools add."""
+    out = {}
+    for k, v in state_dict.items():
+        for p in ("_layers.", "module."):
+            if k.startswith(p):
+                k = k[len(p):]
+        out[k] = v
+    return out
+
+
+def match_state_dict(model_state, loaded):
+    """Match a loaded state dict against a model's, adding a ``backbone.`` prefix when the
+    file holds a bare backbone.
+
+    Returns:
+        tuple[dict, dict]: (weights to load keyed like the model, report with ``loaded``,
+        ``missing``, ``unexpected``, ``shape_mismatch`` (``[key, file_shape, model_shape]``)
+        and ``prefix_added``).
+    """
+    loaded = _strip_wrappers(loaded)
+    direct = sum(1 for k in loaded if k in model_state)
+    prefixed = sum(1 for k in loaded if "backbone." + k in model_state)
+    prefix = "backbone." if prefixed > direct else ""
+    matched, unexpected, mismatch = {}, [], []
+    for k, v in loaded.items():
+        mk = prefix + k
+        if mk not in model_state:
+            unexpected.append(k)
+            continue
+        shape = list(v.shape)
+        want = list(model_state[mk].shape)
+        if shape != want:
+            mismatch.append([mk, shape, want])
+            continue
+        matched[mk] = v
+    if prefix:
+        # A bare backbone file says nothing about neck and head: report only backbone keys missing.
+        missing = [k for k in model_state if k.startswith("backbone.") and k not in matched
+                   and k not in {m[0] for m in mismatch}]
+    else:
+        missing = [k for k in model_state if k not in matched and k not in {m[0] for m in mismatch}]
+    report = {"loaded": len(matched), "missing": missing, "unexpected": unexpected, "shape_mismatch": mismatch,
+              "prefix_added": prefix}
+    return matched, report
+
+
+def load_pretrained(model, path, key="Global.pretrained_model"):
+    """Load the matching weights of a pretrained model and report what did not match.
+
+    Accepts a full-model checkpoint (``backbone.conv1.weight`` … ``head.fc.weight``, e.g.
+    PaddleOCR's ResNet45 recognizer) or a bare backbone state dict (``conv1.weight`` …);
+    keys of the wrong shape (e.g. a head for another dictionary) are skipped.
+
+    Args:
+        model (paddle.nn.Layer): the model.
+        path (str): checkpoint prefix or ``.pdparams`` file.
+        key (str): config key named in messages.
+
+    Returns:
+        dict: the report of :func:`match_state_dict`.
+    """
+    layer = getattr(model, "_layers", model)
+    file = checkpoint_prefix(path) + ".pdparams"
+    if not os.path.isfile(file) and os.path.isfile(os.fspath(path)):
+        file = os.fspath(path)
+    loaded = _load_state_dict_file(file, key)
+    if not isinstance(loaded, dict):
+        raise DataError(f"{key}: '{file}' does not hold a state dict (got {type(loaded).__name__})")
+    model_state = layer.state_dict()
+    matched, report = match_state_dict(model_state, loaded)
+    if not matched:
+        raise DataError(
+            f"{key}: no weight of '{file}' matches the model (file keys like {sorted(loaded)[:3]}, model keys like "
+            f"{sorted(model_state)[:3]})"
+        )
+    with warnings.catch_warnings():  # Paddle warns per missing key; the report below says it once
+        warnings.simplefilter("ignore")
+        layer.set_state_dict(matched)
+    logger.info("loaded %d weights from %s%s", report["loaded"], file,
+                " (added prefix 'backbone.')" if report["prefix_added"] else "")
+    if report["missing"]:
+        logger.warning("%d model weights not in %s (kept initialised): %s", len(report["missing"]), file,
+                       _preview(report["missing"]))
+    if report["unexpected"]:
+        logger.warning("%d weights in %s not used by the model: %s", len(report["unexpected"]), file,
+                       _preview(report["unexpected"]))
+    for k, got, want in report["shape_mismatch"]:
+        logger.warning("skipped %s: shape %s in %s, %s in the model", k, got, file, want)
+    return report
+
+
+def _preview(keys, n=5):
+    keys = list(keys)
+    return ", ".join(keys[:n]) + (f" … (+{len(keys) - n})" if len(keys) > n else "")
+
+
+def load_checkpoint(prefix, model, optimizer=None, key="Global.checkpoints"):
+    """Restore model weights, optimizer state and run state to resume training.
+
+    Args:
+        prefix (str): checkpoint prefix (``output/rec/latest``) or its ``.pdparams`` file.
+        model (paddle.nn.Layer): the model.
+        optimizer (paddle.optimizer.Optimizer | None): restored from ``.pdopt`` when given
+            and the file exists.
+        key (str): config key named in messages.
+
+    Returns:
+        dict: the run state (``global_step``, ``epoch``, ``batch_in_epoch``,
+        ``best_model_dict``, ``rng``, ...); ``{}`` for a weights-only checkpoint.
+    """
+    prefix = checkpoint_prefix(prefix)
+    layer = getattr(model, "_layers", model)
+    params = _load_state_dict_file(prefix + ".pdparams", key)
+    model_state = layer.state_dict()
+    matched, report = match_state_dict(model_state, params)
+    if report["shape_mismatch"] or report["missing"]:
+        bad = report["shape_mismatch"][0] if report["shape_mismatch"] else None
+        detail = (f"shape of {bad[0]} is {bad[1]} in the checkpoint, {bad[2]} in the model" if bad
+                  else f"missing {_preview(report['missing'], 3)}")
+        raise ConfigError(f"{key}: '{prefix}.pdparams' does not fit the model of this config ({detail}); "
+                          f"use Global.pretrained_model to load partially matching weights")
+    layer.set_state_dict(matched)
+    if optimizer is not None and os.path.isfile(prefix + ".pdopt"):
+        opt_state = _load_state_dict_file(prefix + ".pdopt", key)
+        optimizer.set_state_dict(_optimizer_state_for(layer, opt_state))
+    elif optimizer is not None:
+        logger.warning("%s.pdopt not found: the optimizer starts fresh", prefix)
+    return read_states(prefix)
