@@ -31,6 +31,8 @@ def test_resnet45_ctc_overfits_16_lines(tmp_path, repo_root, monkeypatch):
         "Global.max_steps": steps,
         "Global.print_batch_step": 10,
         "Global.eval_batch_step": [0, 25],
+        # one thread: on a busy 2-core machine two OpenMP threads per process run 2-5x slower
+        "Global.cpu_threads": 1,
         "Optimizer.lr": {"name": "Const", "learning_rate": 0.001},
         "Train.dataset.data_dir": str(data),
         "Train.dataset.label_file_list": [str(data / "labels.txt")],
