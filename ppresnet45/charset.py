@@ -5,9 +5,8 @@ appended. For CTC, index 0 is the blank and character ``i`` of the list gets ind
 ``i + 1``. Without a file the default is ``0-9a-z``, as in PaddleOCR.
 """
 
-import os
-
 from .errors import ConfigError
+from .utils.io import read_utf8_text
 
 DEFAULT_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz"
 CTC_BLANK = "blank"
@@ -24,14 +23,8 @@ def load_character_list(character_dict_path=None, use_space_char=False, key="Glo
     if character_dict_path in (None, "", "None"):
         chars = list(DEFAULT_CHARACTERS)
     else:
-        path = str(character_dict_path)
-        if not os.path.isfile(path):
-            raise ConfigError(f"{key}: character dictionary '{path}' not found (expected a UTF-8 file, one character per line)")
-        try:
-            with open(path, "rb") as f:
-                raw = f.read().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{key}: character dictionary '{path}' is not UTF-8 ({exc.reason} at byte {exc.start})")
+        raw = read_utf8_text(str(character_dict_path), f"{key}: character dictionary",
+                             "a UTF-8 file, one character per line", ConfigError)
         chars = []
         for line in raw.splitlines():
             ch = line.rstrip("\r\n")

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..charset import DEFAULT_CHARACTERS, load_character_list
 from ..errors import ConfigError, DataError
-from ..utils.io import atomic_write_text
+from ..utils.io import atomic_write_text, read_utf8_text
 
 logger = logging.getLogger(__name__)
 
@@ -245,13 +245,7 @@ def read_word_list(path):
         DataError: the file is missing, not UTF-8, empty, or a line holds a tab.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DataError(f"word list '{path}' not found (expected a UTF-8 file, one word per line)")
-    try:
-        with open(path, "rb") as f:
-            raw = f.read().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"word list '{path}' is not UTF-8 ({exc.reason} at byte {exc.start})")
+    raw = read_utf8_text(path, "word list", "a UTF-8 file, one word per line", DataError)
     words = []
     for lineno, line in enumerate(raw.splitlines(), 1):
         word = line.strip()
@@ -275,13 +269,7 @@ def read_label_texts(path):
         DataError: the file is missing, not UTF-8, or a line has no tab.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DataError(f"label file '{path}' not found (expected 'image_path<TAB>text' lines)")
-    try:
-        with open(path, "rb") as f:
-            raw = f.read().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"label file '{path}' is not UTF-8 ({exc.reason} at byte {exc.start})")
+    raw = read_utf8_text(path, "label file", "'image_path<TAB>text' lines", DataError)
     texts = set()
     for lineno, line in enumerate(raw.splitlines(), 1):
         if not line.strip():

@@ -8,8 +8,11 @@
 
 When the demo training run (``python tools/train_demo.py``) has left a checkpoint in
 ``output/demo/model/best_accuracy.pdparams``, the demo exports that trained model with the
-demo config instead and the recognized text should match the labels; otherwise it says
-plainly that the weights are untrained and prints the one command that trains them.
+demo config instead, renders its lines in the style that model was trained on (plain
+black-on-white unless the run's ``demo_result.json`` says it used synth's styled lines) and
+the recognized text should match the labels; otherwise it says plainly that the weights are
+untrained and prints the one command that trains them (training does not fit in a few
+minutes on 2 cores, so the demo does not train by itself).
 """
 
 import json
@@ -40,6 +43,20 @@ def add_arguments(parser):
     parser.add_argument("--bench_iters", type=int, default=10, help="timed iterations per benchmark row")
 
 
+def _trained_style(checkpoint):
+    """Whether the demo training run behind ``checkpoint`` used styled (augmented) lines.
+
+    ``tools/train_demo.py`` writes ``demo_result.json`` (with its ``--augment`` mode) two
+    folders above ``best_accuracy.pdparams``; without it the recipe's default (plain) is assumed.
+    """
+    result = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(checkpoint))), "demo_result.json")
+    try:
+        with open(result, encoding="utf-8") as f:
+            return json.load(f).get("augment", "none") != "none"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _step(n, text):
     print(f"\n[{n}/5] {text}", flush=True)
 
@@ -57,11 +74,13 @@ def run(args):
     config_path = args.config or (DEMO_CONFIG if trained else DEFAULT_CONFIG)
     config = load_config(config_path, args.opt)
     c, h, w = image_shape_of(config)
+    styled = _trained_style(args.checkpoint) if trained else True
 
-    _step(1, f"rendering {args.num_lines} synthetic text lines (seed {args.seed})")
+    _step(1, f"rendering {args.num_lines} synthetic text lines (seed {args.seed}, "
+             f"{'styled and distorted' if styled else 'plain, as the demo model was trained on'})")
     lines_dir = os.path.join(out, "lines")
     label_file = render_dataset(lines_dir, args.num_lines, seed=args.seed, charset=DEMO_CHARSET, min_len=1,
-                                max_len=10, height=h, show_progress=True)
+                                max_len=10, height=h, augment=styled, show_progress=True)
 
     _step(2, f"building the model from {config_path}")
     model = build_model(config)
@@ -95,7 +114,7 @@ def run(args):
           f"({acc['correct']}/{acc['total']})")
     if not trained:
         print("  NOTE: the weights are UNTRAINED (random), so the text above is noise. Train the demo model "
-              "with:  .venv/bin/python tools/train_demo.py   (about 50 min on 2 cores), then run make demo again.")
+              "with:  .venv/bin/python tools/train_demo.py   (15-30 min on 2 cores), then run make demo again.")
 
     _step(5, "benchmarking (Paddle Inference oneDNN, FP32 and BF16, 2 threads)")
     bench_dir = os.path.join(out, "benchmark")

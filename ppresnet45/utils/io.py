@@ -1,10 +1,29 @@
-"""Atomic file and directory writes: a reader never sees a half-written output."""
+"""Atomic file and directory writes (a reader never sees a half-written output) and checked reads."""
 
 import contextlib
 import os
 import shutil
 import stat
 import tempfile
+
+
+def read_utf8_text(path, what, expected, error):
+    """The whole text of a UTF-8 file (a leading BOM dropped), or one clear error line.
+
+    Args:
+        path (str): the file.
+        what (str): how messages name it, e.g. ``"label file"``.
+        expected (str): what the file should hold, for the "not found" message.
+        error (type): the exception class to raise (a ``PPResNetError`` subclass).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise error(f"{what} '{path}' not found (expected {expected})")
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} '{path}' is not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
 def _umask():

@@ -6,22 +6,12 @@ import os
 import pytest
 
 from ppresnet45.cli import main
-from ppresnet45.config import load_config
 from ppresnet45.engine.benchmark import run_benchmark
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG = os.path.join(REPO, "configs", "rec", "rec_resnet45_ctc.yml")
 
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """A tiny (1 block per stage) untrained ResNet45 + CTC export, made once per module."""
-    from ppresnet45.engine.export import export_inference_model
-
-    out = tmp_path_factory.mktemp("model") / "tiny"
-    config = load_config(CONFIG, ["Architecture.Backbone.layers=[1,1,1,1,1]"])
-    export_inference_model(config, str(out), check=False)
-    return str(out)
+@pytest.fixture
+def model_dir(tiny_model_dir):
+    return tiny_model_dir
 
 
 def _check_full_path(fp, images):
@@ -83,10 +73,13 @@ def test_benchmark_cli_prints_the_table_and_rejects_a_bad_model_dir(model_dir, t
     label_file = render_dataset(str(images), 3, seed=1, show_progress=False)
     rc = main(["--model_dir", model_dir, "--image_dir", label_file, "--batch_sizes", "2", "--backends", "eager",
                "--iters", "1", "--warmup", "0", "--cpu_threads", "1", "--in_process", "--no_progress",
-               "--output_dir", str(tmp_path / "out")], command="benchmark")
+               "--rounds", "2", "--output_dir", str(tmp_path / "out")], command="benchmark")
     captured = capsys.readouterr()
     assert rc == 0
-    assert "| eager | fp32 | 2 |" in captured.out and "isolate=False" in captured.out
+    assert captured.out.count("| eager | fp32 | 2 |") == 1 and "isolate=False" in captured.out
+    assert "best of 2 interleaved rounds" in captured.out
+    (record,) = json.loads((tmp_path / "out" / "benchmark.json").read_text(encoding="utf-8"))["records"]
+    assert len(record["throughput_rounds"]) == 2 and record["throughput_ips"] == max(record["throughput_rounds"])
 
     rc = main(["--model_dir", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "out2")], command="benchmark")
     err = capsys.readouterr().err.strip().splitlines()

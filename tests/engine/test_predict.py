@@ -9,25 +9,16 @@ import numpy as np
 import pytest
 
 from ppresnet45.cli import main
-from ppresnet45.config import load_config
 from ppresnet45.engine.predict import TextRecognizer, chunk_layout, recognize
 from ppresnet45.errors import DataError
 from ppresnet45.inference.images import ImageLoadError, list_image_sources, load_image
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG = os.path.join(REPO, "configs", "rec", "rec_resnet45_ctc.yml")
 WORDS = ["hello", "world", "paddle", "resnet", "text", "line", "ocr", "abc123", "Zebra"]
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """A tiny (1 block per stage) untrained ResNet45 + CTC export, made once per module."""
-    from ppresnet45.engine.export import export_inference_model
-
-    out = tmp_path_factory.mktemp("model") / "tiny"
-    config = load_config(CONFIG, ["Architecture.Backbone.layers=[1,1,1,1,1]"])
-    export_inference_model(config, str(out), check=False)
-    return str(out)
+@pytest.fixture
+def model_dir(tiny_model_dir):
+    return tiny_model_dir
 
 
 def text_line(text, height=32):
