@@ -23,7 +23,8 @@ def load_character_list(character_dict_path=None, use_space_char=False, key="Glo
     if character_dict_path in (None, "", "None"):
         chars = list(DEFAULT_CHARACTERS)
     else:
-        raw = read_utf8_text(str(character_dict_path), f"{key}: character dictionary",
+        path = str(character_dict_path)
+        raw = read_utf8_text(path, f"{key}: character dictionary",
                              "a UTF-8 file, one character per line", ConfigError)
         chars = []
         for line in raw.splitlines():

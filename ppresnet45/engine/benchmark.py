@@ -63,7 +63,7 @@ from ..errors import DataError, PPResNetError
 
 MARK = "@@ppresnet45-benchmark@@ "
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "FLAGS_cpu_math_library_num_threads")
-PROBE_SIZE = 2048
+PROBE_SIZE = 1536
 
 
 # --------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def _matmul_gflops(fn, n, repeats):
     return 2.0 * n ** 3 / best / 1e9
 
 
-def probe_peak(n=PROBE_SIZE, repeats=8, threads=None):
+def probe_peak(n=PROBE_SIZE, repeats=20, threads=None):
     """Best float32 matmul GFLOP/s of numpy and Paddle in this process.
 
     Thread counts come from the environment (set them before the libraries load:

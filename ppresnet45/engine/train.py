@@ -529,7 +529,6 @@ class Trainer:
             self._close_outputs()
 
     def _fit(self, paddle, tqdm):
-        glob = self.glob
         pos = self.train_pos
         if self.is_main:
             logger.info("training: %d epoch(s) x %d step(s), %d process(es), batch %d per card, max_steps %s, "

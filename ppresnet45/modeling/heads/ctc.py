@@ -1,6 +1,5 @@
 """The CTC head."""
 
-import paddle
 from paddle import nn
 import paddle.nn.functional as F
 
