@@ -5,9 +5,10 @@
 1. renders, with ``ppresnet45.data.synth``, a held-out set of 500 unique strings (digits +
    lowercase, 1-10 characters) and 8000 training lines that never contain those strings
    (``exclude_texts``). By default (``--augment none``) all lines are plain black-on-white
-   renders at a fixed text size (the strings and so the line lengths vary); ``--augment mixed`` makes the held-out
-   set and two thirds of the training lines use synth's random colours, backgrounds, blur,
-   noise, rotation and perspective, and ``--augment full`` all of them. The styled sets are
+   renders at a fixed text size (the strings, and so the line lengths, vary);
+   ``--augment mixed`` makes the held-out set and two thirds of the training lines use
+   synth's random colours, backgrounds, blur, noise, rotation and perspective, and
+   ``--augment full`` all of them. The styled sets are
    much harder for CTC from scratch: on 2 cores they need far more steps than the default
    run (measured: mixed 72% held-out accuracy after 800 steps of 16; styled lines alone still
    on the all-blank plateau after 300 steps). Files go to ``OUTPUT/data`` and are reused when
