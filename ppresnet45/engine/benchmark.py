@@ -277,7 +277,8 @@ def measure_backend(job, emit):
     Args:
         job (dict): ``model_dir``, ``backend``, ``precision``, ``batch_sizes``, ``warmup``,
             ``iters``, ``cpu_threads``, ``paths``, ``nominal_paths`` (the same images at
-            exactly the nominal size), ``macs_per_image``, ``peak_gflops``.
+            exactly the nominal size), ``macs_per_image``. ``pct_of_peak`` is left ``None``:
+            :func:`run_benchmark` fills it in once the peak probes are done.
         emit (callable): receives ``{"type": "record", ...}`` or ``{"type": "skip", ...}`` dicts.
     """
     from ..inference.runtime import create_runtime, load_inference_config
@@ -301,7 +302,6 @@ def measure_backend(job, emit):
     paths = job["paths"]
     pool = _nominal_batches(paths, spec, max(job["batch_sizes"]))
     macs = job.get("macs_per_image")
-    peak = job.get("peak_gflops")
     nominal_paths = job.get("nominal_paths") or []
     for bs in job["batch_sizes"]:
         x = np.stack([pool[i % len(pool)] for i in range(bs)])
@@ -342,7 +342,7 @@ def measure_backend(job, emit):
             latency_ms=lat_stats,
             throughput_ips=ips,
             gflops=gflops,
-            pct_of_peak=100.0 * gflops / peak if (gflops and peak) else None,
+            pct_of_peak=None,
             full_path_nominal=nominal,
             full_path=full,
             rss_before_load_mb=rss_before,
@@ -559,8 +559,7 @@ def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=(
                     continue
                 jobs.append(dict(model_dir=model_dir, backend=b, precision=p, batch_sizes=batch_sizes, warmup=warmup,
                                  iters=iters, cpu_threads=cpu_threads, paths=paths, nominal_paths=nominal_paths,
-                                 macs_per_image=macs,
-                                 peak_gflops=peak.get("gflops")))
+                                 macs_per_image=macs))
         records = []
         bar = None
         if progress:
@@ -587,8 +586,8 @@ def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=(
             if bar is not None:
                 bar.close()
         records, skipped = _best_rounds(records), _unique_rows(skipped)
-        # The CPU's speed drifts (turbo, other tenants of a VM): probe again after the runs
-        # and take the better of the two, so that "% of peak" is not inflated by one slow probe.
+        # The CPU's speed drifts (turbo, other tenants of a VM): probe again after the runs and
+        # take the better of the two, so that "% of peak" is not inflated by one slow probe.
         peak = _best_peak(peak, measure_peak(cpu_threads, isolate=isolate))
         for r in records:
             r["pct_of_peak"] = 100.0 * r["gflops"] / peak["gflops"] if (r.get("gflops") and peak.get("gflops")) else None
