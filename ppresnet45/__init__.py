@@ -12,7 +12,6 @@ import warnings  # noqa: E402
 # no extensions, so the line is only noise on every command.
 warnings.filterwarnings("ignore", message="No ccache found")
 
-from . import losses, postprocess  # noqa: F401,E402  (registration side effects)
 from .config import load_config  # noqa: E402
 from .errors import ConfigError, DataError, ModelDirError, PPResNetError, RegistryError  # noqa: E402
 from .modeling import RecModel, build_model, count_macs, count_parameters, model_summary  # noqa: E402
@@ -58,7 +57,7 @@ def _register_optional():
     # optional at this level so that a broken optional dependency never breaks the model API.
     import importlib
 
-    for mod in ("ppresnet45.data", "ppresnet45.metrics"):
+    for mod in ("ppresnet45.data", "ppresnet45.modeling.metrics"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:

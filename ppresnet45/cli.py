@@ -1,6 +1,6 @@
 """The ``ppresnet45`` command: one entry point with sub-commands, shared by ``tools/*.py``.
 
-Each sub-command lives in a module with ``add_arguments(parser)`` and ``run(args) -> int``;
+Each sub-command lives in a module of :mod:`ppresnet45.commands` with ``add_arguments(parser)`` and ``run(args) -> int``;
 modules are imported only when their sub-command runs, so ``--help`` stays fast.
 User errors print one ``error: ...`` line and exit 2 (1 for failed work such as an
 unreadable image); ``--debug`` shows the traceback instead.
@@ -15,30 +15,16 @@ import warnings
 
 # name -> (module, one-line help)
 COMMANDS = {
-    "summary": ("ppresnet45.engine.summary", "build a model from a config and print parameters, output shape, mult-adds"),
-    "synth": ("ppresnet45.data.synth", "render synthetic text-line images and a PaddleOCR label file"),
-    "train": ("ppresnet45.engine.train", "train a recognizer from a config"),
-    "eval": ("ppresnet45.engine.evaluate", "evaluate a checkpoint on the Eval dataset"),
-    "export": ("ppresnet45.engine.export", "export an inference model (inference.json/.pdiparams/.yml) with a parity check"),
-    "infer": ("ppresnet45.engine.predict", "recognize text-line images with an exported model"),
-    "benchmark": ("ppresnet45.engine.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
-    "convert-lmdb": ("ppresnet45.data.lmdb_convert", "convert a label file + images into an LMDB dataset"),
-    "demo": ("ppresnet45.engine.demo", "the end-to-end demo run by `make demo`"),
+    "summary": ("ppresnet45.commands.summary", "build a model from a config and print parameters, output shape, mult-adds"),
+    "synth": ("ppresnet45.commands.synth", "render synthetic text-line images and a PaddleOCR label file"),
+    "train": ("ppresnet45.training.trainer", "train a recognizer from a config"),
+    "eval": ("ppresnet45.training.evaluator", "evaluate a checkpoint on the Eval dataset"),
+    "export": ("ppresnet45.export.exporter", "export an inference model (inference.json/.pdiparams/.yml) with a parity check"),
+    "infer": ("ppresnet45.inference.recognizer", "recognize text-line images with an exported model"),
+    "benchmark": ("ppresnet45.benchmark.core", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
+    "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),
+    "demo": ("ppresnet45.demo", "the end-to-end demo run by `make demo`"),
 }
-
-
-def add_config_arguments(parser, required=True):
-    """Add PaddleOCR's ``-c CONFIG`` and ``-o Section.key=value ...`` options."""
-    parser.add_argument("-c", "--config", required=required, help="YAML config file (PaddleOCR layout)")
-    parser.add_argument(
-        "-o",
-        "--opt",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. -o Global.epoch_num=10 Global.use_gpu=false (values are YAML)",
-    )
 
 
 def _import_command(name):

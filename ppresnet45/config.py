@@ -12,6 +12,9 @@ import yaml
 
 from .errors import ConfigError
 
+# The configs and dictionaries shipped inside the package (``configs/`` at the repo root links here).
+PACKAGE_CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+
 SECTIONS = ("Global", "Architecture", "Loss", "Optimizer", "PostProcess", "Metric", "Train", "Eval")
 
 # Known keys with their expected types. An override may add one of these even when the

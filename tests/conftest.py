@@ -29,7 +29,7 @@ def repo_root():
 def tiny_model_dir(tmp_path_factory):
     """A tiny (1 block per stage) untrained ResNet45 + CTC export, made once per test run."""
     from ppresnet45.config import load_config
-    from ppresnet45.engine.export import export_inference_model
+    from ppresnet45.export.exporter import export_inference_model
 
     out = tmp_path_factory.mktemp("model") / "tiny"
     config = load_config(str(CONFIG_DIR / "rec_resnet45_ctc.yml"), ["Architecture.Backbone.layers=[1,1,1,1,1]"])

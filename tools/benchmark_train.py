@@ -2,7 +2,7 @@
 
 ``python tools/benchmark_train.py [-c CONFIG] [--batch_size 16] [--steps 20] [--threads 1,2]``
 
-Runs the real trainer (``ppresnet45.engine.train.Trainer``: data loader, forward, CTC loss,
+Runs the real trainer (``ppresnet45.training.trainer.Trainer``: data loader, forward, CTC loss,
 backward, optimizer step) on rendered text lines for ``--warmup`` + ``--steps`` steps, once
 per mode and thread count, each in its own process (Paddle's flags and compiled programs are
 process-wide). Modes:
@@ -25,11 +25,11 @@ import subprocess
 import sys
 import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-DEFAULT_CONFIG = os.path.join(REPO, "configs", "rec", "rec_resnet45_ctc.yml")
+from ppresnet45.config import PACKAGE_CONFIG_DIR  # noqa: E402
+
+DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc.yml")
 MODES = {
     "eager": {"Global.use_onednn": False, "Global.to_static": False},
     "eager+onednn": {"Global.use_onednn": True, "Global.to_static": False},
@@ -42,7 +42,7 @@ def _child(spec):
     """Train ``spec['steps'] + spec['warmup']`` steps; print the measured row after MARK."""
     import ppresnet45  # noqa: F401
     from ppresnet45.config import load_config
-    from ppresnet45.engine.train import Trainer
+    from ppresnet45.training.trainer import Trainer
 
     total = spec["warmup"] + spec["steps"]
     opts = dict(MODES[spec["mode"]])

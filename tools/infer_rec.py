@@ -10,7 +10,6 @@
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from ppresnet45.cli import main  # noqa: E402

@@ -12,7 +12,6 @@ needed: Pillow's built-in font is always used, plus any fonts passed with ``--fo
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from ppresnet45.cli import main  # noqa: E402

@@ -31,12 +31,11 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-DEFAULT_CONFIG = os.path.join(REPO, "configs", "rec", "rec_resnet45_ctc_demo.yml")
+from ppresnet45.config import PACKAGE_CONFIG_DIR  # noqa: E402
+
+DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")
 
 
 def render_split(out_dir, name, num, seed, charset, augment, exclude=None, unique=False, show_progress=True):
@@ -72,7 +71,7 @@ def _train_distributed(config, nproc, output_dir, no_progress):
     if not paddle.is_compiled_with_cuda() or not config["Global"].get("use_gpu"):
         env["PADDLE_DISTRI_BACKEND"] = "gloo"
     cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(nproc),
-           "--log_dir", os.path.join(output_dir, "launch_log"), os.path.join(REPO, "tools", "train.py"),
+           "--log_dir", os.path.join(output_dir, "launch_log"), os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py"),
            "-c", cfg_path] + (["--no_progress"] if no_progress else [])
     print("running:", " ".join(cmd))
     rc = subprocess.call(cmd, env=env)
@@ -119,11 +118,11 @@ def _run(args):
     import ppresnet45  # noqa: F401
     from ppresnet45.charset import load_character_list
     from ppresnet45.config import load_config
-    from ppresnet45.engine.evaluate import evaluate_checkpoint, format_metrics
-    from ppresnet45.engine.train import train
+    from ppresnet45.training.evaluator import evaluate_checkpoint, format_metrics
+    from ppresnet45.training.trainer import train
     from ppresnet45.errors import ConfigError
     from ppresnet45.utils.io import atomic_write_text
-    from plot_log import plot_training_log
+    from ppresnet45.training.plot import plot_training_log
 
     if args.num_train < 1 or args.num_heldout < 1 or args.nproc < 1:
         raise ConfigError("--num_train, --num_heldout and --nproc must be positive")

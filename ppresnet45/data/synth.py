@@ -14,7 +14,6 @@ Output follows PaddleOCR's label format: ``images/000000.png<TAB>text`` per line
 """
 
 import functools
-import json
 import logging
 import math
 import os
@@ -24,7 +23,7 @@ import unicodedata
 import cv2
 import numpy as np
 
-from ..charset import DEFAULT_CHARACTERS, load_character_list
+from ..charset import DEFAULT_CHARACTERS
 from ..errors import ConfigError, DataError
 from ..utils.io import atomic_write_text, read_utf8_text
 
@@ -634,79 +633,3 @@ def render_dataset(
 
 
 # ----------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser):
-    """Arguments of ``ppresnet45 synth``."""
-    parser.add_argument("--output_dir", required=True, help="folder for images/ and the label file")
-    parser.add_argument("--num", type=int, default=1000, help="number of lines to render (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files")
-    src = parser.add_mutually_exclusive_group()
-    src.add_argument("--charset", default=None, help=f"characters to draw from (default {DEFAULT_CHARACTERS!r})")
-    src.add_argument("--dict", default=None, metavar="FILE", help="PaddleOCR dictionary: one character per line")
-    parser.add_argument("--use_space_char", action="store_true", help="add a space to the --dict characters")
-    parser.add_argument("--words", default=None, metavar="FILE", help="word list, one word per line: texts are words joined by spaces")
-    parser.add_argument("--min_len", type=int, default=1, help="shortest text in characters (default 1)")
-    parser.add_argument("--max_len", type=int, default=10, help="longest text in characters (default 10)")
-    parser.add_argument("--fonts", nargs="+", action="extend", default=[], metavar="PATH",
-                        help="extra .ttf/.otf files or folders (searched recursively); Pillow's built-in font is always used")
-    parser.add_argument("--height", type=int, default=32, help="image height in pixels (default 32)")
-    parser.add_argument("--no_augment", action="store_true", help="plain black-on-white lines, no distortions")
-    parser.add_argument("--exclude_label_file", nargs="+", action="extend", default=[], metavar="FILE",
-                        help="never generate texts listed in these PaddleOCR label files (held-out sets)")
-    parser.add_argument("--unique", action="store_true", help="never generate the same text twice")
-    parser.add_argument("--label_file", default="labels.txt", help="label-file name inside --output_dir")
-    parser.add_argument("--no_progress", action="store_true", help="hide the progress bar")
-
-
-def run(args):
-    """Run ``ppresnet45 synth``; prints where the label file went. Returns 0."""
-    if args.num < 1:
-        raise ConfigError(f"--num: expected a positive integer, got {args.num}")
-    if args.height < 8:
-        raise ConfigError(f"--height: expected an integer >= 8, got {args.height}")
-    words = read_word_list(args.words) if args.words else None
-    if args.dict:
-        charset = load_character_list(args.dict, use_space_char=args.use_space_char, key="--dict")
-    elif args.charset is not None:
-        charset = args.charset
-    else:
-        charset = None if words else DEFAULT_CHARACTERS
-    fonts = find_fonts(args.fonts)
-    exclude = set()
-    for path in args.exclude_label_file:
-        exclude |= read_label_texts(path)
-    label_path = render_dataset(
-        args.output_dir,
-        args.num,
-        seed=args.seed,
-        charset=charset,
-        words=words,
-        min_len=args.min_len,
-        max_len=args.max_len,
-        fonts=fonts,
-        height=args.height,
-        augment=not args.no_augment,
-        label_file=args.label_file,
-        exclude_texts=exclude,
-        unique=args.unique,
-        show_progress=not args.no_progress,
-    )
-    meta = {
-        "label_file": args.label_file,
-        "num": args.num,
-        "seed": args.seed,
-        "charset": "".join(charset) if charset is not None else None,
-        "dict": args.dict,
-        "words": args.words,
-        "min_len": args.min_len,
-        "max_len": args.max_len,
-        "fonts": fonts,
-        "height": args.height,
-        "augment": not args.no_augment,
-        "unique": args.unique,
-        "excluded_texts": len(exclude),
-    }
-    atomic_write_text(os.path.join(args.output_dir, "synth_meta.json"), json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote {args.num} lines to {label_path}")
-    return 0

@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 
 from ..errors import ModelDirError, PPResNetError
-from ._stdio import captured_native_output
+from ..utils.stdio import captured_native_output
 
 MODEL_FILE = "inference.json"
 PARAMS_FILE = "inference.pdiparams"

@@ -1,0 +1,1 @@
+"""Benchmark exported models: latency, throughput, memory and GFLOP/s per runtime."""

@@ -1,0 +1,70 @@
+"""Argument types and option groups shared by the sub-commands."""
+
+import argparse
+
+
+def add_config_arguments(parser, required=True):
+    """Add PaddleOCR's ``-c CONFIG`` and ``-o Section.key=value ...`` options."""
+    parser.add_argument("-c", "--config", required=required, help="YAML config file (PaddleOCR layout)")
+    parser.add_argument(
+        "-o",
+        "--opt",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. -o Global.epoch_num=10 Global.use_gpu=false (values are YAML)",
+    )
+
+
+def _int_at_least(minimum, what):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what.replace(" ", "_")  # argparse names the type in its messages
+    return parse
+
+
+positive_int = _int_at_least(1, "a positive integer")
+non_negative_int = _int_at_least(0, "an integer >= 0")
+
+
+def positive_float(text):
+    """An argparse type: a float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def positive_int_list(text):
+    """An argparse type: ``"1,8,32"`` -> ``[1, 8, 32]`` (each >= 1)."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return values
+
+
+def name_list(choices):
+    """An argparse type: a comma-separated, non-empty subset of ``choices``."""
+
+    def parse(text):
+        values = [v.strip() for v in text.split(",") if v.strip()]
+        bad = [v for v in values if v not in choices]
+        if not values or bad:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(choices)}, got {text!r}")
+        return values
+
+    return parse

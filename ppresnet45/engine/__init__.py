@@ -1,1 +1,0 @@
-"""Engine: training, evaluation, export, prediction, benchmarking. Imported lazily by the CLI."""

@@ -1,0 +1,1 @@
+"""Training: the loop (:mod:`.trainer`), optimizers and schedules, checkpoints, evaluation."""

@@ -1,0 +1,187 @@
+"""``ppresnet45 eval`` / ``tools/eval.py``: evaluate a checkpoint on the config's Eval set.
+
+``tools/eval.py -c CONFIG -o Global.checkpoints=output/rec/best_accuracy`` reports word
+accuracy (exact and case-insensitive), normalized edit distance and accuracy by text
+length, and writes to ``--output_dir`` (default: the checkpoint's folder):
+
+* ``eval_result.json`` — the metrics, the checkpoint, the number of samples;
+* ``eval_worst.tsv`` — the worst-recognized samples (highest edit distance first):
+  ``image<TAB>label<TAB>prediction<TAB>edit_distance<TAB>score``.
+"""
+
+import json
+import logging
+import os
+import time
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..utils.io import atomic_write_text
+
+logger = logging.getLogger("ppresnet45.eval")
+
+
+def _as_list(field):
+    if isinstance(field, (list, tuple)):
+        return list(field)
+    if hasattr(field, "numpy"):
+        field = field.numpy()
+    return list(np.asarray(field).reshape(-1))
+
+
+def evaluate_model(model, loader, postprocess, metric, positions=None, characters=None, show_progress=True,
+                   keep_records=False):
+    """Run ``model`` over ``loader`` and compute ``metric``.
+
+    Args:
+        model (paddle.nn.Layer): the recognizer; put in eval mode for the run and back
+            into its previous mode afterwards.
+        loader (Iterable): batches (lists in KeepKeys order).
+        postprocess (Callable): decoder, ``postprocess(probs) -> [(text, score), ...]``.
+        metric (RecMetric): reset, accumulated, read.
+        positions (dict | None): KeepKeys positions of ``image``, ``label``, ``length`` and
+            optionally ``text`` and ``img_path`` (default ``image, label, length`` = 0, 1, 2).
+        characters (list[str] | None): dictionary, to decode labels when ``text`` is not kept.
+        show_progress (bool): tqdm bar.
+        keep_records (bool): also return per-sample records (for the worst-samples file).
+
+    Returns:
+        tuple[dict, list[dict]]: the metrics and the records (empty unless asked).
+    """
+    import paddle
+    from tqdm import tqdm
+
+    from .trainer import decode_label_batch
+
+    positions = positions or {"image": 0, "label": 1, "length": 2}
+    was_training = model.training
+    model.eval()
+    metric.reset()
+    old_keep = getattr(metric, "keep_records", False)
+    metric.keep_records = keep_records
+    start = time.perf_counter()
+    n = 0
+    try:
+        with paddle.no_grad():
+            for batch in tqdm(loader, desc="eval", unit="batch", leave=False, disable=not show_progress):
+                preds = model(batch[positions["image"]])
+                decoded = postprocess(preds)
+                if "text" in positions:
+                    texts = [str(t) for t in _as_list(batch[positions["text"]])]
+                else:
+                    if characters is None:
+                        raise ConfigError("evaluate: labels need the dictionary (characters) or a 'text' field")
+                    texts = decode_label_batch(batch[positions["label"]], batch[positions["length"]], characters)
+                extras = None
+                if keep_records and "img_path" in positions:
+                    extras = [{"img_path": str(p)} for p in _as_list(batch[positions["img_path"]])]
+                metric.update(decoded, texts, extras)
+                n += len(texts)
+        records = metric.records() if keep_records else []
+        metrics = metric.get_metric()
+    finally:
+        metric.keep_records = old_keep
+        if was_training:
+            model.train()
+    elapsed = time.perf_counter() - start
+    metrics["images_per_second"] = n / elapsed if elapsed > 0 else None
+    return metrics, records
+
+
+def _fmt_tsv(value):
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+def write_eval_report(output_dir, metrics, records, checkpoint=None, num_worst=50, extra=None):
+    """Write ``eval_result.json`` and ``eval_worst.tsv`` atomically; returns the JSON path."""
+    from ..modeling.metrics import worst_samples
+
+    os.makedirs(output_dir, exist_ok=True)
+    worst = worst_samples(records, num_worst)
+    result = {"checkpoint": checkpoint, "metrics": metrics, "num_worst": len(worst),
+              "worst_file": "eval_worst.tsv", "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if extra:
+        result.update(extra)
+    lines = ["image\tlabel\tprediction\tedit_distance\tscore\n"]
+    for r in worst:
+        score = "" if r.get("score") is None else f"{r['score']:.4f}"
+        lines.append("\t".join(_fmt_tsv(v) for v in (r.get("img_path", ""), r["label"], r["pred"],
+                                                     r["edit_distance"], score)) + "\n")
+    atomic_write_text(os.path.join(output_dir, "eval_worst.tsv"), "".join(lines))
+    path = os.path.join(output_dir, "eval_result.json")
+    atomic_write_text(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def evaluate_checkpoint(config, checkpoint=None, output_dir=None, num_worst=50, show_progress=True):
+    """Load a checkpoint, evaluate it on ``config['Eval']`` and write the reports.
+
+    Args:
+        config (dict): a loaded config.
+        checkpoint (str | None): checkpoint prefix; default ``Global.checkpoints``, else
+            ``Global.pretrained_model``.
+        output_dir (str | None): where reports go (default: the checkpoint's folder).
+        num_worst (int): samples in ``eval_worst.tsv``.
+        show_progress (bool): tqdm bar.
+
+    Returns:
+        dict: the metrics (also in ``eval_result.json``).
+    """
+    import paddle
+
+    import ppresnet45  # noqa: F401
+    from ..data import build_dataloader
+    from ..modeling import build_model
+    from ..registry import METRICS, POSTPROCESS
+    from ..charset import CTCCharset
+    from .checkpoint import checkpoint_prefix, load_pretrained
+    from .trainer import configure_cpu, with_eval_fields
+
+    glob = config.get("Global") or {}
+    checkpoint = checkpoint or glob.get("checkpoints") or glob.get("pretrained_model")
+    if not checkpoint:
+        raise ConfigError("Global.checkpoints: set it to the checkpoint to evaluate, e.g. "
+                          "-o Global.checkpoints=output/rec/best_accuracy")
+    if not config.get("Eval"):
+        raise ConfigError("Eval: missing section (expected Eval.dataset and Eval.loader)")
+    prefix = checkpoint_prefix(checkpoint)
+    if not os.path.isfile(prefix + ".pdparams"):
+        raise ConfigError(f"Global.checkpoints: '{prefix}.pdparams' not found")
+    paddle.set_device("gpu" if glob.get("use_gpu") and paddle.is_compiled_with_cuda() else "cpu")
+    configure_cpu(bool(glob.get("use_onednn", False)), False, glob.get("cpu_threads"))
+    model = build_model(config)
+    report = load_pretrained(model, prefix, key="Global.checkpoints")
+    if report["missing"] or report["shape_mismatch"]:
+        raise ConfigError(f"Global.checkpoints: '{prefix}.pdparams' does not fit the model of this config "
+                          f"({len(report['missing'])} missing, {len(report['shape_mismatch'])} shape mismatches)")
+    post_cfg = dict(config.get("PostProcess") or {"name": "CTCLabelDecode"})
+    postprocess = POSTPROCESS.build(post_cfg, character_dict_path=glob.get("character_dict_path"),
+                                    use_space_char=bool(glob.get("use_space_char", False)))
+    metric = METRICS.build(dict(config.get("Metric") or {"name": "RecMetric"}))
+    eval_config, positions = with_eval_fields(config, "Eval")
+    loader = build_dataloader(eval_config, "Eval", seed=int(glob.get("seed", 0) or 0))
+    characters = CTCCharset.from_config(glob).characters
+    metrics, records = evaluate_model(model, loader, postprocess, metric, positions, characters,
+                                      show_progress=show_progress, keep_records=True)
+    skipped = loader.skip_counts()
+    output_dir = output_dir or os.path.dirname(os.path.abspath(prefix))
+    path = write_eval_report(output_dir, metrics, records, checkpoint=prefix, num_worst=num_worst,
+                             extra={"skipped": skipped})
+    metrics["result_file"] = path
+    return metrics
+
+
+def format_metrics(metrics):
+    """A short human-readable summary of :func:`evaluate_model`'s metrics."""
+    lines = [
+        f"samples: {metrics.get('num_samples')}",
+        f"word accuracy: {metrics.get('acc', 0.0):.4f} (case-insensitive {metrics.get('acc_case_insensitive', 0.0):.4f})",
+        f"normalized edit distance: {metrics.get('mean_norm_edit_distance', 0.0):.4f} "
+        f"(1 - NED = {metrics.get('norm_edit_dis', 0.0):.4f})",
+    ]
+    by_len = metrics.get("acc_by_length") or {}
+    if by_len:
+        lines.append("accuracy by length: " + ", ".join(f"{k}: {v['acc']:.3f} (n={v['count']})"
+                                                        for k, v in by_len.items()))
+    return "\n".join(lines)

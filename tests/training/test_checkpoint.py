@@ -1,0 +1,189 @@
+"""Checkpoints: atomic save, exact resume, pretrained loading with a key report."""
+
+import json
+import os
+
+import numpy as np
+import paddle
+import pytest
+
+from ppresnet45.config import load_config
+from ppresnet45.training.checkpoint import load_checkpoint, load_pretrained, read_states, save_checkpoint
+from ppresnet45.training.trainer import Trainer
+from ppresnet45.errors import ConfigError, DataError
+from ppresnet45.modeling import build_model
+
+DEMO = "configs/rec/rec_resnet45_ctc_demo.yml"
+SHAPE = [3, 32, 64]
+
+
+def _tiny_config(tmp_path, num=16, augment_op=True, **over):
+    """The demo recipe on ``num`` rendered lines at 32x64 (16 CTC steps), batch 4."""
+    from ppresnet45.data.synth import render_dataset
+
+    data = tmp_path / "data"
+    if not (data / "labels.txt").exists():
+        render_dataset(str(data), num, seed=5, min_len=1, max_len=4, show_progress=False)
+    ops = [{"DecodeImage": {"img_mode": "BGR", "channel_first": False}}]
+    if augment_op:
+        ops.append({"RecAug": None})
+    ops += [{"CTCLabelEncode": None}, {"RecResizeImg": {"image_shape": SHAPE}},
+            {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
+    opts = {
+        "Global.image_shape": SHAPE,
+        "Global.save_model_dir": str(tmp_path / "out"),
+        "Global.epoch_num": 3,
+        "Global.print_batch_step": 1,
+        "Global.eval_batch_step": 0,
+        "Global.cpu_threads": 1,
+        "Optimizer.lr.warmup_epoch": 1,
+        "Train.dataset.data_dir": str(data),
+        "Train.dataset.label_file_list": [str(data / "labels.txt")],
+        "Train.dataset.transforms": ops,
+        "Train.loader.batch_size_per_card": 4,
+    }
+    opts.update(over)
+    return load_config(DEMO, opts)
+
+
+def _losses(out_dir):
+    recs = [json.loads(line) for line in open(os.path.join(out_dir, "train_log.jsonl"), encoding="utf-8")]
+    return {r["step"]: r for r in recs if r["type"] == "train"}
+
+
+def test_resume_after_stop_gives_the_same_next_step_as_an_uninterrupted_run(tmp_path, repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    n = 6  # 4 steps per epoch: the stop falls mid-epoch (epoch 1, batch 2)
+    full_dir, part_dir = tmp_path / "full", tmp_path / "part"
+    Trainer(_tiny_config(tmp_path, **{"Global.max_steps": n + 1, "Global.save_model_dir": str(full_dir)}),
+            show_progress=False).fit()
+    Trainer(_tiny_config(tmp_path, **{"Global.max_steps": n, "Global.save_model_dir": str(part_dir)}),
+            show_progress=False).fit()
+    state = json.loads((part_dir / "latest.json").read_text())
+    assert (state["global_step"], state["data_epoch"], state["batch_in_epoch"]) == (n, 1, 2)
+    assert state["config"]["Global"]["max_steps"] == n
+    # "kill" here: a new process state, then resume from latest
+    paddle.seed(123)
+    np.random.seed(123)
+    resumed = Trainer(_tiny_config(tmp_path, **{"Global.max_steps": n + 1, "Global.save_model_dir": str(part_dir),
+                                                "Global.checkpoints": str(part_dir / "latest")}),
+                      show_progress=False)
+    assert resumed.global_step == n
+    summary = resumed.fit()
+    assert summary["global_step"] == n + 1
+    full, part = _losses(full_dir), _losses(part_dir)
+    assert sorted(part) == list(range(1, n + 2))  # the log continues where the checkpoint was taken
+    assert part[n + 1]["lr"] == pytest.approx(full[n + 1]["lr"], rel=1e-12)
+    assert part[n + 1]["loss"] == pytest.approx(full[n + 1]["loss"], abs=1e-5)
+    assert part[n]["loss"] == pytest.approx(full[n]["loss"], abs=1e-5)
+    a = paddle.load(str(full_dir / "latest.pdparams"))
+    b = paddle.load(str(part_dir / "latest.pdparams"))
+    for k in a:
+        np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_checkpoint_files_and_states_round_trip(tmp_path, repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    config = _tiny_config(tmp_path)
+    paddle.seed(1)
+    model = build_model(config)
+    opt = paddle.optimizer.Adam(parameters=model.parameters())
+    model(paddle.randn([2] + SHAPE)).mean().backward()
+    opt.step()
+    prefix = save_checkpoint(str(tmp_path / "ck" / "latest"), model, opt,
+                             state={"global_step": 7, "epoch": 1, "data_epoch": 1, "batch_in_epoch": 3,
+                                    "metrics": {"acc": 0.5}}, config=config)
+    names = sorted(os.listdir(tmp_path / "ck"))
+    assert names == ["latest.json", "latest.pdopt", "latest.pdparams", "latest.states"]  # no temporary files left
+    paddle.seed(2)
+    other = build_model(config)
+    opt2 = paddle.optimizer.Adam(parameters=other.parameters())
+    states = load_checkpoint(prefix + ".pdparams", other, opt2)
+    assert states["global_step"] == 7 and states["batch_in_epoch"] == 3 and "rng" in states
+    for (k, v), (_, w) in zip(model.state_dict().items(), other.state_dict().items()):
+        np.testing.assert_array_equal(v.numpy(), w.numpy(), err_msg=k)
+    assert json.loads((tmp_path / "ck" / "latest.json").read_text())["metrics"] == {"acc": 0.5}
+    assert read_states(prefix)["epoch"] == 1
+
+
+def test_states_file_cannot_run_code(tmp_path):
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
+    (tmp_path / "x.states").write_bytes(pickle.dumps({"epoch": Evil()}))
+    (tmp_path / "x.json").write_text(json.dumps({"epoch": 2}))
+    assert read_states(str(tmp_path / "x")) == {"epoch": 2}
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_resume_with_a_checkpoint_of_another_model_is_a_config_error(tmp_path, repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    config = _tiny_config(tmp_path)
+    model = build_model(config)
+    small = paddle.nn.Linear(2, 2)
+    prefix = save_checkpoint(str(tmp_path / "lin"), small)
+    with pytest.raises(ConfigError, match="does not fit the model"):
+        load_checkpoint(prefix, model)
+    with pytest.raises(ConfigError, match="Global.checkpoints.*not found"):
+        load_checkpoint(str(tmp_path / "none"), model)
+
+
+def test_pretrained_full_model_with_other_head_reports_shape_mismatch(tmp_path, repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    config = _tiny_config(tmp_path)
+    paddle.seed(3)
+    source = build_model(config)  # 36 characters + blank
+    state = source.state_dict()
+    state["head.extra.weight"] = paddle.zeros([2])
+    paddle.save(state, str(tmp_path / "ocr.pdparams"))
+    target_cfg = load_config(DEMO, {"Global.character_dict_path": "configs/dicts/en_dict.txt",
+                                    "Global.use_space_char": True})
+    target = build_model(target_cfg)
+    report = load_pretrained(target, str(tmp_path / "ocr"))
+    assert report["prefix_added"] == ""
+    assert report["unexpected"] == ["head.extra.weight"]
+    assert {m[0] for m in report["shape_mismatch"]} == {"head.fc.weight", "head.fc.bias"}
+    assert report["missing"] == []
+    assert report["loaded"] == len(state) - 3
+    np.testing.assert_array_equal(target.backbone.conv1.weight.numpy(), source.backbone.conv1.weight.numpy())
+
+
+def test_pretrained_bare_backbone_gets_the_backbone_prefix(tmp_path, repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    config = _tiny_config(tmp_path)
+    paddle.seed(4)
+    source = build_model(config)
+    paddle.save(source.backbone.state_dict(), str(tmp_path / "bb.pdparams"))
+    paddle.seed(5)
+    target = build_model(config)
+    head_before = target.head.fc.weight.numpy().copy()
+    report = load_pretrained(target, str(tmp_path / "bb.pdparams"))
+    assert report["prefix_added"] == "backbone."
+    assert report["missing"] == [] and report["unexpected"] == [] and report["shape_mismatch"] == []
+    assert report["loaded"] == len(source.backbone.state_dict())
+    np.testing.assert_array_equal(target.backbone.layer5[2].conv2.weight.numpy(),
+                                  source.backbone.layer5[2].conv2.weight.numpy())
+    np.testing.assert_array_equal(target.head.fc.weight.numpy(), head_before)  # head untouched
+
+
+def test_pretrained_with_nothing_matching_is_a_data_error(tmp_path, repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    model = build_model(_tiny_config(tmp_path))
+    paddle.save({"foo.weight": paddle.zeros([1])}, str(tmp_path / "foo.pdparams"))
+    with pytest.raises(DataError, match="no weight of .*foo.pdparams.* matches"):
+        load_pretrained(model, str(tmp_path / "foo"))
+
+
+def test_trainer_loads_pretrained_model_from_config(tmp_path, repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    config = _tiny_config(tmp_path)
+    paddle.seed(6)
+    source = build_model(config)
+    paddle.save(source.backbone.state_dict(), str(tmp_path / "bb.pdparams"))
+    trainer = Trainer(_tiny_config(tmp_path, **{"Global.pretrained_model": str(tmp_path / "bb")}),
+                      show_progress=False)
+    assert trainer.pretrained_report["prefix_added"] == "backbone."
+    np.testing.assert_array_equal(trainer.layer.backbone.conv1.weight.numpy(), source.backbone.conv1.weight.numpy())

@@ -1,0 +1,135 @@
+"""Optimizers and learning-rate schedules built from PaddleOCR's ``Optimizer:`` section."""
+
+import math
+
+import numpy as np
+import paddle
+import pytest
+
+from ppresnet45.training.optim import build_lr_scheduler, build_optimizer
+from ppresnet45.errors import ConfigError
+
+
+def _lrs(schedule, n):
+    return [schedule.lr_at(s) for s in range(n)]
+
+
+def test_linear_warmup_rises_to_the_base_rate_then_stays_constant():
+    sched = build_lr_scheduler({"name": "Const", "learning_rate": 0.01, "warmup_epoch": 2}, epoch_num=5,
+                               steps_per_epoch=2)
+    np.testing.assert_allclose(_lrs(sched, 7), [0.0025, 0.005, 0.0075, 0.01, 0.01, 0.01, 0.01])
+
+
+def test_cosine_decays_from_the_base_rate_after_warmup_to_zero_at_the_last_step():
+    sched = build_lr_scheduler({"name": "Cosine", "learning_rate": 0.1, "warmup_epoch": 1}, epoch_num=3,
+                               steps_per_epoch=4)
+    lrs = _lrs(sched, 13)
+    np.testing.assert_allclose(lrs[:4], [0.025, 0.05, 0.075, 0.1])
+    np.testing.assert_allclose(lrs[4], 0.1)
+    np.testing.assert_allclose(lrs[8], 0.05, rtol=1e-12)  # halfway through the 8 cosine steps
+    np.testing.assert_allclose(lrs[6], 0.05 * (1 + math.cos(math.pi / 4)), rtol=1e-12)
+    assert lrs[12] == pytest.approx(0.0, abs=1e-12)
+    assert all(a >= b for a, b in zip(lrs[4:], lrs[5:]))
+
+
+def test_piecewise_switches_values_at_epoch_boundaries_converted_to_steps():
+    sched = build_lr_scheduler({"name": "Piecewise", "decay_epochs": [1, 2], "values": [0.1, 0.01, 0.001]},
+                               epoch_num=3, steps_per_epoch=3)
+    np.testing.assert_allclose(_lrs(sched, 9), [0.1] * 3 + [0.01] * 3 + [0.001] * 3)
+
+
+def test_piecewise_warmup_rises_to_the_first_value():
+    sched = build_lr_scheduler({"name": "Piecewise", "decay_epochs": [2], "values": [0.2, 0.02], "warmup_epoch": 1},
+                               epoch_num=3, steps_per_epoch=2)
+    np.testing.assert_allclose(_lrs(sched, 6), [0.1, 0.2, 0.2, 0.2, 0.02, 0.02])
+
+
+def test_scheduler_steps_and_resumes_at_a_given_step():
+    cfg = {"name": "Cosine", "learning_rate": 0.1, "warmup_epoch": 1}
+    fresh = build_lr_scheduler(cfg, 3, 4)
+    for _ in range(5):
+        fresh.step()
+    resumed = build_lr_scheduler(cfg, 3, 4, last_step=4)
+    assert fresh.last_epoch == resumed.last_epoch == 5
+    assert fresh() == pytest.approx(resumed()) == pytest.approx(fresh.lr_at(5))
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ({"name": "Exponential", "learning_rate": 0.1}, ["Optimizer.lr.name", "Exponential", "Cosine"]),
+        ({"name": "Piecewise", "decay_epochs": [1], "values": [0.1]}, ["Piecewise", "values"]),
+        ({"name": "Cosine", "learning_rate": "fast"}, ["Optimizer.lr.learning_rate", "fast"]),
+        ({"name": "Cosine", "learning_rate": 0.1, "warmup_epochs": 1}, ["warmup_epochs", "accepted"]),
+    ],
+)
+def test_bad_schedule_config_names_the_key(bad, words):
+    with pytest.raises(ConfigError) as err:
+        build_lr_scheduler(bad, 2, 2)
+    for w in words:
+        assert w in str(err.value)
+
+
+def _model():
+    paddle.seed(0)
+    return paddle.nn.Sequential(paddle.nn.Linear(3, 4), paddle.nn.BatchNorm1D(4), paddle.nn.Linear(4, 2))
+
+
+@pytest.mark.parametrize("name, cls", [("Adam", paddle.optimizer.Adam), ("AdamW", paddle.optimizer.AdamW),
+                                       ("Momentum", paddle.optimizer.Momentum), ("SGD", paddle.optimizer.Momentum)])
+def test_build_optimizer_takes_a_step_with_the_scheduled_rate(name, cls):
+    cfg = {"name": name, "momentum": 0.9, "lr": {"name": "Const", "learning_rate": 0.05, "warmup_epoch": 1},
+           "regularizer": {"name": "L2", "factor": 1e-4}, "clip_norm": 1.0}
+    if name.startswith("Adam"):
+        cfg.pop("momentum")
+        cfg.update(beta1=0.9, beta2=0.99)
+    model = _model()
+    opt, sched = build_optimizer(cfg, epoch_num=2, steps_per_epoch=2, model=model)
+    assert isinstance(opt, cls)
+    assert opt.get_lr() == pytest.approx(0.025)
+    before = model[0].weight.numpy().copy()
+    loss = (model(paddle.randn([5, 3])) ** 2).mean()
+    loss.backward()
+    opt.step()
+    opt.clear_grad()
+    sched.step()
+    assert opt.get_lr() == pytest.approx(0.05)
+    assert not np.allclose(before, model[0].weight.numpy(), rtol=0, atol=1e-4)
+
+
+def test_gradient_norm_clipping_per_parameter_and_global():
+    model = _model()
+    opt, _ = build_optimizer({"name": "Adam", "lr": 0.1, "clip_norm": 2.0}, 1, 1, model)
+    assert isinstance(opt._grad_clip, paddle.nn.ClipGradByNorm)
+    opt, _ = build_optimizer({"name": "Adam", "lr": 0.1, "clip_norm_global": 2.0}, 1, 1, model)
+    assert isinstance(opt._grad_clip, paddle.nn.ClipGradByGlobalNorm)
+
+
+def test_momentum_sgd_update_matches_the_formula_with_clipping():
+    paddle.seed(0)
+    lin = paddle.nn.Linear(2, 1, bias_attr=False)
+    lin.weight.set_value(paddle.to_tensor([[1.0], [2.0]]))
+    opt, _ = build_optimizer({"name": "Momentum", "momentum": 0.9, "lr": {"name": "Const", "learning_rate": 0.1},
+                              "clip_norm": 1.0}, 1, 10, lin)
+    x = paddle.to_tensor([[3.0, 4.0]])
+    lin(x).sum().backward()  # gradient [3, 4], norm 5 -> clipped to [0.6, 0.8]
+    opt.step()
+    np.testing.assert_allclose(lin.weight.numpy().ravel(), [1.0 - 0.06, 2.0 - 0.08], rtol=1e-6)
+
+
+def test_adamw_exempts_named_and_one_dim_parameters_from_decay():
+    model = _model()
+    opt, _ = build_optimizer({"name": "AdamW", "lr": 0.1, "weight_decay": 0.05, "one_dim_param_no_weight_decay": True},
+                             1, 1, model)
+    decays = {p.name: opt._apply_decay_param_fun(p.name) for p in model.parameters()}
+    assert decays[model[0].weight.name] and not decays[model[0].bias.name]
+    assert opt._weight_decay == pytest.approx(0.05)
+
+
+def test_unknown_optimizer_and_keys_are_config_errors():
+    with pytest.raises(ConfigError, match="Optimizer.name.*'Lamb'"):
+        build_optimizer({"name": "Lamb"}, 1, 1, _model())
+    with pytest.raises(ConfigError, match="unknown key.*betas"):
+        build_optimizer({"name": "Adam", "betas": [0.9, 0.99]}, 1, 1, _model())
+    with pytest.raises(ConfigError, match="Optimizer.regularizer.name"):
+        build_optimizer({"name": "Adam", "regularizer": {"name": "L3", "factor": 0.1}}, 1, 1, _model())
