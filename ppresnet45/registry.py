@@ -194,6 +194,9 @@ POSTPROCESS = Registry("PostProcess")
 METRICS = Registry("Metric")
 DATASETS = Registry("Dataset")
 DATA_TRANSFORMS = Registry("data transform")  # Train/Eval.dataset.transforms ops
+OPTIMIZERS = Registry("Optimizer")  # Optimizer.name
+LR_SCHEDULERS = Registry("lr schedule")  # Optimizer.lr.name
+RUNTIMES = Registry("runtime")  # inference backends: infer/benchmark --backend
 
 ALL_REGISTRIES = {
     "backbones": BACKBONES,
@@ -205,4 +208,7 @@ ALL_REGISTRIES = {
     "metrics": METRICS,
     "datasets": DATASETS,
     "data_transforms": DATA_TRANSFORMS,
+    "optimizers": OPTIMIZERS,
+    "lr_schedulers": LR_SCHEDULERS,
+    "runtimes": RUNTIMES,
 }

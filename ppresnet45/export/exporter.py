@@ -50,6 +50,7 @@ from ..config import image_shape_of, load_config
 from ..errors import ConfigError, PPResNetError
 from ..inference import runtime as rt
 from ..utils.stdio import captured_native_output
+from ..training.components import load_weights
 from ..utils.io import atomic_output_dir, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -70,33 +71,6 @@ PARITY_LINES = ("ResNet45 text", "0123456789", "Hello, World!", "paddle export",
 
 class ParityError(PPResNetError):
     """The exported model's outputs differ from the eager model's past the tolerance."""
-
-
-# ----------------------------------------------------------------------------- weights
-def load_pretrained_weights(model, path, key="Global.pretrained_model"):
-    """Load matching weights into ``model`` (see :func:`ppresnet45.training.checkpoint.load_pretrained`).
-
-    Accepts PaddleOCR full-model checkpoints (``backbone.…``, ``neck.…``, ``head.…``) and
-    backbone-only state dicts; tensors of another shape (a head for another dictionary)
-    are skipped and keep their initial values.
-
-    Returns:
-        dict: ``path``, ``loaded`` / ``total`` counts, ``missing``, ``unexpected``,
-        ``mismatched`` (``[key, checkpoint shape, model shape]``) and ``key_prefix_added``.
-    """
-    from ..training.checkpoint import checkpoint_prefix, load_pretrained
-
-    report = load_pretrained(model, path, key=key)
-    file = checkpoint_prefix(path) + ".pdparams"
-    return {
-        "path": file if os.path.isfile(file) else os.fspath(path),
-        "key_prefix_added": report["prefix_added"],
-        "loaded": report["loaded"],
-        "total": len(model.state_dict()),
-        "missing": report["missing"],
-        "unexpected": report["unexpected"],
-        "mismatched": report["shape_mismatch"],
-    }
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -393,7 +367,7 @@ def export_inference_model(
 
     arch = resolve_architecture(config)
     model = RecModel(arch)
-    load_report = load_pretrained_weights(model, weights, weights_key) if weights else None
+    load_report = load_weights(model, weights, weights_key) if weights else None
     model.eval()
     image_shape = [int(v) for v in image_shape_of(config)]
     c, h, w = image_shape
