@@ -1,12 +1,15 @@
 """ppresnet45: a ResNet45 backbone plugin and tools for PaddleOCR-style text recognition."""
 
 import os
+import re
 
 from setuptools import find_namespace_packages, setup
 
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
     long_description = f.read()
+with open(os.path.join(here, "ppresnet45", "version.py"), encoding="utf-8") as f:
+    version = re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
 
 extras = {
     # paddle2onnx installs onnx_graphsurgeon at run time when it is missing: declare it here
@@ -22,7 +25,7 @@ extras["all"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] 
 
 setup(
     name="ppresnet45",
-    version="0.1.0",
+    version=version,
     description="ResNet45 backbone family, export, inference and benchmarking for PaddleOCR-style text recognition",
     long_description=long_description,
     long_description_content_type="text/markdown",
@@ -38,6 +41,7 @@ setup(
         "pyyaml",
         "tqdm",
         "pillow>=9.2",
+        "rapidfuzz>=3.0",
     ],
     extras_require=extras,
     entry_points={"console_scripts": ["ppresnet45=ppresnet45.cli:entry_point"]},

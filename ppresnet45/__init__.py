@@ -4,15 +4,18 @@
 the ``ppresnet45.plugins`` entry-point group.
 """
 
-__version__ = "0.1.0"
-
-import warnings  # noqa: E402
+import warnings
 
 # Paddle warns at import that the C++-extension builder finds no ccache; ppresnet45 builds
 # no extensions, so the line is only noise on every command.
 warnings.filterwarnings("ignore", message="No ccache found")
 
+# Importing these registers every built-in component: models, losses, decoders and metrics,
+# data transforms and datasets, optimizers and lr schedules, inference runtimes.
+from . import data, inference, modeling  # noqa: F401,E402
+from .training import optim as _optim  # noqa: F401,E402
 from .config import load_config  # noqa: E402
+from .version import __version__  # noqa: E402
 from .errors import ConfigError, DataError, ModelDirError, PPResNetError, RegistryError  # noqa: E402
 from .modeling import RecModel, build_model, count_macs, count_parameters, model_summary  # noqa: E402
 from .modeling.backbones import (  # noqa: E402
@@ -55,21 +58,6 @@ def build_backbone(cfg):
     return BACKBONES.build(cfg)
 
 
-def _register_optional():
-    # Data and metric components register themselves when their modules import; they are
-    # optional at this level so that a broken optional dependency never breaks the model API.
-    import importlib
-
-    for mod in ("ppresnet45.data", "ppresnet45.modeling.metrics"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("ppresnet45"):
-                continue
-            raise
-
-
-_register_optional()
 load_plugins()
 
 __all__ = [

@@ -13,17 +13,20 @@ import os
 import sys
 import warnings
 
+from .errors import PPResNetError
+from .version import __version__
+
 # name -> (module, one-line help)
 COMMANDS = {
     "summary": ("ppresnet45.commands.summary", "build a model from a config and print parameters, output shape, mult-adds"),
     "synth": ("ppresnet45.commands.synth", "render synthetic text-line images and a PaddleOCR label file"),
-    "train": ("ppresnet45.training.trainer", "train a recognizer from a config"),
-    "eval": ("ppresnet45.training.evaluator", "evaluate a checkpoint on the Eval dataset"),
-    "export": ("ppresnet45.export.exporter", "export an inference model (inference.json/.pdiparams/.yml) with a parity check"),
-    "infer": ("ppresnet45.inference.recognizer", "recognize text-line images with an exported model"),
-    "benchmark": ("ppresnet45.benchmark.core", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
+    "train": ("ppresnet45.commands.train", "train a recognizer from a config"),
+    "eval": ("ppresnet45.commands.eval", "evaluate a checkpoint on the Eval dataset"),
+    "export": ("ppresnet45.commands.export", "export an inference model (inference.json/.pdiparams/.yml) with a parity check"),
+    "infer": ("ppresnet45.commands.infer", "recognize text-line images with an exported model"),
+    "benchmark": ("ppresnet45.commands.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
     "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),
-    "demo": ("ppresnet45.demo", "the end-to-end demo run by `make demo`"),
+    "demo": ("ppresnet45.commands.demo", "the end-to-end demo run by `make demo`"),
 }
 
 
@@ -66,8 +69,6 @@ def main(argv=None, command=None):
             top.print_help()
             return 0
         if argv[0] == "--version":
-            from . import __version__
-
             print(__version__)
             return 0
         if argv[0] not in COMMANDS:
@@ -85,8 +86,6 @@ def main(argv=None, command=None):
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # one clear line unless --debug
-        from .errors import PPResNetError
-
         if debug:
             raise
         if isinstance(exc, PPResNetError):

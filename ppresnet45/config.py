@@ -95,20 +95,26 @@ def _type_text(types):
     return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
 
 
-def _read_yaml(path):
+def read_yaml_file(path, error=ConfigError, what="config file"):
+    """The parsed YAML of ``path`` (``1e-3`` reads as a float); a missing file, a syntax error
+    or a file that is not UTF-8 raises ``error`` with one line naming the file (and line)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise ConfigError(f"config file '{path}' not found")
+        raise error(f"{what} '{path}' not found")
     try:
         with open(path, "r", encoding="utf-8") as f:
-            data = _yaml_load(f)
+            return _yaml_load(f)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+        raise error(f"{where}: YAML syntax error: {problem}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"config file '{path}' is not UTF-8 text") from None
+        raise error(f"{what} '{path}' is not UTF-8 text") from None
+
+
+def _read_yaml(path):
+    data = read_yaml_file(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -200,6 +206,7 @@ def validate_config(config, source="config"):
         len(shape) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
     ):
         raise ConfigError(f"{source}: Global.image_shape: expected [C, H, W] of positive ints, got {shape!r}")
+    image_shape_of(config, source)  # Global.image_shape and the transforms must agree
     arch = config["Architecture"]
     if not isinstance(arch.get("Backbone"), dict) or "name" not in arch["Backbone"]:
         raise ConfigError(f"{source}: Architecture.Backbone: expected a mapping with 'name' (e.g. {{name: ResNet45}})")
@@ -256,17 +263,38 @@ def save_config(config, path):
     atomic_write_text(path, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
-def image_shape_of(config):
-    """The model input ``[C, H, W]``: ``Global.image_shape``, else the first ``RecResizeImg``
-    ``image_shape`` of the Eval/Train transforms, else ``[in_channels, 32, 128]``."""
-    shape = (config.get("Global") or {}).get("image_shape")
-    if shape:
-        return list(shape)
+def _transform_shape(config):
+    """``(shape, key path)`` of the first ``image_shape`` among the Eval (else Train) data
+    transforms (``RecResizeImg``, ``ABINetRecResizeImg``, ``VLRecResizeImg``, ...), or None."""
     for section in ("Eval", "Train"):
         transforms = (((config.get(section) or {}).get("dataset") or {}).get("transforms")) or []
-        for op in transforms:
-            if isinstance(op, dict):
-                for name, args in op.items():
-                    if name in ("RecResizeImg", "ResizeNorm") and isinstance(args, dict) and args.get("image_shape"):
-                        return list(args["image_shape"])
-    return [config.get("Architecture", {}).get("in_channels", 3), 32, 128]
+        for index, op in enumerate(transforms):
+            if not isinstance(op, dict):
+                continue
+            for name, args in op.items():
+                if isinstance(args, dict) and args.get("image_shape"):
+                    return list(args["image_shape"]), f"{section}.dataset.transforms.{index}.{name}.image_shape"
+    return None
+
+
+def image_shape_of(config, source="config"):
+    """The model input ``[C, H, W]``.
+
+    As in PaddleOCR, the resize transform of the Eval (else Train) pipeline is the truth:
+    it is what the model is trained and evaluated on, so export and inference use it too.
+    ``Global.image_shape`` is only a fallback for configs whose transforms do not say; where
+    both are given they must agree, else a :class:`ConfigError` names both values.
+    Without either: ``[Architecture.in_channels, 32, 128]``.
+    """
+    glob_shape = (config.get("Global") or {}).get("image_shape")
+    found = _transform_shape(config)
+    if found is not None:
+        shape, where = found
+        if glob_shape is not None and list(glob_shape) != shape:
+            raise ConfigError(
+                f"{source}: Global.image_shape {list(glob_shape)} disagrees with {where} {shape} (the transforms "
+                f"decide the model input: change both, or drop Global.image_shape)")
+        return shape
+    if glob_shape:
+        return list(glob_shape)
+    return [(config.get("Architecture") or {}).get("in_channels", 3), 32, 128]

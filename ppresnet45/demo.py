@@ -4,7 +4,7 @@
 2. builds ResNet45 + CTC from the default config and prints its summary;
 3. exports it (``inference.json`` + ``.pdiparams`` + ``inference.yml``, parity-checked);
 4. recognizes the rendered lines with Paddle Inference (JSON lines, accuracy vs the labels);
-5. runs a short benchmark (Paddle Inference FP32 and BF16) and prints its table.
+5. runs a short benchmark (Paddle Inference FP32 and BF16, all usable cores) and prints its table.
 
 When the demo training run (``python tools/train_demo.py``) has left a checkpoint in
 ``output/demo/model/best_accuracy.pdparams``, the demo exports that trained model with the
@@ -19,8 +19,15 @@ import json
 import os
 import sys
 
+from .benchmark import format_markdown, run_benchmark
 from .config import PACKAGE_CONFIG_DIR, image_shape_of, load_config
+from .data.synth import render_dataset
+from .export.exporter import export_inference_model
+from .inference.images import list_image_sources
+from .inference.recognizer import TextRecognizer, score_against_labels
 from .modeling import build_model, format_summary, model_summary
+from .utils.cpu import available_cores
+from .utils.io import atomic_write_text
 
 
 DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc.yml")
@@ -47,46 +54,75 @@ def _step(n, text):
     print(f"\n[{n}/5] {text}", flush=True)
 
 
-def run(args):
-    from .data.synth import render_dataset
-    from .benchmark.core import format_markdown, run_benchmark
-    from .export.exporter import export_inference_model
-    from .inference.recognizer import TextRecognizer, score_against_labels
-    from .inference.images import list_image_sources
-    from .utils.io import atomic_write_text
+def run_demo(output_dir="demo_output", config_path=None, overrides=None, num_lines=300, seed=7,
+             checkpoint=TRAINED_CHECKPOINT, bench_iters=10, cpu_threads=None):
+    """Run the five demo steps; returns 0.
 
-    out = os.path.abspath(args.output_dir)
-    trained = args.config is None and os.path.isfile(args.checkpoint)
-    config_path = args.config or (DEMO_CONFIG if trained else DEFAULT_CONFIG)
-    config = load_config(config_path, args.opt)
-    c, h, w = image_shape_of(config)
-    styled = _trained_style(args.checkpoint) if trained else True
+    Args:
+        output_dir (str): where everything is written.
+        config_path (str | None): config to export; default: the demo config with trained
+            weights when ``checkpoint`` exists, else the built-in ResNet45 + CTC config.
+        overrides (list[str] | None): ``Section.key=value`` config overrides.
+        num_lines (int): text lines to render and recognize.
+        seed (int): seed of the rendered lines.
+        checkpoint (str): trained weights used when present (and no ``config_path``).
+        bench_iters (int): timed iterations per benchmark row.
+        cpu_threads (int | None): threads for recognition and the benchmark (default: the
+            cores this process may use).
+    """
+    out = os.path.abspath(output_dir)
+    threads = cpu_threads or available_cores()
+    trained = config_path is None and os.path.isfile(checkpoint)
+    config_path = config_path or (DEMO_CONFIG if trained else DEFAULT_CONFIG)
+    config = load_config(config_path, overrides)
+    styled = _trained_style(checkpoint) if trained else True
 
-    _step(1, f"rendering {args.num_lines} synthetic text lines (seed {args.seed}, "
+    _step(1, f"rendering {num_lines} synthetic text lines (seed {seed}, "
              f"{'styled and distorted' if styled else 'plain, as the demo model was trained on'})")
-    lines_dir = os.path.join(out, "lines")
-    label_file = render_dataset(lines_dir, args.num_lines, seed=args.seed, charset=DEMO_CHARSET, min_len=1,
-                                max_len=10, height=h, augment=styled, show_progress=True)
-
+    label_file = render_dataset(os.path.join(out, "lines"), num_lines, seed=seed, charset=DEMO_CHARSET, min_len=1,
+                                max_len=10, height=image_shape_of(config)[1], augment=styled, show_progress=True)
     _step(2, f"building the model from {config_path}")
+    _print_summary(config)
+    _step(3, "exporting the inference model (with a parity check against the eager model)")
+    model_dir = _export(config, config_path, os.path.join(out, "inference"), checkpoint if trained else None)
+    _step(4, "recognizing the rendered lines with Paddle Inference")
+    pred_file = _recognize(model_dir, label_file, out, threads, trained)
+    _step(5, f"benchmarking (Paddle Inference oneDNN, FP32 and BF16, {threads} threads)")
+    bench = run_benchmark(model_dir, batch_sizes=(1, 8), backends=["paddle"], precisions=("fp32", "bf16"),
+                          warmup=2, iters=bench_iters, output_dir=os.path.join(out, "benchmark"),
+                          image_dir=label_file, cpu_threads=threads, num_images=64)
+    sys.stdout.write(format_markdown(bench))
+
+    print("\noutputs:")
+    print(f"  rendered lines + labels : {label_file}")
+    print(f"  inference model         : {model_dir} (inference.json, inference.pdiparams, inference.yml)")
+    print(f"  predictions             : {pred_file}")
+    for name, path in (bench.get("outputs") or {}).items():
+        print(f"  benchmark {name:<14}: {path}")
+    print("weights: " + (f"trained ({checkpoint})" if trained else "UNTRAINED (see the note in step 4)"))
+    return 0
+
+
+def _print_summary(config):
+    c, h, w = image_shape_of(config)
     model = build_model(config)
     model.eval()
     print(format_summary(model_summary(model.backbone, (c, h, w)),
                          f"backbone {config['Architecture']['Backbone']['name']}"))
     print(format_summary(model_summary(model, (c, h, w)), "full model"))
-    del model
 
-    _step(3, "exporting the inference model (with a parity check against the eager model)")
-    model_dir = os.path.join(out, "inference")
-    pretrained = args.checkpoint if trained else None
+
+def _export(config, config_path, model_dir, pretrained):
     report = export_inference_model(config, model_dir, pretrained=pretrained, config_path=config_path)
     worst = max((row.get("max_abs", 0.0) for row in report.get("parity", [])), default=None)
     print(f"exported to {model_dir} (parity max |diff| {worst:.2e})" if worst is not None else
           f"exported to {model_dir}")
+    return model_dir
 
-    _step(4, "recognizing the rendered lines with Paddle Inference")
+
+def _recognize(model_dir, label_file, out, threads, trained):
     sources = list_image_sources(label_file)
-    rec = TextRecognizer(model_dir, backend="paddle", precision="fp32", cpu_threads=2, batch_size=8)
+    rec = TextRecognizer(model_dir, backend="paddle", precision="fp32", cpu_threads=threads, batch_size=8)
     results = rec(sources.paths, progress=True)
     for r, label in zip(results, sources.labels):
         r["label"] = label
@@ -100,20 +136,5 @@ def run(args):
           f"({acc['correct']}/{acc['total']})")
     if not trained:
         print("  NOTE: the weights are UNTRAINED (random), so the text above is noise. Train the demo model "
-              "with:  .venv/bin/python tools/train_demo.py   (15-30 min on 2 cores), then run make demo again.")
-
-    _step(5, "benchmarking (Paddle Inference oneDNN, FP32 and BF16, 2 threads)")
-    bench_dir = os.path.join(out, "benchmark")
-    bench = run_benchmark(model_dir, batch_sizes=(1, 8), backends=["paddle"], precisions=("fp32", "bf16"),
-                          warmup=2, iters=args.bench_iters, output_dir=bench_dir, image_dir=label_file,
-                          cpu_threads=2, num_images=64)
-    sys.stdout.write(format_markdown(bench))
-
-    print("\noutputs:")
-    print(f"  rendered lines + labels : {label_file}")
-    print(f"  inference model         : {model_dir} (inference.json, inference.pdiparams, inference.yml)")
-    print(f"  predictions             : {pred_file}")
-    for name, path in (bench.get("outputs") or {}).items():
-        print(f"  benchmark {name:<14}: {path}")
-    print("weights: " + (f"trained ({args.checkpoint})" if trained else "UNTRAINED (see the note in step 4)"))
-    return 0
+              "with:  .venv/bin/python tools/train_demo.py, then run make demo again.")
+    return pred_file

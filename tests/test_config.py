@@ -1,14 +1,15 @@
 """Configs: loading, -o overrides with YAML-typed values, validation messages that name the key."""
 
+import pathlib
+
 import pytest
 
 import ppresnet45
 from ppresnet45 import ConfigError
 from ppresnet45.cli import main
+from ppresnet45.config import PACKAGE_CONFIG_DIR
 
-from conftest import CONFIG_DIR
-
-DEFAULT = CONFIG_DIR / "rec_resnet45_ctc.yml"
+DEFAULT = pathlib.Path(PACKAGE_CONFIG_DIR) / "rec" / "rec_resnet45_ctc.yml"
 
 
 def test_load_config_returns_plain_dict_with_paddleocr_sections():
@@ -125,3 +126,28 @@ def test_cli_reports_bad_input_in_one_line_and_exits_2(capsys):
 def test_cli_debug_shows_the_traceback():
     with pytest.raises(ConfigError):
         main(["summary", "-c", str(DEFAULT), "-o", "Global.epoch_num=ten", "--debug"])
+
+
+def test_global_image_shape_that_disagrees_with_the_transforms_is_a_one_line_error():
+    # Regression: -o Global.image_shape=[3,48,320] used to train on 32x128 (RecResizeImg's own
+    # shape) and export 48x320, with no error.
+    with pytest.raises(ConfigError) as err:
+        ppresnet45.load_config(DEFAULT, ["Global.image_shape=[3,48,320]"])
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "Global.image_shape [3, 48, 320]" in msg
+    assert "Eval.dataset.transforms.2.RecResizeImg.image_shape [3, 32, 128]" in msg
+
+
+def test_image_shape_comes_from_the_eval_resize_transform_as_in_paddleocr():
+    from ppresnet45.config import image_shape_of
+
+    cfg = ppresnet45.load_config(DEFAULT, ["Eval.dataset.transforms.2.RecResizeImg.image_shape=[3,48,320]",
+                                           "Train.dataset.transforms.3.RecResizeImg.image_shape=[3,48,320]"])
+    assert image_shape_of(cfg) == [3, 48, 320]
+    # agreeing values are fine; Global.image_shape alone is the fallback
+    cfg = ppresnet45.load_config(DEFAULT, ["Global.image_shape=[3,32,128]"])
+    assert image_shape_of(cfg) == [3, 32, 128]
+    bare = {"Global": {"image_shape": [1, 48, 200]}, "Architecture": {"in_channels": 1}}
+    assert image_shape_of(bare) == [1, 48, 200]
+    assert image_shape_of({"Global": {}, "Architecture": {"in_channels": 1}}) == [1, 32, 128]

@@ -95,3 +95,29 @@ def test_builtin_registry_rejects_a_clashing_plugin_class():
             pass
 
     assert BACKBONES.get("ResNet45") is ppresnet45.ResNet45
+
+
+def test_a_fresh_import_registers_every_built_in_component():
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, ppresnet45; "
+            "print(json.dumps({k: r.names() for k, r in ppresnet45.ALL_REGISTRIES.items()}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    names = json.loads(proc.stdout.strip().splitlines()[-1])
+    expected = {
+        "backbones": {"ResNet", "ResNet18", "ResNet45", "ResNet50"},
+        "heads": {"CTCHead", "ABINetHead", "VLHead"},
+        "losses": {"CTCLoss", "CELoss", "VLLoss"},
+        "postprocess": {"CTCLabelDecode", "ABINetLabelDecode", "VLLabelDecode"},
+        "metrics": {"RecMetric"},
+        "datasets": {"SimpleDataSet", "LMDBDataSet"},
+        "data_transforms": {"DecodeImage", "RecAug", "CTCLabelEncode", "RecResizeImg", "KeepKeys"},
+        "optimizers": {"Adam", "AdamW", "Momentum", "SGD"},
+        "lr_schedulers": {"Const", "Cosine", "Piecewise"},
+        "runtimes": {"paddle", "paddle-nomkl", "onnxruntime", "openvino", "eager"},
+    }
+    for kind, want in expected.items():
+        assert want <= set(names[kind]), (kind, sorted(want - set(names[kind])))

@@ -115,14 +115,13 @@ def main(argv=None):
 
 
 def _run(args):
-    import ppresnet45  # noqa: F401
     from ppresnet45.charset import load_character_list
     from ppresnet45.config import load_config
-    from ppresnet45.training.evaluator import evaluate_checkpoint, format_metrics
-    from ppresnet45.training.trainer import train
     from ppresnet45.errors import ConfigError
-    from ppresnet45.utils.io import atomic_write_text
+    from ppresnet45.training.evaluator import evaluate_checkpoint, format_metrics
     from ppresnet45.training.plot import plot_training_log
+    from ppresnet45.training.trainer import train
+    from ppresnet45.utils.io import atomic_write_text
 
     if args.num_train < 1 or args.num_heldout < 1 or args.nproc < 1:
         raise ConfigError("--num_train, --num_heldout and --nproc must be positive")

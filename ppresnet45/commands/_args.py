@@ -3,9 +3,9 @@
 import argparse
 
 
-def add_config_arguments(parser, required=True):
+def add_config_arguments(parser, required=True, config_help="YAML config file (PaddleOCR layout)"):
     """Add PaddleOCR's ``-c CONFIG`` and ``-o Section.key=value ...`` options."""
-    parser.add_argument("-c", "--config", required=required, help="YAML config file (PaddleOCR layout)")
+    parser.add_argument("-c", "--config", required=required, help=config_help)
     parser.add_argument(
         "-o",
         "--opt",

@@ -2,13 +2,15 @@
 
 import sys
 
-from ..benchmark.core import format_markdown, run_benchmark
-from ..inference.runtime import BACKENDS, PRECISIONS
+from ..benchmark import format_markdown, run_benchmark
+from ..inference import BACKENDS, PRECISIONS
+from ..utils.cpu import available_cores
 from ._args import name_list, non_negative_int, positive_int, positive_int_list
 
 
 def add_arguments(parser):
     """Arguments of ``ppresnet45 benchmark`` / ``tools/benchmark.py``."""
+    cores = available_cores()
     parser.add_argument("--model_dir", required=True, help="exported model folder")
     parser.add_argument("--image_dir", default=None,
                         help="images to use (image, folder or label file); default: generated text lines")
@@ -17,7 +19,9 @@ def add_arguments(parser):
                         help=f"comma-separated subset of {','.join(BACKENDS)} (default: all available)")
     parser.add_argument("--precision", type=name_list(PRECISIONS), default=["fp32"],
                         help="comma-separated: fp32, bf16 (default fp32)")
-    parser.add_argument("--cpu_threads", type=positive_int, default=2, help="threads per backend (default 2)")
+    parser.add_argument("--cpu_threads", type=positive_int, default=cores,
+                        help=f"threads per backend and for the peak probe (default: the cores this process may "
+                             f"use, {cores} here)")
     parser.add_argument("--warmup", type=non_negative_int, default=3, help="untimed calls per batch size (default 3)")
     parser.add_argument("--iters", type=positive_int, default=10, help="timed calls per batch size (default 10)")
     parser.add_argument("--rounds", type=positive_int, default=1,

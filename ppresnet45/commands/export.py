@@ -3,7 +3,8 @@
 import paddle
 
 from ..config import load_config
-from ..export.exporter import DEFAULT_LOGIT_RTOL, DEFAULT_TOLERANCE, export_inference_model
+from ..export.exporter import export_inference_model
+from ..export.parity import DEFAULT_LOGIT_RTOL, DEFAULT_TOLERANCE
 from ._args import add_config_arguments, positive_float
 
 

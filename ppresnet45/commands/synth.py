@@ -4,7 +4,8 @@ import json
 import os
 
 from ..charset import load_character_list
-from ..data.synth import DEFAULT_CHARACTERS, find_fonts, read_label_texts, read_word_list, render_dataset
+from ..data.label_file import read_label_texts
+from ..data.synth import DEFAULT_CHARACTERS, find_fonts, read_word_list, render_dataset
 from ..errors import ConfigError
 from ..utils.io import atomic_write_text
 from ._args import positive_int

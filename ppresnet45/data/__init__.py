@@ -6,19 +6,22 @@ Importing this package registers the data transforms (``DecodeImage``, ``RecAug`
 converter (``ppresnet45.data.lmdb_convert``) are imported on demand.
 """
 
-from .datasets import LMDBDataSet, RecDataSet, SimpleDataSet, build_dataset, parse_label_file  # noqa: F401
+from .abinet_transforms import ABINetLabelEncode, ABINetRecAug, ABINetRecResizeImg  # noqa: F401
+from .datasets import RecDataSet, SimpleDataSet, build_dataset, parse_label_file  # noqa: F401
+from .lmdb_dataset import LMDBDataSet  # noqa: F401
+from .rec_aug import RecAug  # noqa: F401
 from .loader import RecBatchSampler, RecDataLoader, build_dataloader, collate_with_counts  # noqa: F401
 from .transforms import (  # noqa: F401
     SKIP_REASONS,
     CTCLabelEncode,
     DecodeImage,
     KeepKeys,
-    RecAug,
     RecResizeImg,
     SkipSample,
     apply_transforms,
     build_transforms,
 )
+from .visionlan_transforms import VLLabelEncode, VLRecResizeImg  # noqa: F401
 
 __all__ = [
     "SKIP_REASONS",

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from ..errors import ConfigError, DataError, PPResNetError
 from ..registry import DATASETS
+from .label_file import iter_label_lines
 from .transforms import SKIP_REASONS, SkipSample, apply_transforms, build_transforms
 
 logger = logging.getLogger(__name__)
@@ -297,148 +298,11 @@ class SimpleDataSet(RecDataSet):
 
 
 def parse_label_file(path, delimiter="\t"):
-    """Yield ``(image_path, text)`` per non-empty line of a label file; a line without the
-    delimiter or not UTF-8 yields ``(image_path_or_raw, None)`` (counted as malformed).
-
-    The line is split at the first delimiter, so the text may contain it."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    for line in raw.split(b"\n"):
-        line = line.rstrip(b"\r")
-        if not line.strip():
-            continue
-        try:
-            line = line.decode("utf-8")
-        except UnicodeDecodeError:
-            yield line.decode("utf-8", "replace"), None
-            continue
-        if delimiter not in line:
-            yield line, None
-            continue
-        rel, text = line.split(delimiter, 1)
-        yield rel, text
-
-
-def _import_lmdb(what):
-    try:
-        import lmdb
-    except ImportError:
-        raise ConfigError(
-            f"{what} needs the optional 'lmdb' package: pip install lmdb (or pip install 'ppresnet45[lmdb]')"
-        ) from None
-    return lmdb
-
-
-def find_lmdb_dirs(data_dir):
-    """Folders under ``data_dir`` (itself included) that hold an LMDB environment (``data.mdb``), sorted."""
-    found = []
-    for root, dirs, files in os.walk(data_dir, followlinks=True):
-        dirs.sort()
-        if "data.mdb" in files:
-            found.append(root)
-    return sorted(found)
-
-
-@DATASETS.register()
-class LMDBDataSet(RecDataSet):
-    """One or more LMDB environments in the standard text-recognition layout.
-
-    Each environment holds ``num-samples`` and, for ``i`` = 1..num-samples,
-    ``image-%09d`` (encoded image bytes) and ``label-%09d`` (UTF-8 text). Every folder under
-    ``data_dir`` that contains a ``data.mdb`` is one source. Needs the ``lmdb`` package.
-
-    Args:
-        data_dir (str): folder holding the LMDB environment(s).
-        ratio_list (float | list[float] | None): sampling ratio per environment per epoch.
-        transforms (list | None): the transform config list.
-        global_config (dict | None): the config's ``Global`` section.
-        seed (int): seed of epoch sampling and augmentation.
-    """
-
-    def __init__(self, data_dir, ratio_list=None, transforms=None, global_config=None, seed=0):
-        super().__init__(transforms=transforms, ratio_list=ratio_list, global_config=global_config, seed=seed)
-        lmdb = _import_lmdb("LMDBDataSet")
-        self.data_dir = os.fspath(data_dir)
-        if not os.path.isdir(self.data_dir):
-            raise DataError(f"LMDBDataSet.data_dir: folder '{self.data_dir}' not found")
-        self.env_dirs = find_lmdb_dirs(self.data_dir)
-        if not self.env_dirs:
-            raise DataError(
-                f"LMDBDataSet.data_dir: no LMDB environment (a folder with data.mdb) under '{self.data_dir}'"
-            )
-        sizes, labels = [], []
-        for env_dir in self.env_dirs:
-            try:
-                env = lmdb.open(env_dir, readonly=True, lock=False, readahead=False, meminit=False, max_readers=1)
-            except lmdb.Error as exc:
-                raise DataError(f"LMDBDataSet: cannot open LMDB '{env_dir}': {exc}") from None
-            with env.begin(write=False) as txn:
-                raw = txn.get(b"num-samples")
-                try:
-                    n = int(raw.decode("ascii"))
-                except (AttributeError, ValueError, UnicodeDecodeError):
-                    env.close()
-                    raise DataError(
-                        f"LMDBDataSet: '{env_dir}' has no valid 'num-samples' record (got {raw!r}); "
-                        f"expected the standard layout num-samples / image-%09d / label-%09d"
-                    ) from None
-                for i in tqdm(range(1, n + 1), desc=f"LMDBDataSet: reading labels of {env_dir}", unit="label",
-                              disable=n < 200000):
-                    lab = txn.get(b"label-%09d" % i)
-                    try:
-                        labels.append(lab.decode("utf-8") if lab is not None else None)
-                    except UnicodeDecodeError:
-                        labels.append(None)
-            env.close()
-            sizes.append(n)
-        self._finish_init(self.env_dirs, sizes, labels)
-        self._envs, self._pid = None, None
-
-    def _locate(self, entry):
-        s = int(np.searchsorted(self.source_bounds, entry, side="right") - 1)
-        return s, int(entry - self.source_bounds[s]) + 1  # 1-based record index
-
-    def _env(self, s):
-        # LMDB handles must not cross a fork: open lazily in each process.
-        if self._envs is None or self._pid != os.getpid():
-            lmdb = _import_lmdb("LMDBDataSet")
-            envs = []
-            for d in self.env_dirs:
-                try:
-                    envs.append(lmdb.open(d, readonly=True, lock=False, readahead=False, meminit=False,
-                                          max_readers=32))
-                except lmdb.Error as exc:
-                    raise DataError(f"LMDBDataSet: cannot open LMDB '{d}': {exc}") from None
-            self._envs, self._pid = envs, os.getpid()
-        return self._envs[s]
-
-    def close(self):
-        """Close the LMDB environments this process opened."""
-        if self._envs is not None and self._pid == os.getpid():
-            for env in self._envs:
-                env.close()
-        self._envs, self._pid = None, None
-
-    def _read(self, entry):
-        s, idx = self._locate(entry)
-        desc = f"{self.env_dirs[s]}:image-{idx:09d}"
-        with self._env(s).begin(write=False) as txn:
-            raw = txn.get(b"image-%09d" % idx)
-            lab = txn.get(b"label-%09d" % idx)
-        if raw is None:
-            raise SkipSample("missing_image", desc)
-        try:
-            label = lab.decode("utf-8")
-        except (AttributeError, UnicodeDecodeError):
-            raise SkipSample("malformed_label", desc) from None
-        return bytes(raw), label, desc
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_envs"], state["_pid"] = None, None
-        return state
+    """Yield ``(image_path, text)`` per non-blank line of a label file; a malformed line
+    (see :func:`.label_file.iter_label_lines`) yields ``(raw line, None)`` and is counted as
+    malformed by the callers."""
+    for line in iter_label_lines(path, delimiter):
+        yield (line.path, line.text) if line.error is None else (line.raw, None)
 
 
 def build_dataset(config, mode, seed=0):

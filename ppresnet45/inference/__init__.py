@@ -1,21 +1,35 @@
-"""Run exported models: :func:`create_runtime` opens an export directory with one of the
-backends listed by :func:`available_backends`; :func:`load_inference_config` reads its
-``inference.yml``."""
+"""Run exported models.
 
+:class:`InferenceSpec` reads (and the export writes) an export's ``inference.yml``;
+:func:`create_runtime` opens an export directory with one of the backends registered in
+:data:`ppresnet45.registry.RUNTIMES` (:func:`available_backends` lists the usable ones);
+:class:`TextRecognizer` turns image files or arrays into text with one of them.
+"""
+
+from .recognizer import TextRecognizer, recognize, score_against_labels
 from .runtime import (
     BACKENDS,
+    PRECISIONS,
+    BackendError,
+    Runtime,
+    UnknownBackendError,
+    available_backends,
+    backend_names,
+    create_runtime,
+    default_cpu_threads,
+)
+from .spec import (
     CONFIG_FILE,
+    MAX_WIDTH_RATIO,
     MODEL_FILE,
     ONNX_FILE,
     PARAMS_FILE,
-    PRECISIONS,
     REPORT_FILE,
+    REQUIRED_FILES,
     STATE_DICT_FILE,
-    BackendError,
-    Runtime,
-    available_backends,
-    create_runtime,
-    default_cpu_threads,
+    InferenceSpec,
+    check_model_dir,
+    default_max_width,
     load_inference_config,
 )
 
@@ -28,10 +42,20 @@ __all__ = [
     "ONNX_FILE",
     "REPORT_FILE",
     "STATE_DICT_FILE",
+    "REQUIRED_FILES",
+    "MAX_WIDTH_RATIO",
     "BackendError",
+    "UnknownBackendError",
+    "InferenceSpec",
     "Runtime",
+    "TextRecognizer",
     "available_backends",
+    "backend_names",
+    "check_model_dir",
     "create_runtime",
     "default_cpu_threads",
+    "default_max_width",
     "load_inference_config",
+    "recognize",
+    "score_against_labels",
 ]

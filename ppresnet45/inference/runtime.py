@@ -1,56 +1,38 @@
-"""Run an exported model: one small interface over Paddle Inference, ONNX Runtime, OpenVINO
-and the eager (dygraph) model.
+"""Run an exported model: one small interface over Paddle Inference (``paddle``,
+``paddle-nomkl``), ONNX Runtime (``onnxruntime``), OpenVINO (``openvino``) and the eager
+dygraph model (``eager``, a reference, not a deployment path).
 
-An export directory (written by ``ppresnet45 export``) holds::
-
-    inference.json / inference.pdiparams   Paddle 3 (PIR) inference program + weights
-    inference.yml                           pre/post-processing, dictionary, architecture
-    model.pdparams                          the state dict, for the ``eager`` backend
-    model.onnx                              with ``export --onnx`` only
-    export_report.json                      the export's parity numbers
-
-Every backend is wrapped in a :class:`Runtime` taking a float32 ``[N, C, H, W]`` batch
-(already resized and normalised, see :func:`ppresnet45.data.imgproc.resize_norm_img`)
-and returning the head's probabilities ``[N, T, K]`` as a float32 numpy array. For models
-exported with a dynamic width, consecutive calls may change both ``N`` and ``W``.
-
-Backends:
-
-* ``paddle``: Paddle Inference with oneDNN (FP32, or BF16 with ``precision="bf16"`` on
-  CPUs with AVX512-BF16/AMX), IR optimisation on; on GPU with ``use_gpu=True`` when
-  Paddle was built with CUDA.
-* ``paddle-nomkl``: Paddle Inference with oneDNN off (the plain CPU kernels).
-* ``onnxruntime``: ONNX Runtime on ``model.onnx`` (FP32 only).
-* ``openvino``: OpenVINO on ``model.onnx``. FP32 is requested explicitly: on CPUs with
-  BF16 support OpenVINO otherwise silently runs in BF16. ``precision="bf16"`` asks for it.
-* ``eager``: the dygraph model rebuilt from ``inference.yml``'s ``Architecture`` and
-  ``model.pdparams`` (a reference / baseline, not a deployment path).
+Every backend is a :class:`Runtime` subclass registered in :data:`ppresnet45.registry.RUNTIMES`
+under its ``--backend`` name; :func:`create_runtime` looks the name up there, so a plugin
+package adds a backend with ``@RUNTIMES.register("name")`` on its own subclass. A runtime
+takes a float32 ``[N, C, H, W]`` batch (already resized and normalised, see
+:func:`ppresnet45.data.imgproc.resize_norm_img`) and returns the head's probabilities
+``[N, T, K]`` as a float32 numpy array; with a dynamic width, consecutive calls may
+change both ``N`` and ``W``. ONNX Runtime and OpenVINO are optional packages, imported
+only when their backend is used.
 """
 
 import importlib.util
 import os
 
 import numpy as np
-import yaml
+import paddle
+import paddle.inference as paddle_infer
+from paddle.base import core as paddle_core
 
-from ..errors import ModelDirError, PPResNetError
+from ..errors import ModelDirError, PPResNetError, RegistryError
+from ..modeling.model import RecModel
+from ..registry import RUNTIMES
+from ..utils.cpu import available_cores
 from ..utils.stdio import captured_native_output
+from .spec import MODEL_FILE, ONNX_FILE, PARAMS_FILE, STATE_DICT_FILE, InferenceSpec, check_model_dir
+from .spec import load_inference_config  # noqa: F401 - kept importable from here for existing callers
 
-MODEL_FILE = "inference.json"
-PARAMS_FILE = "inference.pdiparams"
-CONFIG_FILE = "inference.yml"
-STATE_DICT_FILE = "model.pdparams"
-ONNX_FILE = "model.onnx"
-REPORT_FILE = "export_report.json"
-REQUIRED_FILES = (CONFIG_FILE, MODEL_FILE, PARAMS_FILE)
-
-BACKENDS = ("paddle", "paddle-nomkl", "onnxruntime", "openvino", "eager")
 PRECISIONS = ("fp32", "bf16")
 
-# oneDNN keeps compiled primitives per input shape; with a dynamic width every new
-# width adds entries. Inference batches widths to multiples of 8, so 32 entries cover the
-# common widths of a text-line stream while still bounding memory, so a
-# long-running service that sees many widths does not grow without limit.
+# oneDNN keeps compiled primitives per input shape. Batches have widths in multiples of 8, so
+# 32 entries cover the common widths of a text-line stream while bounding the memory of a
+# long-running service that sees many widths.
 ONEDNN_CACHE_CAPACITY = 32
 
 
@@ -58,123 +40,35 @@ class BackendError(PPResNetError, RuntimeError):
     """A backend is unavailable here or does not support the requested settings."""
 
 
+class UnknownBackendError(BackendError, RegistryError):
+    """No runtime is registered under the requested backend name (the registry's message)."""
+
+
 def default_cpu_threads():
     """The number of CPU cores this process may use (the default for ``cpu_threads``)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def _require_files(model_dir, names):
-    model_dir = os.fspath(model_dir)
-    if not os.path.isdir(model_dir):
-        raise ModelDirError(
-            f"model dir '{model_dir}' not found (expected a folder written by `ppresnet45 export` "
-            f"with {', '.join(REQUIRED_FILES)})"
-        )
-    for name in names:
-        path = os.path.join(model_dir, name)
-        if not os.path.isfile(path):
-            raise ModelDirError(f"model dir '{model_dir}': {name} missing ('{path}' not found; re-run `ppresnet45 export`)")
-    return model_dir
-
-
-def load_inference_config(model_dir):
-    """Read and check ``inference.yml`` of an export directory.
-
-    Args:
-        model_dir (str | os.PathLike): the export directory.
-
-    Returns:
-        dict: the parsed ``inference.yml`` (sections ``Global``, ``PreProcess``,
-        ``PostProcess``, ``Architecture``).
-
-    Raises:
-        ModelDirError: the folder, ``inference.yml``, ``inference.json`` or
-            ``inference.pdiparams`` is missing, or ``inference.yml`` is malformed; the
-            one-line message names the file (and key).
-    """
-    model_dir = _require_files(model_dir, REQUIRED_FILES)
-    path = os.path.join(model_dir, CONFIG_FILE)
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            cfg = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else path
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ModelDirError(f"{where}: YAML syntax error: {problem}") from None
-    except UnicodeDecodeError:
-        raise ModelDirError(f"{path}: not UTF-8 text") from None
-    if not isinstance(cfg, dict):
-        raise ModelDirError(f"{path}: expected a mapping with Global, PreProcess, PostProcess, got {type(cfg).__name__}")
-    glob = cfg.get("Global")
-    if not isinstance(glob, dict):
-        raise ModelDirError(f"{path}: missing 'Global' section (expected a mapping)")
-    for key in ("image_shape", "input_shape"):
-        shape = glob.get(key)
-        if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) for v in shape)):
-            raise ModelDirError(f"{path}: Global.{key}: expected [C, H, W] of ints, got {shape!r}")
-    if not isinstance(glob.get("dynamic_width", False), bool):
-        raise ModelDirError(f"{path}: Global.dynamic_width: expected true or false, got {glob.get('dynamic_width')!r}")
-    post = cfg.get("PostProcess")
-    if not isinstance(post, dict) or not isinstance(post.get("name"), str):
-        raise ModelDirError(f"{path}: PostProcess: expected a mapping with 'name' (e.g. CTCLabelDecode)")
-    chars = post.get("character_dict")
-    if chars is not None and not (isinstance(chars, list) and all(isinstance(c, str) for c in chars)):
-        raise ModelDirError(f"{path}: PostProcess.character_dict: expected a list of strings")
-    pre = cfg.get("PreProcess")
-    if pre is not None and not (isinstance(pre, dict) and isinstance(pre.get("transform_ops", []), list)):
-        raise ModelDirError(f"{path}: PreProcess: expected a mapping with a 'transform_ops' list")
-    arch = cfg.get("Architecture")
-    if arch is not None and not isinstance(arch, dict):
-        raise ModelDirError(f"{path}: Architecture: expected a mapping, got {type(arch).__name__}")
-    return cfg
-
-
-def available_backends(model_dir=None):
-    """Backends usable in this environment.
-
-    Args:
-        model_dir (str | None): when given, also drop backends whose files this export
-            lacks (``onnxruntime`` / ``openvino`` need ``model.onnx``, ``eager`` needs
-            ``model.pdparams``).
-
-    Returns:
-        list[str]: a subset of ``["paddle", "paddle-nomkl", "onnxruntime", "openvino", "eager"]``.
-    """
-    out = []
-    if importlib.util.find_spec("paddle") is not None:
-        from paddle.base import core
-
-        onednn = getattr(core, "is_compiled_with_onednn", getattr(core, "is_compiled_with_mkldnn", lambda: False))
-        if onednn():
-            out.append("paddle")
-        out.append("paddle-nomkl")
-    if importlib.util.find_spec("onnxruntime") is not None:
-        out.append("onnxruntime")
-    if importlib.util.find_spec("openvino") is not None:
-        out.append("openvino")
-    out.append("eager")
-    if model_dir is not None:
-        has = lambda name: os.path.isfile(os.path.join(os.fspath(model_dir), name))  # noqa: E731
-        out = [
-            b for b in out
-            if not (b in ("onnxruntime", "openvino") and not has(ONNX_FILE)) and not (b == "eager" and not has(STATE_DICT_FILE))
-        ]
-    return out
+    return available_cores()
 
 
 class Runtime:
     """Base class: input checks and the common attributes of every backend.
 
+    Subclasses are constructed as ``cls(model_dir, precision=, cpu_threads=, use_gpu=,
+    use_onednn=, **options)`` and implement :meth:`_run`; options they do not know should
+    be accepted and ignored (``**_``).
+
+    Class attributes:
+        backend (str): the registered name.
+        required_files (dict): files the backend needs beyond :data:`REQUIRED_FILES`,
+            mapped to how to get them (for the error message and :func:`available_backends`).
+        holds_gil (bool): ``run`` keeps the GIL, so pre-processing in a thread cannot overlap it.
+        list_order (int): place in :data:`BACKENDS` (then by name); plugins come after the built-ins.
+
     Attributes:
-        backend (str): one of :data:`BACKENDS`.
         precision (str): ``"fp32"`` or ``"bf16"``.
         input_name (str): the model's input tensor name.
         model_dir (str): the export directory.
-        config (dict): the parsed ``inference.yml``.
+        spec (InferenceSpec): the export's ``inference.yml``.
+        config (dict): the parsed ``inference.yml`` (``spec.raw``).
         input_shape (list[int]): ``[C, H, W]`` with ``W = -1`` for a dynamic width.
         dynamic_width (bool): whether any width is accepted.
         cpu_threads (int): CPU threads the backend was configured with.
@@ -182,21 +76,34 @@ class Runtime:
     """
 
     backend = None
+    required_files = {}
+    holds_gil = False
+    list_order = 100
+
+    @classmethod
+    def is_installed(cls):
+        """Whether this backend's libraries are importable here."""
+        return True
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False):
-        self.model_dir = os.fspath(model_dir)
-        self.config = load_inference_config(model_dir)
+        self.model_dir = check_model_dir(model_dir)
+        for name, how in self.required_files.items():
+            if not os.path.isfile(os.path.join(self.model_dir, name)):
+                raise ModelDirError(f"model dir '{self.model_dir}': {name} missing (backend '{self.backend}' needs "
+                                    f"it; {how})")
+        self.spec = InferenceSpec.from_yaml(self.model_dir)
+        self.config = self.spec.raw
         if precision not in PRECISIONS:
             raise BackendError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
-        if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int) or cpu_threads < 1):
+        if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int)
+                                        or cpu_threads < 1):
             raise BackendError(f"cpu_threads: expected a positive int, got {cpu_threads!r}")
-        glob = self.config["Global"]
         self.precision = precision
         self.cpu_threads = cpu_threads or default_cpu_threads()
         self.use_gpu = bool(use_gpu)
-        self.input_shape = list(glob["input_shape"])
-        self.image_shape = list(glob["image_shape"])
-        self.dynamic_width = bool(glob.get("dynamic_width", self.input_shape[2] == -1))
+        self.input_shape = self.spec.input_shape
+        self.image_shape = self.spec.image_shape
+        self.dynamic_width = self.spec.dynamic_width
         self.input_name = "x"
 
     def _unsupported(self, what):
@@ -204,9 +111,11 @@ class Runtime:
 
     def _check_input(self, images):
         if not isinstance(images, np.ndarray):
-            raise TypeError(f"{self.backend} runtime: expected a numpy array [N, C, H, W], got {type(images).__name__}")
+            raise TypeError(f"{self.backend} runtime: expected a numpy array [N, C, H, W], got "
+                            f"{type(images).__name__}")
         if images.ndim != 4:
-            raise ValueError(f"{self.backend} runtime: expected a 4-D batch [N, C, H, W], got shape {list(images.shape)}")
+            raise ValueError(f"{self.backend} runtime: expected a 4-D batch [N, C, H, W], got shape "
+                             f"{list(images.shape)}")
         c, h, w = self.input_shape
         n, ic, ih, iw = images.shape
         if n < 1 or ic != c or ih != h or (w != -1 and iw != w) or iw < 1:
@@ -215,15 +124,8 @@ class Runtime:
         return np.ascontiguousarray(images, dtype=np.float32)
 
     def __call__(self, images):
-        """Run one batch.
-
-        Args:
-            images (np.ndarray): float32 ``[N, C, H, W]``.
-
-        Returns:
-            np.ndarray: float32 probabilities ``[N, T, K]`` (a fresh array, not a view of
-            a backend buffer).
-        """
+        """Run one float32 ``[N, C, H, W]`` batch; returns float32 probabilities ``[N, T, K]``
+        (a fresh array, not a view of a backend buffer)."""
         return self._run(self._check_input(images))
 
     def _run(self, images):  # pragma: no cover - implemented by subclasses
@@ -242,9 +144,11 @@ class Runtime:
         }
 
     def __repr__(self):
-        return f"{type(self).__name__}(model_dir={self.model_dir!r}, backend={self.backend!r}, precision={self.precision!r})"
+        return (f"{type(self).__name__}(model_dir={self.model_dir!r}, backend={self.backend!r}, "
+                f"precision={self.precision!r})")
 
 
+@RUNTIMES.register("paddle")
 class PaddleRuntime(Runtime):
     """Paddle Inference on ``inference.json`` + ``inference.pdiparams``.
 
@@ -254,52 +158,62 @@ class PaddleRuntime(Runtime):
             and a CPU with AVX512-BF16 or AMX).
         cpu_threads (int | None): math-library threads (default: all usable cores).
         use_gpu (bool): run on GPU 0 (needs a CUDA build of Paddle).
-        use_onednn (bool): use oneDNN kernels on CPU.
+        use_onednn (bool): use oneDNN kernels on CPU (``False``: the ``paddle-nomkl`` backend).
         gpu_mem_mb (int): initial GPU memory pool in MB.
     """
 
-    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True, gpu_mem_mb=500):
-        super().__init__(model_dir, precision, cpu_threads, use_gpu)
-        import paddle
-        import paddle.inference as paddle_infer
-        from paddle.base import core
+    backend = "paddle"
+    holds_gil = True  # Paddle Inference's predictor.run() keeps the GIL (Paddle 3.3)
+    list_order = 0
 
-        self.use_onednn = bool(use_onednn) and not self.use_gpu
-        self.backend = "paddle" if (use_onednn or self.use_gpu) else "paddle-nomkl"
-        config = paddle_infer.Config(
-            os.path.join(self.model_dir, MODEL_FILE), os.path.join(self.model_dir, PARAMS_FILE)
-        )
+    @classmethod
+    def is_installed(cls):
+        check = getattr(paddle_core, "is_compiled_with_onednn", getattr(paddle_core, "is_compiled_with_mkldnn", None))
+        return bool(check and check())
+
+    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True, gpu_mem_mb=500):
+        self.use_onednn = bool(use_onednn) and not use_gpu
+        self.backend = "paddle" if (use_onednn or use_gpu) else "paddle-nomkl"
+        super().__init__(model_dir, precision, cpu_threads, use_gpu)
+        config = paddle_infer.Config(os.path.join(self.model_dir, MODEL_FILE),
+                                     os.path.join(self.model_dir, PARAMS_FILE))
         config.switch_ir_optim(True)
         config.disable_glog_info()
         if self.use_gpu:
-            if not paddle.is_compiled_with_cuda():
-                raise BackendError(
-                    f"backend '{self.backend}': use_gpu needs a CUDA build of Paddle (installed: paddlepaddle "
-                    f"{paddle.__version__} for CPU); install paddlepaddle-gpu or run on CPU"
-                )
-            if precision != "fp32":
-                raise self._unsupported(f"precision {precision!r} is CPU-only here; use fp32 on GPU")
-            config.enable_use_gpu(int(gpu_mem_mb), 0)
+            self._configure_gpu(config, gpu_mem_mb)
         else:
-            config.disable_gpu()
-            config.set_cpu_math_library_num_threads(self.cpu_threads)
-            if self.use_onednn:
-                config.enable_onednn()
-                config.set_onednn_cache_capacity(ONEDNN_CACHE_CAPACITY)
-                if precision == "bf16":
-                    if not core.supports_bfloat16():
-                        raise self._unsupported("precision 'bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither")
-                    config.enable_onednn_bfloat16()
-            else:
-                config.disable_onednn()
-                if precision == "bf16":
-                    raise BackendError("backend 'paddle-nomkl': precision 'bf16' needs oneDNN; use backend 'paddle'")
-        self.bf16_fast = bool(precision == "bf16" and core.supports_bfloat16_fast_performance())
+            self._configure_cpu(config)
+        self.bf16_fast = bool(precision == "bf16" and paddle_core.supports_bfloat16_fast_performance())
         self._config = config
         self._predictor = paddle_infer.create_predictor(config)
         self.input_name = self._predictor.get_input_names()[0]
         self._output_name = self._predictor.get_output_names()[0]
         self._first_run = True
+
+    def _configure_gpu(self, config, gpu_mem_mb):
+        if not paddle.is_compiled_with_cuda():
+            raise BackendError(
+                f"backend '{self.backend}': use_gpu needs a CUDA build of Paddle (installed: paddlepaddle "
+                f"{paddle.__version__} for CPU); install paddlepaddle-gpu or run on CPU"
+            )
+        if self.precision != "fp32":
+            raise self._unsupported(f"precision {self.precision!r} is CPU-only here; use fp32 on GPU")
+        config.enable_use_gpu(int(gpu_mem_mb), 0)
+
+    def _configure_cpu(self, config):
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(self.cpu_threads)
+        if not self.use_onednn:
+            config.disable_onednn()
+            if self.precision == "bf16":
+                raise BackendError("backend 'paddle-nomkl': precision 'bf16' needs oneDNN; use backend 'paddle'")
+            return
+        config.enable_onednn()
+        config.set_onednn_cache_capacity(ONEDNN_CACHE_CAPACITY)
+        if self.precision == "bf16":
+            if not paddle_core.supports_bfloat16():
+                raise self._unsupported("precision 'bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither")
+            config.enable_onednn_bfloat16()
 
     def _run(self, images):
         handle = self._predictor.get_input_handle(self.input_name)
@@ -316,28 +230,57 @@ class PaddleRuntime(Runtime):
         return np.asarray(out, dtype=np.float32)
 
     def info(self):
-        d = super().info()
-        d.update(onednn=self.use_onednn, ir_optim=True, bf16_native=self.bf16_fast if self.precision == "bf16" else None)
-        return d
+        return dict(super().info(), onednn=self.use_onednn, ir_optim=True,
+                    bf16_native=self.bf16_fast if self.precision == "bf16" else None)
 
 
-class OnnxRuntime(Runtime):
+@RUNTIMES.register("paddle-nomkl")
+class PaddleNoMKLRuntime(PaddleRuntime):
+    """Paddle Inference with oneDNN off (the plain CPU kernels); same arguments as :class:`PaddleRuntime`."""
+
+    backend = "paddle-nomkl"
+    list_order = 1
+
+    @classmethod
+    def is_installed(cls):
+        return True  # Paddle is a dependency of this package
+
+    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=False, **options):
+        super().__init__(model_dir, precision, cpu_threads, use_gpu, use_onednn=False, **options)
+
+
+class _OnnxFileRuntime(Runtime):
+    """Base of the runtimes on ``model.onnx``; each needs one optional package."""
+
+    required_files = {ONNX_FILE: "run export with --onnx"}
+    package = extra = None  # the module to import, and the pip extra that installs it
+
+    @classmethod
+    def is_installed(cls):
+        return importlib.util.find_spec(cls.package) is not None
+
+    def _import(self):
+        try:
+            return importlib.import_module(self.package)
+        except ImportError as exc:
+            raise BackendError(f"backend '{self.backend}' needs the {self.package} package ({exc}); "
+                               f"pip install 'ppresnet45[{self.extra}]'") from None
+
+
+@RUNTIMES.register("onnxruntime")
+class OnnxRuntime(_OnnxFileRuntime):
     """ONNX Runtime on ``model.onnx`` (FP32; CUDA with ``use_gpu`` when onnxruntime-gpu is installed)."""
 
     backend = "onnxruntime"
+    package, extra = "onnxruntime", "onnx"
+    list_order = 2
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if precision != "fp32":
-            raise self._unsupported(
-                f"precision {precision!r} is not supported (ONNX Runtime runs this model in fp32); "
-                "use backend 'paddle' or 'openvino' for bf16"
-            )
-        path = _onnx_path(self.model_dir, self.backend)
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise BackendError(f"backend 'onnxruntime' needs the onnxruntime package ({exc}); pip install 'ppresnet45[onnx]'") from None
+            raise self._unsupported(f"precision {precision!r} is not supported (ONNX Runtime runs this model in "
+                                    "fp32); use backend 'paddle' or 'openvino' for bf16")
+        ort = self._import()
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.cpu_threads
         options.inter_op_num_threads = 1
@@ -346,12 +289,10 @@ class OnnxRuntime(Runtime):
         providers = ["CPUExecutionProvider"]
         if self.use_gpu:
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise self._unsupported(
-                    "use_gpu needs onnxruntime-gpu (CUDAExecutionProvider); available: "
-                    + ", ".join(ort.get_available_providers())
-                )
+                raise self._unsupported("use_gpu needs onnxruntime-gpu (CUDAExecutionProvider); available: "
+                                        + ", ".join(ort.get_available_providers()))
             providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        self._session = ort.InferenceSession(path, options, providers=providers)
+        self._session = ort.InferenceSession(os.path.join(self.model_dir, ONNX_FILE), options, providers=providers)
         self.input_name = self._session.get_inputs()[0].name
         self.providers = self._session.get_providers()
 
@@ -360,40 +301,32 @@ class OnnxRuntime(Runtime):
         return np.asarray(out, dtype=np.float32)
 
     def info(self):
-        d = super().info()
-        d.update(providers=self.providers)
-        return d
+        return dict(super().info(), providers=self.providers)
 
 
-class OpenVINORuntime(Runtime):
-    """OpenVINO on ``model.onnx``, CPU, with the inference precision set explicitly."""
+@RUNTIMES.register("openvino")
+class OpenVINORuntime(_OnnxFileRuntime):
+    """OpenVINO on ``model.onnx``, CPU. The precision is set explicitly: on CPUs with BF16
+    support OpenVINO otherwise silently runs in BF16."""
 
     backend = "openvino"
+    package, extra = "openvino", "openvino"
+    list_order = 3
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
-        path = _onnx_path(self.model_dir, self.backend)
         if self.use_gpu:
             raise self._unsupported("use_gpu is not supported (this runtime drives OpenVINO's CPU plugin only)")
-        try:
-            import openvino as ov
-        except ImportError as exc:
-            raise BackendError(f"backend 'openvino' needs the openvino package ({exc}); pip install 'ppresnet45[openvino]'") from None
-        core = ov.Core()
+        core = self._import().Core()
         if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
             raise self._unsupported("precision 'bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither")
-        properties = {
-            # Without an explicit hint OpenVINO picks bf16 on CPUs that support it.
-            "INFERENCE_PRECISION_HINT": "f32" if precision == "fp32" else "bf16",
-            "INFERENCE_NUM_THREADS": self.cpu_threads,
-            "PERFORMANCE_HINT": "LATENCY",
-        }
-        model = core.read_model(path)
-        self._compiled = core.compile_model(model, "CPU", properties)
+        want = "f32" if precision == "fp32" else "bf16"
+        properties = {"INFERENCE_PRECISION_HINT": want, "INFERENCE_NUM_THREADS": self.cpu_threads,
+                      "PERFORMANCE_HINT": "LATENCY"}
+        self._compiled = core.compile_model(core.read_model(os.path.join(self.model_dir, ONNX_FILE)), "CPU", properties)
         hint = str(self._compiled.get_property("INFERENCE_PRECISION_HINT")).lower()  # e.g. "<Type: 'float32'>"
         self.effective_precision = "bf16" if ("bfloat16" in hint or "bf16" in hint) else "f32" if (
             "float32" in hint or "f32" in hint) else hint
-        want = "f32" if precision == "fp32" else "bf16"
         if self.effective_precision != want:
             raise self._unsupported(f"asked for {want} but OpenVINO compiled the model for {hint}")
         self._request = self._compiled.create_infer_request()
@@ -405,88 +338,92 @@ class OpenVINORuntime(Runtime):
         return np.array(self._request.get_output_tensor(0).data, dtype=np.float32, copy=True)
 
     def info(self):
-        d = super().info()
-        d.update(effective_precision=self.effective_precision)
-        return d
+        return dict(super().info(), effective_precision=self.effective_precision)
 
 
+@RUNTIMES.register("eager")
 class EagerRuntime(Runtime):
     """The dygraph model rebuilt from ``inference.yml`` + ``model.pdparams`` (reference path)."""
 
     backend = "eager"
+    required_files = {STATE_DICT_FILE: "re-run `ppresnet45 export`"}
+    list_order = 4
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if precision != "fp32":
             raise self._unsupported(f"precision {precision!r} is not supported (the eager reference runs fp32)")
-        _require_files(self.model_dir, (STATE_DICT_FILE,))
-        arch = self.config.get("Architecture")
-        yml = os.path.join(self.model_dir, CONFIG_FILE)
+        arch = self.spec.architecture
         if not isinstance(arch, dict) or not arch.get("Backbone") or not arch.get("Head"):
-            raise ModelDirError(f"{yml}: Architecture: missing or without Backbone/Head (needed to rebuild the eager model)")
-        import paddle
-        from paddle.base import core
-
-        from ..modeling.model import RecModel
-
+            raise ModelDirError(f"{self.spec.source}: Architecture: missing or without Backbone/Head (needed to "
+                                "rebuild the eager model)")
         if self.use_gpu:
             if not paddle.is_compiled_with_cuda():
                 raise self._unsupported("use_gpu needs a CUDA build of Paddle")
             paddle.set_device("gpu")
-        elif cpu_threads is not None and hasattr(core, "set_num_threads"):
-            core.set_num_threads(self.cpu_threads)
-        self._paddle = paddle
+        elif cpu_threads is not None and hasattr(paddle_core, "set_num_threads"):
+            paddle_core.set_num_threads(self.cpu_threads)
         self._model = RecModel(arch)
-        state = paddle.load(os.path.join(self.model_dir, STATE_DICT_FILE))
-        missing, unexpected = self._model.set_state_dict(state)
+        state_file = os.path.join(self.model_dir, STATE_DICT_FILE)
+        missing, unexpected = self._model.set_state_dict(paddle.load(state_file))
         if missing or unexpected:
-            raise ModelDirError(
-                f"{os.path.join(self.model_dir, STATE_DICT_FILE)}: does not match {yml}'s Architecture "
-                f"({len(missing)} missing, {len(unexpected)} unexpected keys)"
-            )
+            raise ModelDirError(f"{state_file}: does not match {self.spec.source}'s Architecture "
+                                f"({len(missing)} missing, {len(unexpected)} unexpected keys)")
         self._model.eval()
 
     def _run(self, images):
-        with self._paddle.no_grad():
-            out = self._model(self._paddle.to_tensor(images))
+        with paddle.no_grad():
+            out = self._model(paddle.to_tensor(images))
         if isinstance(out, (list, tuple)):
             out = out[-1]
         return np.asarray(out.numpy(), dtype=np.float32)
 
 
-def _onnx_path(model_dir, backend):
-    path = os.path.join(model_dir, ONNX_FILE)
-    if not os.path.isfile(path):
-        raise ModelDirError(
-            f"model dir '{model_dir}': {ONNX_FILE} missing (backend '{backend}' needs it; run export with --onnx)"
-        )
-    return path
+def backend_names():
+    """Names of the registered runtimes: the built-ins (deployment backends first, ``eager``
+    last), then plugins' by name. Called again, it includes runtimes registered since."""
+    return tuple(sorted(RUNTIMES.names(), key=lambda n: (getattr(RUNTIMES.get(n), "list_order", 100), n)))
 
 
-def create_runtime(model_dir, backend="paddle", precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True, **kwargs):
-    """Open an export directory with one backend.
+BACKENDS = backend_names()  # the runtimes registered when this module was imported
+
+
+def available_backends(model_dir=None):
+    """Backends usable in this environment (a subset of :func:`backend_names`, in its order).
+
+    Args:
+        model_dir (str | None): when given, also drop backends whose files this export
+            lacks (``onnxruntime`` / ``openvino`` need ``model.onnx``, ``eager`` needs
+            ``model.pdparams``).
+    """
+    out = [name for name in backend_names() if RUNTIMES.get(name).is_installed()]
+    if model_dir is not None:
+        has = lambda name: os.path.isfile(os.path.join(os.fspath(model_dir), name))  # noqa: E731
+        out = [b for b in out if all(has(f) for f in RUNTIMES.get(b).required_files)]
+    return out
+
+
+def create_runtime(model_dir, backend="paddle", precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True,
+                   **kwargs):
+    """Open an export directory with the runtime registered as ``backend`` (:func:`backend_names`).
 
     Args:
         model_dir (str | os.PathLike): the export directory.
-        backend (str): ``paddle`` | ``paddle-nomkl`` | ``onnxruntime`` | ``openvino`` | ``eager``.
+        backend (str): ``paddle`` | ``paddle-nomkl`` | ``onnxruntime`` | ``openvino`` | ``eager`` or a plugin's.
         precision (str): ``fp32`` | ``bf16`` (bf16: ``paddle`` via oneDNN and ``openvino``).
         cpu_threads (int | None): CPU threads (default: all cores this process may use).
         use_gpu (bool): run on GPU (``paddle`` with a CUDA build, ``onnxruntime-gpu``, ``eager``).
         use_onednn (bool): for ``paddle``: oneDNN kernels on CPU (``False`` = ``paddle-nomkl``).
         **kwargs: backend-specific extras (``gpu_mem_mb`` for ``paddle``).
 
-    Returns:
-        Runtime: callable on float32 ``[N, C, H, W]`` batches, returning ``[N, T, K]`` probabilities.
-
     Raises:
         ModelDirError: the export directory is missing or incomplete for this backend.
-        BackendError: the backend or setting is not available here.
+        BackendError: the backend or setting is not available here (an unknown name:
+            :class:`UnknownBackendError`, with the registry's message).
     """
-    if backend not in BACKENDS:
-        raise BackendError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
-    if backend == "paddle":
-        return PaddleRuntime(model_dir, precision, cpu_threads, use_gpu, use_onednn=use_onednn, **kwargs)
-    if backend == "paddle-nomkl":
-        return PaddleRuntime(model_dir, precision, cpu_threads, use_gpu, use_onednn=False, **kwargs)
-    cls = {"onnxruntime": OnnxRuntime, "openvino": OpenVINORuntime, "eager": EagerRuntime}[backend]
-    return cls(model_dir, precision, cpu_threads, use_gpu, **kwargs)
+    try:
+        cls = RUNTIMES.get(backend)
+    except RegistryError as exc:
+        raise UnknownBackendError(str(exc)) from None
+    return cls(model_dir, precision=precision, cpu_threads=cpu_threads, use_gpu=use_gpu, use_onednn=use_onednn,
+               **kwargs)

@@ -6,24 +6,14 @@ two lists of ``(text, score)`` returns the batch's numbers and accumulates them;
 asked, from which :func:`worst_samples` picks the worst-recognized lines.
 """
 
+from rapidfuzz.distance import Levenshtein
+
 from ..registry import METRICS
 
 
 def edit_distance(a, b):
     """Levenshtein distance between two strings (insertions, deletions, substitutions cost 1)."""
-    if a == b:
-        return 0
-    if len(a) < len(b):
-        a, b = b, a
-    if not b:
-        return len(a)
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+    return Levenshtein.distance(a, b)
 
 
 def normalized_edit_distance(pred, target):
@@ -43,14 +33,15 @@ class RecMetric:
             that :meth:`records` / :func:`worst_samples` can report them.
         eps (float): accepted for PaddleOCR configs; unused (empty counts give 0).
 
+    Any other keyword (a typo in the config's ``Metric`` section) is an error.
+
     Metrics (``get_metric``): ``acc`` (exact word accuracy), ``acc_case_insensitive``,
     ``norm_edit_dis`` (``1 -`` mean normalized edit distance, as PaddleOCR reports it),
     ``mean_norm_edit_distance``, ``num_samples`` and ``acc_by_length``
     (``{length: {"acc", "count"}}`` over the ground-truth length).
     """
 
-    def __init__(self, main_indicator="acc", is_filter=False, ignore_space=True, keep_records=False, eps=1e-5,
-                 **kwargs):
+    def __init__(self, main_indicator="acc", is_filter=False, ignore_space=True, keep_records=False, eps=1e-5):
         self.main_indicator = main_indicator
         self.is_filter = bool(is_filter)
         self.ignore_space = bool(ignore_space)

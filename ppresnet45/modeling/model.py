@@ -4,9 +4,9 @@ import copy
 
 from paddle import nn
 
-from ..charset import CTCCharset
+from ..charset import load_character_list
 from ..errors import ConfigError
-from ..registry import BACKBONES, HEADS, NECKS, TRANSFORMS
+from ..registry import BACKBONES, HEADS, NECKS, POSTPROCESS, TRANSFORMS
 
 
 class RecModel(nn.Layer):
@@ -56,16 +56,21 @@ class RecModel(nn.Layer):
 def resolve_architecture(config):
     """Return a copy of ``config['Architecture']`` with the head's class count filled in.
 
-    For a CTC head without ``out_channels``, the count is the dictionary size + 1 (blank),
-    read from ``Global.character_dict_path`` / ``Global.use_space_char``.
+    A head without ``out_channels`` gets the count the config's ``PostProcess`` decoder
+    implies for the dictionary of ``Global.character_dict_path`` / ``Global.use_space_char``
+    (``head_out_channels``): CTC adds a blank, ABINet adds ``</s>``, VisionLAN's head adds
+    its end class itself.
     """
     if "Architecture" not in config or not isinstance(config["Architecture"], dict):
         raise ConfigError("Architecture: missing section (expected a mapping with Backbone and Head)")
     arch = copy.deepcopy(config["Architecture"])
     head = arch.get("Head")
     if isinstance(head, dict) and head.get("out_channels") is None:
-        charset = CTCCharset.from_config(config.get("Global", {}))
-        head["out_channels"] = charset.num_classes
+        glob = config.get("Global") or {}
+        characters = load_character_list(glob.get("character_dict_path"), bool(glob.get("use_space_char", False)))
+        decoder = POSTPROCESS.get((config.get("PostProcess") or {}).get("name", "CTCLabelDecode"))
+        count = getattr(decoder, "head_out_channels", None)
+        head["out_channels"] = count(len(characters)) if count else len(characters) + 1
     return arch
 
 

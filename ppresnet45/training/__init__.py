@@ -1,1 +1,11 @@
-"""Training: the loop (:mod:`.trainer`), optimizers and schedules, checkpoints, evaluation."""
+"""Training: the loop (:mod:`.trainer`) and what it is made of.
+
+* :mod:`.components` — model, loss, decoder, metric, optimizer and loaders from a config
+  (shared by train, eval and export);
+* :mod:`.optim` — the registered optimizers and learning-rate schedules;
+* :mod:`.checkpoint` — save, resume, pretrained weights;
+* :mod:`.evaluator` — evaluation of a model or a checkpoint, and its reports;
+* :mod:`.settings`, :mod:`.devices`, :mod:`.batches`, :mod:`.run_log` — the ``Global``
+  keys, device and processes, batch layout, and the run's logs;
+* :mod:`.plot` — training curves from ``train_log.jsonl``.
+"""

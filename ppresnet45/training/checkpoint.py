@@ -14,6 +14,7 @@ Every file is written atomically (temporary file + rename); ``.json`` is written
 a complete ``.json`` means the files beside it are complete too.
 """
 
+import dataclasses
 import io
 import json
 import logging
@@ -340,3 +341,42 @@ def load_checkpoint(prefix, model, optimizer=None, key="Global.checkpoints"):
     elif optimizer is not None:
         logger.warning("%s.pdopt not found: the optimizer starts fresh", prefix)
     return read_states(prefix)
+
+
+def saved_step(prefix):
+    """The ``global_step`` recorded in ``prefix.json``, or None (no such file, unreadable)."""
+    try:
+        with open(checkpoint_prefix(prefix) + ".json", encoding="utf-8") as f:
+            return json.load(f).get("global_step")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+@dataclasses.dataclass
+class ResumePoint:
+    """Where a run resumes: the optimizer step, the data position and the best metrics.
+
+    ``epoch`` / ``batch`` are the loader position (``batch`` batches of ``epoch`` done);
+    ``states`` is the checkpoint's whole run state (RNG states included).
+    """
+
+    global_step: int = 0
+    epoch: int = 0
+    batch: int = 0
+    best: dict = dataclasses.field(default_factory=dict)
+    states: dict = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def read(cls, prefix, key="Global.checkpoints", example_dir="./output/rec"):
+        """Read the resume point of checkpoint ``prefix`` (ours or PaddleOCR's)."""
+        prefix = checkpoint_prefix(prefix)
+        if not os.path.isfile(prefix + ".pdparams"):
+            raise ConfigError(f"{key}: '{prefix}.pdparams' not found "
+                              f"(expected a checkpoint prefix such as {example_dir}/latest)")
+        st = read_states(prefix)
+        point = cls(global_step=int(st.get("global_step", 0)), best=dict(st.get("best_model_dict") or {}), states=st)
+        if "data_epoch" in st:
+            point.epoch, point.batch = int(st["data_epoch"]), int(st.get("batch_in_epoch", 0))
+        else:  # a PaddleOCR checkpoint: 'epoch' epochs are done
+            point.epoch = int(st.get("epoch", 0))
+        return point

@@ -10,24 +10,19 @@ length, and writes to ``--output_dir`` (default: the checkpoint's folder):
 """
 
 import json
-import logging
 import os
 import time
 
-import numpy as np
+import paddle
+from tqdm import tqdm
 
 from ..errors import ConfigError
+from ..modeling.metrics import worst_samples
 from ..utils.io import atomic_write_text
-
-logger = logging.getLogger("ppresnet45.eval")
-
-
-def _as_list(field):
-    if isinstance(field, (list, tuple)):
-        return list(field)
-    if hasattr(field, "numpy"):
-        field = field.numpy()
-    return list(np.asarray(field).reshape(-1))
+from . import components
+from .batches import DEFAULT_POSITIONS, as_list, label_texts
+from .checkpoint import checkpoint_prefix
+from .devices import configure_cpu, use_cuda
 
 
 def evaluate_model(model, loader, postprocess, metric, positions=None, characters=None, show_progress=True,
@@ -49,12 +44,7 @@ def evaluate_model(model, loader, postprocess, metric, positions=None, character
     Returns:
         tuple[dict, list[dict]]: the metrics and the records (empty unless asked).
     """
-    import paddle
-    from tqdm import tqdm
-
-    from .trainer import decode_label_batch
-
-    positions = positions or {"image": 0, "label": 1, "length": 2}
+    positions = positions or DEFAULT_POSITIONS
     was_training = model.training
     model.eval()
     metric.reset()
@@ -65,17 +55,11 @@ def evaluate_model(model, loader, postprocess, metric, positions=None, character
     try:
         with paddle.no_grad():
             for batch in tqdm(loader, desc="eval", unit="batch", leave=False, disable=not show_progress):
-                preds = model(batch[positions["image"]])
-                decoded = postprocess(preds)
-                if "text" in positions:
-                    texts = [str(t) for t in _as_list(batch[positions["text"]])]
-                else:
-                    if characters is None:
-                        raise ConfigError("evaluate: labels need the dictionary (characters) or a 'text' field")
-                    texts = decode_label_batch(batch[positions["label"]], batch[positions["length"]], characters)
+                decoded = postprocess(model(batch[positions["image"]]))
+                texts = label_texts(batch, positions, characters)
                 extras = None
                 if keep_records and "img_path" in positions:
-                    extras = [{"img_path": str(p)} for p in _as_list(batch[positions["img_path"]])]
+                    extras = [{"img_path": str(p)} for p in as_list(batch[positions["img_path"]])]
                 metric.update(decoded, texts, extras)
                 n += len(texts)
         records = metric.records() if keep_records else []
@@ -95,8 +79,6 @@ def _fmt_tsv(value):
 
 def write_eval_report(output_dir, metrics, records, checkpoint=None, num_worst=50, extra=None):
     """Write ``eval_result.json`` and ``eval_worst.tsv`` atomically; returns the JSON path."""
-    from ..modeling.metrics import worst_samples
-
     os.makedirs(output_dir, exist_ok=True)
     worst = worst_samples(records, num_worst)
     result = {"checkpoint": checkpoint, "metrics": metrics, "num_worst": len(worst),
@@ -128,16 +110,6 @@ def evaluate_checkpoint(config, checkpoint=None, output_dir=None, num_worst=50, 
     Returns:
         dict: the metrics (also in ``eval_result.json``).
     """
-    import paddle
-
-    import ppresnet45  # noqa: F401
-    from ..data import build_dataloader
-    from ..modeling import build_model
-    from ..registry import METRICS, POSTPROCESS
-    from ..charset import CTCCharset
-    from .checkpoint import checkpoint_prefix, load_pretrained
-    from .trainer import configure_cpu, with_eval_fields
-
     glob = config.get("Global") or {}
     checkpoint = checkpoint or glob.get("checkpoints") or glob.get("pretrained_model")
     if not checkpoint:
@@ -148,26 +120,22 @@ def evaluate_checkpoint(config, checkpoint=None, output_dir=None, num_worst=50, 
     prefix = checkpoint_prefix(checkpoint)
     if not os.path.isfile(prefix + ".pdparams"):
         raise ConfigError(f"Global.checkpoints: '{prefix}.pdparams' not found")
-    paddle.set_device("gpu" if glob.get("use_gpu") and paddle.is_compiled_with_cuda() else "cpu")
+    paddle.set_device("gpu" if use_cuda(glob.get("use_gpu")) else "cpu")
     configure_cpu(bool(glob.get("use_onednn", False)), False, glob.get("cpu_threads"))
-    model = build_model(config)
-    report = load_pretrained(model, prefix, key="Global.checkpoints")
-    if report["missing"] or report["shape_mismatch"]:
+    model = components.build_model(config)
+    report = components.load_weights(model, prefix, key="Global.checkpoints")
+    if report["missing"] or report["mismatched"]:
         raise ConfigError(f"Global.checkpoints: '{prefix}.pdparams' does not fit the model of this config "
-                          f"({len(report['missing'])} missing, {len(report['shape_mismatch'])} shape mismatches)")
-    post_cfg = dict(config.get("PostProcess") or {"name": "CTCLabelDecode"})
-    postprocess = POSTPROCESS.build(post_cfg, character_dict_path=glob.get("character_dict_path"),
-                                    use_space_char=bool(glob.get("use_space_char", False)))
-    metric = METRICS.build(dict(config.get("Metric") or {"name": "RecMetric"}))
-    eval_config, positions = with_eval_fields(config, "Eval")
-    loader = build_dataloader(eval_config, "Eval", seed=int(glob.get("seed", 0) or 0))
-    characters = CTCCharset.from_config(glob).characters
-    metrics, records = evaluate_model(model, loader, postprocess, metric, positions, characters,
-                                      show_progress=show_progress, keep_records=True)
-    skipped = loader.skip_counts()
+                          f"({len(report['missing'])} missing, {len(report['mismatched'])} shape mismatches)")
+    postprocess = components.build_postprocess(config)
+    metric = components.build_metric(config)
+    loader, positions = components.build_eval_loader(config, seed=int(glob.get("seed", 0) or 0))
+    metrics, records = evaluate_model(model, loader, postprocess, metric, positions,
+                                      components.dictionary_characters(config), show_progress=show_progress,
+                                      keep_records=True)
     output_dir = output_dir or os.path.dirname(os.path.abspath(prefix))
     path = write_eval_report(output_dir, metrics, records, checkpoint=prefix, num_worst=num_worst,
-                             extra={"skipped": skipped})
+                             extra={"skipped": loader.skip_counts()})
     metrics["result_file"] = path
     return metrics
 

@@ -3,7 +3,7 @@
 The section reads as in PaddleOCR::
 
     Optimizer:
-      name: Adam            # Adam | AdamW | Momentum (SGD with momentum; alias SGD)
+      name: Adam            # Adam | AdamW | Momentum | SGD (Momentum under PaddleOCR's other name)
       beta1: 0.9
       beta2: 0.999
       lr:
@@ -12,6 +12,15 @@ The section reads as in PaddleOCR::
         warmup_epoch: 1
       regularizer: {name: L2, factor: 3.0e-05}
       clip_norm: 10.0       # per-parameter gradient-norm clipping (clip_norm_global: global norm)
+
+``Optimizer.name`` is looked up in :data:`ppresnet45.registry.OPTIMIZERS` and
+``Optimizer.lr.name`` in :data:`ppresnet45.registry.LR_SCHEDULERS`, so an unknown name or
+key is a one-line :class:`~ppresnet45.errors.RegistryError` listing what exists, and a
+plugin can register its own. An ``OPTIMIZERS`` entry is built from the section's keys
+(without ``name`` and ``lr``) and called as ``entry(model, schedule)`` to make the Paddle
+optimizer; an ``LR_SCHEDULERS`` entry is built from the ``lr`` keys (without ``name``) and
+called as ``entry(epoch_num, steps_per_epoch, last_step)`` to make the
+``paddle.optimizer.lr.LRScheduler``.
 
 Schedules count optimizer steps, not epochs: epoch values (``warmup_epoch``,
 ``decay_epochs``) are converted with the number of batches per epoch, so resuming at a
@@ -32,19 +41,7 @@ import math
 import paddle
 
 from ..errors import ConfigError
-
-LR_NAMES = ("Const", "Piecewise", "Cosine")
-OPTIMIZER_NAMES = ("Adam", "AdamW", "Momentum", "SGD")
-
-_LR_KEYS = {
-    "Const": {"name", "learning_rate", "warmup_epoch", "warmup_steps"},
-    "Piecewise": {"name", "decay_epochs", "values", "warmup_epoch", "warmup_steps", "learning_rate"},
-    "Cosine": {"name", "learning_rate", "warmup_epoch", "warmup_steps", "min_lr"},
-}
-_OPT_KEYS = {
-    "name", "lr", "regularizer", "clip_norm", "clip_norm_global", "beta1", "beta2", "epsilon", "momentum",
-    "use_nesterov", "weight_decay", "no_weight_decay_name", "one_dim_param_no_weight_decay",
-}
+from ..registry import LR_SCHEDULERS, OPTIMIZERS
 
 
 def _number(value, key, minimum=0.0, allow_equal=True):
@@ -56,64 +53,135 @@ def _number(value, key, minimum=0.0, allow_equal=True):
     return float(value)
 
 
+# ---------------------------------------------------------------------------- schedules
 class StepLRSchedule(paddle.optimizer.lr.LRScheduler):
     """A learning rate that is a pure function of the optimizer step (``last_epoch``).
 
     Args:
-        name (str): ``"Const"``, ``"Piecewise"`` or ``"Cosine"``.
-        learning_rate (float): base rate (``Const``/``Cosine``).
-        total_steps (int): steps of the whole run (``epoch_num * steps_per_epoch``); the end
-            of the cosine.
+        rate (Callable[[int], float]): the schedule without warm-up, by 0-based step.
         warmup_steps (int): linear warm-up length in steps.
-        boundaries (list[int] | None): ``Piecewise`` step boundaries.
-        values (list[float] | None): ``Piecewise`` rates, one more than ``boundaries``.
-        min_lr (float): ``Cosine`` floor.
+        peak (float | None): the rate the warm-up rises to (default ``rate(0)``).
         last_step (int): the step to start at (``-1`` for a fresh run).
     """
 
-    def __init__(self, name, learning_rate=0.001, total_steps=1, warmup_steps=0, boundaries=None, values=None,
-                 min_lr=0.0, last_step=-1):
-        if name not in LR_NAMES:
-            raise ConfigError(f"Optimizer.lr.name: unknown schedule {name!r}, expected one of {', '.join(LR_NAMES)}")
-        self.name = name
-        self.total_steps = max(int(total_steps), 1)
+    def __init__(self, rate, warmup_steps=0, peak=None, last_step=-1):
+        self.rate = rate
         self.warmup_steps = max(int(warmup_steps), 0)
-        self.boundaries = list(boundaries or [])
-        self.values = [float(v) for v in (values or [])]
-        self.min_lr = float(min_lr)
-        base = self.values[0] if name == "Piecewise" else float(learning_rate)
-        super().__init__(learning_rate=base, last_epoch=last_step)
-
-    def target_lr(self, step):
-        """The schedule without warm-up at ``step``."""
-        if self.name == "Const":
-            return self.base_lr
-        if self.name == "Piecewise":
-            index = sum(1 for b in self.boundaries if step >= b)
-            return self.values[index]
-        span = max(self.total_steps - self.warmup_steps, 1)
-        t = min(max(step - self.warmup_steps, 0) / span, 1.0)
-        return self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * t))
+        self.peak = float(rate(0) if peak is None else peak)
+        super().__init__(learning_rate=self.peak, last_epoch=last_step)
 
     def lr_at(self, step):
         """The learning rate used by optimizer step ``step`` (0-based)."""
         step = max(int(step), 0)
         if step < self.warmup_steps:
-            return self.target_lr(self.warmup_steps if self.name == "Cosine" else 0) * (step + 1) / self.warmup_steps
-        return self.target_lr(step)
+            return self.peak * (step + 1) / self.warmup_steps
+        return self.rate(step)
 
     def get_lr(self):
         return self.lr_at(self.last_epoch)
 
 
+class _Schedule:
+    """An ``Optimizer.lr`` entry: the warm-up keys every schedule accepts; subclasses give
+    :meth:`rate` and may override :meth:`peak_step`."""
+
+    def __init__(self, warmup_epoch=0, warmup_steps=None):
+        self.warmup_epoch = _number(warmup_epoch, "Optimizer.lr.warmup_epoch")
+        self.warmup_steps = None
+        if warmup_steps is not None:
+            self.warmup_steps = int(_number(warmup_steps, "Optimizer.lr.warmup_steps"))
+
+    def rate(self, steps_per_epoch, total_steps, warmup_steps):
+        """The schedule without warm-up: a function of the 0-based step."""
+        raise NotImplementedError
+
+    def peak_step(self, warmup_steps):
+        """The step whose rate the warm-up rises to."""
+        return 0
+
+    def __call__(self, epoch_num, steps_per_epoch, last_step=-1):
+        """The :class:`StepLRSchedule` of a run of ``epoch_num`` epochs of ``steps_per_epoch``."""
+        steps_per_epoch = max(int(steps_per_epoch), 1)
+        total_steps = max(int(epoch_num), 1) * steps_per_epoch
+        warmup = self.warmup_steps
+        if warmup is None:
+            warmup = int(round(self.warmup_epoch * steps_per_epoch))
+        rate = self.rate(steps_per_epoch, total_steps, warmup)
+        return StepLRSchedule(rate, warmup, peak=rate(self.peak_step(warmup)), last_step=last_step)
+
+
+@LR_SCHEDULERS.register()
+class Const(_Schedule):
+    """``learning_rate`` throughout (after the warm-up)."""
+
+    def __init__(self, learning_rate=0.001, warmup_epoch=0, warmup_steps=None):
+        super().__init__(warmup_epoch, warmup_steps)
+        self.learning_rate = _number(learning_rate, "Optimizer.lr.learning_rate")
+
+    def rate(self, steps_per_epoch, total_steps, warmup_steps):
+        lr = self.learning_rate
+        return lambda step: lr
+
+
+@LR_SCHEDULERS.register()
+class Piecewise(_Schedule):
+    """``values[i]`` from epoch ``decay_epochs[i - 1]`` on; ``learning_rate`` is accepted
+    (PaddleOCR configs set it) and unused."""
+
+    def __init__(self, decay_epochs=None, values=None, learning_rate=None, warmup_epoch=0, warmup_steps=None):
+        if (not isinstance(decay_epochs, list) or not isinstance(values, list)
+                or len(values) != len(decay_epochs) + 1):
+            raise ConfigError(
+                "Optimizer.lr: Piecewise needs decay_epochs (list) and values (list with one more entry), got "
+                f"decay_epochs={decay_epochs!r}, values={values!r}"
+            )
+        super().__init__(warmup_epoch, warmup_steps)
+        self.decay_epochs = [_number(e, f"Optimizer.lr.decay_epochs[{i}]") for i, e in enumerate(decay_epochs)]
+        if any(b <= a for a, b in zip(self.decay_epochs, self.decay_epochs[1:])):
+            raise ConfigError(f"Optimizer.lr.decay_epochs: expected increasing epochs, got {decay_epochs!r}")
+        self.values = [_number(v, f"Optimizer.lr.values[{i}]") for i, v in enumerate(values)]
+
+    def rate(self, steps_per_epoch, total_steps, warmup_steps):
+        boundaries = [int(round(e * steps_per_epoch)) for e in self.decay_epochs]
+        values = list(self.values)
+        return lambda step: values[sum(1 for b in boundaries if step >= b)]
+
+
+@LR_SCHEDULERS.register()
+class Cosine(_Schedule):
+    """Cosine decay from ``learning_rate`` right after the warm-up to ``min_lr`` at the last step."""
+
+    def __init__(self, learning_rate=0.001, warmup_epoch=0, warmup_steps=None, min_lr=0.0):
+        super().__init__(warmup_epoch, warmup_steps)
+        self.learning_rate = _number(learning_rate, "Optimizer.lr.learning_rate")
+        self.min_lr = _number(min_lr, "Optimizer.lr.min_lr")
+
+    def rate(self, steps_per_epoch, total_steps, warmup_steps):
+        lr, min_lr = self.learning_rate, self.min_lr
+        span = max(total_steps - warmup_steps, 1)
+
+        def cosine(step):
+            t = min(max(step - warmup_steps, 0) / span, 1.0)
+            return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+        return cosine
+
+    def peak_step(self, warmup_steps):
+        return warmup_steps
+
+
 def build_lr_scheduler(lr_cfg, epoch_num, steps_per_epoch, last_step=-1):
-    """Build a :class:`StepLRSchedule` from ``Optimizer.lr``.
+    """Build the step schedule of ``Optimizer.lr``.
 
     Args:
-        lr_cfg (dict | float | int): the ``lr`` mapping, or a bare number (constant rate).
+        lr_cfg (dict | float | int | None): the ``lr`` mapping (``name`` defaults to
+            ``Const``), or a bare number (constant rate); None: constant 0.001.
         epoch_num (int): epochs of the run (``Global.epoch_num``).
         steps_per_epoch (int): batches per epoch on one card.
         last_step (int): resume at this step (``-1`` = fresh run).
+
+    Returns:
+        paddle.optimizer.lr.LRScheduler: a :class:`StepLRSchedule` for the built-in names.
     """
     if isinstance(lr_cfg, (int, float)) and not isinstance(lr_cfg, bool):
         lr_cfg = {"name": "Const", "learning_rate": lr_cfg}
@@ -121,41 +189,11 @@ def build_lr_scheduler(lr_cfg, epoch_num, steps_per_epoch, last_step=-1):
         lr_cfg = {"name": "Const", "learning_rate": 0.001}
     if not isinstance(lr_cfg, dict):
         raise ConfigError(f"Optimizer.lr: expected a mapping like {{name: Cosine, learning_rate: 0.001}}, got {lr_cfg!r}")
-    name = lr_cfg.get("name", "Const")
-    if name not in LR_NAMES:
-        raise ConfigError(f"Optimizer.lr.name: unknown schedule {name!r}, expected one of {', '.join(LR_NAMES)}")
-    unknown = sorted(set(lr_cfg) - _LR_KEYS[name])
-    if unknown:
-        raise ConfigError(
-            f"Optimizer.lr: unknown key(s) {', '.join(unknown)} for {name}; accepted: {', '.join(sorted(_LR_KEYS[name]))}"
-        )
-    steps_per_epoch = max(int(steps_per_epoch), 1)
-    total_steps = max(int(epoch_num), 1) * steps_per_epoch
-    if "warmup_steps" in lr_cfg:
-        warmup = int(_number(lr_cfg["warmup_steps"], "Optimizer.lr.warmup_steps"))
-    else:
-        warmup = int(round(_number(lr_cfg.get("warmup_epoch", 0), "Optimizer.lr.warmup_epoch") * steps_per_epoch))
-    kwargs = dict(name=name, total_steps=total_steps, warmup_steps=warmup, last_step=last_step)
-    if name == "Piecewise":
-        epochs, values = lr_cfg.get("decay_epochs"), lr_cfg.get("values")
-        if not isinstance(epochs, list) or not isinstance(values, list) or len(values) != len(epochs) + 1:
-            raise ConfigError(
-                "Optimizer.lr: Piecewise needs decay_epochs (list) and values (list with one more entry), got "
-                f"decay_epochs={epochs!r}, values={values!r}"
-            )
-        for i, e in enumerate(epochs):
-            _number(e, f"Optimizer.lr.decay_epochs[{i}]")
-        if any(b <= a for a, b in zip(epochs, epochs[1:])):
-            raise ConfigError(f"Optimizer.lr.decay_epochs: expected increasing epochs, got {epochs!r}")
-        kwargs["values"] = [_number(v, f"Optimizer.lr.values[{i}]") for i, v in enumerate(values)]
-        kwargs["boundaries"] = [int(round(e * steps_per_epoch)) for e in epochs]
-    else:
-        kwargs["learning_rate"] = _number(lr_cfg.get("learning_rate", 0.001), "Optimizer.lr.learning_rate")
-        if name == "Cosine":
-            kwargs["min_lr"] = _number(lr_cfg.get("min_lr", 0.0), "Optimizer.lr.min_lr")
-    return StepLRSchedule(**kwargs)
+    entry = LR_SCHEDULERS.build({"name": "Const", **lr_cfg})
+    return entry(epoch_num, steps_per_epoch, last_step=last_step)
 
 
+# ---------------------------------------------------------------------------- optimizers
 def _regularizer(reg_cfg):
     if reg_cfg is None:
         return None
@@ -170,72 +208,118 @@ def _regularizer(reg_cfg):
     return paddle.regularizer.L2Decay(factor) if name == "L2" else paddle.regularizer.L1Decay(factor)
 
 
-def _grad_clip(opt_cfg):
-    if opt_cfg.get("clip_norm") is not None:
-        value = _number(opt_cfg["clip_norm"], "Optimizer.clip_norm", 0.0, allow_equal=False)
-        return paddle.nn.ClipGradByNorm(clip_norm=value)
-    if opt_cfg.get("clip_norm_global") is not None:
-        value = _number(opt_cfg["clip_norm_global"], "Optimizer.clip_norm_global", 0.0, allow_equal=False)
+def _grad_clip(clip_norm, clip_norm_global):
+    if clip_norm is not None:
+        return paddle.nn.ClipGradByNorm(clip_norm=_number(clip_norm, "Optimizer.clip_norm", 0.0, allow_equal=False))
+    if clip_norm_global is not None:
+        value = _number(clip_norm_global, "Optimizer.clip_norm_global", 0.0, allow_equal=False)
         return paddle.nn.ClipGradByGlobalNorm(clip_norm=value)
     return None
+
+
+def _trainable(model):
+    return [p for p in model.parameters() if not p.stop_gradient]
+
+
+class _Optimizer:
+    """An ``Optimizer`` entry: the keys every optimizer accepts (weight regularizer and
+    gradient clipping); subclasses make the Paddle optimizer in ``__call__(model, schedule)``."""
+
+    def __init__(self, regularizer=None, clip_norm=None, clip_norm_global=None):
+        self.grad_clip = _grad_clip(clip_norm, clip_norm_global)
+        self.regularizer = _regularizer(regularizer)
+
+    def __call__(self, model, schedule):
+        raise NotImplementedError
+
+
+@OPTIMIZERS.register()
+class Adam(_Optimizer):
+    """``paddle.optimizer.Adam``; ``regularizer`` is its weight decay."""
+
+    def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, regularizer=None, clip_norm=None,
+                 clip_norm_global=None):
+        super().__init__(regularizer, clip_norm, clip_norm_global)
+        self.beta1 = _number(beta1, "Optimizer.beta1")
+        self.beta2 = _number(beta2, "Optimizer.beta2")
+        self.epsilon = _number(epsilon, "Optimizer.epsilon", 0.0, allow_equal=False)
+
+    def _adam_args(self, model, schedule):
+        return dict(learning_rate=schedule, beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon,
+                    parameters=_trainable(model), grad_clip=self.grad_clip)
+
+    def __call__(self, model, schedule):
+        return paddle.optimizer.Adam(weight_decay=self.regularizer, **self._adam_args(model, schedule))
+
+
+@OPTIMIZERS.register()
+class AdamW(Adam):
+    """``paddle.optimizer.AdamW`` (decoupled weight decay).
+
+    ``weight_decay`` defaults to the regularizer's factor, else 0.01 (PaddleOCR's default);
+    parameters whose structured name contains a word of ``no_weight_decay_name``, and with
+    ``one_dim_param_no_weight_decay`` all 1-D parameters, are exempt.
+    """
+
+    def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=None, no_weight_decay_name=None,
+                 one_dim_param_no_weight_decay=False, regularizer=None, clip_norm=None, clip_norm_global=None):
+        super().__init__(beta1, beta2, epsilon, regularizer, clip_norm, clip_norm_global)
+        if weight_decay is None:
+            weight_decay = self.regularizer._coeff if self.regularizer is not None else 0.01
+        self.weight_decay = _number(weight_decay, "Optimizer.weight_decay")
+        self.no_decay_names = str(no_weight_decay_name or "").split()
+        self.one_dim_no_decay = bool(one_dim_param_no_weight_decay)
+
+    def __call__(self, model, schedule):
+        args = self._adam_args(model, schedule)
+        names_by_param = {p.name: n for n, p in model.named_parameters()}
+        exempt = {
+            p.name
+            for p in args["parameters"]
+            if any(k in names_by_param.get(p.name, "") for k in self.no_decay_names)
+            or (self.one_dim_no_decay and p.ndim == 1)
+        }
+        return paddle.optimizer.AdamW(weight_decay=self.weight_decay,
+                                      apply_decay_param_fun=lambda pname: pname not in exempt, **args)
+
+
+@OPTIMIZERS.register()
+class Momentum(_Optimizer):
+    """``paddle.optimizer.Momentum`` (SGD with momentum); also registered as ``SGD``."""
+
+    def __init__(self, momentum=0.9, use_nesterov=False, regularizer=None, clip_norm=None, clip_norm_global=None):
+        super().__init__(regularizer, clip_norm, clip_norm_global)
+        self.momentum = _number(momentum, "Optimizer.momentum")
+        self.use_nesterov = bool(use_nesterov)
+
+    def __call__(self, model, schedule):
+        return paddle.optimizer.Momentum(learning_rate=schedule, momentum=self.momentum,
+                                         use_nesterov=self.use_nesterov, parameters=_trainable(model),
+                                         weight_decay=self.regularizer, grad_clip=self.grad_clip)
+
+
+OPTIMIZERS.register("SGD", Momentum)
 
 
 def build_optimizer(opt_cfg, epoch_num, steps_per_epoch, model, last_step=-1):
     """Build the optimizer and its schedule from the ``Optimizer`` section.
 
     Args:
-        opt_cfg (dict): the ``Optimizer`` section (see the module docstring).
+        opt_cfg (dict | None): the ``Optimizer`` section (see the module docstring); ``name``
+            defaults to ``Adam``.
         epoch_num (int): ``Global.epoch_num``.
         steps_per_epoch (int): batches per epoch (per card).
         model (paddle.nn.Layer): the model whose parameters are optimised.
         last_step (int): resume at this step (``-1`` = fresh run).
 
     Returns:
-        tuple[paddle.optimizer.Optimizer, StepLRSchedule]: the optimizer and its schedule
-        (call ``schedule.step()`` after each ``optimizer.step()``).
+        tuple[paddle.optimizer.Optimizer, paddle.optimizer.lr.LRScheduler]: the optimizer and
+        its schedule (call ``schedule.step()`` after each ``optimizer.step()``).
     """
-    opt_cfg = dict(opt_cfg or {"name": "Adam"})
-    name = opt_cfg.get("name", "Adam")
-    if name not in OPTIMIZER_NAMES:
-        raise ConfigError(f"Optimizer.name: unknown optimizer {name!r}, expected one of Adam, AdamW, Momentum (SGD)")
-    unknown = sorted(set(opt_cfg) - _OPT_KEYS)
-    if unknown:
-        raise ConfigError(f"Optimizer: unknown key(s) {', '.join(unknown)}; accepted: {', '.join(sorted(_OPT_KEYS))}")
-    schedule = build_lr_scheduler(opt_cfg.get("lr"), epoch_num, steps_per_epoch, last_step=last_step)
-    params = [p for p in model.parameters() if not p.stop_gradient]
-    clip = _grad_clip(opt_cfg)
-    reg = _regularizer(opt_cfg.get("regularizer"))
-    if name in ("Adam", "AdamW"):
-        common = dict(
-            learning_rate=schedule,
-            beta1=_number(opt_cfg.get("beta1", 0.9), "Optimizer.beta1"),
-            beta2=_number(opt_cfg.get("beta2", 0.999), "Optimizer.beta2"),
-            epsilon=_number(opt_cfg.get("epsilon", 1e-8), "Optimizer.epsilon", 0.0, allow_equal=False),
-            parameters=params,
-            grad_clip=clip,
-        )
-        if name == "Adam":
-            return paddle.optimizer.Adam(weight_decay=reg, **common), schedule
-        decay = opt_cfg.get("weight_decay")
-        if decay is None:
-            decay = reg._coeff if reg is not None else 0.01  # PaddleOCR's default for AdamW
-        decay = _number(decay, "Optimizer.weight_decay")
-        no_decay_names = str(opt_cfg.get("no_weight_decay_name") or "").split()
-        one_dim_no_decay = bool(opt_cfg.get("one_dim_param_no_weight_decay", False))
-        names_by_param = {p.name: n for n, p in model.named_parameters()}
-        exempt = {
-            p.name
-            for p in params
-            if any(k in names_by_param.get(p.name, "") for k in no_decay_names) or (one_dim_no_decay and p.ndim == 1)
-        }
-        return paddle.optimizer.AdamW(
-            weight_decay=decay, apply_decay_param_fun=lambda pname: pname not in exempt, **common
-        ), schedule
-    return paddle.optimizer.Momentum(
-        learning_rate=schedule,
-        momentum=_number(opt_cfg.get("momentum", 0.9), "Optimizer.momentum"),
-        use_nesterov=bool(opt_cfg.get("use_nesterov", False)),
-        parameters=params,
-        weight_decay=reg,
-        grad_clip=clip,
-    ), schedule
+    if opt_cfg is not None and not isinstance(opt_cfg, dict):
+        raise ConfigError(f"Optimizer: expected a mapping like {{name: Adam, lr: ...}}, got {opt_cfg!r}")
+    opt_cfg = {"name": "Adam", **(opt_cfg or {})}
+    lr_cfg = opt_cfg.pop("lr", None)
+    entry = OPTIMIZERS.build(opt_cfg)
+    schedule = build_lr_scheduler(lr_cfg, epoch_num, steps_per_epoch, last_step=last_step)
+    return entry(model, schedule), schedule

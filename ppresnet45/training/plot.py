@@ -14,7 +14,6 @@ def read_log(path):
     Raises:
         ppresnet45.errors.DataError: the file is missing or has no training record.
     """
-
     if not os.path.isfile(path):
         raise DataError(f"training log '{path}' not found (expected save_model_dir/train_log.jsonl)")
     out = {"train": [], "eval": []}
@@ -36,11 +35,10 @@ def read_log(path):
 
 def plot_training_log(log_path, png_path, title=None):
     """Draw the curves of ``log_path`` into ``png_path``; returns ``png_path``."""
-    import matplotlib
+    import matplotlib  # optional dependency (extras "plot"): imported only to draw
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
 
     log = read_log(log_path)
     train, evals = log["train"], log["eval"]

@@ -9,16 +9,11 @@ import numpy as np
 import pytest
 
 from ppresnet45.cli import main
-from ppresnet45.inference.recognizer import TextRecognizer, chunk_layout, recognize
-from ppresnet45.errors import DataError
-from ppresnet45.inference.images import ImageLoadError, list_image_sources, load_image
+from ppresnet45.errors import DataError, ModelDirError
+from ppresnet45.inference import InferenceSpec, TextRecognizer, recognize, score_against_labels
+from ppresnet45.modeling.metrics import RecMetric
 
 WORDS = ["hello", "world", "paddle", "resnet", "text", "line", "ocr", "abc123", "Zebra"]
-
-
-@pytest.fixture
-def model_dir(tiny_model_dir):
-    return tiny_model_dir
 
 
 def text_line(text, height=32):
@@ -238,43 +233,6 @@ def test_lines_beyond_max_chunks_are_squeezed_to_fit():
     assert rec.last_stats["padded_pixels"] == 3 * 800
 
 
-@pytest.mark.parametrize("full", [801, 1000, 5000, 12345])
-def test_chunk_layout_covers_the_line_exactly_once(full):
-    layout = chunk_layout(full, 800, 128)
-    assert layout[0][1] == 0 and layout[-1][2] == full
-    for (x0, lo, hi), (nx0, nlo, _) in zip(layout, layout[1:]):
-        assert hi == nlo and x0 < nx0 and lo >= x0 and hi <= x0 + 800  # each part lies inside its chunk
-        assert x0 + 800 - nx0 >= 128 and nx0 % 8 == 0  # overlap kept, starts on the step grid
-    assert full - 8 < layout[-1][0] + 800
-
-
-# ---- image sources ----------------------------------------------------------------------
-def test_list_image_sources_errors_name_the_path(tmp_path):
-    with pytest.raises(DataError, match="nope"):
-        list_image_sources(tmp_path / "nope")
-    (tmp_path / "empty_dir").mkdir()
-    with pytest.raises(DataError, match="holds no images"):
-        list_image_sources(tmp_path / "empty_dir")
-    bad = tmp_path / "labels.txt"
-    bad.write_text("a.png\tok\nno tab here\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"labels.txt:2: expected 'image_path<TAB>text'"):
-        list_image_sources(bad)
-
-
-def test_load_image_reasons(tmp_path):
-    folder = tmp_path / "x.png"
-    folder.mkdir()
-    with pytest.raises(ImageLoadError, match="is a folder"):
-        load_image(folder)
-    jpg = write(tmp_path / "a.jpg", text_line("abc"))
-    data = open(jpg, "rb").read()
-    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ImageLoadError, match="truncated JPEG"):
-        load_image(tmp_path / "cut.jpg")
-    transparent = np.zeros((10, 20, 4), np.uint8)  # black, fully transparent → white
-    assert load_image(write(tmp_path / "t.png", transparent)).min() == 255
-
-
 def test_background_and_inline_preprocessing_give_the_same_results():
     rng = np.random.default_rng(2)
     images = [rng.integers(0, 256, size=(int(rng.integers(8, 64)), int(rng.integers(1, 1500)))).astype(np.uint8)
@@ -300,3 +258,60 @@ def test_a_failing_runtime_stops_the_background_worker_and_raises():
         rec(images)
     assert len(calls) == 2
     assert not any(t.name == "ppresnet45-preprocess" for t in threading.enumerate())
+
+
+# ---- accuracy against a label file: the rule of `ppresnet45 eval` ------------------------
+def test_infer_accuracy_follows_eval_rec_metric_with_spaces(model_dir, tmp_path, capsys):
+    (tmp_path / "imgs").mkdir()
+    paths = [write(tmp_path / "imgs" / f"{i}.png", text_line(word)) for i, word in enumerate(WORDS[:4])]
+    predicted = [r["text"] for r in recognize(model_dir, paths, cpu_threads=1)]
+    # labels that differ from the predictions only by spaces, and one that is wrong
+    labels = [" " + " ".join(predicted[0]), predicted[1] + " ", " " + predicted[2], predicted[3] + "#"]
+    label_file = tmp_path / "labels.txt"
+    label_file.write_text("".join(f"imgs/{i}.png\t{label}\n" for i, label in enumerate(labels)), encoding="utf-8")
+
+    rc = run_infer(["--model_dir", model_dir, "--image_dir", str(label_file), "--cpu_threads", "1", "--no_progress"])
+
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert rc == 0 and [r["label"] for r in rows] == labels
+    metric = RecMetric()
+    metric.update([r["text"] for r in rows], [r["label"] for r in rows])
+    expected = metric.get_metric()
+    assert expected["acc"] == 0.75  # spaces are ignored, as `ppresnet45 eval` does
+    assert f"accuracy {expected['acc']:.4f} (3/4), norm_edit_dis {expected['norm_edit_dis']:.4f}" in captured.err
+
+
+def test_score_against_labels_counts_failed_images_as_wrong():
+    results = [{"text": "ab c"}, {"text": None, "error": "empty file"}, {"text": "x"}]
+    score = score_against_labels(results, ["abc", "", "y"])
+    assert (score["correct"], score["total"], score["accuracy"]) == (1, 3, pytest.approx(1 / 3))
+    assert score["norm_edit_dis"] == pytest.approx(1 / 3)  # 1, 0 (failed), 0 (one substitution)
+
+
+# ---- the spec and the runtime's output are checked --------------------------------------
+def test_recognizer_takes_an_inference_spec_and_checks_what_it_can_run():
+    spec = InferenceSpec.from_config(_local_inference_config(800), "/m/inference.yml")
+    rec = TextRecognizer(runtime=_local_model, inference_config=spec)
+    assert rec.spec is spec and rec([np.full((32, 40), 255, np.uint8)])[0]["text"] is not None
+    other = InferenceSpec.from_config(dict(_local_inference_config(800), PostProcess={
+        "name": "AttnLabelDecode", "character_dict": CHARS}), "/m/inference.yml")
+    with pytest.raises(ModelDirError, match=r"^/m/inference.yml: PostProcess.name: only CTCLabelDecode"):
+        TextRecognizer(runtime=_local_model, inference_config=other)
+    cfg = _local_inference_config(800)
+    cfg["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": 1.0, "mean": [0, 0, 0], "std": [1, 1, 1]}})
+    with pytest.raises(ModelDirError, match=r"NormalizeImage scale=1 .* differs from the recognizer's pre-processing"):
+        TextRecognizer(runtime=_local_model, inference_config=cfg)
+
+
+def test_a_runtime_with_the_wrong_output_is_a_clear_error():
+    images = [np.full((32, 64), 200, np.uint8)] * 2
+    config = _local_inference_config(800)
+    dropped = TextRecognizer(runtime=lambda x: _local_model(x)[:1], inference_config=config, batch_size=2)
+    with pytest.raises(ModelDirError, match=r"probabilities \[N, T, K\] for 2 images, got shape \[1, 16, 37\]"):
+        dropped(images)
+    classes = TextRecognizer(runtime=lambda x: _local_model(x)[..., :5], inference_config=config)
+    with pytest.raises(ModelDirError, match="outputs 5 classes but inference.yml's character_dict has 36 characters"):
+        classes(images)
+    with pytest.raises(DataError, match="batch_size: expected a positive int"):
+        classes(images, batch_size=0)

@@ -1,17 +1,19 @@
 """Every shipped config builds, runs a forward pass and a CTC loss; the model wiring follows PaddleOCR."""
 
+import pathlib
+
 import numpy as np
 import paddle
 import pytest
 
 import ppresnet45
 from ppresnet45.charset import CTCCharset
-from ppresnet45.config import image_shape_of
+from ppresnet45.config import PACKAGE_CONFIG_DIR, image_shape_of
 from ppresnet45.modeling.summary import count_macs
 
-from conftest import CONFIG_DIR
+REC_DIR = pathlib.Path(PACKAGE_CONFIG_DIR) / "rec"
 
-CONFIGS = sorted(CONFIG_DIR.glob("*.yml"))
+CONFIGS = sorted(REC_DIR.glob("*.yml"))
 
 
 def test_the_three_required_configs_are_shipped():
@@ -54,7 +56,7 @@ def test_config_builds_runs_forward_and_ctc_loss(path):
 
 
 def test_full_model_keys_carry_paddleocr_prefixes():
-    model = ppresnet45.build_model(CONFIG_DIR / "rec_resnet45_ctc.yml")
+    model = ppresnet45.build_model(REC_DIR / "rec_resnet45_ctc.yml")
     keys = list(model.state_dict().keys())
     assert keys[0] == "backbone.conv1.weight"
     assert "backbone.layer1.0.downsample.0.weight" in keys
@@ -62,14 +64,14 @@ def test_full_model_keys_carry_paddleocr_prefixes():
 
 
 def test_build_model_accepts_a_yaml_path_and_a_dict():
-    path = CONFIG_DIR / "rec_resnet45_ctc.yml"
+    path = REC_DIR / "rec_resnet45_ctc.yml"
     a = ppresnet45.build_model(str(path))
     b = ppresnet45.build_model(ppresnet45.load_config(path))
     assert [k for k in a.state_dict()] == [k for k in b.state_dict()]
 
 
 def test_in_channels_flows_from_architecture_to_backbone():
-    cfg = ppresnet45.load_config(CONFIG_DIR / "rec_resnet45_ctc.yml", ["Architecture.in_channels=1"])
+    cfg = ppresnet45.load_config(REC_DIR / "rec_resnet45_ctc.yml", ["Architecture.in_channels=1"])
     model = ppresnet45.build_model(cfg)
     assert model.backbone.conv1.weight.shape[1] == 1
 
@@ -82,7 +84,7 @@ def test_in_channels_flows_from_architecture_to_backbone():
      ({"encoder_type": "reshape", "height_reduce": "fold", "feature_height": 8}, 4096)],
 )
 def test_neck_variants_give_a_width_long_sequence(neck, seq_channels):
-    cfg = ppresnet45.load_config(CONFIG_DIR / "rec_resnet45_ctc.yml")
+    cfg = ppresnet45.load_config(REC_DIR / "rec_resnet45_ctc.yml")
     cfg["Architecture"]["Neck"] = {"name": "SequenceEncoder", **neck}
     model = ppresnet45.build_model(cfg)
     assert model.neck.out_channels == seq_channels
@@ -91,7 +93,7 @@ def test_neck_variants_give_a_width_long_sequence(neck, seq_channels):
 
 
 def test_bad_neck_arguments_name_the_key():
-    cfg = ppresnet45.load_config(CONFIG_DIR / "rec_resnet45_ctc.yml", ["Architecture.Neck.height_reduce=fold"])
+    cfg = ppresnet45.load_config(REC_DIR / "rec_resnet45_ctc.yml", ["Architecture.Neck.height_reduce=fold"])
     with pytest.raises(ppresnet45.ConfigError, match="Architecture.Neck.feature_height"):
         ppresnet45.build_model(cfg)
 
@@ -99,13 +101,13 @@ def test_bad_neck_arguments_name_the_key():
 def test_summary_cli_prints_params_shape_and_mult_adds(capsys):
     from ppresnet45.cli import main
 
-    assert main(["summary", "-c", str(CONFIG_DIR / "rec_resnet45_ctc.yml")]) == 0
+    assert main(["summary", "-c", str(REC_DIR / "rec_resnet45_ctc.yml")]) == 0
     out = capsys.readouterr().out
     assert "12,994,784" in out and "[512, 8, 32]" in out and "3.4848 G" in out
 
 
 def test_visionlan_config_has_the_same_feature_map_at_64x256():
-    cfg = ppresnet45.load_config(CONFIG_DIR / "rec_resnet45_visionlan_ctc.yml")
+    cfg = ppresnet45.load_config(REC_DIR / "rec_resnet45_visionlan_ctc.yml")
     model = ppresnet45.build_model(cfg)
     assert image_shape_of(cfg) == [3, 64, 256]
     assert count_macs(model.backbone, (3, 64, 256))["output_shape"] == [1, 512, 8, 32]

@@ -7,13 +7,20 @@ import numpy as np
 import paddle
 import pytest
 
-from ppresnet45.config import load_config
-from ppresnet45.training.checkpoint import load_checkpoint, load_pretrained, read_states, save_checkpoint
-from ppresnet45.training.trainer import Trainer
+from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config
 from ppresnet45.errors import ConfigError, DataError
 from ppresnet45.modeling import build_model
+from ppresnet45.training.checkpoint import (
+    ResumePoint,
+    load_checkpoint,
+    load_pretrained,
+    read_states,
+    save_checkpoint,
+    saved_step,
+)
+from ppresnet45.training.trainer import Trainer
 
-DEMO = "configs/rec/rec_resnet45_ctc_demo.yml"
+DEMO = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")
 SHAPE = [3, 32, 64]
 
 
@@ -41,6 +48,8 @@ def _tiny_config(tmp_path, num=16, augment_op=True, **over):
         "Train.dataset.label_file_list": [str(data / "labels.txt")],
         "Train.dataset.transforms": ops,
         "Train.loader.batch_size_per_card": 4,
+        # the model input is the transforms' shape: Eval's too (no evaluation runs)
+        "Eval.dataset.transforms": [op for op in ops if "RecAug" not in op],
     }
     opts.update(over)
     return load_config(DEMO, opts)
@@ -51,8 +60,7 @@ def _losses(out_dir):
     return {r["step"]: r for r in recs if r["type"] == "train"}
 
 
-def test_resume_after_stop_gives_the_same_next_step_as_an_uninterrupted_run(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
+def test_resume_after_stop_gives_the_same_next_step_as_an_uninterrupted_run(tmp_path):
     n = 6  # 4 steps per epoch: the stop falls mid-epoch (epoch 1, batch 2)
     full_dir, part_dir = tmp_path / "full", tmp_path / "part"
     Trainer(_tiny_config(tmp_path, **{"Global.max_steps": n + 1, "Global.save_model_dir": str(full_dir)}),
@@ -82,8 +90,7 @@ def test_resume_after_stop_gives_the_same_next_step_as_an_uninterrupted_run(tmp_
         np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
 
 
-def test_checkpoint_files_and_states_round_trip(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
+def test_checkpoint_files_and_states_round_trip(tmp_path):
     config = _tiny_config(tmp_path)
     paddle.seed(1)
     model = build_model(config)
@@ -104,6 +111,18 @@ def test_checkpoint_files_and_states_round_trip(tmp_path, repo_root, monkeypatch
         np.testing.assert_array_equal(v.numpy(), w.numpy(), err_msg=k)
     assert json.loads((tmp_path / "ck" / "latest.json").read_text())["metrics"] == {"acc": 0.5}
     assert read_states(prefix)["epoch"] == 1
+    assert saved_step(prefix) == 7 and saved_step(str(tmp_path / "none")) is None
+    point = ResumePoint.read(prefix + ".json")
+    assert (point.global_step, point.epoch, point.batch) == (7, 1, 3) and "rng" in point.states
+
+
+def test_resume_point_of_a_paddleocr_checkpoint_starts_after_its_epochs(tmp_path):
+    prefix = save_checkpoint(str(tmp_path / "ocr"), paddle.nn.Linear(2, 2),
+                             state={"epoch": 4, "global_step": 40, "best_model_dict": {"acc": 0.9}})
+    point = ResumePoint.read(prefix)
+    assert (point.global_step, point.epoch, point.batch, point.best) == (40, 4, 0, {"acc": 0.9})
+    with pytest.raises(ConfigError, match=r"Global.checkpoints: '.*none.pdparams' not found .*out/latest"):
+        ResumePoint.read(str(tmp_path / "none"), example_dir="out")
 
 
 def test_states_file_cannot_run_code(tmp_path):
@@ -119,8 +138,7 @@ def test_states_file_cannot_run_code(tmp_path):
     assert not (tmp_path / "pwned").exists()
 
 
-def test_resume_with_a_checkpoint_of_another_model_is_a_config_error(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
+def test_resume_with_a_checkpoint_of_another_model_is_a_config_error(tmp_path):
     config = _tiny_config(tmp_path)
     model = build_model(config)
     small = paddle.nn.Linear(2, 2)
@@ -131,15 +149,14 @@ def test_resume_with_a_checkpoint_of_another_model_is_a_config_error(tmp_path, r
         load_checkpoint(str(tmp_path / "none"), model)
 
 
-def test_pretrained_full_model_with_other_head_reports_shape_mismatch(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
+def test_pretrained_full_model_with_other_head_reports_shape_mismatch(tmp_path):
     config = _tiny_config(tmp_path)
     paddle.seed(3)
     source = build_model(config)  # 36 characters + blank
     state = source.state_dict()
     state["head.extra.weight"] = paddle.zeros([2])
     paddle.save(state, str(tmp_path / "ocr.pdparams"))
-    target_cfg = load_config(DEMO, {"Global.character_dict_path": "configs/dicts/en_dict.txt",
+    target_cfg = load_config(DEMO, {"Global.character_dict_path": os.path.join(PACKAGE_CONFIG_DIR, "dicts", "en_dict.txt"),
                                     "Global.use_space_char": True})
     target = build_model(target_cfg)
     report = load_pretrained(target, str(tmp_path / "ocr"))
@@ -151,8 +168,7 @@ def test_pretrained_full_model_with_other_head_reports_shape_mismatch(tmp_path, 
     np.testing.assert_array_equal(target.backbone.conv1.weight.numpy(), source.backbone.conv1.weight.numpy())
 
 
-def test_pretrained_bare_backbone_gets_the_backbone_prefix(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
+def test_pretrained_bare_backbone_gets_the_backbone_prefix(tmp_path):
     config = _tiny_config(tmp_path)
     paddle.seed(4)
     source = build_model(config)
@@ -169,16 +185,14 @@ def test_pretrained_bare_backbone_gets_the_backbone_prefix(tmp_path, repo_root, 
     np.testing.assert_array_equal(target.head.fc.weight.numpy(), head_before)  # head untouched
 
 
-def test_pretrained_with_nothing_matching_is_a_data_error(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
+def test_pretrained_with_nothing_matching_is_a_data_error(tmp_path):
     model = build_model(_tiny_config(tmp_path))
     paddle.save({"foo.weight": paddle.zeros([1])}, str(tmp_path / "foo.pdparams"))
     with pytest.raises(DataError, match="no weight of .*foo.pdparams.* matches"):
         load_pretrained(model, str(tmp_path / "foo"))
 
 
-def test_trainer_loads_pretrained_model_from_config(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
+def test_trainer_loads_pretrained_model_from_config(tmp_path):
     config = _tiny_config(tmp_path)
     paddle.seed(6)
     source = build_model(config)
@@ -186,4 +200,4 @@ def test_trainer_loads_pretrained_model_from_config(tmp_path, repo_root, monkeyp
     trainer = Trainer(_tiny_config(tmp_path, **{"Global.pretrained_model": str(tmp_path / "bb")}),
                       show_progress=False)
     assert trainer.pretrained_report["prefix_added"] == "backbone."
-    np.testing.assert_array_equal(trainer.layer.backbone.conv1.weight.numpy(), source.backbone.conv1.weight.numpy())
+    np.testing.assert_array_equal(trainer.model.backbone.conv1.weight.numpy(), source.backbone.conv1.weight.numpy())

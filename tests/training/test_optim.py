@@ -6,8 +6,13 @@ import numpy as np
 import paddle
 import pytest
 
-from ppresnet45.training.optim import build_lr_scheduler, build_optimizer
-from ppresnet45.errors import ConfigError
+from ppresnet45.errors import ConfigError, RegistryError
+from ppresnet45.registry import LR_SCHEDULERS, OPTIMIZERS
+from ppresnet45.training.optim import (
+    StepLRSchedule,
+    build_lr_scheduler,
+    build_optimizer,
+)
 
 
 def _lrs(schedule, n):
@@ -54,20 +59,58 @@ def test_scheduler_steps_and_resumes_at_a_given_step():
     assert fresh() == pytest.approx(resumed()) == pytest.approx(fresh.lr_at(5))
 
 
+def test_bare_number_and_missing_name_mean_a_constant_rate():
+    for cfg in (0.02, {"learning_rate": 0.02}):
+        sched = build_lr_scheduler(cfg, 2, 3)
+        assert isinstance(sched, StepLRSchedule)
+        np.testing.assert_allclose(_lrs(sched, 6), [0.02] * 6)
+    np.testing.assert_allclose(_lrs(build_lr_scheduler(None, 1, 2), 2), [0.001] * 2)
+
+
 @pytest.mark.parametrize(
-    "bad, words",
+    "bad, error, words",
     [
-        ({"name": "Exponential", "learning_rate": 0.1}, ["Optimizer.lr.name", "Exponential", "Cosine"]),
-        ({"name": "Piecewise", "decay_epochs": [1], "values": [0.1]}, ["Piecewise", "values"]),
-        ({"name": "Cosine", "learning_rate": "fast"}, ["Optimizer.lr.learning_rate", "fast"]),
-        ({"name": "Cosine", "learning_rate": 0.1, "warmup_epochs": 1}, ["warmup_epochs", "accepted"]),
+        ({"name": "Exponential", "learning_rate": 0.1}, RegistryError,
+         ["unknown lr schedule 'Exponential'", "registered: Const, Cosine, Piecewise"]),
+        ({"name": "Piecewise", "decay_epochs": [1], "values": [0.1]}, ConfigError, ["Piecewise", "values"]),
+        ({"name": "Cosine", "learning_rate": "fast"}, ConfigError, ["Optimizer.lr.learning_rate", "fast"]),
+        ({"name": "Cosine", "learning_rate": 0.1, "warmup_epochs": 1}, RegistryError,
+         ["lr schedule 'Cosine'", "'warmup_epochs'", "did you mean 'warmup_epoch'", "accepted"]),
+        ({"name": "Piecewise", "decay_epochs": [2, 1], "values": [0.1, 0.01, 0.001]}, ConfigError,
+         ["Optimizer.lr.decay_epochs", "increasing"]),
+        ([0.1], ConfigError, ["Optimizer.lr", "expected a mapping"]),
     ],
 )
-def test_bad_schedule_config_names_the_key(bad, words):
-    with pytest.raises(ConfigError) as err:
+def test_bad_schedule_config_names_the_key(bad, error, words):
+    with pytest.raises(error) as err:
         build_lr_scheduler(bad, 2, 2)
+    assert len(str(err.value).splitlines()) == 1
     for w in words:
         assert w in str(err.value)
+
+
+def test_optimizers_and_schedules_are_registered_under_paddleocr_names():
+    assert {"Adam", "AdamW", "Momentum", "SGD"} <= set(OPTIMIZERS.names())
+    assert {"Const", "Piecewise", "Cosine"} <= set(LR_SCHEDULERS.names())
+    assert OPTIMIZERS.get("SGD") is OPTIMIZERS.get("Momentum")
+
+
+def test_a_registered_schedule_is_used_by_name():
+    class Halving:  # a plugin's schedule: halves the rate every epoch
+        def __init__(self, learning_rate=0.1):
+            self.learning_rate = learning_rate
+
+        def __call__(self, epoch_num, steps_per_epoch, last_step=-1):
+            return StepLRSchedule(lambda s: self.learning_rate / 2 ** (s // steps_per_epoch), last_step=last_step)
+
+    LR_SCHEDULERS.register("TestHalving", Halving)
+    try:
+        opt, sched = build_optimizer({"name": "Adam", "lr": {"name": "TestHalving", "learning_rate": 0.4}}, 3, 2,
+                                     _model())
+        np.testing.assert_allclose(_lrs(sched, 6), [0.4, 0.4, 0.2, 0.2, 0.1, 0.1])
+        assert opt.get_lr() == pytest.approx(0.4)
+    finally:
+        LR_SCHEDULERS._items.pop("TestHalving")
 
 
 def _model():
@@ -126,10 +169,14 @@ def test_adamw_exempts_named_and_one_dim_parameters_from_decay():
     assert opt._weight_decay == pytest.approx(0.05)
 
 
-def test_unknown_optimizer_and_keys_are_config_errors():
-    with pytest.raises(ConfigError, match="Optimizer.name.*'Lamb'"):
+def test_unknown_optimizer_and_keys_are_one_line_registry_errors():
+    with pytest.raises(RegistryError, match=r"^unknown Optimizer 'Lamb' .*registered: Adam, AdamW, Momentum, SGD$"):
         build_optimizer({"name": "Lamb"}, 1, 1, _model())
-    with pytest.raises(ConfigError, match="unknown key.*betas"):
+    with pytest.raises(RegistryError, match=r"^Optimizer 'Adam' got unexpected argument\(s\) 'betas'.*accepted: beta1"):
         build_optimizer({"name": "Adam", "betas": [0.9, 0.99]}, 1, 1, _model())
+    with pytest.raises(RegistryError, match="Optimizer 'Momentum' got unexpected argument.*'beta1'"):
+        build_optimizer({"name": "Momentum", "beta1": 0.9}, 1, 1, _model())
     with pytest.raises(ConfigError, match="Optimizer.regularizer.name"):
         build_optimizer({"name": "Adam", "regularizer": {"name": "L3", "factor": 0.1}}, 1, 1, _model())
+    with pytest.raises(ConfigError, match="Optimizer.clip_norm: expected a number > 0"):
+        build_optimizer({"name": "Adam", "clip_norm": 0}, 1, 1, _model())

@@ -7,16 +7,16 @@ training mode has reached 100%: the running averages need a few dozen steps to s
 """
 
 import json
+import os
 
-from ppresnet45.config import load_config
+from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config
 from ppresnet45.training.trainer import Trainer
 
-DEMO = "configs/rec/rec_resnet45_ctc_demo.yml"
+DEMO = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")
 SHAPE = [3, 32, 64]
 
 
-def test_resnet45_ctc_overfits_16_lines(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
+def test_resnet45_ctc_overfits_16_lines(tmp_path):
     from ppresnet45.data.synth import render_dataset
 
     data = tmp_path / "data"

@@ -1,5 +1,6 @@
 """The training command: logs, evaluation schedule, checkpoints, NaN stop, skipped samples."""
 
+import dataclasses
 import json
 import os
 
@@ -7,12 +8,18 @@ import paddle
 import pytest
 
 from ppresnet45.cli import main
-from ppresnet45.config import load_config, save_config
-from ppresnet45.training.trainer import parse_eval_interval, should_evaluate
+from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config, save_config
 from ppresnet45.errors import ConfigError
 from ppresnet45.modeling.losses.ctc import CTCLoss
+from ppresnet45.training import components
+from ppresnet45.training.trainer import (
+    Trainer,
+    parse_eval_interval,
+    should_evaluate,
+    train,
+)
 
-DEMO = "configs/rec/rec_resnet45_ctc_demo.yml"
+DEMO = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")
 SHAPE = [3, 32, 64]
 
 
@@ -64,8 +71,7 @@ def test_eval_interval_parsing_matches_paddleocr():
         parse_eval_interval([1, 2, 3])
 
 
-def test_train_command_writes_logs_checkpoints_and_evaluations(tmp_path, repo_root, monkeypatch, capsys):
-    monkeypatch.chdir(repo_root)
+def test_train_command_writes_logs_checkpoints_and_evaluations(tmp_path, capsys):
     cfg = _tiny_config_file(tmp_path)
     rc = main(["-c", cfg, "-o", "Global.max_steps=3", "Global.use_visualdl=true", "--no_progress"], command="train")
     assert rc == 0
@@ -91,8 +97,7 @@ def test_train_command_writes_logs_checkpoints_and_evaluations(tmp_path, repo_ro
     assert "best acc" in capsys.readouterr().out
 
 
-def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, repo_root, monkeypatch, capsys):
-    monkeypatch.chdir(repo_root)
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, monkeypatch, capsys):
     cfg = _tiny_config_file(tmp_path, **{"Global.eval_batch_step": 0})
     calls = {"n": 0}
     original = CTCLoss.forward
@@ -117,8 +122,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, re
     assert max(r["step"] for r in _records(tmp_path, "train")) == 2
 
 
-def test_skipped_bad_samples_are_logged_per_epoch(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
+def test_skipped_bad_samples_are_logged_per_epoch(tmp_path):
     cfg = _tiny_config_file(tmp_path, extra_lines=["images/missing.png\tabc\n"],
                             **{"Global.eval_batch_step": 0, "Global.epoch_num": 1,
                                "Train.loader.batch_size_per_card": 3})
@@ -129,18 +133,14 @@ def test_skipped_bad_samples_are_logged_per_epoch(tmp_path, repo_root, monkeypat
     assert "skipped 1 bad sample" in (tmp_path / "out" / "train.log").read_text()
 
 
-def test_bad_global_value_is_a_one_line_error(tmp_path, repo_root, monkeypatch, capsys):
-    monkeypatch.chdir(repo_root)
+def test_bad_global_value_is_a_one_line_error(tmp_path, capsys):
     cfg = _tiny_config_file(tmp_path)
     assert main(["-c", cfg, "-o", "Global.eval_batch_step=[1, 2, 3]"], command="train") == 2
     err = capsys.readouterr().err
     assert err.startswith("error: Global.eval_batch_step") and len(err.strip().splitlines()) == 1
 
 
-def test_to_static_training_runs_and_matches_eager_first_loss(tmp_path, repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
-    from ppresnet45.training.trainer import Trainer
-
+def test_to_static_training_runs_and_matches_eager_first_loss(tmp_path):
     cfg = load_config(_tiny_config_file(tmp_path, **{"Global.eval_batch_step": 0}))
     eager = Trainer(load_config(_tiny_config_file(tmp_path, **{"Global.eval_batch_step": 0,
                                                               "Global.max_steps": 1})), show_progress=False)
@@ -152,3 +152,63 @@ def test_to_static_training_runs_and_matches_eager_first_loss(tmp_path, repo_roo
     trainer.fit()
     assert _records(tmp_path, "train")[0]["loss"] == pytest.approx(first, rel=1e-4)
     paddle.set_flags({"FLAGS_use_onednn": False})
+    assert trainer.forward_model is not None and trainer.parallel_model is trainer.forward_model
+
+
+def test_unknown_metric_keyword_is_a_one_line_train_error(tmp_path, capsys):
+    config = load_config(_tiny_config_file(tmp_path))
+    config["Metric"]["main_indicater"] = "acc"  # the typo sits in the file: -o would refuse a new key
+    save_config(config, tmp_path / "typo.yml")
+    assert main(["-c", str(tmp_path / "typo.yml"), "--no_progress"], command="train") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("error: Metric 'RecMetric' got unexpected argument(s) 'main_indicater'")
+    assert "did you mean 'main_indicator'" in err
+    assert not (tmp_path / "out").exists()  # reported before anything is written
+
+
+def test_trainer_runs_injected_parts(tmp_path):
+    config = load_config(_tiny_config_file(tmp_path, **{"Global.eval_batch_step": 0, "Global.max_steps": 2}))
+    paddle.seed(config["Global"]["seed"])
+    parts = components.build_training_parts(config, seed=config["Global"]["seed"], with_eval=False)
+    calls = []
+
+    def counting_loss(preds, batch):
+        calls.append(int(preds.shape[0]))
+        return parts.loss(preds, batch)
+
+    injected = dataclasses.replace(parts, loss=counting_loss)
+    trainer = Trainer(config, show_progress=False, parts=injected)
+    assert trainer.model is parts.model and trainer.optimizer is parts.optimizer and trainer.eval_loader is None
+    before = parts.model.head.fc.weight.numpy().copy()
+    summary = trainer.fit()
+    assert summary["global_step"] == 2 and calls == [4, 4]
+    assert not (parts.model.head.fc.weight.numpy() == before).all()
+    assert paddle.load(str(tmp_path / "out" / "latest.pdparams"))["head.fc.weight"].shape == list(before.shape)
+
+
+def test_train_function_takes_a_config_file(tmp_path):
+    cfg = _tiny_config_file(tmp_path, **{"Global.eval_batch_step": 0, "Global.max_steps": 1})
+    summary = train(cfg, show_progress=False)
+    assert summary["global_step"] == 1 and summary["last_loss"] > 0 and summary["images_per_second"] > 0
+    assert summary["save_model_dir"] == str(tmp_path / "out")
+    assert [r["type"] for r in _records(tmp_path)][-1] == "done"
+
+
+def test_interrupt_saves_latest_at_the_last_finished_step(tmp_path, monkeypatch):
+    config = load_config(_tiny_config_file(tmp_path, **{"Global.eval_batch_step": 0}))
+    calls = {"n": 0}
+    original = CTCLoss.forward
+
+    def interrupted(self, predicts, batch):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, predicts, batch)
+
+    monkeypatch.setattr(CTCLoss, "forward", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(config, show_progress=False).fit()
+    latest = json.loads((tmp_path / "out" / "latest.json").read_text())
+    assert (latest["global_step"], latest["data_epoch"], latest["batch_in_epoch"]) == (1, 0, 1)
+    assert "interrupted at step 1: saving latest" in (tmp_path / "out" / "train.log").read_text()

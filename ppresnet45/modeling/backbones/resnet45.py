@@ -296,44 +296,37 @@ PRESETS = {
 }
 
 
-@BACKBONES.register("ResNet")
-class _RegisteredResNet(ResNet):
-    """The generic :class:`ResNet` under the name ``ResNet`` (every argument from the config)."""
+BACKBONES.register("ResNet", ResNet)  # the generic network: every argument from the config
 
 
-_RegisteredResNet.__name__ = "ResNet"
+class _ResNetPreset(ResNet):
+    """A :class:`ResNet` whose arguments default to one row of :data:`PRESETS`."""
 
-
-def _preset_class(preset_name, doc):
-    base = PRESETS[preset_name]
+    preset = None  # the PRESETS row; set by each subclass
 
     def __init__(self, in_channels=3, layers=None, strides=None, channels=None, stem_channels=None,
                  stem_stride=None):
-        ResNet.__init__(
-            self,
+        row = self.preset
+        super().__init__(
             in_channels=in_channels,
-            block=base["block"],
-            layers=base["layers"] if layers is None else layers,
-            strides=base["strides"] if strides is None else strides,
-            channels=base["channels"] if channels is None else channels,
-            stem_channels=base["stem_channels"] if stem_channels is None else stem_channels,
-            stem_stride=base.get("stem_stride", 1) if stem_stride is None else stem_stride,
+            block=row["block"],
+            layers=row["layers"] if layers is None else layers,
+            strides=row["strides"] if strides is None else strides,
+            channels=row["channels"] if channels is None else channels,
+            stem_channels=row["stem_channels"] if stem_channels is None else stem_channels,
+            stem_stride=row.get("stem_stride", 1) if stem_stride is None else stem_stride,
         )
 
-    cls = type(preset_name, (ResNet,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
-    BACKBONES.register(preset_name, cls)
-    return cls
 
-
-ResNet45 = _preset_class(
-    "ResNet45",
+@BACKBONES.register()
+class ResNet45(_ResNetPreset):
     """ResNet45 of ABINet, as PaddleOCR ships it (``rec_resnet_45.py``).
 
     Stem conv3x3 3→32 + BN + ReLU; five stages of :class:`BasicBlock` with 32/64/128/256/512
     channels, ``layers=[3, 4, 6, 6, 3]``, ``strides=[2, 1, 2, 1, 1]``; ``out_channels = 512``.
     A 3×32×128 image gives a 512×8×32 map; 12,994,784 trainable parameters; 3.4848 G conv
-    multiply-adds at 3×32×128. VisionLAN uses ``strides=[2, 2, 2, 1, 1]`` at 64×256; for CTC
-    on long lines use e.g. ``strides=[2, [2, 1], 2, 1, 1]``.
+    multiply-adds at 3×32×128 (architecture facts, checked by the tests). VisionLAN uses ``strides=[2, 2, 2, 1, 1]`` at
+    64×256; for CTC on long lines use e.g. ``strides=[2, [2, 1], 2, 1, 1]``.
 
     Args:
         in_channels (int): image channels.
@@ -342,11 +335,13 @@ ResNet45 = _preset_class(
         channels (list[int] | None): per-stage widths (default ``[32, 64, 128, 256, 512]``).
         stem_channels (int | None): stem width (default 32).
         stem_stride (int | list[int] | None): stem stride (default 1).
-    """,
-)
+    """
 
-ResNet18 = _preset_class(
-    "ResNet18",
+    preset = PRESETS["ResNet45"]
+
+
+@BACKBONES.register()
+class ResNet18(_ResNetPreset):
     """ResNet18 with the classic 3x3 + 3x3 block (Keras ``ResNet18``), adapted to text lines.
 
     Recognition-friendly stem: one 3x3 conv (64, stride 2) instead of the 7x7/2 conv and
@@ -354,17 +349,19 @@ ResNet18 = _preset_class(
     block); four stages of :class:`ClassicBasicBlock` (64/128/256/512, ``layers=[2, 2, 2, 2]``)
     with ``strides=[1, 1, 2, 1]``, so, as in Keras, the first stage keeps an identity
     shortcut and later stages open with a 1x1 conv + BN shortcut: a 32×128 line gives a
-    512×8×32 map like ResNet45.
-    Arguments as :class:`ResNet45`.
-    """,
-)
+    512×8×32 map like ResNet45. Arguments as :class:`ResNet45`.
+    """
 
-ResNet50 = _preset_class(
-    "ResNet50",
+    preset = PRESETS["ResNet18"]
+
+
+@BACKBONES.register()
+class ResNet50(_ResNetPreset):
     """ResNet50 with the Keras ``block1``/``stack1`` :class:`Bottleneck` (expansion 4), adapted to text lines.
 
     Recognition-friendly stem: one 3x3 conv (64, stride 1); four stages (64/128/256/512
     bottleneck widths, ``layers=[3, 4, 6, 3]``) with ``strides=[2, 1, 2, 1]``: a 32×128
     line gives a 2048×8×32 map (``out_channels = 2048``). Arguments as :class:`ResNet45`.
-    """,
-)
+    """
+
+    preset = PRESETS["ResNet50"]

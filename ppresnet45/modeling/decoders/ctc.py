@@ -2,28 +2,24 @@
 
 import numpy as np
 
-from ...charset import CTCCharset, load_character_list
+from ...charset import CTCCharset
 from ...registry import POSTPROCESS
+from .base import DictionaryDecoder
 
 
 @POSTPROCESS.register()
-class CTCLabelDecode:
+class CTCLabelDecode(DictionaryDecoder):
     """Greedy CTC decoding: arg-max per step, merge repeats, drop blanks.
 
     The score of a line is the mean of the kept steps' maximum probabilities (1.0 for an
     empty result is avoided: an empty line scores 0.0).
 
-    Args:
-        character_dict_path (str | None): dictionary file (PaddleOCR format); default 0-9a-z.
-        use_space_char (bool): append a space to the dictionary.
-        character_list (list[str] | None): the characters directly (as stored in
-            ``inference.yml``); overrides the two arguments above.
+    Arguments as :class:`.base.DictionaryDecoder`.
     """
 
     def __init__(self, character_dict_path=None, use_space_char=False, character_list=None):
-        if character_list is None:
-            character_list = load_character_list(character_dict_path, use_space_char)
-        self.charset = CTCCharset(character_list)
+        super().__init__(character_dict_path, use_space_char, character_list)
+        self.charset = CTCCharset(self.characters)
         self.character = self.charset.labels  # PaddleOCR's attribute name: ['blank', ...]
 
     def decode_indices(self, indices, probs=None):

@@ -1,0 +1,312 @@
+"""Running a benchmark: one worker process per backend × precision, interleaved rounds, the report.
+
+:func:`run_benchmark` measures every backend × precision × batch size of an exported model
+(what is measured: :mod:`ppresnet45.benchmark.measure`). Each backend × precision runs in its
+own subprocess (``isolate=True``, the default): its thread count is set in the environment
+before its libraries load, its peak RSS is its own high-water mark (it includes the Python
+interpreter and the imported libraries, reported separately as ``rss_before_load_mb``), and a
+backend that crashes only loses its own rows. With ``isolate=False`` everything runs in this
+process and the high-water marks accumulate.
+
+With ``rounds > 1`` every job runs that many times, interleaved (A B C A B C), and each row
+keeps its fastest round: on a shared or throttling machine a slow round says nothing about
+the backend, and interleaving exposes every backend to the same drift.
+
+The CPU's matmul peak (:mod:`ppresnet45.benchmark.peak`) is probed before and after the runs
+with the same thread count, and the better probe is the denominator of ``pct_of_peak``.
+
+Default images are synthetic text lines (:func:`ppresnet45.data.synth.render_dataset`,
+seeded) rendered into a temporary folder; ``image_dir`` uses your own. Unavailable
+combinations (a backend not installed, ONNX backends without ``model.onnx``, ``bf16`` where
+the backend or CPU has none) are skipped with a reason.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from tqdm import tqdm
+
+from ..errors import DataError
+from ..inference import BACKENDS, PRECISIONS, available_backends
+from ..utils.cpu import available_cores
+from .inputs import benchmark_images, load_model_spec, macs_per_image, nominal_copies
+from .machine import machine_info
+from .measure import BenchmarkJob, measure_backend
+from .peak import best_peak, measure_peak
+from .protocol import child_command, read_event, thread_env, write_event
+from .report import add_text_agreement, write_reports
+
+
+# --------------------------------------------------------------------------------------
+# The worker protocol: a job file in, marked JSON events out
+# --------------------------------------------------------------------------------------
+def worker_main(job_path):
+    """Subprocess entry: run :func:`measure_backend` on the job saved at ``job_path`` and
+    print its events as marked JSON lines."""
+    measure_backend(BenchmarkJob.load(job_path), write_event)
+    return 0
+
+
+def run_isolated(job, emit, workdir):
+    """Run :func:`measure_backend` for ``job`` in a fresh Python process with the thread
+    environment set; ``emit`` receives its events as they arrive. Batch sizes the worker did
+    not report (it crashed or exited early) are emitted as skips with its exit code and the
+    last line of its stderr."""
+    job_path = os.path.join(workdir, f"job-{job.backend}-{job.precision}.json")
+    job.save(job_path)
+    seen = set()
+    with open(job_path + ".stderr", "w+b") as err:
+        proc = subprocess.Popen(child_command(__name__, "worker_main", job_path), stdout=subprocess.PIPE,
+                                stderr=err, env=thread_env(job.cpu_threads), text=True, encoding="utf-8",
+                                errors="replace")
+        for line in proc.stdout:
+            event = read_event(line)
+            if event is not None:
+                seen.add(event["batch_size"])
+                emit(event)
+        rc = proc.wait()
+        err.seek(0)
+        tail = [ln for ln in err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    if rc != 0 or len(seen) < len(job.batch_sizes):
+        why = f"worker exited with code {rc}" + (f": {tail[-1].strip()}" if tail else "")
+        for bs in job.batch_sizes:
+            if bs not in seen:
+                emit({"type": "skip", "backend": job.backend, "precision": job.precision, "batch_size": bs,
+                      "reason": why})
+
+
+# --------------------------------------------------------------------------------------
+# Rounds
+# --------------------------------------------------------------------------------------
+def row_key(row):
+    """What identifies a row of the report: ``(backend, precision, batch_size)``."""
+    return row["backend"], row["precision"], row["batch_size"]
+
+
+def unique_rows(rows):
+    """``rows`` without repeats of the same backend/precision/batch size (first kept)."""
+    seen, out = set(), []
+    for r in rows:
+        if row_key(r) not in seen:
+            seen.add(row_key(r))
+            out.append(r)
+    return out
+
+
+def best_rounds(records):
+    """One record per backend/precision/batch size: the round with the highest model-only
+    throughput, with every round's throughput in ``throughput_rounds``."""
+    groups = {}
+    for r in records:
+        groups.setdefault(row_key(r), []).append(r)
+    out = []
+    for rows in groups.values():
+        best = dict(max(rows, key=lambda r: r.get("throughput_ips") or 0.0))
+        best["throughput_rounds"] = [r.get("throughput_ips") for r in rows]
+        out.append(best)
+    return out
+
+
+def run_rounds(jobs, rounds, isolate, workdir, progress=False):
+    """Run every job ``rounds`` times, interleaved.
+
+    Returns:
+        tuple: (records, best round per row; skipped rows reported by the jobs, in order).
+    """
+    records, skipped = [], []
+    bar = None
+    if progress:
+        bar = tqdm(total=sum(len(j.batch_sizes) for j in jobs) * rounds, desc="benchmark", unit="run",
+                   file=sys.stderr, dynamic_ncols=True)
+
+    def emit(event):
+        event = dict(event)
+        kind = event.pop("type")
+        (records if kind == "record" else skipped).append(event)
+        if bar is not None:
+            bar.set_postfix_str(f"{event['backend']}/{event['precision']} bs {event['batch_size']}")
+            bar.update(1)
+
+    try:
+        for _ in range(rounds):
+            for job in jobs:
+                if isolate:
+                    run_isolated(job, emit, workdir)
+                else:
+                    measure_backend(job, emit)
+    finally:
+        if bar is not None:
+            bar.close()
+    return best_rounds(records), skipped
+
+
+# --------------------------------------------------------------------------------------
+# Planning and the whole run
+# --------------------------------------------------------------------------------------
+def _check_positive_ints(values, name):
+    values = list(values)
+    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+        raise DataError(f"{name}: expected positive integers, got {values!r}")
+    return values
+
+
+def _check_arguments(batch_sizes, backends, precisions, warmup, counts):
+    """Validated ``(batch_sizes, backends, precisions)`` as lists; ``counts`` maps the names of
+    the other integer arguments that must be positive to their values.
+
+    Raises:
+        DataError: naming the first bad argument.
+    """
+    batch_sizes = _check_positive_ints(batch_sizes, "batch_sizes")
+    _check_positive_ints(counts.values(), "/".join(counts))
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise DataError(f"warmup: expected an int >= 0, got {warmup!r}")
+    precisions = list(precisions)
+    for p in precisions:
+        if p not in PRECISIONS:
+            raise DataError(f"precision: expected one of {', '.join(PRECISIONS)}, got {p!r}")
+    backends = list(backends)
+    for b in backends:
+        if b not in BACKENDS:
+            raise DataError(f"backends: unknown backend {b!r} (expected some of {', '.join(BACKENDS)})")
+    return batch_sizes, backends, precisions
+
+
+def _skip_reason(backend, installed, usable):
+    """Why ``backend`` cannot run this export here, or ``None`` when it can."""
+    if backend not in installed:
+        return f"backend '{backend}' is not installed here"
+    if backend not in usable:
+        return ("no model.onnx in the model dir (export with --onnx)" if backend in ("onnxruntime", "openvino")
+                else "no model.pdparams in the model dir")
+    return None
+
+
+def plan_jobs(settings, usable, paths, nominal_paths):
+    """One :class:`BenchmarkJob` per runnable backend × precision of ``settings``, and a skip row
+    per batch size of the others.
+
+    Returns:
+        tuple: (list of jobs, list of skip rows).
+    """
+    installed = available_backends()
+    jobs, skipped = [], []
+    for b in settings["backends"]:
+        for p in settings["precisions"]:
+            reason = _skip_reason(b, installed, usable)
+            if reason:
+                skipped.extend({"backend": b, "precision": p, "batch_size": bs, "reason": reason}
+                               for bs in settings["batch_sizes"])
+                continue
+            jobs.append(BenchmarkJob(
+                model_dir=settings["model_dir"], backend=b, precision=p, batch_sizes=settings["batch_sizes"],
+                warmup=settings["warmup"], iters=settings["iters"], cpu_threads=settings["cpu_threads"],
+                paths=paths, nominal_paths=nominal_paths, macs_per_image=settings["macs_per_image"]))
+    return jobs, skipped
+
+
+def _measure(settings, spec, image_dir, usable, progress):
+    """Prepare the images, probe the peak, run every job, probe again: ``(peak, records, skipped)``
+    with ``pct_of_peak`` filled in. Sets ``settings["num_images"]`` and ``settings["images"]``
+    to what was actually used."""
+    threads, isolate = settings["cpu_threads"], settings["isolate"]
+    workdir = tempfile.mkdtemp(prefix="ppresnet45-bench-")
+    try:
+        paths, settings["images"] = benchmark_images(image_dir, settings["num_images"], spec, workdir)
+        settings["num_images"] = len(paths)
+        nominal_paths = nominal_copies(paths, spec, os.path.join(workdir, "nominal"))
+        if not nominal_paths:
+            raise DataError(f"no readable image among the {len(paths)} benchmark images ({settings['images']})")
+        jobs, skipped = plan_jobs(settings, usable, paths, nominal_paths)
+        peak = measure_peak(threads, isolate=isolate)
+        records, failed = run_rounds(jobs, settings["rounds"], isolate, workdir, progress)
+        # The CPU's speed drifts (turbo, other tenants of a VM): probe again after the runs and
+        # take the better of the two, so that "% of peak" is not inflated by one slow probe.
+        peak = best_peak(peak, measure_peak(threads, isolate=isolate))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for r in records:
+        r["pct_of_peak"] = 100.0 * r["gflops"] / peak["gflops"] if (r.get("gflops") and peak.get("gflops")) else None
+    return peak, records, unique_rows(skipped + failed)
+
+
+def _run_notes(records, settings):
+    """Notes on how to read this run's numbers."""
+    notes = []
+    if not settings["isolate"]:
+        notes.append("isolate=False: all backends ran in one process, so peak_rss_mb accumulates across rows")
+    if "bf16" in settings["precisions"]:
+        notes.append("% of peak is against the FP32 matmul peak; BF16 rows can exceed 100 %")
+    over = sorted({f"{r['backend']} bs {r['batch_size']}" for r in records
+                   if r.get("precision") == "fp32" and (r.get("pct_of_peak") or 0) > 100})
+    if over:
+        notes.append(f"FP32 rows above 100 % of peak ({', '.join(over)}): their convolution kernels beat the "
+                     "matmul probe's BLAS on this CPU, so the probe understates the real FP32 ceiling")
+    return notes
+
+
+def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=("fp32",), warmup=3, iters=10,
+                  output_dir=None, image_dir=None, cpu_threads=None, num_images=64, isolate=True, progress=True,
+                  rounds=1):
+    """Benchmark an exported model (see the module docs for how, and
+    :mod:`ppresnet45.benchmark.measure` for what is measured).
+
+    Args:
+        model_dir (str): the exported model folder.
+        batch_sizes (tuple[int]): batch sizes to measure.
+        backends (list[str] | None): backends (default: every one available for this export).
+        precisions (tuple[str]): ``"fp32"`` and/or ``"bf16"``.
+        warmup (int): untimed calls before timing (and one untimed full-path pass if > 0).
+        iters (int): timed model-only calls per batch size.
+        output_dir (str | None): where to write benchmark.json/.md/.png (nothing written if None).
+        image_dir (str | None): images to use (image, folder or label file); default:
+            ``num_images`` generated text lines.
+        cpu_threads (int | None): threads for every backend and the peak probe (default: the
+            cores this process may use, :func:`ppresnet45.utils.cpu.available_cores`).
+        num_images (int): images for the full-path measurement (and generated ones).
+        isolate (bool): run each backend × precision in its own subprocess.
+        progress (bool): tqdm progress bar on stderr.
+        rounds (int): run every backend × precision this many times, interleaved, and keep
+            each row's fastest round (``throughput_rounds`` keeps every round's images/s).
+
+    Returns:
+        dict: ``machine``, ``peak``, ``settings``, ``records`` (list), ``skipped`` (list),
+        ``outputs`` (written files), ``notes``.
+    """
+    cpu_threads = available_cores() if cpu_threads is None else cpu_threads
+    counts = {"num_images": num_images, "cpu_threads": cpu_threads, "iters": iters, "rounds": rounds}
+    batch_sizes, requested, precisions = _check_arguments(batch_sizes, backends or (), precisions, warmup, counts)
+    model_dir = os.path.abspath(os.fspath(model_dir))
+    cfg, spec = load_model_spec(model_dir)
+    usable = available_backends(model_dir)
+    backends = list(usable) if backends is None else requested
+    macs, macs_note = macs_per_image(cfg, spec)
+    settings = {
+        "model_dir": model_dir,
+        "model_name": spec.model_name,
+        "untrained": bool((cfg.get("Global") or {}).get("untrained", False)),
+        "image_shape": spec.image_shape,
+        "max_width": spec.max_width,
+        "macs_per_image": macs,
+        "batch_sizes": batch_sizes,
+        "backends": backends,
+        "precisions": precisions,
+        "warmup": warmup,
+        "iters": iters,
+        "rounds": rounds,
+        "cpu_threads": cpu_threads,
+        "num_images": num_images,
+        "images": None,
+        "isolate": isolate,
+    }
+    peak, records, skipped = _measure(settings, spec, image_dir, usable, progress)
+    add_text_agreement(records)
+    notes = ([macs_note] if macs_note else []) + _run_notes(records, settings)
+    report = {"machine": machine_info(), "peak": peak, "settings": settings, "records": records,
+              "skipped": skipped, "notes": notes, "outputs": {}}
+    if output_dir:
+        write_reports(report, output_dir)
+    return report

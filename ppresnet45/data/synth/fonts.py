@@ -1,0 +1,135 @@
+"""Fonts for the renderer: Pillow's built-in scalable font plus the user's TTF/OTF/TTC files,
+glyph-coverage checks, and metrics that size text to the line height."""
+
+import functools
+import os
+import unicodedata
+
+
+from ...errors import DataError
+
+BUILTIN_FONT = "builtin"
+FONT_EXTENSIONS = (".ttf", ".otf", ".ttc")
+
+# A code point no real font maps (plane-16 private use): its mask is the font's .notdef glyph.
+_UNMAPPED_CODEPOINT = "\U0010fffd"
+_COVERAGE_SIZE = 24
+_METRIC_SIZE = 64
+# Tries per line before giving up on finding a text that is new / not excluded.
+_MAX_TEXT_TRIES = 1000
+
+
+def find_fonts(paths=None, include_builtin=True):
+    """List the font sources to render with.
+
+    Args:
+        paths (str | list[str] | None): font files and/or folders; folders are searched
+            recursively for ``.ttf``/``.otf``/``.ttc`` files.
+        include_builtin (bool): start the list with ``"builtin"`` (Pillow's scalable font).
+
+    Returns:
+        list[str]: ``"builtin"`` (when included) followed by font file paths, in a stable
+        (sorted) order so that a seed picks the same fonts on every run.
+
+    Raises:
+        DataError: a path does not exist, a folder holds no font file, or a file is not a
+            font FreeType can load.
+    """
+    if paths is None:
+        paths = []
+    elif isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    sources = [BUILTIN_FONT] if include_builtin else []
+    for raw in paths:
+        path = os.fspath(raw)
+        if path == BUILTIN_FONT:
+            if BUILTIN_FONT not in sources:
+                sources.append(BUILTIN_FONT)
+            continue
+        if os.path.isdir(path):
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                found.extend(os.path.join(root, f) for f in sorted(files) if f.lower().endswith(FONT_EXTENSIONS))
+            if not found:
+                raise DataError(f"font folder '{path}' holds no {'/'.join(FONT_EXTENSIONS)} files")
+        elif os.path.isfile(path):
+            found = [path]
+        else:
+            raise DataError(f"font path '{path}' not found (expected a .ttf/.otf file or a folder of them)")
+        for font_path in found:
+            _load_font(font_path, _COVERAGE_SIZE)  # fail now, naming the file, not mid-dataset
+            if font_path not in sources:
+                sources.append(font_path)
+    if not sources:
+        raise DataError("no fonts: pass font files/folders or keep the built-in font")
+    return sources
+
+
+@functools.lru_cache(maxsize=512)
+def _load_font(source, size):
+    from PIL import ImageFont
+
+    if source == BUILTIN_FONT:
+        try:
+            font = ImageFont.load_default(size=size)
+        except TypeError:  # Pillow < 10.1 has no sized default font
+            font = None
+        if not isinstance(font, ImageFont.FreeTypeFont):
+            raise DataError(
+                "Pillow's built-in scalable font needs Pillow >= 10.1 built with FreeType; "
+                "upgrade Pillow or pass font files with --fonts"
+            )
+        return font
+    try:
+        return ImageFont.truetype(source, size)
+    except OSError as exc:
+        raise DataError(f"font file '{source}' cannot be loaded by FreeType ({exc}); expected a TTF/OTF/TTC font")
+
+
+@functools.lru_cache(maxsize=64)
+def _box_ratio(source):
+    """(ascender + descender) / font size: how tall a line box the font draws per size unit."""
+    ascent, descent = _load_font(source, _METRIC_SIZE).getmetrics()
+    return max(0.5, (ascent + descent) / float(_METRIC_SIZE))
+
+
+@functools.lru_cache(maxsize=64)
+def _notdef_mask(source):
+    mask = _load_font(source, _COVERAGE_SIZE).getmask(_UNMAPPED_CODEPOINT)
+    return mask.size, bytes(mask)
+
+
+@functools.lru_cache(maxsize=200000)
+def font_supports_char(source, ch):
+    """Whether font ``source`` has a glyph for ``ch`` (it does not draw its .notdef box).
+
+    Args:
+        source (str): ``"builtin"`` or a font file path.
+        ch (str): one character (dictionary entry).
+    """
+    if ch.isspace():
+        return True
+    mask = _load_font(source, _COVERAGE_SIZE).getmask(ch)
+    if mask.size[0] == 0 or mask.size[1] == 0:
+        # An empty drawing for a printable character means the glyph is missing, unless
+        # it is a format/combining character that legitimately draws nothing alone.
+        return unicodedata.category(ch[:1]) in ("Cf", "Mn", "Me")
+    return (mask.size, bytes(mask)) != _notdef_mask(source)
+
+
+def fonts_for_text(text, fonts):
+    """The fonts of ``fonts`` that have a glyph for every character of ``text``."""
+    chars = set(text)
+    return [f for f in fonts if all(font_supports_char(f, c) for c in chars)]
+
+
+def _check_coverage(chars, fonts, what):
+    missing = [c for c in dict.fromkeys(chars) if not any(font_supports_char(f, c) for f in fonts)]
+    if missing:
+        shown = ", ".join(f"{c!r} (U+{ord(c[0]):04X})" for c in missing[:8])
+        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        raise DataError(
+            f"{what}: no font can draw {shown}{more}; fonts tried: {', '.join(fonts)} "
+            "(pass --fonts with a font covering these characters, or drop them)"
+        )

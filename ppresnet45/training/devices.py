@@ -1,0 +1,108 @@
+"""Where a run executes: device, data-parallel processes, CPU threads, and the collectives
+the trainer needs across processes."""
+
+import logging
+import os
+
+import numpy as np
+import paddle
+import paddle.distributed as dist
+
+from ..config import image_shape_of
+from ..errors import ConfigError
+from ..utils.cpu import available_cores
+
+logger = logging.getLogger("ppresnet45.train")
+
+
+def configure_cpu(use_onednn=False, to_static=False, cpu_threads=None, world_size=1):
+    """Apply CPU execution settings; returns the effective ``(use_onednn, to_static, threads)``.
+
+    * Paddle sets ``OMP_NUM_THREADS=1`` when it is unset, so its CPU kernels would run on
+      one core. ``cpu_threads=None`` therefore means "this process's share of the cores"
+      (``cores // world_size``), so that data-parallel processes do not oversubscribe them.
+    * Eager kernels never use oneDNN whatever ``FLAGS_use_onednn`` says (no oneDNN
+      primitive runs); static graphs do, but training a ``to_static`` model with oneDNN on
+      crashes Paddle 3.3 (segmentation fault in ``run_program``), so that combination falls
+      back to oneDNN off.
+    """
+    if cpu_threads is None:
+        cpu_threads = max(1, available_cores() // max(int(world_size), 1))
+    if isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int) or cpu_threads < 1:
+        raise ConfigError(f"Global.cpu_threads: expected a positive int or null, got {cpu_threads!r}")
+    paddle.base.core.set_num_threads(int(cpu_threads))
+    if use_onednn and to_static:
+        logger.warning("Global.use_onednn with Global.to_static crashes Paddle 3.3 CPU training "
+                       "(segmentation fault); training with oneDNN off")
+        use_onednn = False
+    for flag in ("FLAGS_use_onednn", "FLAGS_use_mkldnn"):
+        try:
+            paddle.set_flags({flag: bool(use_onednn)})
+        except (ValueError, KeyError, RuntimeError):
+            pass  # not a flag of this Paddle build
+    return use_onednn, to_static, cpu_threads
+
+
+def use_cuda(use_gpu):
+    """Whether to run on a GPU: ``Global.use_gpu`` and a CUDA build of Paddle (warns otherwise)."""
+    gpu = bool(use_gpu) and paddle.is_compiled_with_cuda()
+    if use_gpu and not gpu:
+        logger.warning("Global.use_gpu is true but this Paddle has no CUDA: running on the CPU")
+    return gpu
+
+
+def init_distributed(use_gpu):
+    """Set the device and, under ``paddle.distributed.launch``, join the process group.
+
+    Returns:
+        tuple[int, int]: ``(world_size, rank)``; ``(1, 0)`` without the launcher.
+    """
+    world = int(os.environ.get("PADDLE_TRAINERS_NUM", "1") or 1)
+    gpu = use_cuda(use_gpu)
+    if world > 1:
+        if not gpu:
+            os.environ.setdefault("PADDLE_DISTRI_BACKEND", "gloo")
+        local = int(os.environ.get("PADDLE_LOCAL_RANK", os.environ.get("PADDLE_TRAINER_ID", "0")))
+        paddle.set_device(f"gpu:{int(os.environ.get('FLAGS_selected_gpus', local))}" if gpu else "cpu")
+        dist.init_parallel_env()
+        return dist.get_world_size(), dist.get_rank()
+    paddle.set_device("gpu" if gpu else "cpu")
+    return 1, 0
+
+
+def all_reduce_mean(values, world_size):
+    """Mean over ranks of a list of floats (the list itself when ``world_size`` is 1)."""
+    if world_size == 1:
+        return list(values)
+    t = paddle.to_tensor(np.asarray(values, dtype="float64"))
+    dist.all_reduce(t)
+    return (t.numpy() / world_size).tolist()
+
+
+def sync_batchnorm_stats(model, world_size):
+    """Average BatchNorm running statistics over ranks, so that every rank (and a saved
+    checkpoint) holds the same buffers. Every rank must call it."""
+    if world_size == 1:
+        return
+    for layer in model.sublayers():
+        for name in ("_mean", "_variance"):
+            buf = getattr(layer, name, None)
+            if buf is not None and hasattr(buf, "shape"):
+                dist.all_reduce(buf)
+                buf.set_value(buf / world_size)
+
+
+def compile_static(model, config):
+    """``paddle.jit.to_static`` of ``model`` for the config's input shape (variable width).
+
+    Returns:
+        tuple[paddle.nn.Layer, bool]: the converted model and True, or ``model`` and False
+        when conversion fails (logged; training then runs eagerly).
+    """
+    try:
+        c, h, _ = image_shape_of(config)
+        spec = [paddle.static.InputSpec([None, c, h, None], "float32", "x")]
+        return paddle.jit.to_static(model, input_spec=spec, full_graph=True), True
+    except Exception as exc:  # pragma: no cover - depends on the Paddle build
+        logger.warning("Global.to_static: conversion failed (%s); training eagerly", exc)
+        return model, False

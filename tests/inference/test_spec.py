@@ -1,0 +1,130 @@
+"""InferenceSpec: the one reading (and writing) of inference.yml, with one-line errors."""
+
+import os
+import shutil
+
+import pytest
+import yaml
+
+from ppresnet45.data.imgproc import MEAN, SCALE, STD
+from ppresnet45.errors import ModelDirError
+from ppresnet45.inference import MAX_WIDTH_RATIO, InferenceSpec, load_inference_config
+
+CHARS = list("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def paddleocr_style_config():
+    """What PaddleOCR's export writes: the shape only in PreProcess, no max_width/dynamic_width."""
+    return {
+        "Global": {"model_name": "some_rec_model"},
+        "PreProcess": {"transform_ops": [
+            {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
+            {"CTCLabelEncode": None},
+            {"RecResizeImg": {"image_shape": [3, 48, 320]}},
+            {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+        ]},
+        "PostProcess": {"name": "CTCLabelDecode", "character_dict": CHARS},
+    }
+
+
+def test_spec_round_trips_through_inference_yml(tmp_path):
+    spec = InferenceSpec.for_model([3, 32, 128], CHARS + [" "], model_name="m", macs_per_image=123,
+                                   backbone="ResNet45", untrained=True, architecture={"Backbone": {"name": "ResNet45"}})
+    spec.to_yaml(tmp_path / "inference.yml")
+    back = InferenceSpec.from_yaml(tmp_path / "inference.yml")
+    assert back == spec
+    assert InferenceSpec.from_yaml(tmp_path) == spec  # the folder works too
+    text = (tmp_path / "inference.yml").read_text(encoding="utf-8")
+    assert "input_shape: [3, 32, -1]" in text and "- ' '" in text  # short lists in flow style, chars one per line
+    assert back.source == str(tmp_path / "inference.yml") and back.raw == yaml.safe_load(text)
+    assert os.listdir(tmp_path) == ["inference.yml"]  # written atomically, no temporary left
+
+
+def test_normalisation_comes_from_the_shared_preprocessing():
+    cfg = InferenceSpec.for_model([1, 32, 100], CHARS).to_config()
+    norm = cfg["PreProcess"]["transform_ops"][2]["NormalizeImage"]
+    assert norm == {"scale": SCALE, "mean": list(MEAN[:1]), "std": list(STD[:1]), "order": "chw"}
+    three = InferenceSpec.for_model([3, 32, 100], CHARS)
+    assert (three.scale, three.mean, three.std) == (SCALE, MEAN, STD)
+
+
+def test_one_default_max_width_on_write_and_read():
+    written = InferenceSpec.for_model([3, 32, 128], CHARS)
+    assert written.max_width == MAX_WIDTH_RATIO * 32
+    cfg = written.to_config()
+    del cfg["Global"]["max_width"]
+    assert InferenceSpec.from_config(cfg).max_width == written.max_width
+    fixed = InferenceSpec.for_model([3, 32, 128], CHARS, dynamic_width=False)
+    assert fixed.max_width == 128 and fixed.input_shape == [3, 32, 128] and not fixed.chunking
+
+
+def test_paddleocr_style_file_reads_the_shape_from_preprocess():
+    spec = InferenceSpec.from_config(paddleocr_style_config())
+    assert spec.image_shape == [3, 48, 320] and spec.input_shape == [3, 48, -1] and spec.dynamic_width
+    assert spec.max_width == MAX_WIDTH_RATIO * 48 and spec.character_list == CHARS
+    assert (spec.scale, spec.mean, spec.std) == (SCALE, MEAN, STD)
+
+
+def test_numbers_spelled_as_strings_are_read():
+    cfg = paddleocr_style_config()
+    cfg["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": "1./255.", "mean": [0.5] * 3,
+                                                                  "std": [0.5] * 3}})
+    assert InferenceSpec.from_config(cfg).scale == pytest.approx(1 / 255)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["Global"].update(dynamic_width="yes"), r"Global.dynamic_width: expected true for input_shape "
+                                                        r"\[3, 32, -1\], got 'yes'"),
+    (lambda c: c["Global"].update(dynamic_width=False), r"Global.dynamic_width: expected true .*, got False"),
+    (lambda c: c["Global"].update(input_shape=[1, 32, -1]), r"Global.input_shape: \[1, 32, -1\] does not match "
+                                                            r"PreProcess RecResizeImg.image_shape \[3, 32, 128\]"),
+    (lambda c: c["Global"].update(max_width=0), r"Global.max_width: expected a positive int"),
+    (lambda c: (c["Global"].update(image_shape=[3, 32]), c["PreProcess"]["transform_ops"][1]["RecResizeImg"].clear()),
+     r"Global.image_shape: expected \[C, H, W\] of positive ints"),
+    (lambda c: c["PreProcess"]["transform_ops"][1]["RecResizeImg"].update(image_shape=[3, 0, 8]),
+     r"PreProcess RecResizeImg.image_shape: expected \[C, H, W\] of positive ints"),
+    (lambda c: c["PostProcess"].pop("character_dict"), r"PostProcess.character_dict: expected the list"),
+    (lambda c: c.pop("PostProcess"), r"PostProcess: expected a mapping with 'name'"),
+    (lambda c: c["PreProcess"]["transform_ops"][0]["DecodeImage"].update(img_mode="CMYK"),
+     r"DecodeImage.img_mode: expected BGR, RGB or GRAY"),
+    (lambda c: c["PreProcess"]["transform_ops"][2]["NormalizeImage"].update(scale="a/b"),
+     r"NormalizeImage.scale: expected a number"),
+    (lambda c: c.update(Architecture=[1]), r"Architecture: expected a mapping"),
+])
+def test_bad_values_are_one_line_errors_naming_file_and_key(edit, message):
+    cfg = InferenceSpec.for_model([3, 32, 128], CHARS).to_config()
+    edit(cfg)
+    with pytest.raises(ModelDirError, match=r"^/m/inference.yml: " + message) as info:
+        InferenceSpec.from_config(cfg, "/m/inference.yml")
+    assert "\n" not in str(info.value)
+
+
+def test_missing_model_dir_names_the_folder(tmp_path):
+    with pytest.raises(ModelDirError, match=r"model dir '.*nowhere' not found"):
+        load_inference_config(tmp_path / "nowhere")
+    with pytest.raises(ModelDirError, match=r"model dir '.*nowhere' not found"):
+        InferenceSpec.from_yaml(tmp_path / "nowhere")
+    (tmp_path / "no_yml").mkdir()
+    with pytest.raises(ModelDirError, match=r"no_yml': inference.yml missing"):
+        InferenceSpec.from_yaml(tmp_path / "no_yml")
+    with pytest.raises(ModelDirError, match=r"'.*other.yml' not found"):
+        InferenceSpec.from_yaml(tmp_path / "other.yml")
+
+
+def test_malformed_inference_yml_is_a_one_line_error(model_dir, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(model_dir, bad)
+    (bad / "inference.yml").write_text("Global: [unclosed\n")
+    with pytest.raises(ModelDirError, match=r"inference.yml:\d+:\d+: YAML syntax error") as info:
+        load_inference_config(bad)
+    assert "\n" not in str(info.value)
+    (bad / "inference.yml").write_text("Global: {image_shape: [3, 32, 128]}\n")
+    with pytest.raises(ModelDirError, match=r"inference.yml: Global.input_shape: expected \[C, H, W\]"):
+        load_inference_config(bad)
+
+
+def test_load_inference_config_returns_the_checked_mapping(model_dir):
+    cfg = load_inference_config(model_dir)
+    with open(os.path.join(model_dir, "inference.yml"), encoding="utf-8") as f:
+        assert yaml.safe_load(f) == cfg
+    assert InferenceSpec.from_config(cfg) == InferenceSpec.from_yaml(model_dir)

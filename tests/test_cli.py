@@ -1,0 +1,43 @@
+"""The ``ppresnet45`` command: every sub-command's parser comes from ppresnet45.commands, and
+``tools/*.py`` run the same parsers."""
+
+import subprocess
+import sys
+
+import pytest
+
+from ppresnet45 import __version__
+from ppresnet45.cli import COMMANDS, build_parser, main
+
+TOOLS = {"train": "train.py", "eval": "eval.py", "export": "export_model.py", "infer": "infer_rec.py",
+         "benchmark": "benchmark.py", "synth": "synth_textlines.py", "convert-lmdb": "lmdb_convert.py"}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_its_own_module_in_commands_and_a_help_text(name, capsys):
+    module = COMMANDS[name][0]
+    assert module.startswith("ppresnet45.commands."), module
+    parser = build_parser(only=name)
+    assert parser.prog == f"ppresnet45 {name}"
+    with pytest.raises(SystemExit) as exc:
+        main([name, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: ppresnet45 {name}" in out and "--debug" in out
+
+
+def test_version_and_unknown_command(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == __version__
+    with pytest.raises(SystemExit) as exc:
+        main(["trian"])
+    assert exc.value.code == 2
+    assert "unknown command 'trian'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(TOOLS))
+def test_tools_run_the_installed_package_with_the_same_parser(name, repo_root):
+    proc = subprocess.run([sys.executable, str(repo_root / "tools" / TOOLS[name]), "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"usage: ppresnet45 {name}" in proc.stdout
