@@ -18,10 +18,14 @@ extras = {
     "openvino": ["openvino>=2024.0"],
     "lmdb": ["lmdb>=1.4"],
     "plot": ["matplotlib>=3.5"],
+    # Font files for the synthetic renderer (ppresnet45.data.synth.PACKAGE_FONTS; licences there).
+    "fonts": ["matplotlib>=3.5", "font-roboto", "font-lato", "font-source-sans-pro", "font-source-serif-pro",
+              "font-caladea", "font-hanken-grotesk", "font-manrope", "font-rhd", "font-fredoka-one",
+              "font-amatic-sc", "font-intuitive"],
     "visualdl": ["visualdl"],
 }
-extras["test"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] + extras["plot"] + ["pytest>=7"]))
-extras["all"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] + extras["plot"]))
+extras["all"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] + extras["plot"] + extras["fonts"]))
+extras["test"] = sorted(set(extras["all"] + ["pytest>=7"]))
 
 setup(
     name="ppresnet45",

@@ -1,22 +1,23 @@
-"""The demo training run: render data, train ResNet45 + CTC, evaluate on unseen strings, plot.
+"""The demo training run: render data, train ResNet45 + CTC, evaluate on unseen strings and
+on fonts never seen in training, plot.
 
-``python tools/train_demo.py`` (about 15-30 minutes on 2 CPU cores, 5-12 training images/s):
+``python tools/train_demo.py`` (see the README for measured times and accuracies):
 
 1. renders, with ``ppresnet45.data.synth``, a held-out set of 500 unique strings (digits +
-   lowercase, 1-10 characters) and 8000 training lines that never contain those strings
-   (``exclude_texts``). By default (``--augment none``) all lines are plain black-on-white
-   renders at a fixed text size (the strings, and so the line lengths, vary);
-   ``--augment mixed`` makes the held-out set and two thirds of the training lines use
-   synth's random colours, backgrounds, blur, noise, rotation and perspective, and
-   ``--augment full`` all of them. The styled sets are much harder for CTC from scratch
-   (measured on 2 cores: ``--augment mixed --num_train 16000 -o Global.epoch_num=2`` stays
-   at 0% until step 300 and reaches 95.6% held-out accuracy after 2000 steps of 16, in 53
-   minutes). Files go to ``OUTPUT/data`` and are reused when already rendered with the
-   same settings;
-2. trains with ``configs/rec/rec_resnet45_ctc_demo.yml`` (one epoch = 500 steps of 16 with a
-   cosine schedule, evaluating on the held-out set every 100 steps) into ``OUTPUT/model``;
-3. evaluates ``best_accuracy`` on the held-out set (``OUTPUT/model/eval_result.json``,
-   ``eval_worst.tsv``), draws ``OUTPUT/curves.png`` and writes ``OUTPUT/demo_result.json``.
+   lowercase, 1-10 characters), a second held-out set of 500 unseen strings drawn ONLY in
+   the held-out font families (``--fonts_holdout``; each family in its own folder, so the
+   evaluation reports accuracy per font), and training lines that never contain either
+   set's strings. ``--augment diverse`` (default): the training lines and the first
+   held-out set use every font the installed packages carry except the held-out families,
+   with synth's full style distribution (``StyleRanges``). The earlier recipes stay
+   available: ``none`` (plain lines in Pillow's built-in font), ``mixed`` and ``full``
+   (styled, built-in font). Files go to ``OUTPUT/data`` and are reused when already rendered
+   with the same settings;
+2. trains with ``configs/rec/rec_resnet45_ctc_demo.yml`` (cosine schedule, evaluating on the
+   first held-out set every 100 steps) into ``OUTPUT/model`` (``--eval_only`` skips this);
+3. evaluates ``best_accuracy`` on both held-out sets (``OUTPUT/model/eval_heldout/``,
+   ``OUTPUT/model/eval_heldout_fonts/``), draws ``OUTPUT/curves.png`` and writes
+   ``OUTPUT/demo_result.json`` (with the accuracy per held-out font).
 
 ``make demo`` exports ``OUTPUT/model/best_accuracy`` when it exists (default ``OUTPUT``).
 ``--nproc 2`` trains with two data-parallel processes (``paddle.distributed.launch``, gloo
@@ -33,19 +34,27 @@ import time
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from ppresnet45.config import PACKAGE_CONFIG_DIR  # noqa: E402
+from ppresnet45.charset import load_character_list  # noqa: E402
+from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config, merge_overrides  # noqa: E402
+from ppresnet45.data.synth import find_fonts, split_fonts  # noqa: E402
+from ppresnet45.errors import ConfigError, PPResNetError  # noqa: E402
+from ppresnet45.training.evaluator import evaluate_checkpoint, format_metrics  # noqa: E402
+from ppresnet45.training.plot import plot_training_log  # noqa: E402
+from ppresnet45.training.trainer import train  # noqa: E402
+from ppresnet45.utils.io import atomic_write_text  # noqa: E402
 
 DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")
 
 
-def render_split(out_dir, name, num, seed, charset, augment, exclude=None, unique=False, show_progress=True):
+def render_split(out_dir, name, num, seed, charset, augment, exclude=None, unique=False, show_progress=True,
+                 fonts=None, folder_per_family=False):
     """Render ``num`` lines as ``out_dir/<name>/*.png`` + ``out_dir/<name>.txt`` unless they exist
     with the same settings; returns (label file, its texts)."""
     from ppresnet45.data.synth import read_label_texts, render_dataset
-    from ppresnet45.utils.io import atomic_write_text
 
     settings = {"num": num, "seed": seed, "charset": charset, "min_len": 1, "max_len": 10, "unique": unique,
-                "augment": augment, "exclude": len(exclude or ()), "height": 32}
+                "augment": augment, "exclude": len(exclude or ()), "height": 32,
+                "fonts": [os.path.basename(f) for f in fonts or ["builtin"]], "per_family": folder_per_family}
     stamp = os.path.join(out_dir, name + ".render.json")
     label_file = os.path.join(out_dir, name + ".txt")
     if os.path.isfile(stamp) and os.path.isfile(label_file):
@@ -55,7 +64,7 @@ def render_split(out_dir, name, num, seed, charset, augment, exclude=None, uniqu
                 return label_file, read_label_texts(label_file)
     render_dataset(out_dir, num, seed=seed, charset=charset, min_len=1, max_len=10, height=32, augment=augment,
                    label_file=name + ".txt", image_subdir=name, exclude_texts=exclude, unique=unique,
-                   show_progress=show_progress)
+                   show_progress=show_progress, fonts=fonts, folder_per_family=folder_per_family)
     atomic_write_text(stamp, json.dumps(settings) + "\n")
     return label_file, read_label_texts(label_file)
 
@@ -81,6 +90,9 @@ def _train_distributed(config, nproc, output_dir, no_progress):
     return rc
 
 
+DEFAULT_HOLDOUT = ["DejaVu*", "STIXGeneral", "Computer Modern"]
+
+
 def main(argv=None):
     """Run the demo; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -89,21 +101,26 @@ def main(argv=None):
     parser.add_argument("-o", "--opt", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                         help="config overrides, e.g. Global.max_steps=300")
     parser.add_argument("--num_train", type=int, default=8000, help="training lines to render (default 8000)")
-    parser.add_argument("--num_heldout", type=int, default=500, help="held-out lines of unseen strings (default 500)")
-    parser.add_argument("--augment", choices=("none", "mixed", "full"), default="none",
-                        help="none (default): all lines plain; mixed: --clean_fraction of the training lines "
-                             "plain, the rest and the held-out set with synth's styles and distortions; "
-                             "full: all styled")
+    parser.add_argument("--num_heldout", type=int, default=500,
+                        help="held-out lines of unseen strings, and as many in held-out fonts (default 500)")
+    parser.add_argument("--augment", choices=("diverse", "none", "mixed", "full"), default="diverse",
+                        help="diverse (default): every font the installed packages carry except --fonts_holdout, "
+                             "with synth's full style distribution; none: plain lines in the built-in font (the "
+                             "earlier recipe); mixed: --clean_fraction plain, the rest styled (built-in font); "
+                             "full: all styled (built-in font)")
+    parser.add_argument("--fonts_holdout", nargs="+", default=DEFAULT_HOLDOUT, metavar="FAMILY",
+                        help=f"font families never used in training; the held-out-font set is drawn only with "
+                             f"them (default: {' '.join(DEFAULT_HOLDOUT)})")
     parser.add_argument("--clean_fraction", type=float, default=0.33,
                         help="share of plain lines in the mixed training set (default 0.33)")
     parser.add_argument("--nproc", type=int, default=1, help="data-parallel training processes (default 1)")
     parser.add_argument("--target", type=float, default=0.95, help="held-out word accuracy to reach (default 0.95)")
+    parser.add_argument("--eval_only", action="store_true",
+                        help="skip training: evaluate OUTPUT/model/best_accuracy on the held-out sets")
     parser.add_argument("--check", action="store_true", help="exit 1 when the target is not reached")
     parser.add_argument("--no_progress", action="store_true", help="hide progress bars")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
-
-    from ppresnet45.errors import PPResNetError
 
     try:
         return _run(args)
@@ -114,38 +131,53 @@ def main(argv=None):
         return 2
 
 
-def _run(args):
-    from ppresnet45.charset import load_character_list
-    from ppresnet45.config import load_config
-    from ppresnet45.errors import ConfigError
-    from ppresnet45.training.evaluator import evaluate_checkpoint, format_metrics
-    from ppresnet45.training.plot import plot_training_log
-    from ppresnet45.training.trainer import train
-    from ppresnet45.utils.io import atomic_write_text
+def _render_all(args, data_dir, charset):
+    """Render the held-out sets and the training files; returns (heldout, heldout_fonts, train files)."""
+    progress = not args.no_progress
+    fonts = find_fonts(include_packages=True)
+    train_fonts, held_fonts = split_fonts(fonts, args.fonts_holdout)
+    diverse = args.augment == "diverse"
+    line_fonts = train_fonts if diverse else None  # the earlier recipes draw with the built-in font only
+    heldout_file, heldout = render_split(data_dir, "heldout", args.num_heldout, seed=2024, charset=charset,
+                                         augment=args.augment != "none", unique=True, show_progress=progress,
+                                         fonts=line_fonts)
+    fonts_file, fonts_texts = render_split(data_dir, "heldout_fonts", args.num_heldout, seed=2025, charset=charset,
+                                           augment=True, unique=True, exclude=set(heldout),
+                                           show_progress=progress, fonts=held_fonts, folder_per_family=True)
+    exclude = set(heldout) | set(fonts_texts)
+    n_clean = {"none": args.num_train, "full": 0, "diverse": 0}.get(
+        args.augment, int(round(args.num_train * args.clean_fraction)))
+    train_files = []
+    if n_clean:
+        train_files.append(render_split(data_dir, "train_clean", n_clean, seed=7, charset=charset, augment=False,
+                                        exclude=exclude, show_progress=progress)[0])
+    if args.num_train - n_clean:
+        name = "train_diverse" if diverse else "train_aug"
+        train_files.append(render_split(data_dir, name, args.num_train - n_clean, seed=8, charset=charset,
+                                        augment=True, exclude=exclude, show_progress=progress,
+                                        fonts=line_fonts)[0])
+    return heldout_file, fonts_file, train_files
 
+
+def _evaluate(config, model_dir, label_file, name, progress):
+    """Evaluate ``best_accuracy`` on one label file; the report goes to ``model_dir/eval_<name>/``."""
+    cfg = merge_overrides(config, [f"Eval.dataset.label_file_list=[{label_file}]"])
+    return evaluate_checkpoint(cfg, checkpoint=os.path.join(model_dir, "best_accuracy"),
+                               output_dir=os.path.join(model_dir, f"eval_{name}"), show_progress=progress)
+
+
+def _run(args):
     if args.num_train < 1 or args.num_heldout < 1 or args.nproc < 1:
         raise ConfigError("--num_train, --num_heldout and --nproc must be positive")
     if not 0.0 <= args.clean_fraction <= 1.0:
         raise ConfigError(f"--clean_fraction: expected a number in [0, 1], got {args.clean_fraction}")
     out = os.path.abspath(args.output_dir)
-    data_dir = os.path.join(out, "data")
-    model_dir = os.path.join(out, "model")
+    data_dir, model_dir = os.path.join(out, "data"), os.path.join(out, "model")
     timings = {}
     t0 = time.time()
-
     base = load_config(args.config)
     charset = "".join(load_character_list(base["Global"].get("character_dict_path")))
-    progress = not args.no_progress
-    heldout_file, heldout = render_split(data_dir, "heldout", args.num_heldout, seed=2024, charset=charset,
-                                         augment=args.augment != "none", unique=True, show_progress=progress)
-    n_clean = {"none": args.num_train, "full": 0}.get(args.augment, int(round(args.num_train * args.clean_fraction)))
-    train_files = []
-    if n_clean:
-        train_files.append(render_split(data_dir, "train_clean", n_clean, seed=7, charset=charset, augment=False,
-                                        exclude=set(heldout), show_progress=progress)[0])
-    if args.num_train - n_clean:
-        train_files.append(render_split(data_dir, "train_aug", args.num_train - n_clean, seed=8, charset=charset,
-                                        augment=True, exclude=set(heldout), show_progress=progress)[0])
+    heldout_file, fonts_file, train_files = _render_all(args, data_dir, charset)
     timings["render_s"] = time.time() - t0
 
     overrides = [
@@ -156,38 +188,49 @@ def _run(args):
         f"Eval.dataset.label_file_list=[{heldout_file}]",
     ]
     config = load_config(args.config, overrides + list(args.opt))
-    if args.nproc > 1:
-        loader = config["Train"]["loader"]
-        per_card = max(1, loader["batch_size_per_card"] // args.nproc)
-        loader["batch_size_per_card"] = per_card  # same global batch as one process
     t1 = time.time()
-    if args.nproc > 1:
-        rc = _train_distributed(config, args.nproc, out, args.no_progress)
-        if rc != 0:
+    if not args.eval_only:
+        rc = _train(config, args, out)
+        if rc:
             return rc
-    else:
-        train(config, show_progress=not args.no_progress)
     timings["train_s"] = time.time() - t1
 
     t2 = time.time()
-    metrics = evaluate_checkpoint(config, checkpoint=os.path.join(model_dir, "best_accuracy"),
-                                  output_dir=model_dir, show_progress=not args.no_progress)
+    progress = not args.no_progress
+    metrics = _evaluate(config, model_dir, heldout_file, "heldout", progress)
+    font_metrics = _evaluate(config, model_dir, fonts_file, "heldout_fonts", progress)
     timings["eval_s"] = time.time() - t2
-    png = plot_training_log(os.path.join(model_dir, "train_log.jsonl"), os.path.join(out, "curves.png"),
-                            title="ResNet45 + CTC demo (digits + lowercase, unseen strings)")
+    png = None
+    if not args.eval_only:
+        png = plot_training_log(os.path.join(model_dir, "train_log.jsonl"), os.path.join(out, "curves.png"),
+                                title="ResNet45 + CTC demo (digits + lowercase, unseen strings)")
     timings["total_s"] = time.time() - t0
     acc = metrics["acc"]
-    result = {"heldout_acc": acc, "heldout_norm_edit_dis": metrics["norm_edit_dis"], "target": args.target,
-              "target_met": acc >= args.target, "num_train": args.num_train, "num_heldout": args.num_heldout,
-              "nproc": args.nproc, "augment": args.augment,
+    result = {"heldout_acc": acc, "heldout_norm_edit_dis": metrics["norm_edit_dis"],
+              "heldout_fonts_acc": font_metrics["acc"], "heldout_fonts_norm_edit_dis": font_metrics["norm_edit_dis"],
+              "heldout_fonts_by_font": font_metrics.get("acc_by_group"), "fonts_holdout": args.fonts_holdout,
+              "target": args.target, "target_met": acc >= args.target, "num_train": args.num_train,
+              "num_heldout": args.num_heldout, "nproc": args.nproc, "augment": args.augment,
               "clean_fraction": args.clean_fraction if args.augment == "mixed" else None, "timings": timings,
-              "eval_result": metrics["result_file"], "curves": png}
+              "eval_result": metrics["result_file"], "eval_result_heldout_fonts": font_metrics["result_file"],
+              "curves": png}
     atomic_write_text(os.path.join(out, "demo_result.json"), json.dumps(result, indent=2) + "\n")
-    print(format_metrics(metrics))
+    print("held-out strings, training fonts:\n" + format_metrics(metrics))
+    print("held-out fonts (never seen in training):\n" + format_metrics(font_metrics))
     print(f"held-out word accuracy {acc:.4f} (target {args.target:.2f}: {'met' if acc >= args.target else 'NOT met'}); "
-          f"total {timings['total_s'] / 60:.1f} min (training {timings['train_s'] / 60:.1f} min)")
+          f"held-out fonts {font_metrics['acc']:.4f}; total {timings['total_s'] / 60:.1f} min "
+          f"(training {timings['train_s'] / 60:.1f} min)")
     print(f"curves: {png}\nresult: {os.path.join(out, 'demo_result.json')}")
     return 1 if args.check and acc < args.target else 0
+
+
+def _train(config, args, out):
+    if args.nproc > 1:
+        loader = config["Train"]["loader"]
+        loader["batch_size_per_card"] = max(1, loader["batch_size_per_card"] // args.nproc)  # same global batch
+        return _train_distributed(config, args.nproc, out, args.no_progress)
+    train(config, show_progress=not args.no_progress)
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ two lists of ``(text, score)`` returns the batch's numbers and accumulates them;
 asked, from which :func:`worst_samples` picks the worst-recognized lines.
 """
 
+import os
+
 from rapidfuzz.distance import Levenshtein
 
 from ..registry import METRICS
@@ -37,8 +39,11 @@ class RecMetric:
 
     Metrics (``get_metric``): ``acc`` (exact word accuracy), ``acc_case_insensitive``,
     ``norm_edit_dis`` (``1 -`` mean normalized edit distance, as PaddleOCR reports it),
-    ``mean_norm_edit_distance``, ``num_samples`` and ``acc_by_length``
-    (``{length: {"acc", "count"}}`` over the ground-truth length).
+    ``mean_norm_edit_distance``, ``num_samples``, ``acc_by_length``
+    (``{length: {"acc", "count"}}`` over the ground-truth length) and, when the samples'
+    ``img_path`` (in ``extras``) lie in two or more folders, ``acc_by_group``
+    (``{folder: {"acc", "norm_edit_dis", "count"}}``): the folder says where a line comes
+    from, e.g. the font of a rendered held-out set (``holdout/<font family>/``).
     """
 
     def __init__(self, main_indicator="acc", is_filter=False, ignore_space=True, keep_records=False, eps=1e-5):
@@ -63,6 +68,7 @@ class RecMetric:
         self.total = 0
         self.ned_sum = 0.0
         self.by_length = {}
+        self.by_group = {}
         self._records = []
 
     def update(self, preds, targets, extras=None):
@@ -94,6 +100,12 @@ class RecMetric:
             bucket = self.by_length.setdefault(len(t), [0, 0])
             bucket[0] += ok
             bucket[1] += 1
+            path = (extras[i] or {}).get("img_path") if extras is not None else None
+            if path:
+                group = self.by_group.setdefault(line_group(path), [0, 0.0, 0])
+                group[0] += ok
+                group[1] += n
+                group[2] += 1
             if self.keep_records:
                 rec = {"pred": pred_text, "label": target_text, "score": None if score is None else float(score),
                        "edit_distance": dist, "norm_edit_distance": n, "correct": bool(ok)}
@@ -129,9 +141,17 @@ class RecMetric:
                 int(k): {"acc": v[0] / v[1], "count": v[1]} for k, v in sorted(self.by_length.items())
             },
         }
+        if len(self.by_group) > 1:
+            out["acc_by_group"] = {k: {"acc": v[0] / v[2], "norm_edit_dis": 1.0 - v[1] / v[2], "count": v[2]}
+                                   for k, v in sorted(self.by_group.items())}
         if reset:
             self.reset()
         return out
+
+
+def line_group(path):
+    """The group a line belongs to for ``acc_by_group``: the name of its image's folder."""
+    return os.path.basename(os.path.dirname(os.fspath(path))) or "."
 
 
 def worst_samples(records, num=50):

@@ -62,7 +62,7 @@ def test_same_seed_gives_byte_identical_files_and_other_seed_differs(tmp_path):
     b = render_dataset(tmp_path / "b", 12, seed=7, show_progress=False)
     c = render_dataset(tmp_path / "c", 12, seed=8, show_progress=False)
     files_a, files_b, files_c = (_dir_bytes(os.path.dirname(p)) for p in (a, b, c))
-    assert len(files_a) == 13  # 12 images + labels.txt
+    assert len(files_a) == 14  # 12 images + labels.txt + labels.jsonl (font and style per line)
     assert files_a == files_b
     assert files_a["labels.txt"] != files_c["labels.txt"]
     assert any(files_a[k] != files_c[k] for k in files_a if k.endswith(".png"))

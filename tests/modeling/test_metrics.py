@@ -93,3 +93,19 @@ def test_worst_samples_sorted_by_edit_distance():
     worst = worst_samples(m.records(), 2)
     assert [w["img_path"] for w in worst] == ["1.png", "2.png"]  # distances 2 (ned 2/3) and 2 (ned 2/4)
     assert all(not w["correct"] for w in worst_samples(m.records(), 10))
+
+
+def test_accuracy_by_group_follows_the_image_folder():
+    from ppresnet45.modeling.metrics import RecMetric
+
+    metric = RecMetric()
+    extras = [{"img_path": p} for p in ("d/holdout/dejavu_serif/0.png", "d/holdout/dejavu_serif/1.png",
+                                        "d/holdout/lato/2.png")]
+    metric.update([("ab", 1.0), ("xy", 1.0), ("cd", 1.0)], ["ab", "xz", "cd"], extras)
+    out = metric.get_metric()
+    assert out["acc_by_group"] == {
+        "dejavu_serif": {"acc": 0.5, "norm_edit_dis": 0.75, "count": 2},
+        "lato": {"acc": 1.0, "norm_edit_dis": 1.0, "count": 1},
+    }
+    metric.update([("ab", 1.0)], ["ab"], [{"img_path": "one/folder/0.png"}])
+    assert "acc_by_group" not in metric.get_metric()  # one folder: nothing to compare

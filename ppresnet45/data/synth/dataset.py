@@ -1,5 +1,7 @@
 """Render a folder of text lines with a PaddleOCR label file."""
 
+import dataclasses
+import json
 import logging
 import os
 import tempfile
@@ -11,7 +13,8 @@ from tqdm import tqdm
 from ...charset import DEFAULT_CHARACTERS
 from ...errors import ConfigError, DataError
 from ...utils.io import atomic_write_text
-from .fonts import _check_coverage, find_fonts
+from ..label_file import read_label_texts
+from .fonts import _check_coverage, family_slug, find_fonts, font_family, split_fonts
 from .render import render_line
 from .text import _charset_list, random_text
 
@@ -56,13 +59,15 @@ def render_dataset(
     exclude_texts=None,
     unique=False,
     show_progress=True,
+    ranges=None,
+    folder_per_family=False,
 ):
     """Render ``num`` text lines into ``out_dir`` with a PaddleOCR label file.
 
     Writes ``out_dir/<image_subdir>/000000.png ...`` and ``out_dir/<label_file>`` with
-    lines ``images/000000.png<TAB>text``. The label file is written last and atomically,
-    so it only ever lists complete images. The same arguments and seed give
-    byte-identical files.
+    lines ``images/000000.png<TAB>text``, plus ``<label_file stem>.jsonl`` with each line's
+    font, font family and style. The label file is written last and atomically, so it
+    only ever lists complete images. The same arguments and seed give byte-identical files.
 
     Args:
         out_dir (str): output folder (created if missing).
@@ -82,6 +87,9 @@ def render_dataset(
         exclude_texts (set[str] | None): texts never to generate (e.g. a held-out set).
         unique (bool): never generate the same text twice.
         show_progress (bool): show a tqdm progress bar.
+        ranges (StyleRanges | None): the style distribution when ``augment``.
+        folder_per_family (bool): put each image under ``<image_subdir>/<font family>/``,
+            so evaluation can report accuracy by font (the image's folder).
 
     Returns:
         str: the label-file path.
@@ -120,7 +128,7 @@ def render_dataset(
     image_dir = os.path.join(out_dir, image_subdir)
     os.makedirs(image_dir, exist_ok=True)
     rng = np.random.default_rng(seed)
-    lines = []
+    lines, records = [], []
     for i in tqdm(range(num), desc="synth", unit="line", disable=not show_progress):
         for _ in range(_MAX_TEXT_TRIES):
             text = random_text(rng, chars, min_len, max_len, words=words)
@@ -133,10 +141,58 @@ def render_dataset(
                 f"(allow more texts: raise max_len, widen the charset/words, or drop unique/exclude)"
             )
         seen.add(text)
-        image = render_line(text, rng, fonts=fonts, height=height, augment=augment)
-        rel = f"{image_subdir}/{i:06d}.png" if image_subdir else f"{i:06d}.png"
+        image, style = render_line(text, rng, fonts=fonts, height=height, augment=augment, ranges=ranges,
+                                   return_style=True)
+        family = font_family(style.font)
+        folder = "/".join(p for p in (image_subdir, family_slug(family) if folder_per_family else "") if p)
+        rel = f"{folder}/{i:06d}.png" if folder else f"{i:06d}.png"
+        os.makedirs(os.path.join(out_dir, os.path.dirname(rel)), exist_ok=True)
         _write_png(os.path.join(out_dir, rel), image)
         lines.append(f"{rel}\t{text}\n")
+        records.append(json.dumps({"path": rel, "text": text, "font": style.font, "family": family,
+                                   "style": _style_record(style)}, ensure_ascii=False) + "\n")
     label_path = os.path.join(out_dir, label_file)
+    atomic_write_text(os.path.join(out_dir, os.path.splitext(label_file)[0] + ".jsonl"), "".join(records))
     atomic_write_text(label_path, "".join(lines))
     return label_path
+
+
+def _style_record(style):
+    record = dataclasses.asdict(style)
+    record.pop("font")
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in record.items()}
+
+
+def render_font_holdout(out_dir, num, num_holdout, fonts, holdout, seed=0, label_file="labels.txt",
+                        holdout_label_file="holdout.txt", exclude_texts=None, **kwargs):
+    """Render a training set without the held-out font families and a held-out set drawn
+    only with them, from strings that never occur in training.
+
+    The held-out set goes to ``out_dir/holdout/<font family>/`` with ``holdout_label_file``
+    (so evaluation can report accuracy per unseen font); the training set to
+    ``out_dir/images/`` with ``label_file``.
+
+    Args:
+        out_dir (str): output folder.
+        num (int): training lines.
+        num_holdout (int): held-out lines.
+        fonts (list[str]): every font source (:func:`.fonts.find_fonts`).
+        holdout (list[str]): family names / patterns to hold out (:func:`.fonts.split_fonts`).
+        seed (int): seed of the training set; the held-out set uses ``seed + 1``.
+        label_file, holdout_label_file (str): label-file names inside ``out_dir``.
+        exclude_texts (set[str] | None): texts neither set may contain.
+        **kwargs: more :func:`render_dataset` arguments (charset, lengths, height, ...).
+
+    Returns:
+        tuple[str, str, list[str], list[str]]: training and held-out label files, training
+        and held-out font sources.
+    """
+    train_fonts, held_fonts = split_fonts(fonts, holdout)
+    kwargs.pop("image_subdir", None)
+    held_path = render_dataset(out_dir, num_holdout, seed=seed + 1, fonts=held_fonts, label_file=holdout_label_file,
+                               image_subdir="holdout", folder_per_family=True, exclude_texts=exclude_texts,
+                               unique=True, **{k: v for k, v in kwargs.items() if k != "unique"})
+    exclude = set(exclude_texts or ()) | read_label_texts(held_path)
+    train_path = render_dataset(out_dir, num, seed=seed, fonts=train_fonts, label_file=label_file,
+                                image_subdir="images", exclude_texts=exclude, **kwargs)
+    return train_path, held_path, train_fonts, held_fonts

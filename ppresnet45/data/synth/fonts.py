@@ -1,8 +1,12 @@
-"""Fonts for the renderer: Pillow's built-in scalable font plus the user's TTF/OTF/TTC files,
+"""Fonts for the renderer: Pillow's built-in scalable font, the fonts that pip-installed
+packages carry, the user's TTF/OTF/TTC files; font families (for hold-out splits),
 glyph-coverage checks, and metrics that size text to the line height."""
 
+import fnmatch
 import functools
+import importlib.util
 import os
+import re
 import unicodedata
 
 
@@ -15,17 +19,54 @@ FONT_EXTENSIONS = (".ttf", ".otf", ".ttc")
 _UNMAPPED_CODEPOINT = "\U0010fffd"
 _COVERAGE_SIZE = 24
 _METRIC_SIZE = 64
-# Tries per line before giving up on finding a text that is new / not excluded.
-_MAX_TEXT_TRIES = 1000
+
+# Fonts that pip packages carry: (package, folder inside it, file patterns, licence). The
+# ``font-*`` packages are installed by ``pip install 'ppresnet45[fonts]'``; matplotlib
+# by the ``plot`` extra. Only files that draw Latin text are listed (matplotlib's math
+# symbol fonts are not).
+PACKAGE_FONTS = (
+    ("matplotlib", "mpl-data/fonts/ttf", ("DejaVuSans.ttf", "DejaVuSans-*.ttf", "DejaVuSansMono*.ttf",
+                                          "DejaVuSerif.ttf", "DejaVuSerif-*.ttf", "STIXGeneral*.ttf",
+                                          "cmr10.ttf", "cmb10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmti10.ttf"),
+     "DejaVu: Bitstream Vera licence; STIX: OFL-1.1; Computer Modern (BaKoMa): free redistribution"),
+    ("font_roboto", "files", ("*.ttf",), "Apache-2.0"),
+    ("font_lato", "files", ("*.ttf",), "OFL-1.1"),
+    ("font_source_sans_pro", "files", ("*.ttf",), "OFL-1.1"),
+    ("font_source_serif_pro", "files", ("*.ttf",), "OFL-1.1"),
+    ("font_caladea", "files", ("*.ttf",), "Apache-2.0"),
+    ("font_hanken_grotesk", "files", ("*.otf", "*.ttf"), "OFL-1.1"),
+    ("font_manrope", "files", ("Manrope-[A-Z]*[a-z].ttf",), "OFL-1.1"),
+    ("font_rhd", "files", ("*.ttf",), "MIT"),
+    ("font_fredoka_one", "files", ("*.ttf",), "OFL-1.1"),
+    ("font_amatic_sc", "files", ("*.ttf",), "OFL-1.1"),
+    ("font_intuitive", "files", ("*.ttf",), "OFL-1.1"),
+)
 
 
-def find_fonts(paths=None, include_builtin=True):
+def package_fonts():
+    """Font files carried by the installed packages of :data:`PACKAGE_FONTS` (sorted; packages
+    that are not installed are left out). Packages are located, not imported."""
+    found = []
+    for package, folder, patterns, _ in PACKAGE_FONTS:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        base = os.path.join(list(spec.submodule_search_locations)[0], folder)
+        if not os.path.isdir(base):
+            continue
+        names = sorted(n for n in os.listdir(base) if any(fnmatch.fnmatchcase(n, p) for p in patterns))
+        found.extend(os.path.join(base, n) for n in names)
+    return found
+
+
+def find_fonts(paths=None, include_builtin=True, include_packages=False):
     """List the font sources to render with.
 
     Args:
         paths (str | list[str] | None): font files and/or folders; folders are searched
             recursively for ``.ttf``/``.otf``/``.ttc`` files.
         include_builtin (bool): start the list with ``"builtin"`` (Pillow's scalable font).
+        include_packages (bool): add :func:`package_fonts`.
 
     Returns:
         list[str]: ``"builtin"`` (when included) followed by font file paths, in a stable
@@ -40,6 +81,7 @@ def find_fonts(paths=None, include_builtin=True):
     elif isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     sources = [BUILTIN_FONT] if include_builtin else []
+    paths = list(paths) + (package_fonts() if include_packages else [])
     for raw in paths:
         path = os.fspath(raw)
         if path == BUILTIN_FONT:
@@ -133,3 +175,52 @@ def _check_coverage(chars, fonts, what):
             f"{what}: no font can draw {shown}{more}; fonts tried: {', '.join(fonts)} "
             "(pass --fonts with a font covering these characters, or drop them)"
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def font_family(source):
+    """The family name of a font source (``"DejaVu Serif"`` for every DejaVu Serif style;
+    Computer Modern's cm*10 files are one family ``"Computer Modern"``)."""
+    font = _load_font(source, _COVERAGE_SIZE)
+    family = font.getname()[0] or os.path.splitext(os.path.basename(source))[0]
+    if re.fullmatch(r"cm[a-z]{1,3}10", family):
+        return "Computer Modern"
+    return family
+
+
+def family_slug(family):
+    """A folder name for a family: ``"DejaVu Serif"`` -> ``"dejavu_serif"``."""
+    return re.sub(r"[^a-z0-9]+", "_", family.lower()).strip("_") or "font"
+
+
+def split_fonts(fonts, holdout):
+    """Split ``fonts`` into ``(training fonts, held-out fonts)`` by family.
+
+    Args:
+        fonts (list[str]): font sources (:func:`find_fonts`).
+        holdout (list[str]): family names (case-insensitive, ``*`` wildcards allowed) or
+            font file names to keep out of training; every style of a held-out family is
+            held out, so no bold or italic variant leaks into training.
+
+    Raises:
+        DataError: a hold-out name matches no font, or nothing is left for training.
+    """
+    held, used = [], set()
+    for source in fonts:
+        family = font_family(source).lower()
+        name = os.path.basename(source).lower()
+        for pattern in holdout:
+            p = pattern.lower()
+            if fnmatch.fnmatchcase(family, p) or fnmatch.fnmatchcase(name, p):
+                held.append(source)
+                used.add(pattern)
+                break
+    unused = [p for p in holdout if p not in used]
+    if unused:
+        families = sorted({font_family(f) for f in fonts})
+        raise DataError(f"--fonts_holdout: {', '.join(repr(u) for u in unused)} matches no font; "
+                        f"families: {', '.join(families)}")
+    train = [f for f in fonts if f not in held]
+    if not train:
+        raise DataError("--fonts_holdout: every font is held out; nothing is left to train on")
+    return train, held
