@@ -21,6 +21,35 @@ def _import_lmdb(what):
     return lmdb
 
 
+# py-lmdb refuses to open one environment twice in a process ("already open"), and Train and
+# Eval may read the same folder: environments are shared per (process, folder), counted.
+_OPEN_ENVS = {}
+
+
+def _acquire_env(path):
+    key = (os.getpid(), os.path.realpath(path))
+    entry = _OPEN_ENVS.get(key)
+    if entry is None:
+        lmdb = _import_lmdb("LMDBDataSet")
+        try:
+            env = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False, max_readers=32)
+        except lmdb.Error as exc:
+            raise DataError(f"LMDBDataSet: cannot open LMDB '{path}': {exc}") from None
+        entry = _OPEN_ENVS[key] = [env, 0]
+    entry[1] += 1
+    return entry[0]
+
+
+def _release_env(path):
+    key = (os.getpid(), os.path.realpath(path))
+    entry = _OPEN_ENVS.get(key)
+    if entry is not None:
+        entry[1] -= 1
+        if entry[1] <= 0:
+            entry[0].close()
+            del _OPEN_ENVS[key]
+
+
 def find_lmdb_dirs(data_dir):
     """Folders under ``data_dir`` (itself included) that hold an LMDB environment (``data.mdb``), sorted."""
     found = []
@@ -49,7 +78,7 @@ class LMDBDataSet(RecDataSet):
 
     def __init__(self, data_dir, ratio_list=None, transforms=None, global_config=None, seed=0):
         super().__init__(transforms=transforms, ratio_list=ratio_list, global_config=global_config, seed=seed)
-        lmdb = _import_lmdb("LMDBDataSet")
+        _import_lmdb("LMDBDataSet")  # a clear error when the optional package is missing
         self.data_dir = os.fspath(data_dir)
         if not os.path.isdir(self.data_dir):
             raise DataError(f"LMDBDataSet.data_dir: folder '{self.data_dir}' not found")
@@ -60,16 +89,13 @@ class LMDBDataSet(RecDataSet):
             )
         sizes, labels = [], []
         for env_dir in self.env_dirs:
-            try:
-                env = lmdb.open(env_dir, readonly=True, lock=False, readahead=False, meminit=False, max_readers=1)
-            except lmdb.Error as exc:
-                raise DataError(f"LMDBDataSet: cannot open LMDB '{env_dir}': {exc}") from None
+            env = _acquire_env(env_dir)
             with env.begin(write=False) as txn:
                 raw = txn.get(b"num-samples")
                 try:
                     n = int(raw.decode("ascii"))
                 except (AttributeError, ValueError, UnicodeDecodeError):
-                    env.close()
+                    _release_env(env_dir)
                     raise DataError(
                         f"LMDBDataSet: '{env_dir}' has no valid 'num-samples' record (got {raw!r}); "
                         f"expected the standard layout num-samples / image-%09d / label-%09d"
@@ -81,7 +107,7 @@ class LMDBDataSet(RecDataSet):
                         labels.append(lab.decode("utf-8") if lab is not None else None)
                     except UnicodeDecodeError:
                         labels.append(None)
-            env.close()
+            _release_env(env_dir)
             sizes.append(n)
         self._finish_init(self.env_dirs, sizes, labels)
         self._envs, self._pid = None, None
@@ -93,22 +119,14 @@ class LMDBDataSet(RecDataSet):
     def _env(self, s):
         # LMDB handles must not cross a fork: open lazily in each process.
         if self._envs is None or self._pid != os.getpid():
-            lmdb = _import_lmdb("LMDBDataSet")
-            envs = []
-            for d in self.env_dirs:
-                try:
-                    envs.append(lmdb.open(d, readonly=True, lock=False, readahead=False, meminit=False,
-                                          max_readers=32))
-                except lmdb.Error as exc:
-                    raise DataError(f"LMDBDataSet: cannot open LMDB '{d}': {exc}") from None
-            self._envs, self._pid = envs, os.getpid()
+            self._envs, self._pid = [_acquire_env(d) for d in self.env_dirs], os.getpid()
         return self._envs[s]
 
     def close(self):
-        """Close the LMDB environments this process opened."""
+        """Release the LMDB environments this process opened (closed when no dataset uses them)."""
         if self._envs is not None and self._pid == os.getpid():
-            for env in self._envs:
-                env.close()
+            for d in self.env_dirs:
+                _release_env(d)
         self._envs, self._pid = None, None
 
     def _read(self, entry):

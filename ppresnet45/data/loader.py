@@ -158,6 +158,11 @@ def collate_with_counts(items):
     return [fields, [int(v) for v in skips]]
 
 
+def _as_tensor(value):
+    """Arrays become tensors, as Paddle's DataLoader returns them; strings stay lists."""
+    return paddle.to_tensor(value) if isinstance(value, np.ndarray) else value
+
+
 class _SerialOpenCV:
     """Fork worker processes while OpenCV runs single-threaded.
 
@@ -227,10 +232,21 @@ class RecDataLoader:
             with _SerialOpenCV():
                 batches = iter(self._loader)  # forks the workers
         else:
-            batches = iter(self._loader)
+            # In this process, without Paddle's prefetch thread: an error in the dataset then
+            # reaches the caller (in that thread it would end the thread and leave the loop
+            # waiting forever).
+            batches = self._batches_in_process()
         for fields, skips in batches:
             self._counts += np.asarray(skips, dtype=np.int64)
             yield fields
+
+    def _batches_in_process(self):
+        for keys in self.batch_sampler:
+            fields, skips = collate_with_counts([self.dataset.load(k) for k in keys])
+            if isinstance(fields, dict):
+                yield {k: _as_tensor(v) for k, v in fields.items()}, skips
+            else:
+                yield [_as_tensor(v) for v in fields], skips
 
     def skip_counts(self, include_excluded=None):
         """Samples skipped in the current (or last) pass over an epoch, by reason.

@@ -1,6 +1,7 @@
 """The recognition model: [Transform] → Backbone → [Neck] → Head, built from a config."""
 
 import copy
+import inspect
 
 from paddle import nn
 
@@ -44,12 +45,31 @@ class RecModel(nn.Layer):
             raise ConfigError("Architecture.Head: missing (expected e.g. {name: CTCHead})")
         self.head = HEADS.build(arch_cfg["Head"], in_channels=in_channels)
 
+    @property
+    def needs_targets(self):
+        """Whether the head reads the batch's targets in train mode (its ``needs_targets``
+        class attribute, False by default: VisionLAN's ``VLHead`` sets it)."""
+        return bool(getattr(self.head, "needs_targets", False))
+
     def forward(self, x, targets=None):
+        """Run the model.
+
+        Args:
+            x (Tensor): images ``[B, C, H, W]``.
+            targets (list | dict | None): the batch without its image (PaddleOCR's
+                ``batch[1:]``); passed to the head only in train mode and only when it
+                :attr:`needs_targets`. Eval mode never uses them.
+
+        Returns:
+            the head's output (its train-mode or eval-mode form).
+        """
         if self.use_transform:
             x = self.transform(x)
         x = self.backbone(x)
         if self.use_neck:
             x = self.neck(x)
+        if self.training and self.needs_targets:
+            return self.head(x, targets)
         return self.head(x)
 
 
@@ -60,6 +80,11 @@ def resolve_architecture(config):
     implies for the dictionary of ``Global.character_dict_path`` / ``Global.use_space_char``
     (``head_out_channels``): CTC adds a blank, ABINet adds ``</s>``, VisionLAN's head adds
     its end class itself.
+
+    A head that takes the text length (``max_length``: ABINet, ``max_text_length``:
+    VisionLAN) gets ``Global.max_text_length`` when the config leaves it out; a value that
+    disagrees with ``Global.max_text_length`` (the label encoders' length, default 25)
+    raises a :class:`ConfigError` naming both keys and values.
     """
     if "Architecture" not in config or not isinstance(config["Architecture"], dict):
         raise ConfigError("Architecture: missing section (expected a mapping with Backbone and Head)")
@@ -71,7 +96,43 @@ def resolve_architecture(config):
         decoder = POSTPROCESS.get((config.get("PostProcess") or {}).get("name", "CTCLabelDecode"))
         count = getattr(decoder, "head_out_channels", None)
         head["out_channels"] = count(len(characters)) if count else len(characters) + 1
+    if isinstance(head, dict) and head.get("name"):
+        _sync_max_length(head, config.get("Global") or {})
     return arch
+
+
+# Head arguments that mean "most characters per line" (ABINetHead: max_length, VLHead:
+# max_text_length): they must equal Global.max_text_length, the label encoders' length.
+_HEAD_LENGTH_KEYS = ("max_length", "max_text_length")
+_DEFAULT_MAX_TEXT_LENGTH = 25  # the label encoders' default without Global.max_text_length
+
+
+def _head_length_key(head_cls):
+    """The head argument among :data:`_HEAD_LENGTH_KEYS` that ``head_cls`` accepts, or None."""
+    try:
+        params = inspect.signature(head_cls).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((k for k in _HEAD_LENGTH_KEYS if k in params), None)
+
+
+def _sync_max_length(head, glob):
+    """Fill the head's text-length argument from ``Global.max_text_length`` when absent;
+    raise a one-line :class:`ConfigError` naming both keys when they disagree."""
+    key = _head_length_key(HEADS.get(head["name"]))
+    if key is None:
+        return
+    glob_value = glob.get("max_text_length")
+    if head.get(key) is None:
+        if glob_value is not None:
+            head[key] = glob_value
+        return
+    expected = _DEFAULT_MAX_TEXT_LENGTH if glob_value is None else glob_value
+    if head[key] != expected:
+        where = "Global.max_text_length" if glob_value is not None else "Global.max_text_length (unset: default"
+        where += f" {expected}" + ("" if glob_value is not None else ")")
+        raise ConfigError(f"Architecture.Head.{key} {head[key]!r} disagrees with {where}: labels are encoded to "
+                          f"Global.max_text_length, so set one value (or drop Architecture.Head.{key})")
 
 
 def build_model(config):

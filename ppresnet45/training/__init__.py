@@ -3,6 +3,8 @@
 * :mod:`.components` — model, loss, decoder, metric, optimizer and loaders from a config
   (shared by train, eval and export);
 * :mod:`.optim` — the registered optimizers and learning-rate schedules;
+  :mod:`.param_groups` — which parameters they train (VisionLAN's ``group_lr`` / ``training_step``);
+* :mod:`.steps` — a step's family-dependent pieces: targets to the head, loss parts, decoding;
 * :mod:`.checkpoint` — save, resume, pretrained weights;
 * :mod:`.evaluator` — evaluation of a model or a checkpoint, and its reports;
 * :mod:`.settings`, :mod:`.devices`, :mod:`.batches`, :mod:`.run_log` — the ``Global``

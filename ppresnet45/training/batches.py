@@ -60,7 +60,9 @@ def as_list(field):
 
 
 def decode_label_batch(labels, lengths, characters):
-    """Label index rows → texts (index ``i`` is character ``i - 1``; 0 pads)."""
+    """Label index rows → texts: the first ``length`` entries of each row, index ``i`` being
+    character ``i - 1``. What follows them is never read: CTC's and VisionLAN's 0 padding,
+    ABINet's ``</s>`` (0) and its ``ignore_index`` (100) padding."""
     labels = labels.numpy() if hasattr(labels, "numpy") else np.asarray(labels)
     lengths = lengths.numpy() if hasattr(lengths, "numpy") else np.asarray(lengths)
     out = []

@@ -5,6 +5,7 @@ a data loader gets it here, so the stages stay in step (the same defaults, the s
 messages). :func:`build_training_parts` assembles what :class:`.trainer.Trainer` runs.
 """
 
+import contextlib
 import dataclasses
 import os
 
@@ -15,6 +16,7 @@ from ..registry import LOSSES, METRICS, POSTPROCESS
 from . import optim
 from .batches import train_batch_positions, with_eval_fields
 from .checkpoint import checkpoint_prefix, load_pretrained
+from .param_groups import check_training_step
 from .settings import TrainSettings
 
 
@@ -75,6 +77,20 @@ def build_eval_loader(config, seed=0):
     return build_dataloader(eval_config, "Eval", seed=seed), positions
 
 
+@contextlib.contextmanager
+def closing_datasets(*loaders):
+    """Close the datasets of ``loaders`` (None skipped) on exit: an LMDB environment stays
+    open until then, and py-lmdb refuses to open the same one twice in a process (a later
+    train or eval in the same process would fail)."""
+    try:
+        yield
+    finally:
+        for loader in loaders:
+            close = getattr(getattr(loader, "dataset", None), "close", None)
+            if close is not None:
+                close()
+
+
 def load_weights(model, path, key="Global.pretrained_model"):
     """Load matching weights into ``model`` (see :func:`.checkpoint.load_pretrained`).
 
@@ -105,8 +121,10 @@ class TrainingParts:
 
     Attributes:
         model (paddle.nn.Layer): the recognizer being trained.
-        loss (Callable): ``loss(preds, batch) -> {"loss": Tensor, ...}``.
-        postprocess (Callable): decoder, ``postprocess(preds) -> [(text, score), ...]``.
+        loss (Callable): ``loss(preds, batch) -> {"loss": Tensor, ...}``: ``loss`` is
+            back-propagated, other scalar entries are logged as parts.
+        postprocess (Callable): decoder, ``postprocess(preds) -> [(text, score), ...]``
+            (train outputs too; see :func:`.steps.decode_train`).
         metric: reset / update / get_metric (:class:`~ppresnet45.modeling.metrics.RecMetric`).
         optimizer (paddle.optimizer.Optimizer): over ``model``'s parameters.
         schedule (paddle.optimizer.lr.LRScheduler): the optimizer's learning rate, stepped
@@ -143,8 +161,10 @@ def build_training_parts(config, seed=0, rank=0, world_size=1, epoch=0, last_ste
         with_eval (bool): build the ``Eval`` loader too.
 
     The model is built first, so the initial weights depend only on the RNG state at the
-    call (seed it the same on every rank).
+    call (seed it the same on every rank). VisionLAN's training step must be one value in
+    the head, the loss and the optimizer (:func:`.param_groups.check_training_step`).
     """
+    check_training_step(config)
     model = build_model(config)
     loss = build_loss(config)
     postprocess = build_postprocess(config)

@@ -11,6 +11,7 @@ import paddle.distributed as dist
 from ..config import image_shape_of
 from ..errors import ConfigError
 from ..utils.cpu import available_cores
+from .steps import model_needs_targets
 
 logger = logging.getLogger("ppresnet45.train")
 
@@ -97,8 +98,12 @@ def compile_static(model, config):
 
     Returns:
         tuple[paddle.nn.Layer, bool]: the converted model and True, or ``model`` and False
-        when conversion fails (logged; training then runs eagerly).
+        when conversion fails or the model reads targets in train mode (VisionLAN: the
+        compiled program takes the image alone); logged, training then runs eagerly.
     """
+    if model_needs_targets(model):
+        logger.warning("Global.to_static: this model reads the batch's targets in train mode; training eagerly")
+        return model, False
     try:
         c, h, _ = image_shape_of(config)
         spec = [paddle.static.InputSpec([None, c, h, None], "float32", "x")]

@@ -130,9 +130,10 @@ def evaluate_checkpoint(config, checkpoint=None, output_dir=None, num_worst=50, 
     postprocess = components.build_postprocess(config)
     metric = components.build_metric(config)
     loader, positions = components.build_eval_loader(config, seed=int(glob.get("seed", 0) or 0))
-    metrics, records = evaluate_model(model, loader, postprocess, metric, positions,
-                                      components.dictionary_characters(config), show_progress=show_progress,
-                                      keep_records=True)
+    with components.closing_datasets(loader):
+        metrics, records = evaluate_model(model, loader, postprocess, metric, positions,
+                                          components.dictionary_characters(config), show_progress=show_progress,
+                                          keep_records=True)
     output_dir = output_dir or os.path.dirname(os.path.abspath(prefix))
     path = write_eval_report(output_dir, metrics, records, checkpoint=prefix, num_worst=num_worst,
                              extra={"skipped": loader.skip_counts()})
@@ -152,4 +153,8 @@ def format_metrics(metrics):
     if by_len:
         lines.append("accuracy by length: " + ", ".join(f"{k}: {v['acc']:.3f} (n={v['count']})"
                                                         for k, v in by_len.items()))
+    by_group = metrics.get("acc_by_group") or {}
+    if by_group:
+        lines.append("accuracy by folder: " + ", ".join(f"{k}: {v['acc']:.3f} (n={v['count']})"
+                                                        for k, v in by_group.items()))
     return "\n".join(lines)

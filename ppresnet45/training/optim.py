@@ -12,6 +12,8 @@ The section reads as in PaddleOCR::
         warmup_epoch: 1
       regularizer: {name: L2, factor: 3.0e-05}
       clip_norm: 10.0       # per-parameter gradient-norm clipping (clip_norm_global: global norm)
+      group_lr: false       # VisionLAN LF_2: MLM at the scheduled rate, the rest at 0.1x (see param_groups)
+      training_step: LA     # VisionLAN's step (LF_1 | LF_2 | LA); default the head's
 
 ``Optimizer.name`` is looked up in :data:`ppresnet45.registry.OPTIMIZERS` and
 ``Optimizer.lr.name`` in :data:`ppresnet45.registry.LR_SCHEDULERS`, so an unknown name or
@@ -42,6 +44,7 @@ import paddle
 
 from ..errors import ConfigError
 from ..registry import LR_SCHEDULERS, OPTIMIZERS
+from .param_groups import parameter_groups, trainable_parameters
 
 
 def _number(value, key, minimum=0.0, allow_equal=True):
@@ -217,17 +220,22 @@ def _grad_clip(clip_norm, clip_norm_global):
     return None
 
 
-def _trainable(model):
-    return [p for p in model.parameters() if not p.stop_gradient]
-
-
 class _Optimizer:
-    """An ``Optimizer`` entry: the keys every optimizer accepts (weight regularizer and
-    gradient clipping); subclasses make the Paddle optimizer in ``__call__(model, schedule)``."""
+    """An ``Optimizer`` entry: the keys every optimizer accepts (weight regularizer, gradient
+    clipping, VisionLAN's ``group_lr`` / ``training_step``, see :mod:`.param_groups`);
+    subclasses make the Paddle optimizer in ``__call__(model, schedule)``."""
 
-    def __init__(self, regularizer=None, clip_norm=None, clip_norm_global=None):
+    def __init__(self, regularizer=None, clip_norm=None, clip_norm_global=None, group_lr=False, training_step=None):
         self.grad_clip = _grad_clip(clip_norm, clip_norm_global)
         self.regularizer = _regularizer(regularizer)
+        if not isinstance(group_lr, bool):
+            raise ConfigError(f"Optimizer.group_lr: expected true or false, got {group_lr!r}")
+        self.group_lr = group_lr
+        self.training_step = training_step
+
+    def parameters(self, model):
+        """The optimizer's ``parameters``: the trainable ones, or VisionLAN's LF_2 groups."""
+        return parameter_groups(model, self.group_lr, self.training_step)
 
     def __call__(self, model, schedule):
         raise NotImplementedError
@@ -238,15 +246,15 @@ class Adam(_Optimizer):
     """``paddle.optimizer.Adam``; ``regularizer`` is its weight decay."""
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, regularizer=None, clip_norm=None,
-                 clip_norm_global=None):
-        super().__init__(regularizer, clip_norm, clip_norm_global)
+                 clip_norm_global=None, group_lr=False, training_step=None):
+        super().__init__(regularizer, clip_norm, clip_norm_global, group_lr, training_step)
         self.beta1 = _number(beta1, "Optimizer.beta1")
         self.beta2 = _number(beta2, "Optimizer.beta2")
         self.epsilon = _number(epsilon, "Optimizer.epsilon", 0.0, allow_equal=False)
 
     def _adam_args(self, model, schedule):
         return dict(learning_rate=schedule, beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon,
-                    parameters=_trainable(model), grad_clip=self.grad_clip)
+                    parameters=self.parameters(model), grad_clip=self.grad_clip)
 
     def __call__(self, model, schedule):
         return paddle.optimizer.Adam(weight_decay=self.regularizer, **self._adam_args(model, schedule))
@@ -262,8 +270,9 @@ class AdamW(Adam):
     """
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=None, no_weight_decay_name=None,
-                 one_dim_param_no_weight_decay=False, regularizer=None, clip_norm=None, clip_norm_global=None):
-        super().__init__(beta1, beta2, epsilon, regularizer, clip_norm, clip_norm_global)
+                 one_dim_param_no_weight_decay=False, regularizer=None, clip_norm=None, clip_norm_global=None,
+                 group_lr=False, training_step=None):
+        super().__init__(beta1, beta2, epsilon, regularizer, clip_norm, clip_norm_global, group_lr, training_step)
         if weight_decay is None:
             weight_decay = self.regularizer._coeff if self.regularizer is not None else 0.01
         self.weight_decay = _number(weight_decay, "Optimizer.weight_decay")
@@ -275,7 +284,7 @@ class AdamW(Adam):
         names_by_param = {p.name: n for n, p in model.named_parameters()}
         exempt = {
             p.name
-            for p in args["parameters"]
+            for p in trainable_parameters(model)
             if any(k in names_by_param.get(p.name, "") for k in self.no_decay_names)
             or (self.one_dim_no_decay and p.ndim == 1)
         }
@@ -287,14 +296,15 @@ class AdamW(Adam):
 class Momentum(_Optimizer):
     """``paddle.optimizer.Momentum`` (SGD with momentum); also registered as ``SGD``."""
 
-    def __init__(self, momentum=0.9, use_nesterov=False, regularizer=None, clip_norm=None, clip_norm_global=None):
-        super().__init__(regularizer, clip_norm, clip_norm_global)
+    def __init__(self, momentum=0.9, use_nesterov=False, regularizer=None, clip_norm=None, clip_norm_global=None,
+                 group_lr=False, training_step=None):
+        super().__init__(regularizer, clip_norm, clip_norm_global, group_lr, training_step)
         self.momentum = _number(momentum, "Optimizer.momentum")
         self.use_nesterov = bool(use_nesterov)
 
     def __call__(self, model, schedule):
         return paddle.optimizer.Momentum(learning_rate=schedule, momentum=self.momentum,
-                                         use_nesterov=self.use_nesterov, parameters=_trainable(model),
+                                         use_nesterov=self.use_nesterov, parameters=self.parameters(model),
                                          weight_decay=self.regularizer, grad_clip=self.grad_clip)
 
 

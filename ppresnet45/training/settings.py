@@ -2,6 +2,11 @@
 
 Every bad value is a :class:`~ppresnet45.errors.ConfigError` naming ``Global.<key>``, raised
 before any data is read or any model is built.
+
+Keys of PaddleOCR's ABINet / VisionLAN recipes that are accepted and unused by training:
+``character_type`` (the dictionary alone decides the characters), ``infer_mode``,
+``infer_img``, ``save_res_path`` (PaddleOCR's inference script) and ``training_step``
+(a YAML anchor there; the head, loss and optimizer keys it fills decide).
 """
 
 import dataclasses

@@ -13,6 +13,11 @@ happens between them: steps, evaluation, checkpoints, logs. Outputs in
   and failure (``"error"``)); ``config.yml`` (the resolved config); VisualDL scalars in
   ``vdl/`` when ``Global.use_visualdl`` is set and visualdl is installed. See :mod:`.run_log`.
 
+A step runs the model on the batch's image — plus the rest of the batch (``batch[1:]``) for
+a head that ``needs_targets`` (VisionLAN) — back-propagates the loss dict's ``loss`` and logs
+its other entries (ABINet's ``align_loss`` / ``lang_loss`` / ``vision_loss``) as ``loss_parts``;
+training-time metrics decode the train outputs with the config's decoder (see :mod:`.steps`).
+
 Resuming (``Global.checkpoints``) restores weights, optimizer moments, the step (hence the
 learning rate), the best metric, the RNG states and the data position (epoch and batch:
 the loader's order depends only on the seed and the epoch), so a resumed run takes the
@@ -41,8 +46,7 @@ from ..config import load_config
 from ..data.transforms import SKIP_REASONS
 from ..errors import PPResNetError
 from . import checkpoint as ckpt
-from .batches import decode_label_batch
-from .components import build_training_parts, main_indicator
+from .components import build_training_parts, closing_datasets, main_indicator
 from .devices import (
     all_reduce_mean,
     compile_static,
@@ -53,6 +57,7 @@ from .devices import (
 from .evaluator import evaluate_model
 from .run_log import RunLog, StepMeter
 from .settings import TrainSettings, parse_eval_interval, should_evaluate
+from .steps import batch_metrics, forward, model_needs_targets, split_losses
 
 __all__ = ["Trainer", "TrainingDivergedError", "train", "parse_eval_interval", "should_evaluate"]
 
@@ -107,6 +112,8 @@ class Trainer:
                                          epoch=resume.epoch, last_step=self.global_step - 1,
                                          with_eval=self.is_main and self.eval_enabled)
         self._take_parts(parts)
+        self.needs_targets = model_needs_targets(self.model)  # VisionLAN: model(image, batch[1:])
+        self.loss_parts = {}  # the last step's loss parts (ABINet: align/lang/vision), rank mean
         self.steps_per_epoch = len(self.train_loader)
         self.start_epoch, self.start_batch = resume.epoch, resume.batch
         if self.start_batch >= self.steps_per_epoch:
@@ -215,7 +222,7 @@ class Trainer:
         s = self.settings
         self.run_log = RunLog(s.save_dir, self.config, resume_step=self.global_step if s.checkpoints else None,
                               use_visualdl=s.use_visualdl, enabled=self.is_main)
-        with self.run_log:
+        with self.run_log, closing_datasets(self.train_loader, self.eval_loader):
             if self.is_main:
                 logger.info("training: %d epoch(s) x %d step(s), %d process(es), batch %d per card, max_steps %s, "
                             "%d CPU thread(s), oneDNN %s, to_static %s, output %s", s.epoch_num,
@@ -274,9 +281,10 @@ class Trainer:
     def _train_step(self, batch):
         """One optimizer step; returns the predictions, the loss (mean over ranks) and the
         learning rate the step used."""
-        preds = self.parallel_model(batch[self.train_positions["image"]])
-        loss = self.loss(preds, batch)["loss"]
-        loss_value = all_reduce_mean([float(loss)], self.world_size)[0]
+        preds = forward(self.parallel_model, batch, self.train_positions, self.needs_targets)
+        loss, parts = split_losses(self.loss(preds, batch))
+        values = all_reduce_mean([float(loss)] + [float(v) for v in parts.values()], self.world_size)
+        loss_value, self.loss_parts = values[0], dict(zip(parts, values[1:]))
         if not math.isfinite(loss_value):
             raise self._diverged(loss_value)
         self._in_update = True  # an interrupt from here on leaves a half-updated model
@@ -290,38 +298,32 @@ class Trainer:
         self._in_update = False
         return preds, loss_value, lr
 
-    def _train_metrics(self, preds, batch):
-        pos = self.train_positions
-        decoded = self.postprocess(preds.detach() if hasattr(preds, "detach") else preds)
-        texts = decode_label_batch(batch[pos["label"]], batch[pos["length"]], self.characters)
-        self.metric.reset()
-        self.metric.update(decoded, texts)
-        out = self.metric.get_metric()
-        return out["acc"], out["norm_edit_dis"]
-
     def _log_step(self, preds, batch, lr, meter, bar):
         """The step line (train.log), the bar's numbers and the JSONL / VisualDL record."""
         if not self.is_main:
             return
         acc = ned = None
         if self.settings.cal_metric:
-            acc, ned = self._train_metrics(preds, batch)
+            acc, ned = batch_metrics(self.postprocess, self.metric, preds, batch, self.train_positions,
+                                     self.characters)
             meter.last_acc = acc
         avg, ips, reader = meter.smoothed()
         post = {"loss": f"{avg:.4f}", "lr": f"{lr:.2e}", "img/s": f"{ips:.1f}"}
         if acc is not None:
             post["acc"] = f"{acc:.3f}"
         bar.set_postfix(post, refresh=False)
+        parts = "".join(f", {k} {v:.5f}" for k, v in self.loss_parts.items())
         self.run_log.step_line(
-            "epoch [%d/%d] step %d (batch %d/%d) lr %.6g loss %.5f (avg %.5f)%s, %.1f images/s, reader %.3fs",
+            "epoch [%d/%d] step %d (batch %d/%d) lr %.6g loss %.5f (avg %.5f)%s%s, %.1f images/s, reader %.3fs",
             self.epoch + 1, self.settings.epoch_num, self.global_step, self.batch_in_epoch, self.steps_per_epoch,
-            lr, meter.last_loss, avg, f", acc {acc:.4f}, norm_edit_dis {ned:.4f}" if acc is not None else "", ips,
-            reader)
+            lr, meter.last_loss, avg, parts, f", acc {acc:.4f}, norm_edit_dis {ned:.4f}" if acc is not None else "",
+            ips, reader)
         self.run_log.record(
             {"type": "train", "step": self.global_step, "epoch": self.epoch, "batch": self.batch_in_epoch, "lr": lr,
-             "loss": meter.last_loss, "loss_avg": avg, "acc": acc, "norm_edit_dis": ned, "images_per_second": ips,
-             "reader_cost": reader, "time": time.time()},
-            {"train/loss": avg, "train/lr": lr, "train/acc": acc, "train/images_per_second": ips},
+             "loss": meter.last_loss, "loss_avg": avg, "loss_parts": dict(self.loss_parts), "acc": acc,
+             "norm_edit_dis": ned, "images_per_second": ips, "reader_cost": reader, "time": time.time()},
+            {"train/loss": avg, "train/lr": lr, "train/acc": acc, "train/images_per_second": ips,
+             **{"train/" + k: v for k, v in self.loss_parts.items()}},
         )
 
     def _end_epoch(self):

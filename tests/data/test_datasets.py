@@ -222,3 +222,20 @@ def test_dataset_config_errors_name_the_key(tmp_path):
         build_dataloader(cfg, "Train")
     with pytest.raises(ConfigError, match="mode"):
         build_dataloader(cfg, "Test")
+
+
+def test_an_error_inside_the_dataset_reaches_the_caller_without_workers(tmp_path):
+    # Regression: with num_workers 0 an exception in the dataset ended Paddle's prefetch thread
+    # and the training loop waited forever.
+    from ppresnet45.data.loader import RecDataLoader
+
+    label_file = make_dataset_dir(tmp_path, bad=False)
+
+    class Broken(SimpleDataSet):
+        def load(self, key):
+            raise RuntimeError(f"broken sample {key}")
+
+    dataset = Broken(str(tmp_path), [str(label_file)], transforms=TRAIN_TRANSFORMS, global_config={})
+    loader = RecDataLoader(dataset, RecBatchSampler(dataset, batch_size=2, shuffle=False), num_workers=0)
+    with pytest.raises(RuntimeError, match="broken sample"):
+        next(iter(loader))

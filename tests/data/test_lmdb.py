@@ -136,3 +136,18 @@ def test_missing_lmdb_package_gives_one_clear_error(tmp_path, monkeypatch):
         LMDBDataSet(str(tmp_path / "db"), transforms=None)
     with pytest.raises(ConfigError, match="convert-lmdb needs the optional 'lmdb' package"):
         create_lmdb_dataset(str(tmp_path / "x.txt"), output_dir=str(tmp_path / "o"))
+
+
+def test_two_datasets_read_the_same_lmdb_in_one_process(tmp_path):
+    # Regression: py-lmdb refuses a second open of one environment ("already open in this
+    # process"), so Train and Eval could not share an LMDB folder.
+    labels = make_images(tmp_path, 6)
+    out = tmp_path / "lmdb"
+    create_lmdb_dataset(str(labels), output_dir=str(out), show_progress=False)
+    a = LMDBDataSet(str(out), transforms=TRANSFORMS, global_config={})
+    b = LMDBDataSet(str(out), transforms=TRANSFORMS, global_config={})
+    first, second = (int(v) for v in a.epoch_entries(0)[:2])
+    assert np.array_equal(a.load(first)[0][0], b.load(first)[0][0])
+    a.close()
+    assert b.load(second)[0] is not None  # b's handle survives a's close
+    b.close()

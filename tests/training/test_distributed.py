@@ -23,6 +23,7 @@ import sys
 
 import numpy as np
 import paddle
+import pytest
 
 from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config, save_config
 
@@ -101,27 +102,13 @@ def test_two_cpu_processes_match_the_averaged_gradient_reference(tmp_path, repo_
     config = _config(tmp_path)
     cfg_file = tmp_path / "cfg.yml"
     save_config(config, cfg_file)
-    driver = tmp_path / "driver.py"
-    driver.write_text(DRIVER)
-    env = dict(os.environ, PADDLE_DISTRI_BACKEND="gloo", GLOG_minloglevel="2", PYTHONPATH=str(repo_root))
-    for key in [k for k in env if k.startswith("PADDLE_TRAINER") or k == "PADDLE_CURRENT_ENDPOINT"]:
-        env.pop(key)
-    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
-           "--log_dir", str(tmp_path / "launch_log"), str(driver), str(cfg_file), str(tmp_path)]
-    proc = subprocess.run(cmd, env=env, cwd=str(repo_root), capture_output=True, text=True, timeout=300)
-    logs = "".join(p.read_text(errors="replace") for p in sorted((tmp_path / "launch_log").glob("workerlog.*")))
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:] + logs[-4000:]
-    assert "world 2 rank 0 threads" in logs and "world 2 rank 1 threads" in logs
+    rank0, rank1, train = _launch_two_ranks(tmp_path, repo_root, cfg_file)
 
     # only rank 0 writes checkpoints and logs
     out = tmp_path / "out"
     assert (out / "latest.pdparams").is_file()
-    train = [json.loads(line) for line in open(out / "train_log.jsonl") if '"train"' in line]
     assert [r["step"] for r in train] == [1, 2, 3]
     assert json.loads((out / "latest.json").read_text())["world_size"] == 2
-
-    rank0 = paddle.load(str(tmp_path / "rank0.pdparams"))
-    rank1 = paddle.load(str(tmp_path / "rank1.pdparams"))
     for k in rank0:
         np.testing.assert_array_equal(rank0[k].numpy(), rank1[k].numpy(), err_msg=k)
 
@@ -138,3 +125,45 @@ def test_without_launcher_environment_training_is_single_process(monkeypatch):
 
     monkeypatch.delenv("PADDLE_TRAINERS_NUM", raising=False)
     assert init_distributed(False) == (1, 0)
+
+
+
+@pytest.mark.parametrize("family, step", [("abinet", None), ("visionlan", "LA")])
+def test_abinet_and_visionlan_train_data_parallel(tmp_path, repo_root, family, step):
+    """The demo recipes take 3 steps in two gloo processes through ``paddle.distributed.launch`` (VisionLAN
+    in training step LA: its head reads the targets through ``paddle.DataParallel``), and both ranks end
+    with the same parameters."""
+    from ppresnet45.data.synth import render_dataset
+
+    data = tmp_path / "data"
+    render_dataset(str(data), 8, seed=12, min_len=1, max_len=4, augment=False, show_progress=False)
+    opts = {"Global.save_model_dir": str(tmp_path / "out"), "Global.max_steps": STEPS, "Global.print_batch_step": 1,
+            "Global.eval_batch_step": 0, "Train.loader.batch_size_per_card": 2}
+    if step:
+        opts.update({"Architecture.Head.training_step": step, "Loss.mode": step, "Optimizer.training_step": step})
+    for mode in ("Train", "Eval"):
+        opts.update({f"{mode}.dataset.data_dir": str(data), f"{mode}.dataset.label_file_list": [str(data / "labels.txt")]})
+    cfg_file = tmp_path / "cfg.yml"
+    save_config(load_config(os.path.join(PACKAGE_CONFIG_DIR, "rec", f"rec_resnet45_{family}_demo.yml"), opts), cfg_file)
+    rank0, rank1, train = _launch_two_ranks(tmp_path, repo_root, cfg_file)
+    assert [r["step"] for r in train] == [1, 2, 3] and all(np.isfinite(r["loss"]) for r in train)
+    for k in rank0:
+        np.testing.assert_array_equal(rank0[k].numpy(), rank1[k].numpy(), err_msg=k)
+
+
+def _launch_two_ranks(tmp_path, repo_root, cfg_file):
+    """Run :data:`DRIVER` on ``cfg_file`` in two gloo processes; returns both ranks' parameters and the
+    train records of rank 0's log."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    env = dict(os.environ, PADDLE_DISTRI_BACKEND="gloo", GLOG_minloglevel="2", PYTHONPATH=str(repo_root))
+    for key in [k for k in env if k.startswith("PADDLE_TRAINER") or k == "PADDLE_CURRENT_ENDPOINT"]:
+        env.pop(key)
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+           "--log_dir", str(tmp_path / "launch_log"), str(driver), str(cfg_file), str(tmp_path)]
+    proc = subprocess.run(cmd, env=env, cwd=str(repo_root), capture_output=True, text=True, timeout=300)
+    logs = "".join(p.read_text(errors="replace") for p in sorted((tmp_path / "launch_log").glob("workerlog.*")))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:] + logs[-4000:]
+    assert "world 2 rank 0 threads" in logs and "world 2 rank 1 threads" in logs
+    train = [json.loads(line) for line in open(tmp_path / "out" / "train_log.jsonl") if '"train"' in line]
+    return paddle.load(str(tmp_path / "rank0.pdparams")), paddle.load(str(tmp_path / "rank1.pdparams")), train

@@ -1,18 +1,22 @@
 """Optimizers and learning-rate schedules built from PaddleOCR's ``Optimizer:`` section."""
 
 import math
+import os
 
 import numpy as np
 import paddle
 import pytest
 
+from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config
 from ppresnet45.errors import ConfigError, RegistryError
+from ppresnet45.modeling import build_model
 from ppresnet45.registry import LR_SCHEDULERS, OPTIMIZERS
 from ppresnet45.training.optim import (
     StepLRSchedule,
     build_lr_scheduler,
     build_optimizer,
 )
+from ppresnet45.training.param_groups import check_training_step
 
 
 def _lrs(schedule, n):
@@ -180,3 +184,112 @@ def test_unknown_optimizer_and_keys_are_one_line_registry_errors():
         build_optimizer({"name": "Adam", "regularizer": {"name": "L3", "factor": 0.1}}, 1, 1, _model())
     with pytest.raises(ConfigError, match="Optimizer.clip_norm: expected a number > 0"):
         build_optimizer({"name": "Adam", "clip_norm": 0}, 1, 1, _model())
+
+
+# ---------------------------------------------------------------------------- VisionLAN's group_lr
+VL_DEMO = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_visionlan_demo.yml")
+
+
+def _visionlan(step):
+    """The demo VisionLAN (reduced widths, 32x128) in training step ``step``."""
+    paddle.seed(0)
+    config = load_config(VL_DEMO, {"Architecture.Head.training_step": step})
+    return build_model(config)
+
+
+def _one_step(model, opt_cfg):
+    """One optimizer step on random images; returns {name: (before, grad, after)} of parameters with a gradient."""
+    opt, _ = build_optimizer(opt_cfg, epoch_num=1, steps_per_epoch=10, model=model)
+    model.train()
+    targets = [None, None, None, paddle.to_tensor([0, 2], dtype="int64"), None]  # label_id at targets[-2]
+    out = model(paddle.randn([2, 3, 32, 128]), targets)
+    sum(o.mean() for o in out[:3]).backward()
+    before = {n: p.numpy().copy() for n, p in model.named_parameters()}
+    grads = {n: p.grad.numpy().copy() for n, p in model.named_parameters() if p.grad is not None}
+    opt.step()
+    opt.clear_grad()
+    return {n: (before[n], g, p.numpy()) for n, p in model.named_parameters() if n in grads for g in [grads[n]]}
+
+
+def _mlm_names(model):
+    ids = {id(p) for p in model.head.mlm_parameters()}
+    return {n for n, p in model.named_parameters() if id(p) in ids}
+
+
+def test_group_lr_in_lf2_trains_the_rest_at_a_tenth_of_the_sgd_rate():
+    model = _visionlan("LF_2")
+    lr = 0.01
+    moved = _one_step(model, {"name": "SGD", "momentum": 0.0, "group_lr": True, "training_step": "LF_2",
+                              "lr": {"name": "Const", "learning_rate": lr}})
+    mlm = _mlm_names(model)
+    assert mlm and len(mlm) < len(moved)
+    assert {n.split(".")[0] for n in moved} == {"backbone", "head"}
+    for name, (before, grad, after) in moved.items():
+        if not np.any(grad):
+            continue
+        factor = 1.0 if name in mlm else 0.1
+        delta = before.astype(np.float64) - after  # float32 weights: compare up to their rounding
+        np.testing.assert_allclose(delta, factor * lr * grad, rtol=1e-3, atol=2e-7 * np.abs(before).max(),
+                                   err_msg=name)
+        assert np.sum(delta * grad) / np.sum(grad * grad) / lr == pytest.approx(factor, rel=1e-3), name
+
+
+def test_group_lr_with_adam_moves_the_small_group_by_a_tenth_not_by_lr_squared():
+    """PaddleOCR's LF_2 group says ``learning_rate: values[0] * 0.1``, which Paddle 3 multiplies with the
+    scheduled rate: the backbone and VRM would move by ~1e-9 per step. Adam's first step moves each
+    parameter by about the rate it trains at (|m / sqrt(v)| = 1), so the two groups must show ~lr and ~lr/10."""
+    model = _visionlan("LF_2")
+    lr = 1e-4
+    moved = _one_step(model, {"name": "Adam", "beta1": 0.9, "beta2": 0.999, "clip_norm": 20.0, "group_lr": True,
+                              "training_step": "LF_2", "regularizer": {"name": "L2", "factor": 0},
+                              "lr": {"name": "Piecewise", "decay_epochs": [6], "values": [lr, lr / 10]}})
+    mlm = _mlm_names(model)
+    steps = {True: [], False: []}
+    for name, (before, grad, after) in moved.items():
+        big = np.abs(grad) > 1e-5  # where Adam's epsilon is negligible
+        steps[name in mlm].append(np.abs(before - after)[big] / lr)
+    mlm_step, rest_step = np.median(np.concatenate(steps[True])), np.median(np.concatenate(steps[False]))
+    assert mlm_step == pytest.approx(1.0, rel=0.02)
+    assert rest_step == pytest.approx(0.1, rel=0.02)
+
+
+@pytest.mark.parametrize("step", ["LF_1", "LA"])
+def test_group_lr_outside_lf2_trains_every_parameter_at_the_scheduled_rate(step):
+    model = _visionlan(step)
+    opt, _ = build_optimizer({"name": "Adam", "group_lr": True, "lr": 0.001}, 1, 1, model)
+    assert all(not isinstance(p, dict) for p in opt._parameter_list)
+    assert len(opt._parameter_list) == len([p for p in model.parameters() if not p.stop_gradient])
+
+
+def test_lf1_leaves_the_mlm_branch_untouched():
+    model = _visionlan("LF_1")
+    moved = _one_step(model, {"name": "Adam", "group_lr": True, "lr": 0.001})
+    mlm = _mlm_names(model)
+    assert not mlm & set(moved)  # no gradient reaches the MLM in LF_1
+    for name, p in model.named_parameters():
+        if name in mlm:
+            assert p.grad is None
+
+
+def test_training_step_defaults_to_the_heads_and_group_lr_needs_an_mlm_head():
+    model = _visionlan("LF_2")
+    opt, _ = build_optimizer({"name": "Adam", "group_lr": True, "lr": 0.001}, 1, 1, model)
+    assert [g.get("learning_rate", 1.0) for g in opt._param_groups] == [1.0, 0.1]
+    with pytest.raises(ConfigError, match=r"^Optimizer.group_lr: true needs a head with an MLM branch \(VLHead\), "
+                                          r"got a Sequential without a head; drop group_lr$"):
+        build_optimizer({"name": "Adam", "group_lr": True}, 1, 1, _model())
+    with pytest.raises(ConfigError, match=r"^Optimizer.training_step: expected one of LF_1, LF_2, LA, got 'LF_3'$"):
+        build_optimizer({"name": "Adam", "group_lr": True, "training_step": "LF_3"}, 1, 1, model)
+    with pytest.raises(ConfigError, match="^Optimizer.group_lr: expected true or false, got 'yes'$"):
+        build_optimizer({"name": "Adam", "group_lr": "yes"}, 1, 1, model)
+
+
+def test_training_steps_of_head_loss_and_optimizer_must_agree():
+    config = load_config(VL_DEMO)
+    assert check_training_step(config) == "LF_1"
+    config = load_config(VL_DEMO, {"Loss.mode": "LA"})
+    with pytest.raises(ConfigError) as err:
+        check_training_step(config)
+    assert str(err.value).startswith("Loss.mode 'LA' disagrees with Architecture.Head.training_step 'LF_1'")
+    assert len(str(err.value).splitlines()) == 1
+    assert check_training_step({"Architecture": {"Head": {"name": "CTCHead"}}}) is None

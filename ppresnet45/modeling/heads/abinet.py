@@ -30,9 +30,33 @@ def _conv_bn_relu(in_c, out_c, stride):
     return nn.Sequential(nn.Conv2D(in_c, out_c, 3, stride, 1), nn.BatchNorm2D(out_c), nn.ReLU())
 
 
+class NearestUpsample(nn.Layer):
+    """Nearest-neighbour upsampling of ``[B, C, h, w]`` to ``size``, by whole-number factors:
+    each pixel is repeated (``reshape`` + ``expand`` + ``reshape``), which gives exactly
+    ``nn.Upsample(mode="nearest")``'s pixels without its ``nearest_interp`` op. That op
+    carries a float64 ``scale`` list (empty when a size is given), which Paddle Inference's
+    oneDNN executor cannot convert (``ConvertPirAttribute2RuntimeAttribute not support
+    [pir::ArrayAttribute<pir::DoubleAttribute>]``); paddle2onnx 2.1 rejects a non-empty one.
+    A size that is not a whole multiple of the input falls back to ``F.interpolate``. No
+    parameters.
+    """
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = (int(size[0]), int(size[1]))
+
+    def forward(self, x):
+        c, h, w = x.shape[1], x.shape[2], x.shape[3]
+        if self.size[0] % h or self.size[1] % w:
+            return F.interpolate(x, size=self.size, mode="nearest")
+        fh, fw = self.size[0] // h, self.size[1] // w
+        x = x.reshape([-1, c, h, 1, w, 1]).expand([-1, c, h, fh, w, fw])
+        return x.reshape([-1, c, h * fh, w * fw])
+
+
 def _up_conv_bn_relu(in_c, out_c, size):
     return nn.Sequential(
-        nn.Upsample(size=size, mode="nearest"),
+        NearestUpsample(size),
         nn.Conv2D(in_c, out_c, 3, 1, 1),
         nn.BatchNorm2D(out_c),
         nn.ReLU(),
@@ -74,9 +98,9 @@ class PositionAttention(nn.Layer):
             _conv_bn_relu(num_channels, num_channels, (2, 2)),
             _conv_bn_relu(num_channels, num_channels, (2, 2)),
         )
-        # Each level doubles the map back to its skip's size (PaddleOCR: scale_factor=2). The
-        # sizes are given explicitly: paddle2onnx 2.1 rejects the float64 ``scale`` attribute
-        # a scale factor puts in the PIR program; nearest resampling gives the same pixels.
+        # Each level doubles the map back to its skip's size (PaddleOCR: scale_factor=2), by
+        # pixel repetition (NearestUpsample: the same pixels, and no nearest_interp op, which
+        # neither oneDNN inference nor paddle2onnx takes).
         self.k_decoder = nn.Sequential(
             _up_conv_bn_relu(num_channels, num_channels, size=(h // 4, w // 8)),
             _up_conv_bn_relu(num_channels, num_channels, size=(h // 2, w // 4)),
@@ -203,6 +227,7 @@ class ABINetHead(nn.Layer):
 
     # The position attention's key U-Net is sized for one map: export with a fixed input width.
     requires_fixed_width = True
+    needs_targets = False  # train and eval read the image alone
 
     def __init__(self, in_channels, out_channels=None, d_model=512, nhead=8, num_layers=3, dim_feedforward=2048,
                  dropout=0.1, max_length=25, use_lang=False, iter_size=1, image_size=(32, 128)):

@@ -184,14 +184,18 @@ class PPLayer(nn.Layer):
 
     def __init__(self, n_dim, n_steps, n_position):
         super().__init__()
+        self.n_steps = n_steps
         self.f0_embedding = nn.Embedding(n_steps, n_dim)
         self.w0 = nn.Linear(n_steps, n_position)
         self.wv = nn.Linear(n_dim, n_dim)
         self.we = nn.Linear(n_dim, n_steps)
 
     def forward(self, x):
-        # The embedding of the reading order 0..n_steps-1 is the embedding table itself.
-        order = self.w0(self.f0_embedding.weight.transpose([1, 0])).transpose([1, 0])  # [L, d]
+        # The embedding of the reading order 0..n_steps-1, looked up (reading the table's weight
+        # directly would give the same numbers, but paddle.DataParallel then never all-reduces
+        # its gradient and the ranks drift apart).
+        steps = self.f0_embedding(paddle.arange(self.n_steps, dtype="int64"))  # [n_steps, d]
+        order = self.w0(steps.transpose([1, 0])).transpose([1, 0])  # [L, d]
         t = self.we(paddle.tanh(order.unsqueeze(0) + self.wv(x)))  # [B, L, n_steps]
         attn = F.softmax(t.transpose([0, 2, 1]), axis=-1)  # [B, n_steps, L]
         return paddle.matmul(attn, x)
@@ -303,6 +307,9 @@ class VLHead(nn.Layer):
         training_step (str): ``LF_1`` (VRM only), ``LF_2`` (VRM + MLM) or ``LA`` (the MLM
             mask occludes the features of half the batch before the VRM).
     """
+
+    needs_targets = True  # train mode reads the masked character's position (label_id) from the targets
+    requires_fixed_width = True  # n_position = 8 x 32 feature cells: the 64x256 input is fixed
 
     def __init__(self, in_channels, out_channels=36, n_layers=3, n_position=256, n_dim=512, max_text_length=25,
                  training_step="LA"):
