@@ -1,16 +1,19 @@
 """``ppresnet45 demo`` (what ``make demo`` runs): the main job end to end on built-in defaults.
 
-1. renders a few hundred synthetic text lines (digits + lowercase letters) with a label file;
+1. renders a few hundred synthetic text lines (digits + lowercase letters) with a label file,
+   in the style the demo model was trained on, and a third as many in font families that
+   were kept out of its training (``DEFAULT_FONTS_HOLDOUT``), one folder per font;
 2. builds ResNet45 + CTC from the default config and prints its summary;
 3. exports it (``inference.json`` + ``.pdiparams`` + ``inference.yml``, parity-checked);
-4. recognizes the rendered lines with Paddle Inference (JSON lines, accuracy vs the labels);
+4. recognizes both sets with Paddle Inference (JSON lines, accuracy vs the labels, and per
+   held-out font);
 5. runs a short benchmark (Paddle Inference FP32 and BF16, all usable cores) and prints its table.
 
 When the demo training run (``python tools/train_demo.py``) has left a checkpoint in
 ``output/demo/model/best_accuracy.pdparams``, the demo exports that trained model with the
-demo config instead, renders its lines in the style that model was trained on (plain
-black-on-white unless the run's ``demo_result.json`` says it used synth's styled lines) and
-the recognized text should match the labels; otherwise it says plainly that the weights are
+demo config instead and renders its lines in the style that model was trained on (the run's
+``demo_result.json`` says which: the installed fonts minus the held-out families with synth's
+styles, or plain black-on-white lines in the built-in font for ``--augment none``); otherwise it says plainly that the weights are
 untrained and prints the one command that trains them (training does not fit in a few
 minutes on 2 cores, so the demo does not train by itself).
 """
@@ -21,7 +24,7 @@ import sys
 
 from .benchmark import format_markdown, run_benchmark
 from .config import PACKAGE_CONFIG_DIR, image_shape_of, load_config
-from .data.synth import render_dataset
+from .data.synth import DEFAULT_FONTS_HOLDOUT, find_fonts, render_dataset, split_fonts
 from .export.exporter import export_inference_model
 from .inference.images import list_image_sources
 from .inference.recognizer import TextRecognizer, score_against_labels
@@ -36,18 +39,19 @@ TRAINED_CHECKPOINT = os.path.join("output", "demo", "model", "best_accuracy.pdpa
 DEMO_CHARSET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def _trained_style(checkpoint):
-    """Whether the demo training run behind ``checkpoint`` used styled (augmented) lines.
+def _training_run(checkpoint):
+    """``(augment mode, held-out font families)`` of the demo training run behind ``checkpoint``.
 
-    ``tools/train_demo.py`` writes ``demo_result.json`` (with its ``--augment`` mode) two
-    folders above ``best_accuracy.pdparams``; without it the recipe's default (plain) is assumed.
+    ``tools/train_demo.py`` writes ``demo_result.json`` two folders above
+    ``best_accuracy.pdparams``; without it a plain-line run with the default hold-out is assumed.
     """
     result = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(checkpoint))), "demo_result.json")
     try:
         with open(result, encoding="utf-8") as f:
-            return json.load(f).get("augment", "none") != "none"
+            info = json.load(f)
+        return info.get("augment", "none"), list(info.get("fonts_holdout") or DEFAULT_FONTS_HOLDOUT)
     except (OSError, ValueError, AttributeError):
-        return False
+        return "none", list(DEFAULT_FONTS_HOLDOUT)
 
 
 def _step(n, text):
@@ -75,18 +79,27 @@ def run_demo(output_dir="demo_output", config_path=None, overrides=None, num_lin
     trained = config_path is None and os.path.isfile(checkpoint)
     config_path = config_path or (DEMO_CONFIG if trained else DEFAULT_CONFIG)
     config = load_config(config_path, overrides)
-    styled = _trained_style(checkpoint) if trained else True
+    mode, holdout = _training_run(checkpoint) if trained else ("diverse", list(DEFAULT_FONTS_HOLDOUT))
+    train_fonts, held_fonts = split_fonts(find_fonts(include_packages=True), holdout)
+    height = image_shape_of(config)[1]
 
-    _step(1, f"rendering {num_lines} synthetic text lines (seed {seed}, "
-             f"{'styled and distorted' if styled else 'plain, as the demo model was trained on'})")
+    _step(1, f"rendering {num_lines} synthetic text lines (seed {seed}) in the style the model was trained on "
+             f"({'plain, built-in font' if mode == 'none' else 'styled'}), and {num_lines // 3} in fonts it never "
+             f"saw ({', '.join(holdout)})")
     label_file = render_dataset(os.path.join(out, "lines"), num_lines, seed=seed, charset=DEMO_CHARSET, min_len=1,
-                                max_len=10, height=image_shape_of(config)[1], augment=styled, show_progress=True)
+                                max_len=10, height=height, augment=mode != "none",
+                                fonts=train_fonts if mode == "diverse" else None, show_progress=True)
+    held_file = render_dataset(os.path.join(out, "lines_heldout_fonts"), max(1, num_lines // 3), seed=seed + 1,
+                               charset=DEMO_CHARSET, min_len=1, max_len=10, height=height, augment=True,
+                               fonts=held_fonts, folder_per_family=True, show_progress=True)
     _step(2, f"building the model from {config_path}")
     _print_summary(config)
     _step(3, "exporting the inference model (with a parity check against the eager model)")
     model_dir = _export(config, config_path, os.path.join(out, "inference"), checkpoint if trained else None)
     _step(4, "recognizing the rendered lines with Paddle Inference")
     pred_file = _recognize(model_dir, label_file, out, threads, trained)
+    print(f"  lines in fonts never seen in training ({held_file}):")
+    _recognize(model_dir, held_file, out, threads, trained, by_font=True)
     _step(5, f"benchmarking (Paddle Inference oneDNN, FP32 and BF16, {threads} threads)")
     bench = run_benchmark(model_dir, batch_sizes=(1, 8), backends=["paddle"], precisions=("fp32", "bf16"),
                           warmup=2, iters=bench_iters, output_dir=os.path.join(out, "benchmark"),
@@ -120,13 +133,13 @@ def _export(config, config_path, model_dir, pretrained):
     return model_dir
 
 
-def _recognize(model_dir, label_file, out, threads, trained):
+def _recognize(model_dir, label_file, out, threads, trained, by_font=False):
     sources = list_image_sources(label_file)
     rec = TextRecognizer(model_dir, backend="paddle", precision="fp32", cpu_threads=threads, batch_size=8)
     results = rec(sources.paths, progress=True)
     for r, label in zip(results, sources.labels):
         r["label"] = label
-    pred_file = os.path.join(out, "predictions.jsonl")
+    pred_file = os.path.join(out, "predictions_heldout_fonts.jsonl" if by_font else "predictions.jsonl")
     atomic_write_text(pred_file, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
     acc = score_against_labels(results, sources.labels)
     for r in results[:5]:
@@ -134,7 +147,9 @@ def _recognize(model_dir, label_file, out, threads, trained):
     st = rec.last_stats
     print(f"  {st['images']} lines, {st['images_per_s']:.1f} lines/s, accuracy {acc['accuracy']:.4f} "
           f"({acc['correct']}/{acc['total']})")
-    if not trained:
+    for font, row in (acc.get("by_group") or {}).items():
+        print(f"    {font}: accuracy {row['acc']:.4f} (n={row['count']}), 1 - NED {row['norm_edit_dis']:.4f}")
+    if not trained and not by_font:
         print("  NOTE: the weights are UNTRAINED (random), so the text above is noise. Train the demo model "
               "with:  .venv/bin/python tools/train_demo.py, then run make demo again.")
     return pred_file

@@ -72,6 +72,12 @@ def test_trained_demo_exports_the_checkpoint_with_the_demo_config_on_plain_lines
     # randomly initialised tensors, so a fresh model's values could not match by chance
     for key in ("backbone.conv1.weight", "backbone.layer3.0.downsample.0.weight", "head.fc.weight"):
         np.testing.assert_array_equal(np.asarray(exported[key]), weights[key], err_msg=key)
+    # lines in fonts the run never trained on, recognized and reported on their own
+    held = [json.loads(line) for line in open(out / "predictions_heldout_fonts.jsonl", encoding="utf-8")]
+    assert len(held) == 8 // 3 and all(r["text"] is not None for r in held)
+    assert "lines in fonts never seen in training" in printed
+    families = {"computer_modern", "dejavu_sans", "dejavu_sans_mono", "dejavu_serif", "stixgeneral"}
+    assert {os.path.basename(os.path.dirname(r["path"])) for r in held} <= families
     # lines rendered plain (black on white), as the checkpoint's run was trained on
     first = sorted((out / "lines").rglob("*.png"))[0]
     img = cv2.imread(str(first))

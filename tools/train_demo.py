@@ -36,7 +36,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from ppresnet45.charset import load_character_list  # noqa: E402
 from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config, merge_overrides  # noqa: E402
-from ppresnet45.data.synth import find_fonts, split_fonts  # noqa: E402
+from ppresnet45.data.synth import DEFAULT_FONTS_HOLDOUT, find_fonts, split_fonts  # noqa: E402
 from ppresnet45.errors import ConfigError, PPResNetError  # noqa: E402
 from ppresnet45.training.evaluator import evaluate_checkpoint, format_metrics  # noqa: E402
 from ppresnet45.training.plot import plot_training_log  # noqa: E402
@@ -90,7 +90,7 @@ def _train_distributed(config, nproc, output_dir, no_progress):
     return rc
 
 
-DEFAULT_HOLDOUT = ["DejaVu*", "STIXGeneral", "Computer Modern"]
+DEFAULT_HOLDOUT = list(DEFAULT_FONTS_HOLDOUT)
 
 
 def main(argv=None):

@@ -43,6 +43,12 @@ PACKAGE_FONTS = (
 )
 
 
+# The families the demo recipe keeps out of training: the fonts other people's renderers use
+# most (DejaVu is matplotlib's and many Linux systems' default, STIX and Computer Modern are
+# the TeX-style faces).
+DEFAULT_FONTS_HOLDOUT = ("DejaVu*", "STIXGeneral", "Computer Modern")
+
+
 def package_fonts():
     """Font files carried by the installed packages of :data:`PACKAGE_FONTS` (sorted; packages
     that are not installed are left out). Packages are located, not imported."""
