@@ -10,11 +10,12 @@ import os
 
 import cv2
 
-from ..data.imgproc import resize_norm_img, to_model_channels
+from ..data.imgproc import to_model_channels
 from ..data.synth import render_dataset
 from ..errors import DataError
 from ..inference import CONFIG_FILE, InferenceSpec, load_inference_config
 from ..inference.images import ImageLoadError, list_image_sources, load_image
+from ..inference.preprocess import model_input
 from ..modeling.model import RecModel
 from ..modeling.summary import count_macs
 
@@ -29,21 +30,22 @@ def load_model_spec(model_dir):
     return cfg, InferenceSpec.from_config(cfg, os.path.join(model_dir, CONFIG_FILE))
 
 
-def benchmark_images(image_dir, num_images, spec, workdir):
+def benchmark_images(image_dir, num_images, height, workdir):
     """The first ``num_images`` images of ``image_dir`` (an image, a folder or a label file),
-    or that many generated text lines (seeded) rendered under ``workdir`` when it is ``None``.
+    or that many generated text lines (seeded) ``height`` px high, rendered under ``workdir``
+    when it is ``None``.
 
     Returns:
         tuple: (list of absolute image paths, a one-line description for the report).
     """
     if image_dir is None:
-        source = render_dataset(os.path.join(workdir, "lines"), num_images, seed=0, height=spec.height,
+        source = render_dataset(os.path.join(workdir, "lines"), num_images, seed=0, height=int(height),
                                 show_progress=False)
     else:
         source = image_dir
     paths = [os.path.abspath(p) for p in list_image_sources(source).paths[:num_images]]
     if image_dir is None:
-        desc = f"{num_images} generated text lines (ppresnet45.data.synth, seed 0, height {spec.height})"
+        desc = f"{num_images} generated text lines (ppresnet45.data.synth, seed 0, height {height})"
     else:
         desc = f"{len(paths)} images from {image_dir}"
     return paths, desc
@@ -73,7 +75,8 @@ def nominal_copies(paths, spec, folder):
 
 
 def nominal_batches(paths, spec, max_n):
-    """Up to ``max_n`` pre-processed ``[C, H, W]`` arrays at the nominal width, for model-only timing.
+    """Up to ``max_n`` pre-processed ``[C, H, W]`` arrays at the nominal width, for model-only
+    timing (pre-processed as the recognizer does: :func:`ppresnet45.inference.preprocess.model_input`).
 
     Raises:
         DataError: none of ``paths`` could be loaded.
@@ -84,7 +87,7 @@ def nominal_batches(paths, spec, max_n):
             img = load_image(p)
         except ImageLoadError:
             continue
-        rows.append(resize_norm_img(img, spec.image_shape, padding=spec.padding)[0])
+        rows.append(model_input(img, spec, spec.width)[0])
         if len(rows) >= max_n:
             break
     if not rows:

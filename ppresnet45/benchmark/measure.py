@@ -5,7 +5,7 @@ For every batch size of a :class:`BenchmarkJob` it measures
 * **model only**: latency per batch (mean, min, p50/p90/p99 over ``iters`` timed calls after
   ``warmup`` untimed ones) on pre-processed batches at the nominal width, and throughput;
 * **the full recognize path** (:class:`~ppresnet45.inference.recognizer.TextRecognizer` on
-  image files: header read, decode, pre-process, model, CTC decode), first on the copies
+  image files: header read, decode, pre-process, model, text decode), first on the copies
   stretched to the nominal size (``full_path_nominal``: same shapes as model only), then on
   the images as they are (``full_path``: real widths, batched by aspect ratio, after one
   untimed pass when ``warmup > 0`` so the runtime has prepared those widths);
@@ -53,6 +53,7 @@ class BenchmarkJob:
         paths (list[str]): the images for the full path (absolute).
         nominal_paths (list[str]): the same images stretched to exactly the nominal size.
         macs_per_image (int | None): multiply-adds of one image; ``None`` leaves GFLOP/s out.
+        label (str): the model's name in the report (its records' ``model``).
     """
 
     model_dir: str
@@ -65,6 +66,7 @@ class BenchmarkJob:
     paths: list[str]
     nominal_paths: list[str] = field(default_factory=list)
     macs_per_image: Optional[int] = None
+    label: str = ""
 
     def to_dict(self):
         """The job as a plain dict of JSON types."""
@@ -196,7 +198,7 @@ def measure_backend(job, emit):
             the runner fills it in once the peak probes are done.
         emit (callable): receives ``{"type": "record", ...}`` or ``{"type": "skip", ...}`` dicts.
     """
-    base = {"backend": job.backend, "precision": job.precision}
+    base = {"model": job.label, "backend": job.backend, "precision": job.precision}
     rss_before = rss_mb()
     t0 = time.perf_counter()
     try:

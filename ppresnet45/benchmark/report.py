@@ -1,5 +1,9 @@
 """The benchmark report: decoded-text agreement between rows, Markdown, JSON and a plot.
 
+A report of several models (``benchmark --model_dir A B``) has one ``- model:`` line per
+model and a ``model`` column first in the table; decoded-text agreement compares rows of
+the same model only.
+
 :func:`write_reports` writes, each atomically, ``benchmark.json`` (machine info, peak probe,
 settings, records, skipped rows, notes), ``benchmark.md`` (:func:`format_markdown`) and
 ``benchmark.png`` (:func:`plot_throughput`: throughput vs batch size; skipped with a note
@@ -14,8 +18,8 @@ from ..utils.io import atomic_output_file, atomic_write_text
 # Explains the table's columns; the nominal size is filled in per report.
 TABLE_LEGEND = (
     "Model only: latency per batch on pre-processed batches at the nominal width. Full path: files → text "
-    "(header read, decode, pre-process, model, CTC decode; decoding overlaps the model in a background "
-    "thread except on the paddle backends, whose run() holds the GIL), "
+    "(header read, image decode, pre-process, model, text decode; image decoding and pre-processing overlap the "
+    "model in a background thread except on the paddle backends, whose run() holds the GIL), "
     "first on copies of the images stretched to exactly {height}×{width} "
     "(same input shapes as model only; '% of model' = its images/s ÷ model-only images/s), then on the images "
     "as they are (real widths, batched by aspect ratio; efficiency = images/s ÷ model-only images/s on the same "
@@ -35,7 +39,8 @@ def add_text_agreement(records):
     """
     texts = {id(r): r["full_path"].pop("texts", None) for r in records}
     for r in records:
-        same_bs = [o for o in records if o["batch_size"] == r["batch_size"] and o["precision"] == "fp32"]
+        same_bs = [o for o in records if o["batch_size"] == r["batch_size"] and o["precision"] == "fp32"
+                   and o.get("model") == r.get("model")]
         ref = next((o for o in same_bs if o["backend"] == "paddle"), same_bs[0] if same_bs else None)
         mine, theirs = texts[id(r)], texts[id(ref)] if ref is not None else None
         if not mine or not theirs or len(mine) != len(theirs):
@@ -63,14 +68,23 @@ def _agreement_text(agreement):
     return f"{100 * agreement['fraction']:.1f} % ({agreement['same_text']}/{agreement['images']})"
 
 
+def _model_line(s):
+    label = f"{s['label']}: " if s.get("label") and s["label"] != s["model_name"] else ""
+    return (f"- model: {label}`{s['model_dir']}` ({s['model_name'] or 'unnamed'}"
+            f"{', untrained weights' if s['untrained'] else ''}), "
+            f"input {s['image_shape']}, max width {s['max_width']}, "
+            f"{_fmt(s['macs_per_image'] / 1e9 if s['macs_per_image'] else None, 2)} GMAC per image")
+
+
+def _models(report):
+    """The report's model entries (one for a report of one model)."""
+    return report["settings"].get("models") or [report["settings"]]
+
+
 def _header_lines(report):
-    """The bullet list above the table: model, CPU, settings, peak, versions."""
+    """The bullet list above the table: models, CPU, settings, peak, versions."""
     m, s, peak = report["machine"], report["settings"], report["peak"]
-    return [
-        (f"- model: `{s['model_dir']}` ({s['model_name'] or 'unnamed'}"
-         f"{', untrained weights' if s['untrained'] else ''}), "
-         f"input {s['image_shape']}, max width {s['max_width']}, "
-         f"{_fmt((s['macs_per_image'] or 0) / 1e9, 2)} GMAC per image"),
+    return [_model_line(model) for model in _models(report)] + [
         (f"- CPU: {m['cpu_model']} ({m['usable_cpus']} usable of {m['logical_cpus']} logical; "
          f"{' '.join(m['cpu_flags']) or 'no listed flags'}); load average at the end {m['load_average']}"),
         (f"- threads: {s['cpu_threads']}; warmup {s['warmup']}, iters {s['iters']}"
@@ -82,17 +96,22 @@ def _header_lines(report):
     ]
 
 
-def _table_head(width):
-    return [
+def _table_head(width, with_model=False):
+    head = [
         ("| backend | precision | batch | p50 ms | p90 ms | p99 ms | model img/s | GFLOP/s | % peak "
          f"| full img/s @{width} | % of model | full img/s real widths | efficiency "
          "| split ms/img (pre / model / post) | peak RSS MB | same text as fp32 |"),
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
+    return ["| model " + head[0], "|---" + head[1]] if with_model else head
 
 
-def _record_row(r):
-    """One table row of a record."""
+def _record_row(r, with_model=False):
+    """One table row of a record (with its model's label first when the report has several)."""
+    return (f"| {r.get('model') or '–'} " if with_model else "") + _record_cells(r)
+
+
+def _record_cells(r):
     lat, fp, nom = r["latency_ms"], r["full_path"], r.get("full_path_nominal") or {}
     ms = fp["ms_per_image"]
     eff, vs = fp["path_efficiency"], nom.get("vs_model_only")
@@ -105,23 +124,28 @@ def _record_row(r):
         f"| {_fmt(r['peak_rss_mb'], 0)} | {_agreement_text(r.get('text_agreement'))} |")
 
 
-def _skipped_lines(skipped_rows):
-    """``- backend/precision (batch 1, 8): reason``, one line per backend, precision and reason."""
+def _skipped_lines(skipped_rows, with_model=False):
+    """``- backend/precision (batch 1, 8): reason``, one line per (model,) backend, precision and reason."""
     grouped = {}
     for sk in skipped_rows:
-        grouped.setdefault((sk["backend"], sk["precision"], sk["reason"]), []).append(sk["batch_size"])
-    return [f"- {b}/{p} (batch {', '.join(map(str, sizes))}): {reason}" for (b, p, reason), sizes in grouped.items()]
+        model = f"{sk['model']}: " if with_model and sk.get("model") else ""
+        grouped.setdefault((model, sk["backend"], sk["precision"], sk["reason"]), []).append(sk["batch_size"])
+    return [f"- {m}{b}/{p} (batch {', '.join(map(str, sizes))}): {reason}"
+            for (m, b, p, reason), sizes in grouped.items()]
 
 
 def format_markdown(report):
     """The report as Markdown: settings, a table of records, skipped combinations, notes."""
     _, height, width = report["settings"]["image_shape"]
+    several = len(_models(report)) > 1
+    if several:  # each model's own nominal size
+        height, width = "H", "W"
     lines = ["# ppresnet45 benchmark", ""] + _header_lines(report)
-    lines += ["", TABLE_LEGEND.format(height=height, width=width), ""] + _table_head(width)
-    lines += [_record_row(r) for r in report["records"]]
+    lines += ["", TABLE_LEGEND.format(height=height, width=width), ""] + _table_head(width, several)
+    lines += [_record_row(r, several) for r in report["records"]]
     if not report["records"]:
-        lines.append("| (no measurements) |" + " |" * (TABLE_COLUMNS - 1))
-    skipped = _skipped_lines(report["skipped"])
+        lines.append("| (no measurements) |" + " |" * (TABLE_COLUMNS + several - 1))
+    skipped = _skipped_lines(report["skipped"], several)
     if skipped:
         lines += ["", "Skipped:", ""] + skipped
     if report.get("notes"):
@@ -143,8 +167,10 @@ def plot_throughput(report, path):
     except ImportError:
         return "matplotlib is not installed: benchmark.png skipped"
     series = {}
+    several = len(_models(report)) > 1
     for r in report["records"]:
-        series.setdefault((r["backend"], r["precision"]), []).append(r)
+        name = f"{r.get('model')} {r['backend']}" if several else r["backend"]
+        series.setdefault((name, r["precision"]), []).append(r)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, ((b, p), rows) in enumerate(sorted(series.items())):
         rows = sorted(rows, key=lambda r: r["batch_size"])
@@ -156,7 +182,8 @@ def plot_throughput(report, path):
     ax.set_xlabel("batch size")
     ax.set_ylabel("images / s")
     s = report["settings"]
-    ax.set_title(f"{s['model_name'] or 'model'} {s['image_shape']}, {s['cpu_threads']} threads")
+    title = " vs ".join(m.get("label") or m["model_name"] or "model" for m in _models(report))
+    ax.set_title(f"{title}{'' if several else ' ' + str(s['image_shape'])}, {s['cpu_threads']} threads")
     ax.grid(True, alpha=0.3)
     if series:
         ax.legend(fontsize=8)

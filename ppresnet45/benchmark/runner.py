@@ -1,7 +1,9 @@
 """Running a benchmark: one worker process per backend × precision, interleaved rounds, the report.
 
-:func:`run_benchmark` measures every backend × precision × batch size of an exported model
-(what is measured: :mod:`ppresnet45.benchmark.measure`). Each backend × precision runs in its
+:func:`run_benchmark` measures every backend × precision × batch size of one or more exported
+models (what is measured: :mod:`ppresnet45.benchmark.measure`), ours and PaddleOCR's alike
+(e.g. a ResNet45 export beside PP-OCRv5's), on the same images, in one report: each record
+names its ``model``, and decoded-text agreement compares rows of the same model only. Each backend × precision runs in its
 own subprocess (``isolate=True``, the default): its thread count is set in the environment
 before its libraries load, its peak RSS is its own high-water mark (it includes the Python
 interpreter and the imported libraries, reported separately as ``rss_before_load_mb``), and a
@@ -74,16 +76,16 @@ def run_isolated(job, emit, workdir):
         why = f"worker exited with code {rc}" + (f": {tail[-1].strip()}" if tail else "")
         for bs in job.batch_sizes:
             if bs not in seen:
-                emit({"type": "skip", "backend": job.backend, "precision": job.precision, "batch_size": bs,
-                      "reason": why})
+                emit({"type": "skip", "model": job.label, "backend": job.backend, "precision": job.precision,
+                      "batch_size": bs, "reason": why})
 
 
 # --------------------------------------------------------------------------------------
 # Rounds
 # --------------------------------------------------------------------------------------
 def row_key(row):
-    """What identifies a row of the report: ``(backend, precision, batch_size)``."""
-    return row["backend"], row["precision"], row["batch_size"]
+    """What identifies a row of the report: ``(model, backend, precision, batch_size)``."""
+    return row.get("model"), row["backend"], row["precision"], row["batch_size"]
 
 
 def unique_rows(rows):
@@ -185,42 +187,54 @@ def _skip_reason(backend, installed, usable):
     return None
 
 
-def plan_jobs(settings, usable, paths, nominal_paths):
-    """One :class:`BenchmarkJob` per runnable backend × precision of ``settings``, and a skip row
-    per batch size of the others.
+def plan_jobs(settings, model, paths, nominal_paths):
+    """One :class:`BenchmarkJob` per runnable backend × precision of one ``model`` (an entry of
+    ``settings["models"]``), and a skip row per batch size of the others.
 
     Returns:
         tuple: (list of jobs, list of skip rows).
     """
     installed = available_backends()
     jobs, skipped = [], []
-    for b in settings["backends"]:
+    for b in model["backends"]:
         for p in settings["precisions"]:
-            reason = _skip_reason(b, installed, usable)
+            reason = _skip_reason(b, installed, model["usable"])
             if reason:
-                skipped.extend({"backend": b, "precision": p, "batch_size": bs, "reason": reason}
-                               for bs in settings["batch_sizes"])
+                skipped.extend({"model": model["label"], "backend": b, "precision": p, "batch_size": bs,
+                                "reason": reason} for bs in settings["batch_sizes"])
                 continue
             jobs.append(BenchmarkJob(
-                model_dir=settings["model_dir"], backend=b, precision=p, batch_sizes=settings["batch_sizes"],
+                model_dir=model["model_dir"], backend=b, precision=p, batch_sizes=settings["batch_sizes"],
                 warmup=settings["warmup"], iters=settings["iters"], cpu_threads=settings["cpu_threads"],
-                paths=paths, nominal_paths=nominal_paths, macs_per_image=settings["macs_per_image"]))
+                paths=paths, nominal_paths=nominal_paths, macs_per_image=model["macs_per_image"],
+                label=model["label"]))
     return jobs, skipped
 
 
-def _measure(settings, spec, image_dir, usable, progress):
+def _plan_all(settings, specs, paths, workdir):
+    """Jobs and skip rows of every model, with its copies of the images at its nominal size."""
+    jobs, skipped = [], []
+    for k, (model, spec) in enumerate(zip(settings["models"], specs)):
+        nominal_paths = nominal_copies(paths, spec, os.path.join(workdir, f"nominal-{k}"))
+        if not nominal_paths:
+            raise DataError(f"no readable image among the {len(paths)} benchmark images ({settings['images']})")
+        more_jobs, more_skipped = plan_jobs(settings, model, paths, nominal_paths)
+        jobs += more_jobs
+        skipped += more_skipped
+    return jobs, skipped
+
+
+def _measure(settings, specs, image_dir, progress):
     """Prepare the images, probe the peak, run every job, probe again: ``(peak, records, skipped)``
     with ``pct_of_peak`` filled in. Sets ``settings["num_images"]`` and ``settings["images"]``
     to what was actually used."""
     threads, isolate = settings["cpu_threads"], settings["isolate"]
     workdir = tempfile.mkdtemp(prefix="ppresnet45-bench-")
     try:
-        paths, settings["images"] = benchmark_images(image_dir, settings["num_images"], spec, workdir)
+        height = max(spec.height for spec in specs)
+        paths, settings["images"] = benchmark_images(image_dir, settings["num_images"], height, workdir)
         settings["num_images"] = len(paths)
-        nominal_paths = nominal_copies(paths, spec, os.path.join(workdir, "nominal"))
-        if not nominal_paths:
-            raise DataError(f"no readable image among the {len(paths)} benchmark images ({settings['images']})")
-        jobs, skipped = plan_jobs(settings, usable, paths, nominal_paths)
+        jobs, skipped = _plan_all(settings, specs, paths, workdir)
         peak = measure_peak(threads, isolate=isolate)
         records, failed = run_rounds(jobs, settings["rounds"], isolate, workdir, progress)
         # The CPU's speed drifts (turbo, other tenants of a VM): probe again after the runs and
@@ -231,6 +245,33 @@ def _measure(settings, spec, image_dir, usable, progress):
     for r in records:
         r["pct_of_peak"] = 100.0 * r["gflops"] / peak["gflops"] if (r.get("gflops") and peak.get("gflops")) else None
     return peak, records, unique_rows(skipped + failed)
+
+
+def _model_settings(model_dir, backends):
+    """``(settings entry, spec, macs note)`` of one export: what the report says about it."""
+    model_dir = os.path.abspath(os.fspath(model_dir))
+    cfg, spec = load_model_spec(model_dir)
+    usable = available_backends(model_dir)
+    macs, macs_note = macs_per_image(cfg, spec)
+    entry = {
+        "model_dir": model_dir, "model_name": spec.model_name or spec.algorithm,  # ABINet/VisionLAN files name none
+        "untrained": bool((cfg.get("Global") or {}).get("untrained", False)),
+        "image_shape": spec.image_shape, "max_width": spec.max_width, "batching": spec.batching,
+        "macs_per_image": macs, "backends": list(usable) if backends is None else list(backends), "usable": usable,
+    }
+    return entry, spec, macs_note and f"{entry['model_name']}: {macs_note}"
+
+
+def _label_models(models):
+    """Give every model a short unique ``label`` (its name, else its folder's, else numbered)."""
+    names = [m["model_name"] for m in models]
+    for k, m in enumerate(models):
+        label = m["model_name"]
+        if names.count(label) > 1:
+            label = os.path.basename(m["model_dir"].rstrip(os.sep)) or label
+            if [os.path.basename(o["model_dir"].rstrip(os.sep)) for o in models].count(label) > 1:
+                label = f"{label}#{k + 1}"
+        m["label"] = label
 
 
 def _run_notes(records, settings):
@@ -251,19 +292,20 @@ def _run_notes(records, settings):
 def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=("fp32",), warmup=3, iters=10,
                   output_dir=None, image_dir=None, cpu_threads=None, num_images=64, isolate=True, progress=True,
                   rounds=1):
-    """Benchmark an exported model (see the module docs for how, and
+    """Benchmark exported models (see the module docs for how, and
     :mod:`ppresnet45.benchmark.measure` for what is measured).
 
     Args:
-        model_dir (str): the exported model folder.
+        model_dir (str | list[str]): the exported model folder, or several (compared in one run
+            on the same images: ours, PaddleOCR's, any mix).
         batch_sizes (tuple[int]): batch sizes to measure.
-        backends (list[str] | None): backends (default: every one available for this export).
+        backends (list[str] | None): backends (default: every one available for each export).
         precisions (tuple[str]): ``"fp32"`` and/or ``"bf16"``.
         warmup (int): untimed calls before timing (and one untimed full-path pass if > 0).
         iters (int): timed model-only calls per batch size.
         output_dir (str | None): where to write benchmark.json/.md/.png (nothing written if None).
         image_dir (str | None): images to use (image, folder or label file); default:
-            ``num_images`` generated text lines.
+            ``num_images`` generated text lines (at the tallest model's height).
         cpu_threads (int | None): threads for every backend and the peak probe (default: the
             cores this process may use, :func:`ppresnet45.utils.cpu.available_cores`).
         num_images (int): images for the full-path measurement (and generated ones).
@@ -273,38 +315,29 @@ def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=(
             each row's fastest round (``throughput_rounds`` keeps every round's images/s).
 
     Returns:
-        dict: ``machine``, ``peak``, ``settings``, ``records`` (list), ``skipped`` (list),
-        ``outputs`` (written files), ``notes``.
+        dict: ``machine``, ``peak``, ``settings`` (the first model's ``model_dir``,
+        ``model_name``, ... at the top, every model in ``models``), ``records`` (list, each
+        with its ``model`` label), ``skipped`` (list), ``outputs`` (written files), ``notes``.
     """
     cpu_threads = available_cores() if cpu_threads is None else cpu_threads
     counts = {"num_images": num_images, "cpu_threads": cpu_threads, "iters": iters, "rounds": rounds}
     batch_sizes, requested, precisions = _check_arguments(batch_sizes, backends or (), precisions, warmup, counts)
-    model_dir = os.path.abspath(os.fspath(model_dir))
-    cfg, spec = load_model_spec(model_dir)
-    usable = available_backends(model_dir)
-    backends = list(usable) if backends is None else requested
-    macs, macs_note = macs_per_image(cfg, spec)
-    settings = {
-        "model_dir": model_dir,
-        "model_name": spec.model_name,
-        "untrained": bool((cfg.get("Global") or {}).get("untrained", False)),
-        "image_shape": spec.image_shape,
-        "max_width": spec.max_width,
-        "macs_per_image": macs,
-        "batch_sizes": batch_sizes,
-        "backends": backends,
-        "precisions": precisions,
-        "warmup": warmup,
-        "iters": iters,
-        "rounds": rounds,
-        "cpu_threads": cpu_threads,
-        "num_images": num_images,
-        "images": None,
-        "isolate": isolate,
-    }
-    peak, records, skipped = _measure(settings, spec, image_dir, usable, progress)
+    model_dirs = [model_dir] if isinstance(model_dir, (str, os.PathLike)) else list(model_dir)
+    if not model_dirs:
+        raise DataError("model_dir: expected one or more exported model folders, got none")
+    loaded = [_model_settings(d, None if backends is None else requested) for d in model_dirs]
+    models, specs = [m for m, _, _ in loaded], [spec for _, spec, _ in loaded]
+    _label_models(models)
+    first = {k: models[0][k] for k in ("model_dir", "model_name", "untrained", "image_shape", "max_width",
+                                       "macs_per_image", "backends")}
+    settings = dict(first, models=models, batch_sizes=batch_sizes, precisions=precisions, warmup=warmup,
+                    iters=iters, rounds=rounds, cpu_threads=cpu_threads, num_images=num_images, images=None,
+                    isolate=isolate)
+    peak, records, skipped = _measure(settings, specs, image_dir, progress)
+    for m in models:
+        del m["usable"]
     add_text_agreement(records)
-    notes = ([macs_note] if macs_note else []) + _run_notes(records, settings)
+    notes = [note for _, _, note in loaded if note] + _run_notes(records, settings)
     report = {"machine": machine_info(), "peak": peak, "settings": settings, "records": records,
               "skipped": skipped, "notes": notes, "outputs": {}}
     if output_dir:

@@ -1,4 +1,4 @@
-"""``ppresnet45 benchmark`` / ``tools/benchmark.py``: latency, throughput, memory and GFLOP/s per backend."""
+"""``ppresnet45 benchmark`` / ``tools/benchmark.py``: latency, throughput, memory and GFLOP/s per model and backend."""
 
 import sys
 
@@ -11,7 +11,9 @@ from ._args import name_list, non_negative_int, positive_int, positive_int_list
 def add_arguments(parser):
     """Arguments of ``ppresnet45 benchmark`` / ``tools/benchmark.py``."""
     cores = available_cores()
-    parser.add_argument("--model_dir", required=True, help="exported model folder")
+    parser.add_argument("--model_dir", required=True, nargs="+",
+                        help="exported model folder(s): several are compared in one run on the same images "
+                             "(ours and PaddleOCR's exports alike)")
     parser.add_argument("--image_dir", default=None,
                         help="images to use (image, folder or label file); default: generated text lines")
     parser.add_argument("--batch_sizes", type=positive_int_list, default=[1, 8, 32], help="comma-separated (default 1,8,32)")

@@ -7,14 +7,21 @@ Steps:
    keys, or a backbone-only state dict) through :mod:`ppresnet45.training.components`.
    Missing, unexpected and shape-mismatched keys are reported in one line each.
 2. Convert with ``paddle.jit.to_static`` + ``paddle.jit.save`` into ``inference.json``
-   (PIR program) + ``inference.pdiparams``. The input is ``[None, C, H, -1]`` (any batch,
-   any width) unless a part of the model declares ``requires_fixed_width = True``, in
-   which case the width is fixed to the config's ``W``.
-3. Write ``inference.yml`` (:class:`ppresnet45.inference.InferenceSpec`: pre-processing,
-   the dictionary, the architecture) and ``model.pdparams`` (for the ``eager`` runtime).
+   (PIR program) + ``inference.pdiparams``, keeping every output of the eval-mode model
+   (VisionLAN: its text logits and its features, as PaddleOCR's ``predict_rec`` fetches
+   two). The input is ``[None, C, H, -1]`` (any batch, any width) for models trained on
+   the aspect-ratio resize (``RecResizeImg``), unless a part of the model declares
+   ``requires_fixed_width = True``; models trained on a stretch to a fixed size
+   (``ABINetRecResizeImg`` ``[3, 32, 128]``: ABINet's attention maps and positions are sized
+   by ``image_size``; ``VLRecResizeImg`` ``[3, 64, 256]``: VisionLAN's ``n_position``) get
+   ``[None, C, H, W]``: the batch stays dynamic.
+3. Write ``inference.yml`` (:class:`ppresnet45.inference.InferenceSpec`: PaddleOCR's
+   pre-processing ops and decoder for the family, the dictionary, our extra keys, the
+   architecture) and ``model.pdparams`` (for the ``eager`` runtime).
 4. Optionally (``--onnx``) convert to ``model.onnx`` with paddle2onnx (:mod:`.onnx`).
-5. Parity check (:mod:`.parity`): rendered text lines at two widths through the saved
-   model must give the eager model's probabilities; past the tolerance the export fails.
+5. Parity check (:mod:`.parity`): rendered text lines at two batch sizes (and two widths
+   for a dynamic width) through the saved model must give the eager model's probabilities;
+   past the tolerance the export fails.
 6. Everything is written into a temporary folder beside the target, which replaces the
    target only when all steps succeeded (``export_report.json`` records the numbers).
 """
@@ -31,6 +38,7 @@ from paddle.static import InputSpec
 from ..charset import CTCCharset
 from ..config import image_shape_of, load_config
 from ..errors import ConfigError, PPResNetError
+from ..inference.families import config_img_mode, config_resize_op, preprocessing
 from ..inference.spec import CONFIG_FILE, MODEL_FILE, PARAMS_FILE, REPORT_FILE, STATE_DICT_FILE, InferenceSpec
 from ..modeling.model import resolve_architecture
 from ..modeling.summary import count_macs
@@ -94,14 +102,26 @@ def _weights_to_load(glob, pretrained):
 
 
 def build_spec(config, model, model_name, untrained):
-    """The :class:`InferenceSpec` of ``model`` built from ``config``: what ``inference.yml`` says."""
-    image_shape = [int(v) for v in image_shape_of(config)]
+    """The :class:`InferenceSpec` of ``model`` built from ``config``: what ``inference.yml`` says.
+
+    The config's resize op (Eval, else Train transforms) picks the family's pre-processing
+    and whether the width may change; its ``DecodeImage.img_mode`` is the channel order.
+    ``model_name`` "" writes no ``Global.model_name``.
+    """
+    image_shape = image_shape_of(config)
+    if not (isinstance(image_shape, list) and len(image_shape) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in image_shape)):
+        raise ConfigError(f"the model input image_shape (the Eval/Train resize transform's, else Global.image_shape): "
+                          f"expected [C, H, W] of positive ints, got {image_shape!r}")
     arch = resolve_architecture(config)
     glob = config.get("Global") or {}
+    resize_op, _ = config_resize_op(config)
     return InferenceSpec.for_model(
         image_shape,
         CTCCharset.from_config(glob).characters,
-        dynamic_width=not requires_fixed_width(model),
+        dynamic_width=preprocessing(resize_op).dynamic and not requires_fixed_width(model),
+        resize_op=resize_op,
+        img_mode=config_img_mode(config),
         model_name=model_name,
         model_type=arch.get("model_type", "rec"),
         algorithm=arch.get("algorithm", "CTC"),
@@ -130,10 +150,24 @@ def _save_model(model, spec, state_dict, folder):
     spec.to_yaml(os.path.join(folder, CONFIG_FILE))
 
 
-def _new_report(spec, source, save_dir, load_report, tolerance, logit_rtol):
+def _model_name(config, source, model_name):
+    """``(Global.model_name to write, the name to show)``.
+
+    Written: ``model_name`` when given, else the config's ``Global.model_name``, else none
+    (PaddleOCR's ``predict_rec`` rejects names outside its own model list, and PaddleX's
+    predictor a name other than the one its user passes). Shown: that name, else the config
+    file's.
+    """
+    shown = os.path.splitext(os.path.basename(source))[0] if source else "rec_model"
+    if model_name is None:
+        model_name = (config.get("Global") or {}).get("model_name") or ""
+    return str(model_name), str(model_name or shown)
+
+
+def _new_report(spec, shown_name, source, save_dir, load_report, tolerance, logit_rtol):
     return {
         "ok": False,
-        "model_name": spec.model_name,
+        "model_name": shown_name,
         "config": source,
         "save_dir": os.path.abspath(save_dir),
         "input_shape": [None] + spec.input_shape,
@@ -167,7 +201,7 @@ def export_inference_model(config, save_dir=None, pretrained=None, onnx=False, c
         logit_rtol (float | None): relative FP32 logit error allowed on top, for models with
             large logits (default 1e-6; 0 = ``tolerance`` only). See :mod:`.parity`.
         model_name (str | None): ``Global.model_name`` of ``inference.yml`` (default: the
-            config file's stem, else ``rec_model``).
+            config's; see :func:`_model_name`).
         config_path (str | None): the YAML file a loaded ``config`` came from (recorded in
             the report and used for the default ``model_name``).
 
@@ -181,8 +215,7 @@ def export_inference_model(config, save_dir=None, pretrained=None, onnx=False, c
     start = time.time()
     config, source = _loaded(config, config_path)
     glob = config.get("Global") or {}
-    if model_name is None:
-        model_name = os.path.splitext(os.path.basename(source))[0] if source else "rec_model"
+    model_name, shown_name = _model_name(config, source, model_name)
     save_dir = save_dir or glob.get("save_inference_dir")
     tolerance, logit_rtol = _check_options(save_dir, tolerance, logit_rtol)
     weights_key, weights = _weights_to_load(glob, pretrained)
@@ -192,11 +225,11 @@ def export_inference_model(config, save_dir=None, pretrained=None, onnx=False, c
     model.eval()
     spec = build_spec(config, model, model_name, untrained=load_report is None)
     # Eager reference outputs, before to_static replaces the model's forward.
-    batches = parity_batches(spec.image_shape, spec.dynamic_width) if check else []
-    references, logit_scales = eager_references(model, batches)
+    batches = parity_batches(spec.image_shape, spec.dynamic_width, spec) if check else []
+    references, logit_scales = eager_references(model, batches, spec.postprocess)
     state_dict = {k: v.numpy() for k, v in model.state_dict().items()}
 
-    report = _new_report(spec, source, save_dir, load_report, tolerance, logit_rtol)
+    report = _new_report(spec, shown_name, source, save_dir, load_report, tolerance, logit_rtol)
     with atomic_output_dir(save_dir) as tmp:
         _save_model(model, spec, state_dict, tmp)
         backends = ["paddle"]
@@ -210,6 +243,6 @@ def export_inference_model(config, save_dir=None, pretrained=None, onnx=False, c
         report["checked"] = bool(check)
         report["seconds"] = round(time.time() - start, 2)
         report["files"] = {n: os.path.getsize(os.path.join(tmp, n)) for n in sorted(os.listdir(tmp))}
-        raise_on_parity_failure(report["parity"], save_dir)
+        raise_on_parity_failure(report["parity"], save_dir, untrained=load_report is None)
         atomic_write_text(os.path.join(tmp, REPORT_FILE), json.dumps(report, indent=2) + "\n")
     return report

@@ -2,8 +2,9 @@
 
 paddle2onnx (and ``onnx``, for the check) are optional packages, imported only here.
 The check reads the ONNX graph's input and, for a dynamic-width export, requires both the
-batch and the width to stay dynamic; the numerical check is the parity check run with
-ONNX Runtime (:mod:`.parity`).
+batch and the width to stay dynamic (a fixed-size export keeps a dynamic batch), and
+records the outputs; the numerical check is the parity check run with ONNX Runtime
+(:mod:`.parity`).
 """
 
 import os
@@ -64,7 +65,8 @@ def export_onnx(model_dir, dynamic):
         dynamic (bool): the model was exported with a dynamic width (checked in the graph).
 
     Returns:
-        dict: ``file``, ``opset``, ``paddle2onnx_version`` and, with ``onnx`` installed, ``input``.
+        dict: ``file``, ``opset``, ``paddle2onnx_version`` and, with ``onnx`` installed, ``input``
+        and ``outputs`` (the output names: two for VisionLAN, its logits and features).
 
     Raises:
         BackendError: paddle2onnx is not installed.
@@ -77,4 +79,12 @@ def export_onnx(model_dir, dynamic):
     graph_input = check_onnx_input(path, dynamic)
     if graph_input is not None:
         info["input"] = graph_input
+        info["outputs"] = onnx_output_names(path)
     return info
+
+
+def onnx_output_names(path):
+    """The ONNX graph's output names, in order (needs the ``onnx`` package)."""
+    import onnx
+
+    return [o.name for o in onnx.load(path, load_external_data=False).graph.output]

@@ -3,7 +3,9 @@
 :class:`InferenceSpec` reads (and the export writes) an export's ``inference.yml``;
 :func:`create_runtime` opens an export directory with one of the backends registered in
 :data:`ppresnet45.registry.RUNTIMES` (:func:`available_backends` lists the usable ones);
-:class:`TextRecognizer` turns image files or arrays into text with one of them.
+:class:`TextRecognizer` turns image files or arrays into text with one of them. What differs
+between model families (CTC, ABINet, VisionLAN: pre-processing, the text output's layout)
+is in :mod:`.families`; the pre-processing itself in :mod:`.preprocess`.
 """
 
 from .recognizer import TextRecognizer, recognize, score_against_labels

@@ -10,7 +10,16 @@ chunks is squeezed horizontally to fit them.
 
 Pieces are sorted by width so that a batch pads little; a batch is padded to its widest
 row rounded up to a multiple of :data:`WIDTH_ALIGN` (fewer distinct shapes for the runtime
-to prepare), never beyond ``max_width``.
+to prepare), never beyond ``max_width``, and never below the nominal width ``W``: training
+pads every line to ``W`` (``RecResizeImg``), and a CTC model may emit a short line's
+characters over that padding, so a line keeps the steps up to ``max(its width, W)``; the
+steps over the padding beyond that (up to its batch's widest line) are dropped.
+
+With ``paddleocr`` batching (PaddleOCR's own exports, :mod:`.spec`) every line is one piece;
+lines are sorted by aspect ratio ``w / h``, and a batch's width is PaddleOCR's
+``predict_rec`` width, ``int(H * max(W / H, widest ratio))``, capped at ``max_width``; each
+line keeps its resized width up to that, and every time step is decoded, padding included,
+so the text is what PaddleOCR reads.
 """
 
 import math
@@ -44,6 +53,7 @@ class Piece:
     full_width: int
     own_lo: float = 0.0
     own_hi: float = math.inf
+    ratio: float = 0.0  # w / h of the image (the sort key of ``paddleocr`` batching)
 
     @property
     def is_chunk(self):
@@ -97,6 +107,8 @@ def plan_pieces(sizes, spec, max_chunks=16):
     overlap = min(cw // 2, max(4 * spec.height, cw // 8))
     step = max(WIDTH_ALIGN, (cw - overlap) // WIDTH_ALIGN * WIDTH_ALIGN)
     limit = cw + (max_chunks - 1) * step
+    if spec.paddleocr_batching:
+        return _paddleocr_pieces(sizes, spec)
     for i, hw in enumerate(sizes):
         if hw is None:
             continue
@@ -114,19 +126,41 @@ def plan_pieces(sizes, spec, max_chunks=16):
     return pieces
 
 
+def _paddleocr_pieces(sizes, spec):
+    """One piece per line, sorted by aspect ratio (then input order), as PaddleOCR batches them."""
+    pieces = []
+    for i, hw in enumerate(sizes):
+        if hw is not None:
+            rw = resized_width(hw[0], hw[1], spec.height, spec.max_width)
+            pieces.append(Piece(i, 0, 0, rw, rw, ratio=hw[1] / float(max(hw[0], 1))))
+    pieces.sort(key=lambda p: (p.ratio, p.index))
+    return pieces
+
+
+def paddleocr_batch_width(ratios, spec):
+    """PaddleOCR's batch width for lines of aspect ratios ``ratios``: ``int(H * max(W / H, ...))``
+    (its ``predict_rec`` arithmetic, in the same float operations), at most ``max_width``."""
+    h, w = spec.height, spec.width
+    return min(int(spec.max_width), int(h * max([w / h] + list(ratios))))
+
+
 def batch_width(pieces, spec, align=WIDTH_ALIGN):
-    """Padded input width of a batch: its widest row, rounded up to a multiple of ``align``, ≤ max_width."""
+    """Padded input width of a batch: its widest row, rounded up to a multiple of ``align``, ≤ max_width
+    (PaddleOCR's width with ``paddleocr`` batching; the nominal width for a fixed-width model)."""
+    if spec.paddleocr_batching:
+        return paddleocr_batch_width([p.ratio for p in pieces], spec)
     if not spec.chunking:
         return spec.width
-    widest = max(p.width for p in pieces)
+    widest = max([p.width for p in pieces] + [spec.width])
     return int(min(spec.max_width, max(widest, -(-widest // align) * align)))
 
 
-def decoded_steps(piece, content_width, steps, padded_width):
+def decoded_steps(piece, content_width, steps, padded_width, nominal_width=0):
     """The time steps of one output row that belong to its piece.
 
-    A whole line keeps the steps covering its content: those over the right-hand padding
-    are dropped, so padding a line to its batch's width adds no characters. A chunk keeps
+    A whole line keeps the steps covering its content, or the nominal width when it is
+    narrower (what training padded it to): the steps over the rest of the right-hand
+    padding are dropped, so padding a line to its batch's width adds no characters. A chunk keeps
     the steps whose centres fall in the part of the line it decodes (the last chunk keeps
     every step that touches the line, as a whole line does).
 
@@ -135,12 +169,16 @@ def decoded_steps(piece, content_width, steps, padded_width):
         content_width (int): width of the row's content in the model input.
         steps (int): time steps of the output row.
         padded_width (int): width of the model input (the batch's width).
+        nominal_width (int): the model's nominal width ``W``.
 
     Returns:
         slice | np.ndarray: an index (slice or boolean mask) into the row's time steps.
     """
+    if content_width is None:  # paddleocr batching: every step, as PaddleOCR decodes
+        return slice(0, steps)
     if not piece.is_chunk:
-        return slice(0, min(steps, max(1, int(math.ceil(steps * content_width / padded_width)))))
+        width = max(content_width, min(nominal_width, padded_width))
+        return slice(0, min(steps, max(1, int(math.ceil(steps * width / padded_width)))))
     centres = piece.x0 + (np.arange(steps) + 0.5) * (padded_width / steps)
     keep = centres >= piece.own_lo
     if piece.own_hi >= piece.full_width:

@@ -1,39 +1,54 @@
-"""Image sources for inference: list the images a user points at, and load them robustly.
-
-A source is one of
-
-* an image file (by extension, see :data:`IMAGE_EXTENSIONS`);
-* a folder, searched recursively for image files (sorted by relative path, hidden
-  entries skipped);
-* a label file in PaddleOCR's format, one ``path<TAB>text`` per line, paths relative to
-  the label file's folder (absolute paths are kept); its texts become ground truth.
+"""Load what a user feeds the recognizer, robustly: every bad file is one :class:`ImageLoadError`.
 
 :func:`load_image` decodes with ``cv2.imdecode(np.fromfile(...))`` so non-ASCII paths work
-on every platform, and turns every way a file can be bad (missing, unreadable, empty,
-truncated PNG/JPEG, not an image) into an :class:`ImageLoadError` with a one-line reason.
+on every platform, falling back to Pillow for what OpenCV does not read (SGI ``.rgb``,
+unusual TIFF/BMP variants; an animated GIF gives its first frame either way, as in
+PaddleOCR). Every way a file can be bad (missing, a folder, unreadable, empty, truncated
+PNG/JPEG, not an image, a corrupt or unsupported format, a header declaring more pixels
+than ``max_pixels``) becomes an :class:`ImageLoadError` with a one-line reason.
+
+Decompression bombs: the image size is read from the header (Pillow, no decoding) before
+anything is decoded, and a file declaring more than ``max_pixels`` pixels
+(:data:`DEFAULT_MAX_PIXELS`; ``infer --max_pixels``) is refused without allocating its
+pixels. Pillow refuses headers beyond its own limit (``2 * PIL.Image.MAX_IMAGE_PIXELS``)
+by itself; with ``max_pixels`` above that limit such files go to OpenCV, whose own limit
+(``CV_IO_MAX_IMAGE_PIXELS``, 2^30) still applies.
+
 Gray, 16-bit and float images are passed on for :func:`ppresnet45.data.imgproc.to_model_channels`
 to convert; images with transparency are composited onto white first (an opaque image is
 unchanged), so dark text on a transparent background stays readable.
 """
 
+import contextlib
+import io
 import os
-from dataclasses import dataclass
+import re
+import sys
+import threading
+import warnings
 
 import cv2
 import numpy as np
 
 from ..errors import DataError
-
-IMAGE_EXTENSIONS = (
-    ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp",
-    ".jp2", ".pbm", ".pgm", ".ppm", ".pnm",
+from .sources import (  # noqa: F401 - kept importable from here
+    IMAGE_EXTENSIONS,
+    BadInput,
+    ImageSources,
+    is_image_path,
+    list_folder_images,
+    list_image_sources,
 )
+
+# 50 megapixels: a 600-dpi A4 scan is 35; a text line of 100k x 500 px is 50.
+DEFAULT_MAX_PIXELS = 50_000_000
 
 # A truncated PNG lacks its IEND chunk, a truncated JPEG its EOI marker (0xFFD9 cannot occur
 # inside entropy-coded data, so finding it near the end means the scan data is complete).
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _TAIL_BYTES = 1024
+_QUIET = threading.Lock()
 
 
 class ImageLoadError(DataError):
@@ -50,128 +65,61 @@ class ImageLoadError(DataError):
         self.reason = reason
 
 
-@dataclass
-class ImageSources:
-    """The images named by a source path.
-
-    Attributes:
-        paths (list[str]): image files, in the order the source lists them.
-        labels (list[str] | None): ground-truth texts (label-file sources only).
-        kind (str): ``"file"``, ``"folder"`` or ``"label_file"``.
-        source (str): the path the list came from.
-    """
-
-    paths: list
-    labels: list = None
-    kind: str = "file"
-    source: str = ""
+def check_max_pixels(max_pixels):
+    """``max_pixels`` if it is a positive int or None (no limit of ours)."""
+    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int)
+                                   or max_pixels < 1):
+        raise DataError(f"max_pixels: expected a positive int, got {max_pixels!r}")
+    return max_pixels
 
 
-def is_image_path(path):
-    """True when ``path`` ends with one of :data:`IMAGE_EXTENSIONS` (case-insensitive)."""
-    return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
+def _header_size(fp, path, max_pixels):
+    """``(h, w)`` from the header of the open file ``fp`` (Pillow, lazily), or None when Pillow
+    cannot tell; ImageLoadError when it declares more than ``max_pixels`` pixels."""
+    from PIL import Image
 
-
-def list_folder_images(folder):
-    """Image files under ``folder`` (recursive), sorted by relative path; hidden entries skipped."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if not name.startswith(".") and is_image_path(name):
-                found.append(os.path.join(root, name))
-    return sorted(found, key=lambda p: os.path.relpath(p, folder))
-
-
-def read_label_file(path):
-    """Parse a ``path<TAB>text`` label file.
-
-    Args:
-        path (str): the label file (UTF-8; a BOM is accepted).
-
-    Returns:
-        tuple[list[str], list[str]]: image paths (relative ones joined to the label
-        file's folder) and their texts.
-
-    Raises:
-        DataError: the file is not UTF-8, a line has no tab, or there are no entries.
-    """
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise DataError(f"label file '{path}': cannot read ({exc.strerror or exc})") from None
-    if b"\x00" in raw[:4096]:
-        raise DataError(f"'{path}': not an image (unknown extension) and not a text label file "
-                        f"(expected 'path<TAB>text' lines; image extensions: {' '.join(IMAGE_EXTENSIONS)})")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"label file '{path}': not UTF-8 text (byte {exc.start}); expected 'path<TAB>text' "
-                        "lines") from None
-    base = os.path.dirname(os.path.abspath(path))
-    paths, labels = [], []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        if "\t" not in line:
-            raise DataError(f"{path}:{lineno}: expected 'image_path<TAB>text', got {line[:60]!r}")
-        rel, label = line.split("\t", 1)
-        rel = rel.strip()
-        if not rel:
-            raise DataError(f"{path}:{lineno}: empty image path before the tab")
-        paths.append(rel if os.path.isabs(rel) else os.path.join(base, rel))
-        labels.append(label)
-    if not paths:
-        raise DataError(f"label file '{path}' has no 'path<TAB>text' lines")
-    return paths, labels
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notes on odd files; the outcome says it all
+            with Image.open(fp) as im:
+                w, h = im.size
+    except Image.DecompressionBombError as exc:
+        pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        if max_pixels is not None and max_pixels <= pillow_limit:
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            declared = found.group(1) if found else f"more than {pillow_limit}"
+            raise ImageLoadError(path, f"the header declares {declared} pixels, over the limit of {max_pixels} "
+                                       "(--max_pixels)") from None
+        return None
+    except Exception:  # noqa: BLE001 - Pillow cannot read the header: OpenCV may
+        return None
+    if w < 1 or h < 1:
+        return None
+    _check_pixels(int(h), int(w), path, max_pixels, "the header declares")
+    return int(h), int(w)
 
 
-def list_image_sources(path):
-    """List the images of an image file, a folder (recursive) or a label file.
-
-    Args:
-        path (str | os.PathLike): the source.
-
-    Returns:
-        ImageSources: the paths (and labels for a label file).
-
-    Raises:
-        DataError: the path does not exist, a folder holds no images, or a label file is
-            malformed.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        paths = list_folder_images(path)
-        if not paths:
-            raise DataError(f"folder '{path}' holds no images (searched recursively for "
-                            f"{' '.join(IMAGE_EXTENSIONS)})")
-        return ImageSources(paths=paths, kind="folder", source=path)
-    if not os.path.exists(path):
-        raise DataError(f"image path '{path}' not found (expected an image, a folder of images or a "
-                        "'path<TAB>text' label file)")
-    if is_image_path(path):
-        return ImageSources(paths=[path], kind="file", source=path)
-    paths, labels = read_label_file(path)
-    return ImageSources(paths=paths, labels=labels, kind="label_file", source=path)
+def _check_pixels(h, w, path, max_pixels, what):
+    if max_pixels is not None and h * w > max_pixels:
+        raise ImageLoadError(path, f"{what} {w}x{h} = {h * w} pixels, over the limit of {max_pixels} "
+                                   "(--max_pixels)")
 
 
-def read_image_size(path):
+def read_image_size(path, max_pixels=DEFAULT_MAX_PIXELS):
     """The ``(height, width)`` of an image from its header only, or ``None`` if unknown.
 
     Uses Pillow's lazy open (no pixel decoding), so it is cheap enough to call on every
     file before batching by aspect ratio.
-    """
-    try:
-        from PIL import Image
 
-        with Image.open(path) as im:
-            w, h = im.size
-        if w > 0 and h > 0:
-            return int(h), int(w)
-    except Exception:  # noqa: BLE001 - any failure just means "decode to find out"
-        return None
-    return None
+    Raises:
+        ImageLoadError: the header declares more than ``max_pixels`` pixels.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            return _header_size(f, path, max_pixels)
+    except OSError:
+        return None  # missing or unreadable: load_image says which
 
 
 def _check_complete(data, path):
@@ -202,7 +150,7 @@ def normalize_decoded(img):
     the gray plane composited onto white; 4-channel images are composited onto white.
     """
     if img.dtype.kind == "f":
-        img = np.nan_to_num(img.astype(np.float32))
+        img = np.nan_to_num(img.astype(np.float32), posinf=255.0, neginf=0.0)
         if img.size and float(img.max()) <= 1.0:
             img = img * 255.0
     elif img.dtype.kind in "ui" and img.dtype not in (np.uint8, np.uint16):
@@ -217,17 +165,86 @@ def normalize_decoded(img):
     return img
 
 
-def load_image(path):
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence what OpenCV and the codecs under it (libpng, libjpeg, libtiff) print to file
+    descriptor 2 about a bad file while decoding it: the file's row says what is wrong. One
+    thread at a time (the descriptor is the process's)."""
+    level = cv2.utils.logging.getLogLevel()
+    try:
+        fd = sys.__stderr__.fileno()
+    except (AttributeError, ValueError, OSError):  # no real descriptor (embedded, IDE)
+        fd = None
+    with _QUIET:
+        saved = devnull = None
+        try:
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+            if fd is not None:
+                with contextlib.suppress(Exception):
+                    sys.__stderr__.flush()
+                saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, fd)
+            yield
+        finally:
+            if saved is not None:
+                os.dup2(saved, fd)
+                os.close(saved)
+                os.close(devnull)
+            cv2.utils.logging.setLogLevel(level)
+
+
+def _pillow_decode(data, path, max_pixels):
+    """Decode with Pillow (first frame): gray, BGR or BGRA, as OpenCV would give them."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(io.BytesIO(data.tobytes())) as im:
+            _check_pixels(im.size[1], im.size[0], path, max_pixels, "the image has")
+            im.seek(0)
+            if im.mode in ("1", "P", "PA", "LA", "RGBA", "La", "RGBa") or "transparency" in im.info:
+                return np.asarray(im.convert("RGBA"))[:, :, [2, 1, 0, 3]]
+            if im.mode in ("L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+                return np.asarray(im)
+            return np.asarray(im.convert("RGB"))[:, :, ::-1]
+
+
+def _decode(data, path, max_pixels):
+    """OpenCV, else Pillow; ImageLoadError when neither decodes ``data``."""
+    try:
+        with quiet_native_stderr():
+            img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        img = None
+    if img is None or img.size == 0:
+        try:
+            with quiet_native_stderr():
+                img = _pillow_decode(data, path, max_pixels)
+        except ImageLoadError:
+            raise
+        except MemoryError:
+            raise ImageLoadError(path, "out of memory while decoding it") from None
+        except Exception:  # noqa: BLE001 - every other failure means the same to a user
+            img = None
+    if img is None or img.size == 0 or img.ndim not in (2, 3):
+        raise ImageLoadError(path, "cannot decode: not an image, or a corrupt/unsupported format")
+    return img
+
+
+def load_image(path, max_pixels=DEFAULT_MAX_PIXELS):
     """Decode an image file to an array (gray, BGR; uint8, uint16 or float32).
 
     Args:
         path (str | os.PathLike): the image file (any Unicode name).
+        max_pixels (int | None): refuse images of more pixels (read from the header first);
+            None: no limit of ours.
 
     Returns:
         ndarray: ``H×W`` or ``H×W×3``; alpha is composited onto white.
 
     Raises:
-        ImageLoadError: the file is missing, unreadable, empty, truncated or not an image.
+        ImageLoadError: the file is missing, unreadable, empty, truncated, too large or
+            not an image.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -236,14 +253,17 @@ def load_image(path):
         data = np.fromfile(path, dtype=np.uint8)
     except FileNotFoundError:
         raise ImageLoadError(path, "file not found") from None
-    except OSError as exc:
-        raise ImageLoadError(path, f"cannot read ({exc.strerror or exc})") from None
+    except (OSError, ValueError) as exc:
+        raise ImageLoadError(path, f"cannot read ({getattr(exc, 'strerror', None) or exc})") from None
     if data.size == 0:
         raise ImageLoadError(path, "empty file (0 bytes)")
     _check_complete(data, path)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if img is None or img.size == 0:
-        raise ImageLoadError(path, "cannot decode: not an image, or a corrupt/unsupported format")
+    _header_size(io.BytesIO(data.tobytes()), path, max_pixels)
+    try:
+        img = _decode(data, path, max_pixels)
+    except MemoryError:
+        raise ImageLoadError(path, "out of memory while decoding it") from None
+    _check_pixels(img.shape[0], img.shape[1], path, max_pixels, "the image has")
     if img.ndim == 3 and img.shape[2] not in (1, 2, 3, 4):
         raise ImageLoadError(path, f"unsupported channel count {img.shape[2]} (expected 1, 3 or 4)")
     return normalize_decoded(img)
@@ -253,7 +273,7 @@ def check_array_image(img, where="image"):
     """Validate an in-memory image (``H×W`` or ``H×W×C``, C in 1..4) and normalise it like a file.
 
     Raises:
-        DataError: wrong type, rank, channel count or an empty array.
+        DataError: wrong type, rank, channel count, dtype or an empty array.
     """
     if not isinstance(img, np.ndarray):
         raise DataError(f"{where}: expected a numpy array (H×W or H×W×C), got {type(img).__name__}")
@@ -261,4 +281,6 @@ def check_array_image(img, where="image"):
         raise DataError(f"{where}: expected a non-empty H×W or H×W×C array with C in 1..4, got shape {img.shape}")
     if img.dtype == np.bool_:
         img = img.astype(np.uint8) * 255
+    if img.dtype.kind not in "uif":
+        raise DataError(f"{where}: expected an integer or float array, got dtype {img.dtype}")
     return normalize_decoded(img)

@@ -13,11 +13,31 @@ writes it (:meth:`InferenceSpec.to_yaml`); the runtimes, the recognizer and the 
 read it back (:meth:`InferenceSpec.from_yaml`). Every check of the file lives in
 :meth:`InferenceSpec.from_config`, and every error is one line naming the file and key.
 
-The file uses PaddleOCR's section names (``Global``, ``PreProcess.transform_ops``,
-``PostProcess``, ``Architecture``). Our files also state ``Global.image_shape`` /
-``input_shape`` / ``dynamic_width`` / ``max_width``; a file without ``Global.image_shape``
-(PaddleOCR's own exports) gives the shape in ``PreProcess`` ``RecResizeImg.image_shape``
-only, and is then read as a dynamic-width model.
+The file speaks PaddleOCR's vocabulary (``Global``, ``PreProcess.transform_ops`` with
+PaddleOCR's op names, ``PostProcess`` with ``name`` and ``character_dict``), so PaddleOCR
+and PaddleX read it; everything only ppresnet45 needs lives in one place, as extra keys of
+``Global`` that PaddleOCR ignores (:meth:`InferenceSpec.extras`): ``image_shape``,
+``input_shape``, ``dynamic_width``, ``max_width``, ``channel_order``, ``normalize``,
+``batching``, ``macs_per_image``, ``model_type`` / ``algorithm`` / ``backbone``, ``untrained``,
+``ppresnet45_version``; plus the ``Architecture`` section (rebuilds the eager model).
+``Global.model_name`` is written only when the export was given one: PaddleOCR's
+``predict_rec`` rejects names outside its own model list.
+
+Every family writes the same layout, the one PaddleOCR's exports use and PaddleX's text
+recognition predictor accepts: ``DecodeImage`` (``img_mode``, ``channel_first``), the
+family's resize op with its ``image_shape`` (:mod:`.families`: ``RecResizeImg`` for CTC,
+whose ``padding: false`` is written only when set; ``ABINetRecResizeImg``,
+``VLRecResizeImg``), and ``KeepKeys``. No ``NormalizeImage``: PaddleX refuses ops outside
+its list, and each resize op implies its normalisation (ours is also in ``Global.normalize``).
+
+Reading: files of older releases (``NormalizeImage``, ``Global.model_name`` from the config
+file's name) still read. A file without our ``Global`` keys (PaddleOCR's own exports: the
+shape only in the resize op's ``image_shape``, perhaps no ``Global`` section, no
+``character_dict`` for the default ``0-9a-z``) is read the way PaddleOCR runs it: any width
+for ``RecResizeImg``, a fixed size for the other resize ops, and PaddleOCR's batching
+(``batching: paddleocr``: the batch width follows its widest line as ``predict_rec`` computes
+it, at least the nominal width, at most :data:`PADDLEOCR_MAX_WIDTH`; every time step decoded).
+Our exports use ``batching: chunks`` (:mod:`.chunking`); ``Global.batching`` overrides either.
 """
 
 import os
@@ -25,10 +45,13 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from ..data.imgproc import MEAN, SCALE, STD
 from ..config import read_yaml_file
+from ..data.imgproc import MEAN, SCALE, STD
 from ..errors import ModelDirError
 from ..utils.io import atomic_write_text
+from . import spec_parse as parse
+from .families import DEFAULT_RESIZE_OP, output_layout, preprocessing
+from .spec_parse import BATCHING, CHUNKS, PADDLEOCR, PADDLEOCR_MAX_WIDTH  # noqa: F401 - part of this module's API
 
 MODEL_FILE = "inference.json"
 PARAMS_FILE = "inference.pdiparams"
@@ -90,99 +113,6 @@ def dump_inference_yml(data):
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False)
 
 
-# ----------------------------------------------------------------------------- parsing helpers
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _number(value, where):
-    """A number that PaddleOCR configs may spell as a string like ``"1./255."``."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            if "/" in value:
-                num, den = value.split("/", 1)
-                return float(num) / float(den)
-            return float(value)
-        except (ValueError, ZeroDivisionError):
-            pass
-    raise ModelDirError(f"{where}: expected a number, got {value!r}")
-
-
-def _numbers(values, default, where):
-    if values is None:
-        return tuple(default)
-    if not isinstance(values, (list, tuple)) or not values:
-        raise ModelDirError(f"{where}: expected a list of numbers, got {values!r}")
-    return tuple(_number(v, where) for v in values)
-
-
-def _sections(cfg, src):
-    """``(Global, {transform op name: args})`` of a parsed file, type-checked."""
-    if not isinstance(cfg, dict):
-        raise ModelDirError(f"{src}: expected a mapping with Global, PreProcess, PostProcess, got {type(cfg).__name__}")
-    glob = cfg.get("Global")
-    if not isinstance(glob, dict):
-        raise ModelDirError(f"{src}: missing 'Global' section (expected a mapping)")
-    pre = cfg.get("PreProcess")
-    if pre is not None and not (isinstance(pre, dict) and isinstance(pre.get("transform_ops", []), list)):
-        raise ModelDirError(f"{src}: PreProcess: expected a mapping with a 'transform_ops' list")
-    ops = {}
-    for op in (pre or {}).get("transform_ops") or []:
-        if isinstance(op, dict):
-            for name, args in op.items():
-                ops[name] = args if isinstance(args, dict) else {}
-    return glob, ops
-
-
-def _postprocess(cfg, src):
-    """``(decoder name, character list)`` of ``PostProcess``; ``Architecture`` is type-checked too."""
-    post = cfg.get("PostProcess")
-    if not isinstance(post, dict) or not isinstance(post.get("name"), str):
-        raise ModelDirError(f"{src}: PostProcess: expected a mapping with 'name' (e.g. CTCLabelDecode)")
-    chars = post.get("character_dict")
-    if not (isinstance(chars, list) and chars and all(isinstance(ch, str) for ch in chars)):
-        raise ModelDirError(f"{src}: PostProcess.character_dict: expected the list of characters (strings), got "
-                            f"{type(chars).__name__}")
-    arch = cfg.get("Architecture")
-    if arch is not None and not isinstance(arch, dict):
-        raise ModelDirError(f"{src}: Architecture: expected a mapping, got {type(arch).__name__}")
-    return post["name"], list(chars)
-
-
-def _shape(glob, ops, src):
-    """``(image_shape, dynamic_width)``: the nominal ``[C, H, W]`` and whether any width is accepted."""
-    resize = ops.get("RecResizeImg", {})
-    if "image_shape" in resize:
-        key, shape = "PreProcess RecResizeImg.image_shape", resize["image_shape"]
-    else:
-        key, shape = "Global.image_shape", glob.get("image_shape")
-    if not (isinstance(shape, list) and len(shape) == 3 and all(_is_int(v) and v > 0 for v in shape)):
-        raise ModelDirError(f"{src}: {key}: expected [C, H, W] of positive ints, got {shape!r}")
-    inp = glob.get("input_shape")
-    if inp is None and "image_shape" not in glob:  # PaddleOCR's vocabulary: the shape is only in PreProcess
-        inp = [shape[0], shape[1], -1]
-    if not (isinstance(inp, list) and len(inp) == 3 and all(_is_int(v) for v in inp)):
-        raise ModelDirError(f"{src}: Global.input_shape: expected [C, H, W] of ints, got {inp!r}")
-    if inp[:2] != shape[:2] or inp[2] not in (-1, shape[2]):
-        raise ModelDirError(f"{src}: Global.input_shape: {inp} does not match {key} {shape} (expected "
-                            f"[{shape[0]}, {shape[1]}, -1 or {shape[2]}])")
-    dynamic = glob.get("dynamic_width", inp[2] == -1)
-    if not isinstance(dynamic, bool) or dynamic != (inp[2] == -1):
-        raise ModelDirError(f"{src}: Global.dynamic_width: expected {str(inp[2] == -1).lower()} for input_shape "
-                            f"{inp}, got {dynamic!r}")
-    return shape, dynamic
-
-
-def _normalization(ops, src):
-    norm = ops.get("NormalizeImage") or {}
-    scale = _number(norm.get("scale", SCALE), f"{src}: NormalizeImage.scale")
-    mean = _numbers(norm.get("mean"), MEAN, f"{src}: NormalizeImage.mean")
-    std = _numbers(norm.get("std"), STD, f"{src}: NormalizeImage.std")
-    return scale, mean, std
-
-
 # ----------------------------------------------------------------------------- the spec
 @dataclass
 class InferenceSpec:
@@ -192,15 +122,22 @@ class InferenceSpec:
         channels (int): model input channels.
         height (int): model input height.
         width (int): nominal input width (``image_shape[2]``).
-        padding (bool): keep the aspect ratio and right-pad (``RecResizeImg.padding``).
+        padding (bool): keep the aspect ratio and right-pad (``RecResizeImg.padding``);
+            ``False`` for a stretch to exactly ``height × width``.
         dynamic_width (bool): the model accepts any width (batches pad to their widest line).
-        max_width (int): widest input the model is run on; wider lines are chunked.
-        img_mode (str): ``"BGR"``, ``"RGB"`` or ``"GRAY"`` (``DecodeImage.img_mode``).
-        character_list (list[str]): the CTC dictionary (without the blank).
+        max_width (int): widest input the model is run on; wider lines are chunked (or, with
+            ``paddleocr`` batching, squeezed).
+        img_mode (str): the channel order, ``"BGR"``, ``"RGB"`` or ``"GRAY"``
+            (``DecodeImage.img_mode`` / ``Global.channel_order``).
+        character_list (list[str]): the dictionary (without the decoder's special classes).
         macs_per_image (int | None): multiply-adds of one image at the nominal width.
-        model_name (str): name recorded at export.
+        model_name (str): ``Global.model_name`` ("" when the file has none).
         scale, mean, std: the input normalisation ``(x * scale - mean) / std`` per channel.
         postprocess (str): the decoder's name (``PostProcess.name``).
+        resize_op (str): the resize op of ``PreProcess`` (the model family's pre-processing).
+        batching (str): ``"chunks"`` (ours: a batch padded to its widest line, long lines cut
+            into chunks, the steps over padding dropped) or ``"paddleocr"`` (as PaddleOCR's
+            ``predict_rec``); see the module docs.
         model_type, algorithm, backbone (str | None): what the model is (``Global``).
         untrained (bool | None): exported without trained weights.
         ppresnet45_version (str | None): the version that wrote the file.
@@ -223,6 +160,8 @@ class InferenceSpec:
     mean: tuple = MEAN
     std: tuple = STD
     postprocess: str = "CTCLabelDecode"
+    resize_op: str = DEFAULT_RESIZE_OP
+    batching: str = CHUNKS
     model_type: str = "rec"
     algorithm: str = "CTC"
     backbone: str = None
@@ -245,25 +184,53 @@ class InferenceSpec:
 
     @property
     def chunking(self):
-        """Whether over-wide lines are split into chunks (dynamic width with padding)."""
-        return self.dynamic_width and self.padding
+        """Whether over-wide lines are split into chunks (dynamic width, padding, ``chunks`` batching)."""
+        return self.dynamic_width and self.padding and self.batching == CHUNKS
+
+    @property
+    def paddleocr_batching(self):
+        """Whether batches are formed, padded and decoded as PaddleOCR's ``predict_rec`` does
+        (dynamic width, padding, ``paddleocr`` batching)."""
+        return self.dynamic_width and self.padding and self.batching == PADDLEOCR
+
+    @property
+    def preprocessing(self):
+        """The family's :class:`.families.Preprocessing` (from the resize op)."""
+        return preprocessing(self.resize_op)
+
+    @property
+    def keep_ratio_resize(self):
+        """Lines go through the aspect-ratio resize of ``RecResizeImg`` (else a stretch)."""
+        return self.preprocessing.keep_ratio
+
+    @property
+    def output_layout(self):
+        """The family's :class:`.families.OutputLayout` (from the decoder's name)."""
+        return output_layout(self.postprocess)
 
     # -- constructors -------------------------------------------------------------
     @classmethod
-    def for_model(cls, image_shape, character_list, dynamic_width=True, **meta):
-        """The spec of a freshly exported model: the shared pre-processing (BGR, aspect-ratio
-        resize with right padding, ``data.imgproc``'s normalisation) and the default max width.
+    def for_model(cls, image_shape, character_list, dynamic_width=True, resize_op=DEFAULT_RESIZE_OP, img_mode=None,
+                  **meta):
+        """The spec of a freshly exported model: the pre-processing of its family's resize op
+        (aspect-ratio resize with right padding for ``RecResizeImg``, else a stretch), its
+        normalisation and channel order, and the default max width.
 
         Args:
             image_shape (list[int]): the nominal ``[C, H, W]``.
-            character_list (list[str]): the CTC dictionary (without the blank).
+            character_list (list[str]): the dictionary (without the decoder's special classes).
             dynamic_width (bool): whether the model takes any width.
+            resize_op (str): the training config's resize op (a key of
+                :data:`.families.PREPROCESSING`).
+            img_mode (str | None): the channel order (default: the family's).
             **meta: more attributes (``model_name``, ``macs_per_image``, ``architecture``, ...).
         """
         c, h, w = (int(v) for v in image_shape)
-        meta.setdefault("max_width", default_max_width(h, w) if dynamic_width else w)
-        return cls(channels=c, height=h, width=w, padding=True, dynamic_width=bool(dynamic_width), img_mode="BGR",
-                   character_list=list(character_list), mean=tuple(MEAN[:c]), std=tuple(STD[:c]), **meta)
+        pre = preprocessing(resize_op)
+        meta.setdefault("max_width", default_max_width(h, w) if dynamic_width and pre.keep_ratio else w)
+        return cls(channels=c, height=h, width=w, padding=pre.keep_ratio, dynamic_width=bool(dynamic_width),
+                   img_mode=img_mode or pre.img_mode, character_list=list(character_list), scale=pre.scale,
+                   mean=tuple(pre.mean[:c]), std=tuple(pre.std[:c]), resize_op=pre.resize_op, **meta)
 
     @classmethod
     def from_config(cls, cfg, source=CONFIG_FILE):
@@ -277,28 +244,24 @@ class InferenceSpec:
             ModelDirError: a section or key is missing or malformed (one line naming both).
         """
         src = os.fspath(source)
-        glob, ops = _sections(cfg, src)
-        (c, h, w), dynamic = _shape(glob, ops, src)
-        postprocess, chars = _postprocess(cfg, src)
-        img_mode = str((ops.get("DecodeImage") or {}).get("img_mode", "BGR")).upper()
-        if img_mode not in ("BGR", "RGB", "GRAY"):
-            raise ModelDirError(f"{src}: DecodeImage.img_mode: expected BGR, RGB or GRAY, got {img_mode!r}")
-        padding = bool(ops.get("RecResizeImg", {}).get("padding", True))
-        max_width = glob.get("max_width")
-        max_width = default_max_width(h, w) if max_width is None else max_width
-        if not _is_int(max_width) or max_width < 1:
-            raise ModelDirError(f"{src}: Global.max_width: expected a positive int, got {max_width!r}")
-        if not (dynamic and padding):
-            max_width = w
-        scale, mean, std = _normalization(ops, src)
+        glob, ops = parse.sections(cfg, src)
+        resize = parse.resize_op(ops, src)
+        pre = preprocessing(resize)
+        (c, h, w), dynamic = parse.shape(glob, ops, resize, pre.dynamic, src)
+        postprocess, chars = parse.postprocess(cfg, src)
+        padding = parse.padding(ops, resize, pre, src)
+        batching = parse.batching(glob, src)
+        default = max(w, PADDLEOCR_MAX_WIDTH) if batching == PADDLEOCR else default_max_width(h, w)
+        max_width = parse.max_width(glob, default, src) if dynamic and padding else w
+        scale, mean, std = parse.normalization(glob, ops, pre, src)
         macs = glob.get("macs_per_image")
         return cls(
             channels=c, height=h, width=w, padding=padding, dynamic_width=dynamic, max_width=max_width,
-            img_mode=img_mode, character_list=chars,
+            img_mode=parse.img_mode(glob, ops, pre, src), character_list=chars,
             macs_per_image=int(macs) if isinstance(macs, (int, float)) and macs > 0 else None,
-            model_name=str(glob.get("model_name", "")), scale=scale, mean=mean, std=std, postprocess=postprocess,
-            model_type=glob.get("model_type", "rec"), algorithm=glob.get("algorithm", "CTC"),
-            backbone=glob.get("backbone"), untrained=glob.get("untrained"),
+            model_name=str(glob.get("model_name") or ""), scale=scale, mean=mean, std=std, postprocess=postprocess,
+            resize_op=resize, batching=batching, model_type=glob.get("model_type", "rec"),
+            algorithm=glob.get("algorithm", "CTC"), backbone=glob.get("backbone"), untrained=glob.get("untrained"),
             ppresnet45_version=glob.get("ppresnet45_version"), architecture=cfg.get("Architecture"), raw=cfg,
             source=src,
         )
@@ -320,10 +283,9 @@ class InferenceSpec:
         return cls.from_config(_read_yaml(path), path)
 
     # -- writing ------------------------------------------------------------------
-    def to_config(self):
-        """The ``inference.yml`` mapping (what :meth:`from_config` reads back)."""
-        glob = {
-            "model_name": self.model_name,
+    def extras(self):
+        """What only ppresnet45 reads: the ``Global`` keys besides ``model_name`` (None values left out)."""
+        keys = {
             "model_type": self.model_type,
             "algorithm": self.algorithm,
             "backbone": self.backbone,
@@ -331,18 +293,29 @@ class InferenceSpec:
             "dynamic_width": self.dynamic_width,
             "image_shape": self.image_shape,
             "max_width": int(self.max_width),
+            "channel_order": self.img_mode,
+            "normalize": {"scale": self.scale, "mean": list(self.mean), "std": list(self.std)},
+            "batching": self.batching,
             "untrained": self.untrained,
             "ppresnet45_version": self.ppresnet45_version,
             "macs_per_image": self.macs_per_image,
         }
+        return {k: v for k, v in keys.items() if v is not None}
+
+    def _transform_ops(self):
+        """``PreProcess.transform_ops``: PaddleOCR's ops for the family (see the module docs)."""
+        resize = {"image_shape": self.image_shape}
+        if self.keep_ratio_resize and not self.padding:
+            resize["padding"] = False
+        return [{"DecodeImage": {"channel_first": False, "img_mode": self.img_mode}}, {self.resize_op: resize},
+                {"KeepKeys": {"keep_keys": ["image"]}}]
+
+    def to_config(self):
+        """The ``inference.yml`` mapping (what :meth:`from_config` reads back)."""
+        glob = {"model_name": self.model_name} if self.model_name else {}
         out = {
-            "Global": {k: v for k, v in glob.items() if v is not None},
-            "PreProcess": {"transform_ops": [
-                {"DecodeImage": {"img_mode": self.img_mode, "channel_first": False}},
-                {"RecResizeImg": {"image_shape": self.image_shape, "padding": self.padding}},
-                {"NormalizeImage": {"scale": self.scale, "mean": list(self.mean), "std": list(self.std),
-                                    "order": "chw"}},
-            ]},
+            "Global": dict(glob, **self.extras()),
+            "PreProcess": {"transform_ops": self._transform_ops()},
             "PostProcess": {"name": self.postprocess, "character_dict": list(self.character_list)},
         }
         if self.architecture is not None:

@@ -37,3 +37,16 @@ def small_export(small_config, tmp_path_factory):
     paddle.seed(0)
     report = export_inference_model(small_config(), out, onnx=True, config_path=CONFIG)
     return out, report
+
+
+@pytest.fixture(scope="session")
+def family_exports(tmp_path_factory):
+    """``{"abinet" | "visionlan": (folder, report)}``: the small models exported with ONNX and the
+    parity check (PaddleOCR's configs, shrunk: see family_configs.py)."""
+    import family_configs
+
+    out = {}
+    for name in family_configs.FAMILIES:
+        folder = tmp_path_factory.mktemp(name) / "infer"
+        out[name] = folder, family_configs.export_small(name, folder)
+    return out

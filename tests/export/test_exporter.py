@@ -51,15 +51,17 @@ def test_inference_yml_holds_what_a_predictor_needs(small_export, config_path):
     with open(out / "inference.yml", encoding="utf-8") as f:
         assert yaml.safe_load(f) == cfg
     g = cfg["Global"]
-    assert g["model_name"] == "rec_resnet45_ctc"
+    assert "model_name" not in g  # only when the config sets one: PaddleOCR/PaddleX check it
     assert (g["model_type"], g["algorithm"], g["backbone"]) == ("rec", "CTC", "ResNet45")
     assert g["input_shape"] == [3, 32, -1] and g["dynamic_width"] is True
     assert g["image_shape"] == [3, 32, 128] and g["max_width"] == 25 * 32
     assert g["untrained"] is True and g["macs_per_image"] == report["macs_per_image"] > 0
     assert isinstance(g["ppresnet45_version"], str)
-    ops = [next(iter(op)) for op in cfg["PreProcess"]["transform_ops"]]
-    assert ops == ["DecodeImage", "RecResizeImg", "NormalizeImage"]
-    norm = cfg["PreProcess"]["transform_ops"][2]["NormalizeImage"]
+    # exactly the ops PaddleX's text recognizer accepts (its RecResizeImg implies the normalisation)
+    assert cfg["PreProcess"]["transform_ops"] == [{"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
+                                                  {"RecResizeImg": {"image_shape": [3, 32, 128]}},
+                                                  {"KeepKeys": {"keep_keys": ["image"]}}]
+    norm = g["normalize"]
     assert norm["scale"] == pytest.approx(1 / 255) and norm["mean"] == [0.5] * 3 and norm["std"] == [0.5] * 3
     assert (norm["scale"], norm["mean"], norm["std"]) == (SCALE, list(MEAN), list(STD))  # the shared constants
     chars = load_character_list(config_path.parents[1] / "dicts" / "en_dict.txt", use_space_char=True)

@@ -76,3 +76,12 @@ def test_a_differing_model_fails_the_check_with_the_worst_row(small_export):
     shape_rows = run_parity_check(out, ["paddle"], batches, [np.zeros((3, 5, 96), np.float32)], [10.0])
     assert "output shape [3, 32, 96] != eager [3, 5, 96]" in shape_rows[0]["error"]
     raise_on_parity_failure([dict(rows[0], ok=True)], "target")  # all ok: no error
+
+
+def test_a_failure_with_untrained_weights_says_it_may_be_no_conversion_fault():
+    row = {"backend": "paddle", "input_shape": [3, 3, 32, 128], "max_abs": 2e-4, "tolerance": 1e-4, "ok": False}
+    with pytest.raises(ParityError, match=r"left unchanged; the weights are untrained, .*--tolerance 1e-2") as info:
+        raise_on_parity_failure([row], "target", untrained=True)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ParityError, match=r"left unchanged$"):
+        raise_on_parity_failure([row], "target")

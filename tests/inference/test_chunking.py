@@ -46,9 +46,19 @@ def test_fixed_width_models_run_every_line_at_the_nominal_width():
 
 def test_batch_width_rounds_up_to_the_alignment_and_caps_at_max_width():
     s = spec()
-    assert batch_width([Piece(0, 0, 0, 33, 33), Piece(1, 0, 0, 20, 20)], s) == 40
+    assert batch_width([Piece(0, 0, 0, 133, 133), Piece(1, 0, 0, 20, 20)], s) == 136
     assert batch_width([Piece(0, 0, 0, 797, 797)], s) == 800
-    assert batch_width([Piece(0, 0, 0, 64, 64)], s) == 64 and 64 % WIDTH_ALIGN == 0
+    assert batch_width([Piece(0, 0, 0, 200, 200)], s) == 200 and 200 % WIDTH_ALIGN == 0
+
+
+def test_short_lines_are_padded_to_the_nominal_width_and_keep_its_steps():
+    # training pads every line to W = 128: a CTC model may emit a short line's characters there
+    s = spec()
+    assert batch_width([Piece(0, 0, 0, 33, 33), Piece(1, 0, 0, 20, 20)], s) == 128
+    short = Piece(0, 0, 0, 20, 20)
+    assert decoded_steps(short, 20, 64, 256, nominal_width=128) == slice(0, 32)  # up to W, not the batch's 256
+    assert decoded_steps(short, 20, 32, 128, nominal_width=128) == slice(0, 32)
+    assert decoded_steps(Piece(0, 0, 0, 200, 200), 200, 64, 256, nominal_width=128) == slice(0, 50)
 
 
 def test_decoded_steps_drop_the_padding_and_split_chunks_at_their_overlap_middles():

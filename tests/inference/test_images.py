@@ -30,10 +30,28 @@ def test_list_image_sources_errors_name_the_path(tmp_path):
     (tmp_path / "empty_dir").mkdir()
     with pytest.raises(DataError, match="holds no images"):
         list_image_sources(tmp_path / "empty_dir")
+    binary = tmp_path / "data.bin"
+    binary.write_bytes(b"\x00\x01PK\x03")
+    with pytest.raises(DataError, match=r"data.bin': not an image .* and not a text label file"):
+        list_image_sources(binary)
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"blank.txt' has no 'path<TAB>text' lines"):
+        list_image_sources(blank)
+
+
+def test_a_malformed_label_line_is_an_error_entry_and_the_rest_goes_on(tmp_path):
     bad = tmp_path / "labels.txt"
-    bad.write_text("a.png\tok\nno tab here\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"labels.txt:2: expected 'image_path<TAB>text'"):
-        list_image_sources(bad)
+    bad.write_bytes("a.png\tok\nno tab here\n\tno path\n\xff\xfe.png\tx\nb.png\tsecond\n".encode("latin-1"))
+    sources = list_image_sources(bad)
+    assert sources.lines == [1, 2, 3, 4, 5] and sources.labels == ["ok", None, None, None, "second"]
+    assert sorted(sources.errors) == [1, 2, 3]
+    assert sources.errors[1].startswith(f"{bad}:2: expected 'image_path<TAB>text'")
+    assert sources.errors[2] == f"{bad}:3: empty image path before the delimiter"
+    assert sources.errors[3] == f"{bad}:4: not UTF-8 text (byte 0)"
+    inputs = sources.inputs()
+    assert inputs[0] == str(tmp_path / "a.png") and inputs[4] == str(tmp_path / "b.png")
+    assert [type(x).__name__ for x in inputs[1:4]] == ["BadInput"] * 3 and inputs[1].reason == sources.errors[1]
 
 
 def test_load_image_reasons(tmp_path):

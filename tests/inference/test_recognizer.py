@@ -287,6 +287,15 @@ def test_score_against_labels_counts_failed_images_as_wrong():
     score = score_against_labels(results, ["abc", "", "y"])
     assert (score["correct"], score["total"], score["accuracy"]) == (1, 3, pytest.approx(1 / 3))
     assert score["norm_edit_dis"] == pytest.approx(1 / 3)  # 1, 0 (failed), 0 (one substitution)
+    assert "by_group" not in score  # no paths, no folders to compare
+
+
+def test_score_against_labels_reports_accuracy_per_folder_like_eval():
+    results = [{"path": "/d/holdout/lato/0.png", "text": "ab"}, {"path": "/d/holdout/lato/1.png", "text": "zz"},
+               {"path": "/d/holdout/dejavu_serif/2.png", "text": None, "error": "truncated"}]
+    score = score_against_labels(results, ["ab", "cd", "ef"])
+    assert score["by_group"] == {"dejavu_serif": {"acc": 0.0, "norm_edit_dis": 0.0, "count": 1},
+                                 "lato": {"acc": 0.5, "norm_edit_dis": 0.5, "count": 2}}
 
 
 # ---- the spec and the runtime's output are checked --------------------------------------
@@ -296,7 +305,8 @@ def test_recognizer_takes_an_inference_spec_and_checks_what_it_can_run():
     assert rec.spec is spec and rec([np.full((32, 40), 255, np.uint8)])[0]["text"] is not None
     other = InferenceSpec.from_config(dict(_local_inference_config(800), PostProcess={
         "name": "AttnLabelDecode", "character_dict": CHARS}), "/m/inference.yml")
-    with pytest.raises(ModelDirError, match=r"^/m/inference.yml: PostProcess.name: only CTCLabelDecode"):
+    with pytest.raises(ModelDirError, match=r"^/m/inference.yml: PostProcess.name: unknown PostProcess "
+                                            r"'AttnLabelDecode' .*registered: .*CTCLabelDecode"):
         TextRecognizer(runtime=_local_model, inference_config=other)
     cfg = _local_inference_config(800)
     cfg["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": 1.0, "mean": [0, 0, 0], "std": [1, 1, 1]}})
@@ -308,7 +318,7 @@ def test_a_runtime_with_the_wrong_output_is_a_clear_error():
     images = [np.full((32, 64), 200, np.uint8)] * 2
     config = _local_inference_config(800)
     dropped = TextRecognizer(runtime=lambda x: _local_model(x)[:1], inference_config=config, batch_size=2)
-    with pytest.raises(ModelDirError, match=r"probabilities \[N, T, K\] for 2 images, got shape \[1, 16, 37\]"):
+    with pytest.raises(ModelDirError, match=r"probabilities \[N, T, K\] for 2 images, got shape \[1, 32, 37\]"):
         dropped(images)
     classes = TextRecognizer(runtime=lambda x: _local_model(x)[..., :5], inference_config=config)
     with pytest.raises(ModelDirError, match="outputs 5 classes but inference.yml's character_dict has 36 characters"):

@@ -9,6 +9,7 @@ import yaml
 from ppresnet45.data.imgproc import MEAN, SCALE, STD
 from ppresnet45.errors import ModelDirError
 from ppresnet45.inference import MAX_WIDTH_RATIO, InferenceSpec, load_inference_config
+from ppresnet45.inference.spec import PADDLEOCR_MAX_WIDTH
 
 CHARS = list("0123456789abcdefghijklmnopqrstuvwxyz")
 
@@ -42,8 +43,7 @@ def test_spec_round_trips_through_inference_yml(tmp_path):
 
 def test_normalisation_comes_from_the_shared_preprocessing():
     cfg = InferenceSpec.for_model([1, 32, 100], CHARS).to_config()
-    norm = cfg["PreProcess"]["transform_ops"][2]["NormalizeImage"]
-    assert norm == {"scale": SCALE, "mean": list(MEAN[:1]), "std": list(STD[:1]), "order": "chw"}
+    assert cfg["Global"]["normalize"] == {"scale": SCALE, "mean": list(MEAN[:1]), "std": list(STD[:1])}
     three = InferenceSpec.for_model([3, 32, 100], CHARS)
     assert (three.scale, three.mean, three.std) == (SCALE, MEAN, STD)
 
@@ -61,7 +61,10 @@ def test_one_default_max_width_on_write_and_read():
 def test_paddleocr_style_file_reads_the_shape_from_preprocess():
     spec = InferenceSpec.from_config(paddleocr_style_config())
     assert spec.image_shape == [3, 48, 320] and spec.input_shape == [3, 48, -1] and spec.dynamic_width
-    assert spec.max_width == MAX_WIDTH_RATIO * 48 and spec.character_list == CHARS
+    assert spec.character_list == CHARS and spec.model_name == "some_rec_model"
+    # batched as PaddleOCR's predict_rec does, up to PaddleX's widest batch
+    assert spec.batching == "paddleocr" and spec.paddleocr_batching and not spec.chunking
+    assert spec.max_width == PADDLEOCR_MAX_WIDTH == 3200
     assert (spec.scale, spec.mean, spec.std) == (SCALE, MEAN, STD)
 
 
@@ -83,11 +86,14 @@ def test_numbers_spelled_as_strings_are_read():
      r"Global.image_shape: expected \[C, H, W\] of positive ints"),
     (lambda c: c["PreProcess"]["transform_ops"][1]["RecResizeImg"].update(image_shape=[3, 0, 8]),
      r"PreProcess RecResizeImg.image_shape: expected \[C, H, W\] of positive ints"),
-    (lambda c: c["PostProcess"].pop("character_dict"), r"PostProcess.character_dict: expected the list"),
+    (lambda c: c["PostProcess"].update(character_dict="abc"), r"PostProcess.character_dict: expected the list"),
+    (lambda c: c["Global"].update(batching="fast"), r"Global.batching: expected chunks or paddleocr, got 'fast'"),
+    (lambda c: c["PreProcess"]["transform_ops"][1]["RecResizeImg"].update(padding="no"),
+     r"PreProcess RecResizeImg.padding: expected true or false, got 'no'"),
     (lambda c: c.pop("PostProcess"), r"PostProcess: expected a mapping with 'name'"),
     (lambda c: c["PreProcess"]["transform_ops"][0]["DecodeImage"].update(img_mode="CMYK"),
      r"DecodeImage.img_mode: expected BGR, RGB or GRAY"),
-    (lambda c: c["PreProcess"]["transform_ops"][2]["NormalizeImage"].update(scale="a/b"),
+    (lambda c: c["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": "a/b"}}),
      r"NormalizeImage.scale: expected a number"),
     (lambda c: c.update(Architecture=[1]), r"Architecture: expected a mapping"),
 ])

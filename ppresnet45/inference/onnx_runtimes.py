@@ -1,0 +1,123 @@
+"""Runtimes on ``model.onnx`` (written by ``export --onnx``): ONNX Runtime (``onnxruntime``)
+and OpenVINO (``openvino``). Both are optional packages, imported only when their backend
+is used."""
+
+import importlib
+import importlib.util
+import os
+
+import numpy as np
+
+from ..registry import RUNTIMES
+from .runtime_base import BackendError, Runtime
+from .spec import ONNX_FILE
+
+
+class _OnnxFileRuntime(Runtime):
+    """Base of the runtimes on ``model.onnx``; each needs one optional package."""
+
+    required_files = {ONNX_FILE: "run export with --onnx"}
+    package = extra = None  # the module to import, and the pip extra that installs it
+
+    @classmethod
+    def is_installed(cls):
+        return importlib.util.find_spec(cls.package) is not None
+
+    def _import(self):
+        try:
+            return importlib.import_module(self.package)
+        except ImportError as exc:
+            raise BackendError(f"backend '{self.backend}' needs the {self.package} package ({exc}); "
+                               f"pip install 'ppresnet45[{self.extra}]'") from None
+
+
+@RUNTIMES.register("onnxruntime")
+class OnnxRuntime(_OnnxFileRuntime):
+    """ONNX Runtime on ``model.onnx`` (FP32; CUDA with ``use_gpu`` when onnxruntime-gpu is installed)."""
+
+    backend = "onnxruntime"
+    package, extra = "onnxruntime", "onnx"
+    list_order = 2
+
+    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
+        super().__init__(model_dir, precision, cpu_threads, use_gpu)
+        if precision != "fp32":
+            raise self._unsupported(f"precision {precision!r} is not supported (ONNX Runtime runs this model in "
+                                    "fp32); use backend 'paddle' or 'openvino' for bf16")
+        ort = self._import()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.cpu_threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # warnings about unused initializers are noise here
+        providers = ["CPUExecutionProvider"]
+        if self.use_gpu:
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise self._unsupported("use_gpu needs onnxruntime-gpu (CUDAExecutionProvider); available: "
+                                        + ", ".join(ort.get_available_providers()))
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        self._session = ort.InferenceSession(os.path.join(self.model_dir, ONNX_FILE), options, providers=providers)
+        self.input_name = self._session.get_inputs()[0].name
+        self.output_names = [o.name for o in self._session.get_outputs()]
+        self.providers = self._session.get_providers()
+
+    def _run(self, images):
+        return self._session.run([self.output_names[self.text_output]], {self.input_name: images})[0]
+
+    def _run_all(self, images):
+        return self._session.run(None, {self.input_name: images})
+
+    def info(self):
+        return dict(super().info(), providers=self.providers)
+
+
+@RUNTIMES.register("openvino")
+class OpenVINORuntime(_OnnxFileRuntime):
+    """OpenVINO on ``model.onnx``, CPU. The precision is set explicitly: on CPUs with BF16
+    support OpenVINO otherwise silently runs in BF16."""
+
+    backend = "openvino"
+    package, extra = "openvino", "openvino"
+    list_order = 3
+
+    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
+        super().__init__(model_dir, precision, cpu_threads, use_gpu)
+        if self.use_gpu:
+            raise self._unsupported("use_gpu is not supported (this runtime drives OpenVINO's CPU plugin only)")
+        core = self._import().Core()
+        if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+            raise self._unsupported("precision 'bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither")
+        want = "f32" if precision == "fp32" else "bf16"
+        properties = {"INFERENCE_PRECISION_HINT": want, "INFERENCE_NUM_THREADS": self.cpu_threads,
+                      "PERFORMANCE_HINT": "LATENCY"}
+        self._compiled = core.compile_model(core.read_model(os.path.join(self.model_dir, ONNX_FILE)), "CPU", properties)
+        hint = str(self._compiled.get_property("INFERENCE_PRECISION_HINT")).lower()  # e.g. "<Type: 'float32'>"
+        self.effective_precision = "bf16" if ("bfloat16" in hint or "bf16" in hint) else "f32" if (
+            "float32" in hint or "f32" in hint) else hint
+        if self.effective_precision != want:
+            raise self._unsupported(f"asked for {want} but OpenVINO compiled the model for {hint}")
+        self._request = self._compiled.create_infer_request()
+        self.input_name = self._compiled.inputs[0].get_any_name()
+        self.output_names = [_port_name(port, i) for i, port in enumerate(self._compiled.outputs)]
+
+    def _output(self, index):
+        # copy: the output tensor's buffer is reused by the next inference
+        return np.array(self._request.get_output_tensor(index).data, dtype=np.float32, copy=True)
+
+    def _run(self, images):
+        self._request.infer({0: images})
+        return self._output(self.text_output % len(self.output_names))
+
+    def _run_all(self, images):
+        self._request.infer({0: images})
+        return [self._output(i) for i in range(len(self.output_names))]
+
+    def info(self):
+        return dict(super().info(), effective_precision=self.effective_precision)
+
+
+def _port_name(port, index):
+    try:
+        return port.get_any_name()
+    except RuntimeError:  # an unnamed output
+        return f"output_{index}"

@@ -1,0 +1,135 @@
+"""Paddle Inference runtimes on ``inference.json`` + ``inference.pdiparams``: ``paddle``
+(oneDNN kernels on CPU; FP32 or BF16) and ``paddle-nomkl`` (Paddle's plain CPU kernels)."""
+
+import os
+
+import numpy as np
+import paddle
+import paddle.inference as paddle_infer
+from paddle.base import core as paddle_core
+
+from ..registry import RUNTIMES
+from ..utils.stdio import captured_native_output
+from .runtime_base import BackendError, Runtime
+from .spec import MODEL_FILE, PARAMS_FILE
+
+# oneDNN keeps compiled primitives per input shape. Batches have widths in multiples of 8, so
+# 32 entries cover the common widths of a text-line stream while bounding the memory of a
+# long-running service that sees many widths.
+ONEDNN_CACHE_CAPACITY = 32
+# The oneDNN pass that breaks BF16 inference of models with a Conv1D (see _configure_cpu).
+BF16_BROKEN_PASS = "operator_unsqueeze_onednn_fuse_pass"
+
+
+@RUNTIMES.register("paddle")
+class PaddleRuntime(Runtime):
+    """Paddle Inference on ``inference.json`` + ``inference.pdiparams``.
+
+    Args:
+        model_dir (str): the export directory.
+        precision (str): ``"fp32"``, or ``"bf16"`` (oneDNN BF16; CPU only, needs oneDNN
+            and a CPU with AVX512-BF16 or AMX).
+        cpu_threads (int | None): math-library threads (default: all usable cores).
+        use_gpu (bool): run on GPU 0 (needs a CUDA build of Paddle).
+        use_onednn (bool): use oneDNN kernels on CPU (``False``: the ``paddle-nomkl`` backend).
+        gpu_mem_mb (int): initial GPU memory pool in MB.
+    """
+
+    backend = "paddle"
+    holds_gil = True  # Paddle Inference's predictor.run() keeps the GIL (Paddle 3.3)
+    list_order = 0
+
+    @classmethod
+    def is_installed(cls):
+        check = getattr(paddle_core, "is_compiled_with_onednn", getattr(paddle_core, "is_compiled_with_mkldnn", None))
+        return bool(check and check())
+
+    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True, gpu_mem_mb=500):
+        self.use_onednn = bool(use_onednn) and not use_gpu
+        self.backend = "paddle" if (use_onednn or use_gpu) else "paddle-nomkl"
+        super().__init__(model_dir, precision, cpu_threads, use_gpu)
+        config = paddle_infer.Config(os.path.join(self.model_dir, MODEL_FILE),
+                                     os.path.join(self.model_dir, PARAMS_FILE))
+        config.switch_ir_optim(True)
+        config.disable_glog_info()
+        if self.use_gpu:
+            self._configure_gpu(config, gpu_mem_mb)
+        else:
+            self._configure_cpu(config)
+        self.bf16_fast = bool(precision == "bf16" and paddle_core.supports_bfloat16_fast_performance())
+        self._config = config
+        self._predictor = paddle_infer.create_predictor(config)
+        self.input_name = self._predictor.get_input_names()[0]
+        self.output_names = list(self._predictor.get_output_names())
+        self._first_run = True
+
+    def _configure_gpu(self, config, gpu_mem_mb):
+        if not paddle.is_compiled_with_cuda():
+            raise BackendError(
+                f"backend '{self.backend}': use_gpu needs a CUDA build of Paddle (installed: paddlepaddle "
+                f"{paddle.__version__} for CPU); install paddlepaddle-gpu or run on CPU"
+            )
+        if self.precision != "fp32":
+            raise self._unsupported(f"precision {self.precision!r} is CPU-only here; use fp32 on GPU")
+        config.enable_use_gpu(int(gpu_mem_mb), 0)
+
+    def _configure_cpu(self, config):
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(self.cpu_threads)
+        if not self.use_onednn:
+            config.disable_onednn()
+            if self.precision == "bf16":
+                raise BackendError("backend 'paddle-nomkl': precision 'bf16' needs oneDNN; use backend 'paddle'")
+            return
+        config.enable_onednn()
+        config.set_onednn_cache_capacity(ONEDNN_CACHE_CAPACITY)
+        if self.precision == "bf16":
+            if not paddle_core.supports_bfloat16():
+                raise self._unsupported("precision 'bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither")
+            config.enable_onednn_bfloat16()
+            # Paddle 3.3: with BF16 on, a Conv1D (unsqueeze + conv2d; VisionLAN's feed-forward) whose
+            # unsqueeze this pass folds into the op before it fails with "The input of Op(Conv) should
+            # be a 4-D or 5-D Tensor ... shape is [-1, C, L]"; without the pass it runs. FP32 keeps it.
+            config.delete_pass(BF16_BROKEN_PASS)
+
+    def _predict(self, images):
+        handle = self._predictor.get_input_handle(self.input_name)
+        handle.reshape(list(images.shape))
+        handle.copy_from_cpu(images)
+        if self._first_run:
+            # oneDNN passes print a line from C++ on the first run; keep it off the console.
+            with captured_native_output():
+                self._predictor.run()
+            self._first_run = False
+        else:
+            self._predictor.run()
+
+    def _fetch(self, name):
+        return np.asarray(self._predictor.get_output_handle(name).copy_to_cpu(), dtype=np.float32)
+
+    def _run(self, images):
+        self._predict(images)
+        return self._fetch(self.output_names[self.text_output])
+
+    def _run_all(self, images):
+        self._predict(images)
+        return [self._fetch(name) for name in self.output_names]
+
+    def info(self):
+        return dict(super().info(), onednn=self.use_onednn, ir_optim=True,
+                    bf16_native=self.bf16_fast if self.precision == "bf16" else None)
+
+
+@RUNTIMES.register("paddle-nomkl")
+class PaddleNoMKLRuntime(PaddleRuntime):
+    """Paddle Inference with oneDNN off (the plain CPU kernels); same arguments as :class:`PaddleRuntime`."""
+
+    backend = "paddle-nomkl"
+    list_order = 1
+
+    @classmethod
+    def is_installed(cls):
+        return True  # Paddle is a dependency of this package
+
+    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=False, **options):
+        super().__init__(model_dir, precision, cpu_threads, use_gpu, use_onednn=False, **options)

@@ -1,0 +1,149 @@
+"""The base of every runtime: input checks, output selection and the common attributes.
+
+A runtime takes a float32 ``[N, C, H, W]`` batch (already resized and normalised, see
+:mod:`.preprocess`) and returns the model's *text output* as a float32 numpy array: the
+output the export's decoder reads (:mod:`.families`): probabilities ``[N, T, K]`` for CTC
+and ABINet, time-major logits ``[T, N, K]`` for VisionLAN. :meth:`Runtime.run_all`
+returns every output of the model (VisionLAN: the logits and the features). With a dynamic
+width, consecutive calls may change both ``N`` and ``W``.
+"""
+
+import os
+
+import numpy as np
+
+from ..errors import ModelDirError, PPResNetError, RegistryError
+from ..utils.cpu import available_cores
+from .families import select_output
+from .spec import InferenceSpec, check_model_dir
+
+PRECISIONS = ("fp32", "bf16")
+
+
+class BackendError(PPResNetError, RuntimeError):
+    """A backend is unavailable here or does not support the requested settings."""
+
+
+class UnknownBackendError(BackendError, RegistryError):
+    """No runtime is registered under the requested backend name (the registry's message)."""
+
+
+def default_cpu_threads():
+    """The number of CPU cores this process may use (the default for ``cpu_threads``)."""
+    return available_cores()
+
+
+class Runtime:
+    """Base class: input checks and the common attributes of every backend.
+
+    Subclasses are constructed as ``cls(model_dir, precision=, cpu_threads=, use_gpu=,
+    use_onednn=, **options)`` and implement :meth:`_run_all` (every output) and, when
+    fetching one output is cheaper, :meth:`_run` (the text output); a plugin may implement
+    :meth:`_run` alone. Options they do not know should be accepted and ignored (``**_``).
+
+    Class attributes:
+        backend (str): the registered name.
+        required_files (dict): files the backend needs beyond :data:`REQUIRED_FILES`,
+            mapped to how to get them (for the error message and :func:`available_backends`).
+        holds_gil (bool): ``run`` keeps the GIL, so pre-processing in a thread cannot overlap it.
+        list_order (int): place in :data:`BACKENDS` (then by name); plugins come after the built-ins.
+
+    Attributes:
+        precision (str): ``"fp32"`` or ``"bf16"``.
+        input_name (str): the model's input tensor name.
+        output_names (list[str]): the model's output names (where the backend tells).
+        model_dir (str): the export directory.
+        spec (InferenceSpec): the export's ``inference.yml``.
+        config (dict): the parsed ``inference.yml`` (``spec.raw``).
+        input_shape (list[int]): ``[C, H, W]`` with ``W = -1`` for a dynamic width.
+        dynamic_width (bool): whether any width is accepted.
+        text_output (int): index of the text output among the model's outputs.
+        cpu_threads (int): CPU threads the backend was configured with.
+        use_gpu (bool): whether the backend runs on a GPU.
+    """
+
+    backend = None
+    required_files = {}
+    holds_gil = False
+    list_order = 100
+
+    @classmethod
+    def is_installed(cls):
+        """Whether this backend's libraries are importable here."""
+        return True
+
+    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False):
+        self.model_dir = check_model_dir(model_dir)
+        for name, how in self.required_files.items():
+            if not os.path.isfile(os.path.join(self.model_dir, name)):
+                raise ModelDirError(f"model dir '{self.model_dir}': {name} missing (backend '{self.backend}' needs "
+                                    f"it; {how})")
+        self.spec = InferenceSpec.from_yaml(self.model_dir)
+        self.config = self.spec.raw
+        if precision not in PRECISIONS:
+            raise BackendError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int)
+                                        or cpu_threads < 1):
+            raise BackendError(f"cpu_threads: expected a positive int, got {cpu_threads!r}")
+        self.precision = precision
+        self.cpu_threads = cpu_threads or default_cpu_threads()
+        self.use_gpu = bool(use_gpu)
+        self.input_shape = self.spec.input_shape
+        self.image_shape = self.spec.image_shape
+        self.dynamic_width = self.spec.dynamic_width
+        self.text_output = self.spec.output_layout.text_output
+        self.input_name = "x"
+        self.output_names = []
+
+    def _unsupported(self, what):
+        return BackendError(f"backend '{self.backend}': {what}")
+
+    def _check_input(self, images):
+        if not isinstance(images, np.ndarray):
+            raise TypeError(f"{self.backend} runtime: expected a numpy array [N, C, H, W], got "
+                            f"{type(images).__name__}")
+        if images.ndim != 4:
+            raise ValueError(f"{self.backend} runtime: expected a 4-D batch [N, C, H, W], got shape "
+                             f"{list(images.shape)}")
+        c, h, w = self.input_shape
+        n, ic, ih, iw = images.shape
+        if n < 1 or ic != c or ih != h or (w != -1 and iw != w) or iw < 1:
+            want = f"[N, {c}, {h}, {'W' if w == -1 else w}]"
+            raise ValueError(f"{self.backend} runtime: expected input {want}, got {list(images.shape)}")
+        return np.ascontiguousarray(images, dtype=np.float32)
+
+    def __call__(self, images):
+        """Run one float32 ``[N, C, H, W]`` batch; returns the float32 text output (a fresh
+        array, not a view of a backend buffer)."""
+        return np.asarray(self._run(self._check_input(images)), dtype=np.float32)
+
+    def run_all(self, images):
+        """Run one batch; returns every output of the model, as float32 arrays, in order."""
+        return [np.asarray(o, dtype=np.float32) for o in self._run_all(self._check_input(images))]
+
+    def _run(self, images):
+        """The text output of one checked batch (default: picked from :meth:`_run_all`)."""
+        return select_output(self._run_all(images), self.spec.postprocess)
+
+    def _run_all(self, images):
+        """Every output of one checked batch (default: the text output alone)."""
+        if type(self)._run is Runtime._run:  # pragma: no cover - a subclass must implement one
+            raise NotImplementedError(f"{type(self).__name__} implements neither _run nor _run_all")
+        return [self._run(images)]
+
+    def info(self):
+        """A JSON-friendly description of the runtime's settings (for reports)."""
+        return {
+            "backend": self.backend,
+            "precision": self.precision,
+            "cpu_threads": self.cpu_threads,
+            "use_gpu": self.use_gpu,
+            "input_name": self.input_name,
+            "input_shape": self.input_shape,
+            "dynamic_width": self.dynamic_width,
+            "outputs": list(self.output_names),
+        }
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(model_dir={self.model_dir!r}, backend={self.backend!r}, "
+                f"precision={self.precision!r})")
