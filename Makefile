@@ -4,8 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ppresnet45-installed
 PYTEST_ARGS ?=
+# PaddleOCR 3's own client, in a venv of its own (it pins opencv-contrib-python): the tests run
+# our exports through it (tests/export/test_paddleocr_client.py). `make .venv-paddleocr` makes it.
+PADDLEOCR_VENV ?= .venv-paddleocr
+PADDLEOCR_STAMP := $(PADDLEOCR_VENV)/.paddleocr-installed
+PADDLEOCR_PINS := paddleocr==3.7.0 paddlepaddle==3.3.1
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean .venv-paddleocr
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,11 +20,19 @@ $(STAMP): setup.py constraints.txt
 
 install: $(STAMP)
 
+$(PADDLEOCR_STAMP):
+	test -x $(PADDLEOCR_VENV)/bin/python || $(PYTHON) -m venv $(PADDLEOCR_VENV)
+	$(PADDLEOCR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PADDLEOCR_VENV)/bin/python -m pip install --quiet $(PADDLEOCR_PINS)
+	touch $(PADDLEOCR_STAMP)
+
+.venv-paddleocr: $(PADDLEOCR_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/ppresnet45 demo
 
-test: $(STAMP)
+test: $(STAMP) $(PADDLEOCR_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
 clean:
-	rm -rf $(VENV) build *.egg-info demo_output .pytest_cache
+	rm -rf $(VENV) $(PADDLEOCR_VENV) build *.egg-info demo_output .pytest_cache

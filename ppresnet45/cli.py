@@ -95,8 +95,11 @@ def main(argv=None, command=None):
             print(f"error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
             return 2
         first = str(exc).strip().splitlines()
-        print(f"error: {type(exc).__name__}: {first[0] if first else ''} (run with --debug for the traceback)",
-              file=sys.stderr)
+        kind = type(exc)
+        # Name the type with its module when it is not a builtin: cv2's exception class is
+        # called `error`, which alone would print "error: error: ...".
+        name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        print(f"error: {name}: {first[0] if first else ''} (run with --debug for the traceback)", file=sys.stderr)
         return 1
 
 

@@ -3,7 +3,8 @@
 :func:`run_benchmark` measures every backend × precision × batch size of one or more exported
 models (what is measured: :mod:`ppresnet45.benchmark.measure`), ours and PaddleOCR's alike
 (e.g. a ResNet45 export beside PP-OCRv5's), on the same images, in one report: each record
-names its ``model``, and decoded-text agreement compares rows of the same model only. Each backend × precision runs in its
+names its ``model``, and decoded-text agreement compares rows of the same model only. Each
+backend × precision runs in its
 own subprocess (``isolate=True``, the default): its thread count is set in the environment
 before its libraries load, its peak RSS is its own high-water mark (it includes the Python
 interpreter and the imported libraries, reported separately as ``rss_before_load_mb``), and a

@@ -16,7 +16,8 @@ def add_arguments(parser):
                              "(ours and PaddleOCR's exports alike)")
     parser.add_argument("--image_dir", default=None,
                         help="images to use (image, folder or label file); default: generated text lines")
-    parser.add_argument("--batch_sizes", type=positive_int_list, default=[1, 8, 32], help="comma-separated (default 1,8,32)")
+    parser.add_argument("--batch_sizes", type=positive_int_list, default=[1, 8, 32],
+                        help="comma-separated (default 1,8,32)")
     parser.add_argument("--backends", type=name_list(BACKENDS), default=None,
                         help=f"comma-separated subset of {','.join(BACKENDS)} (default: all available)")
     parser.add_argument("--precision", type=name_list(PRECISIONS), default=["fp32"],

@@ -64,8 +64,8 @@ def _huge_headers():
 
     jpeg = (b"\xff\xd8" + b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 65535, 65535, 1) + b"\x01\x11\x00"
             + b"\xff\xd9")
-    gif = (b"GIF89a" + struct.pack("<HHBBB", 65535, 65535, 0, 0, 0) + b"," + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0)
-           + b"\x02\x02\x44\x01\x00;")
+    gif = (b"GIF89a" + struct.pack("<HHBBB", 65535, 65535, 0, 0, 0) + b","
+           + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0) + b"\x02\x02\x44\x01\x00;")
     bmp = (b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) + struct.pack("<IiiHHIIiiII", 40, 100000, 100000, 1, 24, 0, 0, 0,
                                                                         0, 0, 0))
     tiff = Image.new("L", (1, 1))
@@ -95,7 +95,8 @@ def _valid_images(rng):
     anim = io.BytesIO()
     frames[0].save(anim, "GIF", save_all=True, append_images=frames[1:])
     out = {
-        "1x1.png": _encode(np.zeros((1, 1, 3), np.uint8), ".png"), "1x1.jpg": _encode(np.zeros((1, 1, 3), np.uint8), ".jpg"),
+        "1x1.png": _encode(np.zeros((1, 1, 3), np.uint8), ".png"),
+        "1x1.jpg": _encode(np.zeros((1, 1, 3), np.uint8), ".jpg"),
         "1x100000.png": cv2.imencode(".png", np.tile(np.array([[0, 255]], np.uint8), (1, 50000)))[1].tobytes(),
         "100000x1.png": cv2.imencode(".png", np.zeros((100000, 1), np.uint8))[1].tobytes(),
         "5000x20.png": cv2.imencode(".png", np.full((5000, 20), 200, np.uint8))[1].tobytes(),
@@ -106,7 +107,8 @@ def _valid_images(rng):
         "palette.png": _pil_bytes(rgb.convert("P"), "PNG"),
         "palette_transparent.png": _pil_bytes(rgb.convert("P"), "PNG", transparency=0),
         "cmyk.jpg": _pil_bytes(rgb.convert("CMYK"), "JPEG"), "cmyk.tif": _pil_bytes(rgb.convert("CMYK"), "TIFF"),
-        "la.png": _pil_bytes(Image.fromarray(gray).convert("LA"), "PNG"), "rgba.png": _pil_bytes(rgb.convert("RGBA"), "PNG"),
+        "la.png": _pil_bytes(Image.fromarray(gray).convert("LA"), "PNG"),
+        "rgba.png": _pil_bytes(rgb.convert("RGBA"), "PNG"),
         "1bit.png": _pil_bytes(rgb.convert("1"), "PNG"), "float.tif": _pil_bytes(rgb.convert("F"), "TIFF"),
         "animated.gif": anim.getvalue(), "gray.jpg": _encode(gray[:, :, None].repeat(3, 2), ".jpg"),
         "lossless.webp": cv2.imencode(".webp", line, [cv2.IMWRITE_WEBP_QUALITY, 101])[1].tobytes(),

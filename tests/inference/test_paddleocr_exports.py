@@ -44,9 +44,9 @@ def _lines(folder, n=30, seed=0):
         cv2.putText(img, text, (4, h - h // 4), cv2.FONT_HERSHEY_SIMPLEX, h / 48, (0, 0, 0), max(1, h // 24))
         paths.append(str(folder / f"{i:03d}.png"))
         cv2.imwrite(paths[-1], img)
-    for name, img in {"sliver.png": np.full((48, 1, 3), 90, np.uint8),
-                      "tall.png": np.full((300, 20, 3), 160, np.uint8),
-                      "very_wide.png": np.tile(np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8), (20, 900, 1))}.items():
+    stripes = np.tile(np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8), (20, 900, 1))  # 20 x 1800: 4320 px at H=48
+    for name, img in {"sliver.png": np.full((48, 1, 3), 90, np.uint8), "tall.png": np.full((300, 20, 3), 160, np.uint8),
+                      "very_wide.png": stripes}.items():
         paths.append(str(folder / name))
         cv2.imwrite(paths[-1], img)
     return paths
@@ -64,7 +64,8 @@ def _paddleocr_reference(model_dir, paths, batch_size):
     shape = next(op["RecResizeImg"]["image_shape"] for op in cfg["PreProcess"]["transform_ops"] if "RecResizeImg" in op)
     _, img_h, img_w = shape
     labels = ["blank"] + list(cfg["PostProcess"]["character_dict"]) + [" "]
-    config = paddle_infer.Config(os.path.join(model_dir, "inference.json"), os.path.join(model_dir, "inference.pdiparams"))
+    config = paddle_infer.Config(os.path.join(model_dir, "inference.json"),
+                                 os.path.join(model_dir, "inference.pdiparams"))
     config.switch_ir_optim(True)
     config.enable_onednn()
     config.set_cpu_math_library_num_threads(1)
@@ -145,7 +146,8 @@ def _paddleocr_file(resize, shape, **resize_args):
     return {
         "PreProcess": {"transform_ops": [
             {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
-            {"MultiLabelEncode": {"gtc_encode": "NRTRLabelEncode"}} if resize == "RecResizeImg" else {"CTCLabelEncode": None},
+            ({"MultiLabelEncode": {"gtc_encode": "NRTRLabelEncode"}} if resize == "RecResizeImg"
+             else {"CTCLabelEncode": None}),
             {resize: dict(image_shape=shape, **resize_args)},
             {"KeepKeys": {"keep_keys": ["image", "label_ctc", "label_gtc", "length", "valid_ratio"]}},
         ]},
@@ -155,6 +157,8 @@ def _paddleocr_file(resize, shape, **resize_args):
 
 @pytest.mark.parametrize("name, resize, shape, args, expect", [
     # PP-OCRv3/v4/v5/v6 (SVTR_LCNet / SVTR_HGNet / PPLCNetV4 + MultiHead) and SVTRv2: [3, 48, 320], any width
+    ("PP-OCRv3_mobile_rec", "RecResizeImg", [3, 48, 320], {}, ([3, 48, -1], True, "paddleocr")),
+    ("PP-OCRv4_server_rec", "RecResizeImg", [3, 48, 320], {}, ([3, 48, -1], True, "paddleocr")),
     ("PP-OCRv6_small_rec", "RecResizeImg", [3, 48, 320], {}, ([3, 48, -1], True, "paddleocr")),
     # CRNN-style ResNet34 / MobileNetV3 + BiLSTM + CTC: [3, 32, 100], any width
     ("rec_mv3_none_bilstm_ctc", "RecResizeImg", [3, 32, 100], {}, ([3, 32, -1], True, "paddleocr")),
