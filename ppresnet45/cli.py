@@ -23,6 +23,7 @@ COMMANDS = {
     "train": ("ppresnet45.commands.train", "train a recognizer from a config"),
     "eval": ("ppresnet45.commands.eval", "evaluate a checkpoint on the Eval dataset"),
     "export": ("ppresnet45.commands.export", "export an inference model (inference.json/.pdiparams/.yml) with a parity check"),
+    "quantize": ("ppresnet45.commands.quantize", "post-training int8 quantization of an export, with its accuracy checked"),
     "infer": ("ppresnet45.commands.infer", "recognize text-line images with an exported model"),
     "benchmark": ("ppresnet45.commands.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
     "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),

@@ -43,7 +43,25 @@ from ppresnet45.training.plot import plot_training_log  # noqa: E402
 from ppresnet45.training.trainer import train  # noqa: E402
 from ppresnet45.utils.io import atomic_write_text  # noqa: E402
 
-DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")
+
+def _visionlan_stage(step):
+    return [f"Architecture.Head.training_step={step}", f"Loss.mode={step}", f"Optimizer.training_step={step}"]
+
+
+# algorithm: (demo config, [(stage name, config overrides)], default steps per stage (None: the config's epochs)).
+# Each stage starts from the previous stage's best_accuracy, as PaddleOCR's recipes do: ABINet pre-trains the
+# vision model alone (use_lang false), VisionLAN goes LF_1 -> LF_2 -> LA. The step counts fit about 40 min on one
+# core of a 2-vCPU AMD EPYC (VisionLAN ~65 images/s, ABINet ~18 images/s at batch 32).
+ALGORITHMS = {
+    # --augment diverse: first plain lines in the built-in font (CTC leaves its blank plateau within ~100 steps
+    # there; on the diverse lines alone it was still on it after 300), then the diverse lines
+    "ctc": ("rec_resnet45_ctc_demo.yml", [("plain", []), ("diverse", [])], [None, None]),
+    "abinet": ("rec_resnet45_abinet_demo.yml",
+               [("vision", ["Architecture.Head.use_lang=false"]), ("full", [])], [800, 600]),
+    "visionlan": ("rec_resnet45_visionlan_demo.yml",
+                  [(step, _visionlan_stage(step)) for step in ("LF_1", "LF_2", "LA")], [2000, 1000, 2000]),
+}
+DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", ALGORITHMS["ctc"][0])
 
 
 def render_split(out_dir, name, num, seed, charset, augment, exclude=None, unique=False, show_progress=True,
@@ -97,7 +115,17 @@ def main(argv=None):
     """Run the demo; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output_dir", default="output/demo", help="where data, model and plots go")
-    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="training config (default: the demo recipe)")
+    parser.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="ctc",
+                        help="ctc (default): ResNet45 + CTC; abinet: vision-only pre-training, then the full model; "
+                             "visionlan: LF_1, LF_2, LA. Each with its demo config from configs/rec/")
+    parser.add_argument("-c", "--config", default=None,
+                        help="training config (default: the --algorithm's demo config)")
+    parser.add_argument("--stage_steps", type=int, nargs="+", default=None, metavar="N",
+                        help="steps per training stage (Global.max_steps of each; default: ctc one epoch, "
+                             "abinet 800 600, visionlan 2000 1000 2000)")
+    parser.add_argument("--data_dir", default=None,
+                        help="where the rendered lines go (default OUTPUT/data); share it between runs to compare "
+                             "algorithms on the same lines")
     parser.add_argument("-o", "--opt", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                         help="config overrides, e.g. Global.max_steps=300")
     parser.add_argument("--num_train", type=int, default=8000, help="training lines to render (default 8000)")
@@ -105,14 +133,19 @@ def main(argv=None):
                         help="held-out lines of unseen strings, and as many in held-out fonts (default 500)")
     parser.add_argument("--augment", choices=("diverse", "none", "mixed", "full"), default="diverse",
                         help="diverse (default): every font the installed packages carry except --fonts_holdout, "
-                             "with synth's full style distribution; none: plain lines in the built-in font (the "
+                             "--clean_fraction plain lines, the rest with synth's full style distribution; none: plain lines in the built-in font (the "
                              "earlier recipe); mixed: --clean_fraction plain, the rest styled (built-in font); "
                              "full: all styled (built-in font)")
     parser.add_argument("--fonts_holdout", nargs="+", default=DEFAULT_HOLDOUT, metavar="FAMILY",
                         help=f"font families never used in training; the held-out-font set is drawn only with "
                              f"them (default: {' '.join(DEFAULT_HOLDOUT)})")
-    parser.add_argument("--clean_fraction", type=float, default=0.33,
-                        help="share of plain lines in the mixed training set (default 0.33)")
+    parser.add_argument("--clean_fraction", type=float, default=None,
+                        help="share of plain lines (black on white, no distortion) in the diverse and mixed training "
+                             "sets; diverse draws them in the training fonts, mixed in the built-in font (default: "
+                             "0.25 for diverse, 0.33 for mixed)")
+    parser.add_argument("--plain_lines", type=int, default=4000,
+                        help="ctc with --augment diverse: plain lines (built-in font) of the first stage "
+                             "(default 4000: 250 steps of 16)")
     parser.add_argument("--nproc", type=int, default=1, help="data-parallel training processes (default 1)")
     parser.add_argument("--target", type=float, default=0.95, help="held-out word accuracy to reach (default 0.95)")
     parser.add_argument("--eval_only", action="store_true",
@@ -145,18 +178,30 @@ def _render_all(args, data_dir, charset):
                                            augment=True, unique=True, exclude=set(heldout),
                                            show_progress=progress, fonts=held_fonts, folder_per_family=True)
     exclude = set(heldout) | set(fonts_texts)
-    n_clean = {"none": args.num_train, "full": 0, "diverse": 0}.get(
-        args.augment, int(round(args.num_train * args.clean_fraction)))
+    n_clean = {"none": args.num_train, "full": 0}.get(args.augment, int(round(args.num_train * args.clean_fraction)))
+    if diverse and args.algorithm == "ctc":  # the first stage's plain lines
+        first = render_split(data_dir, "train_clean", args.plain_lines, seed=7, charset=charset, augment=False,
+                             exclude=exclude, show_progress=progress)[0]
     train_files = []
-    if n_clean:
-        train_files.append(render_split(data_dir, "train_clean", n_clean, seed=7, charset=charset, augment=False,
-                                        exclude=exclude, show_progress=progress)[0])
+    if n_clean:  # plain lines (diverse: in every training font) let CTC leave its blank plateau early
+        train_files.append(render_split(data_dir, "train_clean_fonts" if diverse else "train_clean", n_clean, seed=7,
+                                        charset=charset, augment=False, exclude=exclude, show_progress=progress,
+                                        fonts=line_fonts)[0])
     if args.num_train - n_clean:
         name = "train_diverse" if diverse else "train_aug"
         train_files.append(render_split(data_dir, name, args.num_train - n_clean, seed=8, charset=charset,
                                         augment=True, exclude=exclude, show_progress=progress,
                                         fonts=line_fonts)[0])
-    return heldout_file, fonts_file, train_files
+    stage_files = [[first], train_files] if diverse and args.algorithm == "ctc" else [train_files]
+    return heldout_file, fonts_file, stage_files
+
+
+def _stages(args):
+    """The training stages: ``(name, overrides)``; ctc has two with --augment diverse only."""
+    stages = ALGORITHMS[args.algorithm][1]
+    if args.algorithm == "ctc" and args.augment != "diverse":
+        return [("train", [])]
+    return stages
 
 
 def _evaluate(config, model_dir, label_file, name, progress):
@@ -167,17 +212,29 @@ def _evaluate(config, model_dir, label_file, name, progress):
 
 
 def _run(args):
-    if args.num_train < 1 or args.num_heldout < 1 or args.nproc < 1:
-        raise ConfigError("--num_train, --num_heldout and --nproc must be positive")
+    if args.num_train < 1 or args.num_heldout < 1 or args.nproc < 1 or args.plain_lines < 1:
+        raise ConfigError("--num_train, --num_heldout, --plain_lines and --nproc must be positive")
+    if args.clean_fraction is None:
+        args.clean_fraction = 0.25 if args.augment == "diverse" else 0.33
     if not 0.0 <= args.clean_fraction <= 1.0:
         raise ConfigError(f"--clean_fraction: expected a number in [0, 1], got {args.clean_fraction}")
+    stages = _stages(args)
+    if args.stage_steps is None:
+        args.stage_steps = ALGORITHMS[args.algorithm][2][:len(stages)]
+    if len(args.stage_steps) != len(stages) or any(n is not None and n < 1 for n in args.stage_steps):
+        raise ConfigError(f"--stage_steps: expected {len(stages)} positive step count(s) for --algorithm "
+                          f"{args.algorithm} (stages {', '.join(name for name, _ in stages)}), got {args.stage_steps}")
+    if args.config is None:
+        args.config = os.path.join(PACKAGE_CONFIG_DIR, "rec", ALGORITHMS[args.algorithm][0])
     out = os.path.abspath(args.output_dir)
-    data_dir, model_dir = os.path.join(out, "data"), os.path.join(out, "model")
+    data_dir = os.path.abspath(args.data_dir) if args.data_dir else os.path.join(out, "data")
+    model_dir = os.path.join(out, "model")
     timings = {}
     t0 = time.time()
     base = load_config(args.config)
     charset = "".join(load_character_list(base["Global"].get("character_dict_path")))
-    heldout_file, fonts_file, train_files = _render_all(args, data_dir, charset)
+    heldout_file, fonts_file, stage_files = _render_all(args, data_dir, charset)
+    train_files = [f for files in stage_files for f in files]
     timings["render_s"] = time.time() - t0
 
     overrides = [
@@ -187,10 +244,11 @@ def _run(args):
         f"Eval.dataset.data_dir={data_dir}",
         f"Eval.dataset.label_file_list=[{heldout_file}]",
     ]
-    config = load_config(args.config, overrides + list(args.opt))
+    # the config as the last stage trains it (VisionLAN: LA) is the one that evaluates
+    config = load_config(args.config, overrides + list(args.opt) + stages[-1][1])
     t1 = time.time()
     if not args.eval_only:
-        rc = _train(config, args, out)
+        rc = _train(config, args, out, stage_files if len(stage_files) == len(stages) else [train_files] * len(stages))
         if rc:
             return rc
     timings["train_s"] = time.time() - t1
@@ -202,8 +260,8 @@ def _run(args):
     timings["eval_s"] = time.time() - t2
     png = None
     if not args.eval_only:
-        png = plot_training_log(os.path.join(model_dir, "train_log.jsonl"), os.path.join(out, "curves.png"),
-                                title="ResNet45 + CTC demo (digits + lowercase, unseen strings)")
+        png = plot_training_log(_joined_log(out, _stages(args)), os.path.join(out, "curves.png"),
+                                title=f"ResNet45 + {args.algorithm} demo (digits + lowercase, unseen strings)")
     timings["total_s"] = time.time() - t0
     acc = metrics["acc"]
     result = {"heldout_acc": acc, "heldout_norm_edit_dis": metrics["norm_edit_dis"],
@@ -211,7 +269,8 @@ def _run(args):
               "heldout_fonts_by_font": font_metrics.get("acc_by_group"), "fonts_holdout": args.fonts_holdout,
               "target": args.target, "target_met": acc >= args.target, "num_train": args.num_train,
               "num_heldout": args.num_heldout, "nproc": args.nproc, "augment": args.augment,
-              "clean_fraction": args.clean_fraction if args.augment == "mixed" else None, "timings": timings,
+              "algorithm": args.algorithm, "stages": [name for name, _ in _stages(args)], "stage_steps": args.stage_steps,
+              "clean_fraction": args.clean_fraction if args.augment in ("mixed", "diverse") else None, "timings": timings,
               "eval_result": metrics["result_file"], "eval_result_heldout_fonts": font_metrics["result_file"],
               "curves": png}
     atomic_write_text(os.path.join(out, "demo_result.json"), json.dumps(result, indent=2) + "\n")
@@ -224,7 +283,52 @@ def _run(args):
     return 1 if args.check and acc < args.target else 0
 
 
-def _train(config, args, out):
+def _stage_dir(out, stages, i):
+    """The last stage trains into OUTPUT/model (what make demo exports); earlier ones into OUTPUT/model_<stage>."""
+    return os.path.join(out, "model" if i == len(stages) - 1 else f"model_{stages[i][0]}")
+
+
+def _joined_log(out, stages):
+    """One train_log.jsonl over all stages (steps continue across stages); returns its path."""
+    if len(stages) == 1:
+        return os.path.join(_stage_dir(out, stages, 0), "train_log.jsonl")
+    lines, offset = [], 0
+    for i, (name, _) in enumerate(stages):
+        last = 0
+        with open(os.path.join(_stage_dir(out, stages, i), "train_log.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    rec = json.loads(line)
+                    if "step" in rec:
+                        last = max(last, rec["step"])
+                        rec["step"] += offset
+                    rec["stage"] = name
+                    lines.append(json.dumps(rec))
+        offset += last
+    path = os.path.join(out, "train_log_all_stages.jsonl")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _train(config, args, out, stage_files):
+    """Train every stage of ``--algorithm``; each later stage starts from the previous stage's best_accuracy."""
+    stages = _stages(args)
+    for i, ((name, stage_opts), steps) in enumerate(zip(stages, args.stage_steps)):
+        opts = list(stage_opts) + [f"Global.save_model_dir={_stage_dir(out, stages, i)}",
+                                   f"Train.dataset.label_file_list=[{', '.join(stage_files[i])}]"]
+        if steps is not None:
+            opts.append(f"Global.max_steps={steps}")
+        if i:
+            opts.append(f"Global.pretrained_model={os.path.join(_stage_dir(out, stages, i - 1), 'best_accuracy')}")
+        if len(stages) > 1:
+            print(f"stage {i + 1}/{len(stages)}: {name} ({steps} steps) -> {_stage_dir(out, stages, i)}")
+        rc = _train_stage(merge_overrides(config, opts), args, out)
+        if rc:
+            return rc
+    return 0
+
+
+def _train_stage(config, args, out):
     if args.nproc > 1:
         loader = config["Train"]["loader"]
         loader["batch_size_per_card"] = max(1, loader["batch_size_per_card"] // args.nproc)  # same global batch

@@ -35,15 +35,23 @@ positive_int = _int_at_least(1, "a positive integer")
 non_negative_int = _int_at_least(0, "an integer >= 0")
 
 
-def positive_float(text):
-    """An argparse type: a float > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+def _float_where(ok, what):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not ok(value):  # also rejects nan
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what.replace(" ", "_")
+    return parse
+
+
+positive_float = _float_where(lambda v: 0 < v < float("inf"), "a positive number")
+positive_float.__doc__ = "An argparse type: a finite float > 0."
+non_negative_float = _float_where(lambda v: 0 <= v < float("inf"), "a number >= 0")
 
 
 def positive_int_list(text):

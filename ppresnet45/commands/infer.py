@@ -11,7 +11,8 @@ an ``error``, and the exit code is 1.
 import sys
 
 from ..errors import DataError
-from ..inference import PRECISIONS, TextRecognizer, backend_names, check_model_dir
+from ..inference import AUTO, PRECISIONS, TextRecognizer, backend_names, check_model_dir, choose_backend
+from ..inference.sources import BadInput
 from ..inference.images import DEFAULT_MAX_PIXELS
 from ..inference.results_file import ResultsWriter, read_rows, row_key
 from ..inference.scoring import LabelScore
@@ -30,9 +31,16 @@ def add_arguments(parser):
                              "(then accuracy is reported, by the rule of `ppresnet45 eval`)")
     parser.add_argument("--batch_size", type=positive_int, default=8, help="lines per model call (default 8)")
     parser.add_argument("--cpu_threads", type=positive_int, default=None, help="math-library threads")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="fp32 (default) or bf16")
-    parser.add_argument("--backend", choices=backend_names(), default="paddle",
-                        help="inference runtime (default paddle; plugins may register more)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="fp32, bf16 or int8 (int8 needs `ppresnet45 quantize` first). Default: with "
+                             "--backend auto the fastest that reads like fp32, else fp32; with auto and a "
+                             "precision, auto chooses among the runtimes of that precision")
+    parser.add_argument("--backend", choices=(AUTO,) + backend_names(), default=AUTO,
+                        help="inference runtime (default auto: on the first lines, the fastest runtime x "
+                             "precision whose text agrees with fp32, cached per model and CPU in "
+                             "~/.cache/ppresnet45; plugins may register more)")
+    parser.add_argument("--no_auto_cache", action="store_true",
+                        help="with --backend auto: probe again instead of reusing the cached choice")
     parser.add_argument("--use_gpu", action="store_true", help="run on the GPU")
     parser.add_argument("--max_chunks", type=positive_int, default=16,
                         help="most chunks a line wider than max_width is split into (default 16)")
@@ -104,10 +112,18 @@ def run(args):
     score = LabelScore()
     done_keys = _previous(args, score)
     todo, extra = _todo(sources, done_keys)
+    inputs = sources.inputs()
+    runtime = None
+    if args.backend == AUTO:
+        choice = choose_backend(args.model_dir, [inputs[i] for i in todo if not isinstance(inputs[i], BadInput)],
+                                batch_size=args.batch_size, cpu_threads=args.cpu_threads, use_gpu=args.use_gpu,
+                                precisions=(args.precision,) if args.precision else PRECISIONS,
+                                use_cache=not args.no_auto_cache, log=lambda line: print(line, file=sys.stderr))
+        args.backend, args.precision, runtime = choice["backend"], choice["precision"], choice.get("runtime")
+    args.precision = args.precision or "fp32"
     rec = TextRecognizer(args.model_dir, backend=args.backend, precision=args.precision,
                          cpu_threads=args.cpu_threads, use_gpu=args.use_gpu, batch_size=args.batch_size,
-                         max_chunks=args.max_chunks, max_pixels=args.max_pixels or None)
-    inputs = sources.inputs()
+                         max_chunks=args.max_chunks, max_pixels=args.max_pixels or None, runtime=runtime)
     failed, n_failed, pos = [], 0, 0
     with ResultsWriter(args.output, resume=args.resume) as out:
         stream = rec.stream([inputs[i] for i in todo], progress=not args.no_progress,

@@ -8,6 +8,7 @@ between model families (CTC, ABINet, VisionLAN: pre-processing, the text output'
 is in :mod:`.families`; the pre-processing itself in :mod:`.preprocess`.
 """
 
+from .auto import AUTO, choose_backend
 from .recognizer import TextRecognizer, recognize, score_against_labels
 from .runtime import (
     BACKENDS,
@@ -36,6 +37,8 @@ from .spec import (
 )
 
 __all__ = [
+    "AUTO",
+    "choose_backend",
     "BACKENDS",
     "PRECISIONS",
     "CONFIG_FILE",

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..registry import RUNTIMES
 from .runtime_base import BackendError, Runtime
-from .spec import ONNX_FILE
+from .spec import INT8_ONNX_FILE, ONNX_FILE
 
 
 class _OnnxFileRuntime(Runtime):
@@ -23,6 +23,19 @@ class _OnnxFileRuntime(Runtime):
     def is_installed(cls):
         return importlib.util.find_spec(cls.package) is not None
 
+    def _model_file(self, precision, model_file):
+        """The ONNX file to load: ``model_file`` when given (a path), else ``model_int8.onnx``
+        for int8 (written by ``ppresnet45 quantize``) and ``model.onnx`` otherwise."""
+        if model_file is not None:
+            return os.fspath(model_file)
+        if precision == "int8":
+            path = os.path.join(self.model_dir, INT8_ONNX_FILE)
+            if not os.path.isfile(path):
+                raise self._unsupported(f"precision 'int8': {path} missing (run `ppresnet45 quantize --model_dir "
+                                        f"{self.model_dir}`)")
+            return path
+        return os.path.join(self.model_dir, ONNX_FILE)
+
     def _import(self):
         try:
             return importlib.import_module(self.package)
@@ -33,17 +46,19 @@ class _OnnxFileRuntime(Runtime):
 
 @RUNTIMES.register("onnxruntime")
 class OnnxRuntime(_OnnxFileRuntime):
-    """ONNX Runtime on ``model.onnx`` (FP32; CUDA with ``use_gpu`` when onnxruntime-gpu is installed)."""
+    """ONNX Runtime on ``model.onnx`` (FP32; CUDA with ``use_gpu`` when onnxruntime-gpu is installed) or
+    on ``model_int8.onnx`` (int8). ``model_file`` loads another ONNX file (the quantizer's candidate)."""
 
     backend = "onnxruntime"
     package, extra = "onnxruntime", "onnx"
     list_order = 2
 
-    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
+    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, model_file=None, **_):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
-        if precision != "fp32":
-            raise self._unsupported(f"precision {precision!r} is not supported (ONNX Runtime runs this model in "
-                                    "fp32); use backend 'paddle' or 'openvino' for bf16")
+        if precision == "bf16":
+            raise self._unsupported("precision 'bf16' is not supported (ONNX Runtime runs this model in fp32 or, "
+                                    "after `ppresnet45 quantize`, int8); use backend 'paddle' or 'openvino' for bf16")
+        self.model_file = self._model_file(precision, model_file)
         ort = self._import()
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.cpu_threads
@@ -56,7 +71,7 @@ class OnnxRuntime(_OnnxFileRuntime):
                 raise self._unsupported("use_gpu needs onnxruntime-gpu (CUDAExecutionProvider); available: "
                                         + ", ".join(ort.get_available_providers()))
             providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        self._session = ort.InferenceSession(os.path.join(self.model_dir, ONNX_FILE), options, providers=providers)
+        self._session = ort.InferenceSession(self.model_file, options, providers=providers)
         self.input_name = self._session.get_inputs()[0].name
         self.output_names = [o.name for o in self._session.get_outputs()]
         self.providers = self._session.get_providers()
@@ -68,29 +83,31 @@ class OnnxRuntime(_OnnxFileRuntime):
         return self._session.run(None, {self.input_name: images})
 
     def info(self):
-        return dict(super().info(), providers=self.providers)
+        return dict(super().info(), providers=self.providers, model_file=os.path.basename(self.model_file))
 
 
 @RUNTIMES.register("openvino")
 class OpenVINORuntime(_OnnxFileRuntime):
-    """OpenVINO on ``model.onnx``, CPU. The precision is set explicitly: on CPUs with BF16
-    support OpenVINO otherwise silently runs in BF16."""
+    """OpenVINO on ``model.onnx``, CPU, or on ``model_int8.onnx`` for int8 (its quantize /
+    dequantize pairs run as int8 kernels, the rest in FP32). The precision is set
+    explicitly: on CPUs with BF16 support OpenVINO otherwise silently runs in BF16."""
 
     backend = "openvino"
     package, extra = "openvino", "openvino"
     list_order = 3
 
-    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
+    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, model_file=None, **_):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if self.use_gpu:
             raise self._unsupported("use_gpu is not supported (this runtime drives OpenVINO's CPU plugin only)")
         core = self._import().Core()
         if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
             raise self._unsupported("precision 'bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither")
-        want = "f32" if precision == "fp32" else "bf16"
+        self.model_file = self._model_file(precision, model_file)
+        want = "bf16" if precision == "bf16" else "f32"  # int8: the non-quantized ops in f32
         properties = {"INFERENCE_PRECISION_HINT": want, "INFERENCE_NUM_THREADS": self.cpu_threads,
                       "PERFORMANCE_HINT": "LATENCY"}
-        self._compiled = core.compile_model(core.read_model(os.path.join(self.model_dir, ONNX_FILE)), "CPU", properties)
+        self._compiled = core.compile_model(core.read_model(self.model_file), "CPU", properties)
         hint = str(self._compiled.get_property("INFERENCE_PRECISION_HINT")).lower()  # e.g. "<Type: 'float32'>"
         self.effective_precision = "bf16" if ("bfloat16" in hint or "bf16" in hint) else "f32" if (
             "float32" in hint or "f32" in hint) else hint
@@ -113,7 +130,8 @@ class OpenVINORuntime(_OnnxFileRuntime):
         return [self._output(i) for i in range(len(self.output_names))]
 
     def info(self):
-        return dict(super().info(), effective_precision=self.effective_precision)
+        return dict(super().info(), effective_precision=self.effective_precision,
+                    model_file=os.path.basename(self.model_file))
 
 
 def _port_name(port, index):

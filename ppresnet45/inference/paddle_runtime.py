@@ -19,6 +19,9 @@ from .spec import MODEL_FILE, PARAMS_FILE
 ONEDNN_CACHE_CAPACITY = 32
 # The oneDNN pass that breaks BF16 inference of models with a Conv1D (see _configure_cpu).
 BF16_BROKEN_PASS = "operator_unsqueeze_onednn_fuse_pass"
+# int8 runs the ONNX file `ppresnet45 quantize` writes; Paddle Inference has no int8 path for it.
+INT8_UNSUPPORTED = ("precision 'int8' runs model_int8.onnx (written by `ppresnet45 quantize`): use backend "
+                    "'onnxruntime' or 'openvino'")
 
 
 @RUNTIMES.register("paddle")
@@ -48,6 +51,8 @@ class PaddleRuntime(Runtime):
         self.use_onednn = bool(use_onednn) and not use_gpu
         self.backend = "paddle" if (use_onednn or use_gpu) else "paddle-nomkl"
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
+        if precision == "int8":
+            raise self._unsupported(INT8_UNSUPPORTED)
         config = paddle_infer.Config(os.path.join(self.model_dir, MODEL_FILE),
                                      os.path.join(self.model_dir, PARAMS_FILE))
         config.switch_ir_optim(True)

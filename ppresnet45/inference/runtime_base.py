@@ -17,7 +17,7 @@ from ..utils.cpu import available_cores
 from .families import select_output
 from .spec import InferenceSpec, check_model_dir
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "int8")  # int8: model_int8.onnx from `ppresnet45 quantize`
 
 
 class BackendError(PPResNetError, RuntimeError):
@@ -49,7 +49,7 @@ class Runtime:
         list_order (int): place in :data:`BACKENDS` (then by name); plugins come after the built-ins.
 
     Attributes:
-        precision (str): ``"fp32"`` or ``"bf16"``.
+        precision (str): ``"fp32"``, ``"bf16"`` or ``"int8"``.
         input_name (str): the model's input tensor name.
         output_names (list[str]): the model's output names (where the backend tells).
         model_dir (str): the export directory.

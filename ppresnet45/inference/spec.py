@@ -6,6 +6,7 @@ An export directory (written by ``ppresnet45 export``) holds::
     inference.yml                           pre/post-processing, dictionary, architecture
     model.pdparams                          the state dict, for the ``eager`` runtime
     model.onnx                              with ``export --onnx`` only
+    model_int8.onnx                         with ``ppresnet45 quantize`` only (int8, QDQ)
     export_report.json                      the export's parity numbers
 
 :class:`InferenceSpec` is the one reading of ``inference.yml``: the export builds one and
@@ -19,7 +20,7 @@ and PaddleX read it; everything only ppresnet45 needs lives in one place, as ext
 ``Global`` that PaddleOCR ignores (:meth:`InferenceSpec.extras`): ``image_shape``,
 ``input_shape``, ``dynamic_width``, ``max_width``, ``channel_order``, ``normalize``,
 ``batching``, ``macs_per_image``, ``model_type`` / ``algorithm`` / ``backbone``, ``untrained``,
-``ppresnet45_version``; plus the ``Architecture`` section (rebuilds the eager model).
+``ppresnet45_version``, ``quantization`` (what ``ppresnet45 quantize`` made and measured); plus the ``Architecture`` section (rebuilds the eager model).
 ``Global.model_name`` is written only when the export was given one: PaddleOCR's
 ``predict_rec`` rejects names outside its own model list.
 
@@ -58,6 +59,7 @@ PARAMS_FILE = "inference.pdiparams"
 CONFIG_FILE = "inference.yml"
 STATE_DICT_FILE = "model.pdparams"
 ONNX_FILE = "model.onnx"
+INT8_ONNX_FILE = "model_int8.onnx"  # written by ``ppresnet45 quantize``
 REPORT_FILE = "export_report.json"
 REQUIRED_FILES = (CONFIG_FILE, MODEL_FILE, PARAMS_FILE)
 

@@ -58,6 +58,7 @@ from .evaluator import evaluate_model
 from .run_log import RunLog, StepMeter
 from .settings import TrainSettings, parse_eval_interval, should_evaluate
 from .steps import batch_metrics, forward, model_needs_targets, split_losses
+from .threads import ThreadTuner, thread_candidates
 
 __all__ = ["Trainer", "TrainingDivergedError", "train", "parse_eval_interval", "should_evaluate"]
 
@@ -100,6 +101,10 @@ class Trainer:
         self.is_main = self.rank == 0
         self.use_onednn, self.to_static, self.cpu_threads = configure_cpu(
             s.use_onednn, s.to_static, s.cpu_threads, self.world_size)
+        # cpu_threads null on a multi-core CPU, one process: time the first steps at each thread count
+        self.thread_tuner = None
+        if s.cpu_threads is None and self.world_size == 1 and not s.use_gpu and self.cpu_threads > 1:
+            self.thread_tuner = ThreadTuner(thread_candidates(self.cpu_threads))
         random.seed(s.seed)
         np.random.seed(s.seed)
         paddle.seed(s.seed)  # the same initial weights on every rank
@@ -225,9 +230,9 @@ class Trainer:
         with self.run_log, closing_datasets(self.train_loader, self.eval_loader):
             if self.is_main:
                 logger.info("training: %d epoch(s) x %d step(s), %d process(es), batch %d per card, max_steps %s, "
-                            "%d CPU thread(s), oneDNN %s, to_static %s, output %s", s.epoch_num,
+                            "CPU threads %s, oneDNN %s, to_static %s, output %s", s.epoch_num,
                             self.steps_per_epoch, self.world_size, self.train_loader.batch_sampler.batch_size,
-                            s.max_steps or "-", self.cpu_threads, self.use_onednn, self.to_static, s.save_dir)
+                            s.max_steps or "-", self._threads_text(), self.use_onednn, self.to_static, s.save_dir)
             meter = StepMeter(s.smooth_window)
             total = s.epoch_num * self.steps_per_epoch
             total = min(total, s.max_steps) if s.max_steps else total
@@ -241,6 +246,12 @@ class Trainer:
                 raise
             bar.close()
             return self._finish(meter)
+
+    def _threads_text(self):
+        if self.thread_tuner is None or self.thread_tuner.done:
+            return str(self.cpu_threads)
+        return (f"chosen by timing {self.thread_tuner.probe_steps} steps at each of "
+                f"{', '.join(map(str, self.thread_tuner.candidates))}")
 
     def _run_epochs(self, meter, bar):
         s = self.settings
@@ -264,8 +275,13 @@ class Trainer:
         for batch in self.train_loader:
             reader_cost = time.perf_counter() - t_read
             t0 = time.perf_counter()
+            if self.thread_tuner is not None:
+                self.thread_tuner.before_step()
             preds, loss_value, lr = self._train_step(batch)
             n_images = int(batch[self.train_positions["image"]].shape[0]) * self.world_size
+            if self.thread_tuner is not None:
+                self.thread_tuner.after_step(n_images)
+                self.cpu_threads = self.thread_tuner.chosen or self.cpu_threads
             meter.add(loss_value, n_images, time.perf_counter() - t0 + reader_cost, reader_cost)
             if self.global_step % s.print_batch_step == 0 or self.global_step == 1:
                 self._log_step(preds, batch, lr, meter, bar)

@@ -30,3 +30,14 @@ def cpu_model_and_flags():
     except OSError:
         pass
     return model or platform.processor() or platform.machine(), flags
+
+
+# The instruction-set flags that decide which precision and runtime is fastest.
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile")
+
+
+def cpu_description():
+    """``"<model> (<speed flags>), <n> cores"``: the CPU a figure was measured on, in one line."""
+    model, flags = cpu_model_and_flags()
+    have = [f for f in SPEED_FLAGS if f in set(flags)]
+    return f"{model} ({', '.join(have) or 'none of ' + '/'.join(SPEED_FLAGS[:3])}), {available_cores()} cores"

@@ -1,0 +1,63 @@
+"""``--backend auto``: measured choice among the runtimes, text agreement with FP32, the cache."""
+
+import json
+import os
+
+import pytest
+
+from ppresnet45.cli import main
+from ppresnet45.data.synth import render_dataset
+from ppresnet45.inference import choose_backend
+from ppresnet45.inference.auto import cache_path
+
+
+@pytest.fixture(scope="module")
+def probe_lines(tmp_path_factory):
+    out = tmp_path_factory.mktemp("auto_lines")
+    render_dataset(str(out), 8, seed=5, show_progress=False)
+    return sorted(str(p) for p in (out / "images").iterdir())
+
+
+def test_auto_measures_several_runtimes_and_caches_its_choice(onnx_model_dir, probe_lines, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
+    lines = []
+    choice = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append)
+    measured = {k: v for k, v in choice["candidates"].items() if "images_per_s" in v}
+    assert {"paddle/fp32", "onnxruntime/fp32"} <= set(measured)  # at least two runtimes were timed
+    name = f"{choice['backend']}/{choice['precision']}"
+    assert name in measured and measured[name]["agreement"] >= 0.95
+    # the fastest of those that read like fp32 (the reference reads like itself)
+    eligible = {k: v["images_per_s"] for k, v in measured.items() if v["agreement"] >= 0.95}
+    assert measured[name]["images_per_s"] == max(eligible.values())
+    assert choice["runtime"].backend == choice["backend"]
+    assert lines and lines[0].startswith(f"auto: picked {name}")
+    cached = json.load(open(cache_path()))
+    assert [v["backend"] for v in cached.values()] == [choice["backend"]]
+    # the second call reads the cache instead of probing
+    again = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append)
+    assert again["cached"] and (again["backend"], again["precision"]) == (choice["backend"], choice["precision"])
+    assert "cached" in lines[-1]
+    # another batch size is another entry
+    choose_backend(str(onnx_model_dir), probe_lines, batch_size=2, cpu_threads=1)
+    assert len(json.load(open(cache_path()))) == 2
+
+
+def test_auto_restricted_to_one_precision(onnx_model_dir, probe_lines, tmp_path, monkeypatch):
+    monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
+    choice = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, precisions=("fp32",),
+                            use_cache=False)
+    assert choice["precision"] == "fp32"
+    assert not os.path.exists(cache_path())  # use_cache=False neither reads nor writes
+
+
+def test_infer_defaults_to_auto_and_says_what_it_picked(onnx_model_dir, probe_lines, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
+    folder = os.path.dirname(probe_lines[0])
+    assert main(["infer", "--model_dir", str(onnx_model_dir), "--image_dir", folder, "--cpu_threads", "1",
+                 "--no_progress"]) == 0
+    err = capsys.readouterr().err
+    assert "auto: picked " in err
+    picked = err.split("auto: picked ")[1].split()[0]
+    assert f"({picked}, batch 8)" in err  # the run used what auto picked
+    assert os.path.isfile(cache_path())

@@ -1,0 +1,55 @@
+"""``Global.cpu_threads: null``: the thread count is chosen by timing training steps."""
+
+import logging
+import time
+
+import pytest
+
+from ppresnet45.training.threads import ThreadTuner, thread_candidates
+from ppresnet45.utils.cpu import available_cores
+
+
+def test_thread_candidates():
+    assert thread_candidates(1) == [1]
+    assert thread_candidates(2) == [1, 2]
+    assert thread_candidates(6) == [1, 2, 4, 6]
+    assert thread_candidates(8) == [1, 2, 4, 8]
+
+
+@pytest.mark.parametrize("slow", [1, 2])
+def test_tuner_keeps_the_faster_thread_count(slow, caplog):
+    """Steps that really take longer at one thread count (sleeps) make the tuner pick the other."""
+    tuner = ThreadTuner([1, 2], probe_steps=2)
+    assert tuner.steps_needed() == 6
+    seen = []
+    with caplog.at_level(logging.INFO, logger="ppresnet45.train"):
+        for _ in range(tuner.steps_needed()):
+            current = tuner.current
+            seen.append(current)
+            tuner.before_step()
+            time.sleep(0.06 if current == slow else 0.01)
+            tuner.after_step(8)
+    assert seen == [1, 1, 1, 2, 2, 2]
+    assert tuner.done and tuner.chosen == 3 - slow
+    assert tuner.speeds[3 - slow] > 2 * tuner.speeds[slow]
+    assert "cpu_threads: 1 thread(s)" in caplog.text and f"-> {3 - slow} thread(s)" in caplog.text
+
+
+def test_training_with_cpu_threads_null_times_each_count(overfit_ctc, tmp_path, caplog):
+    """A real run: the first steps go to the probe, the log says what was chosen, training goes on."""
+    from ppresnet45.config import merge_overrides
+    from ppresnet45.training.trainer import Trainer
+
+    cores = available_cores()
+    if cores < 2:
+        pytest.skip("one usable core: there is nothing to choose")
+    config = merge_overrides(overfit_ctc["config"], {"Global.cpu_threads": None, "Global.max_steps": 12,
+                                                     "Global.save_model_dir": str(tmp_path / "out"),
+                                                     "Global.eval_batch_step": [0, 1000]})
+    with caplog.at_level(logging.INFO, logger="ppresnet45.train"):
+        trainer = Trainer(config, show_progress=False)
+        trainer.fit()
+    tuner = trainer.thread_tuner
+    assert tuner.done and set(tuner.speeds) == set(thread_candidates(cores))
+    assert trainer.cpu_threads == tuner.chosen == max(tuner.speeds, key=tuner.speeds.get)
+    assert "cpu_threads:" in caplog.text and f"-> {tuner.chosen} thread(s)" in caplog.text
