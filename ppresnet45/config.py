@@ -203,10 +203,8 @@ def validate_config(config, source="config"):
         if not ok:
             raise ConfigError(f"{source}: {path}: expected {_type_text(types)}, got {type(node).__name__} {node!r}")
     shape = config.get("Global", {}).get("image_shape")
-    if shape is not None and (
-        len(shape) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
-    ):
-        raise ConfigError(f"{source}: Global.image_shape: expected [C, H, W] of positive ints, got {shape!r}")
+    if shape is not None:
+        check_image_shape(shape, "Global.image_shape", source)
     image_shape_of(config, source)  # Global.image_shape and the transforms must agree
     arch = config["Architecture"]
     if not isinstance(arch.get("Backbone"), dict) or "name" not in arch["Backbone"]:
@@ -264,17 +262,54 @@ def save_config(config, path):
     atomic_write_text(path, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
-def _transform_shape(config):
+# Sane bounds of a model input [C, H, W]: beyond them a typo, not an image.
+MAX_IMAGE_CHANNELS = 64
+MAX_IMAGE_SIDE = 8192
+
+
+def check_image_shape(shape, key, source="config"):
+    """Return ``shape`` as a list of 3 ints ``[C, H, W]`` (``1 <= C <= 64``, ``1 <= H, W <= 8192``);
+    else raise a one-line :class:`ConfigError` naming ``key``."""
+    ok = (isinstance(shape, (list, tuple)) and len(shape) == 3
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in shape))
+    if ok:
+        c, h, w = shape
+        ok = 0 < c <= MAX_IMAGE_CHANNELS and 0 < h <= MAX_IMAGE_SIDE and 0 < w <= MAX_IMAGE_SIDE
+    if not ok:
+        raise ConfigError(f"{source}: {key}: expected [C, H, W] of positive ints (C <= {MAX_IMAGE_CHANNELS}, "
+                          f"H and W <= {MAX_IMAGE_SIDE}), got {shape!r}")
+    return list(shape)
+
+
+def _transform_shape(config, source="config"):
     """``(shape, key path)`` of the first ``image_shape`` among the Eval (else Train) data
-    transforms (``RecResizeImg``, ``ABINetRecResizeImg``, ``VLRecResizeImg``, ...), or None."""
+    transforms (``RecResizeImg``, ``ABINetRecResizeImg``, ``VLRecResizeImg``, ...), or None.
+    A malformed section on the way, or a malformed shape, is a :class:`ConfigError`."""
     for section in ("Eval", "Train"):
-        transforms = (((config.get(section) or {}).get("dataset") or {}).get("transforms")) or []
+        body = config.get(section)
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            raise ConfigError(f"{source}: {section}: expected a mapping, got {type(body).__name__} {body!r}")
+        dataset = body.get("dataset")
+        if dataset is None:
+            continue
+        if not isinstance(dataset, dict):
+            raise ConfigError(f"{source}: {section}.dataset: expected a mapping like {{name: SimpleDataSet, ...}}, "
+                              f"got {type(dataset).__name__} {dataset!r}")
+        transforms = dataset.get("transforms")
+        if transforms is None:
+            continue
+        if not isinstance(transforms, list):
+            raise ConfigError(f"{source}: {section}.dataset.transforms: expected a list of {{Name: args}} items, "
+                              f"got {type(transforms).__name__} {transforms!r}")
         for index, op in enumerate(transforms):
             if not isinstance(op, dict):
                 continue
             for name, args in op.items():
-                if isinstance(args, dict) and args.get("image_shape"):
-                    return list(args["image_shape"]), f"{section}.dataset.transforms.{index}.{name}.image_shape"
+                if isinstance(args, dict) and args.get("image_shape") is not None:
+                    where = f"{section}.dataset.transforms.{index}.{name}.image_shape"
+                    return check_image_shape(args["image_shape"], where, source), where
     return None
 
 
@@ -287,8 +322,11 @@ def image_shape_of(config, source="config"):
     both are given they must agree, else a :class:`ConfigError` names both values.
     Without either: ``[Architecture.in_channels, 32, 128]``.
     """
-    glob_shape = (config.get("Global") or {}).get("image_shape")
-    found = _transform_shape(config)
+    glob = config.get("Global") or {}
+    glob_shape = glob.get("image_shape") if isinstance(glob, dict) else None
+    if glob_shape is not None:
+        glob_shape = check_image_shape(glob_shape, "Global.image_shape", source)
+    found = _transform_shape(config, source)
     if found is not None:
         shape, where = found
         if glob_shape is not None and list(glob_shape) != shape:
@@ -298,4 +336,10 @@ def image_shape_of(config, source="config"):
         return shape
     if glob_shape:
         return list(glob_shape)
-    return [(config.get("Architecture") or {}).get("in_channels", 3), 32, 128]
+    arch = config.get("Architecture") or {}
+    in_channels = arch.get("in_channels", 3) if isinstance(arch, dict) else 3
+    if (isinstance(in_channels, bool) or not isinstance(in_channels, int)
+            or not 0 < in_channels <= MAX_IMAGE_CHANNELS):
+        raise ConfigError(f"{source}: Architecture.in_channels: expected the image channels, a positive int "
+                          f"<= {MAX_IMAGE_CHANNELS}, got {in_channels!r}")
+    return [in_channels, 32, 128]

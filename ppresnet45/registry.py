@@ -19,7 +19,7 @@ import inspect
 import logging
 from importlib import metadata
 
-from .errors import RegistryError
+from .errors import ConfigError, RegistryError
 
 ENTRY_POINT_GROUP = "ppresnet45.plugins"
 
@@ -67,10 +67,14 @@ class Registry:
 
     Args:
         kind (str): human name of what is stored, used in messages ("Backbone").
+        section (str | None): the config key path of the section built from, used in
+            messages ("Architecture.Backbone"); None where it varies (a caller that knows it
+            prefixes the message, e.g. "Eval.dataset: ...").
     """
 
-    def __init__(self, kind):
+    def __init__(self, kind, section=None):
         self.kind = kind
+        self.section = section
         self._items = {}
 
     def register(self, name=None, obj=None):
@@ -147,6 +151,7 @@ class Registry:
         for k, v in defaults.items():
             kwargs.setdefault(k, v)
         check_kwargs(obj, kwargs, f"{self.kind} '{name}'")
+        check_required(obj, kwargs, f"{self.kind} '{name}'", self.section)
         return obj(**kwargs)
 
     def __repr__(self):
@@ -185,17 +190,40 @@ def check_kwargs(obj, kwargs, what):
         )
 
 
-BACKBONES = Registry("Backbone")
-NECKS = Registry("Neck")
-HEADS = Registry("Head")
-TRANSFORMS = Registry("Transform")  # model-level input transforms (Architecture.Transform)
-LOSSES = Registry("Loss")
-POSTPROCESS = Registry("PostProcess")
-METRICS = Registry("Metric")
-DATASETS = Registry("Dataset")
-DATA_TRANSFORMS = Registry("data transform")  # Train/Eval.dataset.transforms ops
-OPTIMIZERS = Registry("Optimizer")  # Optimizer.name
-LR_SCHEDULERS = Registry("lr schedule")  # Optimizer.lr.name
+def check_required(obj, kwargs, what, section=None):
+    """Raise a one-line :class:`ConfigError` naming the section and the key(s) when ``kwargs``
+    lacks an argument ``obj`` requires (checked by binding to its signature before the call,
+    so a TypeError raised inside the constructor is never mistaken for a missing key)."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):  # no introspectable signature: let the call decide
+        return
+    missing = [
+        p.name for p in sig.parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in kwargs
+    ]
+    if not missing:
+        try:
+            sig.bind(**kwargs)
+        except TypeError as exc:  # e.g. a positional-only parameter
+            raise ConfigError(f"{section or what}: cannot build {what}: {exc}") from None
+        return
+    keys = ", ".join(f"'{section}.{m}'" if section else f"'{m}'" for m in missing)
+    where = f"{section}: {what}" if section else what
+    raise ConfigError(f"{where} is missing the required key{'s' if len(missing) > 1 else ''} {keys}")
+
+
+BACKBONES = Registry("Backbone", "Architecture.Backbone")
+NECKS = Registry("Neck", "Architecture.Neck")
+HEADS = Registry("Head", "Architecture.Head")
+TRANSFORMS = Registry("Transform", "Architecture.Transform")  # model-level input transforms
+LOSSES = Registry("Loss", "Loss")
+POSTPROCESS = Registry("PostProcess", "PostProcess")
+METRICS = Registry("Metric", "Metric")
+DATASETS = Registry("Dataset")  # Train.dataset / Eval.dataset: build_dataset prefixes the section
+DATA_TRANSFORMS = Registry("data transform")  # Train/Eval.dataset.transforms ops (prefixed by the caller)
+OPTIMIZERS = Registry("Optimizer", "Optimizer")  # Optimizer.name
+LR_SCHEDULERS = Registry("lr schedule", "Optimizer.lr")  # Optimizer.lr.name
 RUNTIMES = Registry("runtime")  # inference backends: infer/benchmark --backend
 
 ALL_REGISTRIES = {

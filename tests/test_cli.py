@@ -10,7 +10,8 @@ from ppresnet45 import __version__
 from ppresnet45.cli import COMMANDS, build_parser, main
 
 TOOLS = {"train": "train.py", "eval": "eval.py", "export": "export_model.py", "infer": "infer_rec.py",
-         "benchmark": "benchmark.py", "synth": "synth_textlines.py", "convert-lmdb": "lmdb_convert.py"}
+         "benchmark": "benchmark.py", "synth": "synth_textlines.py", "convert-lmdb": "lmdb_convert.py",
+         "quantize": "quantize.py"}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -41,3 +42,11 @@ def test_tools_run_the_installed_package_with_the_same_parser(name, repo_root):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert f"usage: ppresnet45 {name}" in proc.stdout
+
+
+@pytest.mark.parametrize("script", ["train_demo.py", "benchmark_train.py", "benchmark_int8.py", "plot_log.py"])
+def test_recipe_tools_have_a_help_text(script, repo_root):
+    proc = subprocess.run([sys.executable, str(repo_root / "tools" / script), "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage:" in proc.stdout

@@ -151,3 +151,38 @@ def test_image_shape_comes_from_the_eval_resize_transform_as_in_paddleocr():
     bare = {"Global": {"image_shape": [1, 48, 200]}, "Architecture": {"in_channels": 1}}
     assert image_shape_of(bare) == [1, 48, 200]
     assert image_shape_of({"Global": {}, "Architecture": {"in_channels": 1}}) == [1, 32, 128]
+
+
+@pytest.mark.parametrize("mutate, words", [
+    (lambda c: c["Eval"].__setitem__("dataset", "x"), ["Eval.dataset: expected a mapping", "'x'"]),
+    (lambda c: c["Eval"]["dataset"].__setitem__("transforms", 3), ["Eval.dataset.transforms: expected a list", "3"]),
+    (lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", 10 ** 12),
+     ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "1000000000000", "[C, H, W]"]),
+    (lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", [3, 32, {}]),
+     ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "[3, 32, {}]"]),
+    (lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", [3, 32, 10 ** 6]),
+     ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "H and W <= 8192"]),
+    (lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", [100, 32, 128]),
+     ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "C <= 64"]),
+    (lambda c: c["Global"].__setitem__("image_shape", [3, 32, 10 ** 12]), ["Global.image_shape", "[3, 32, "]),
+])
+def test_malformed_transform_image_shape_or_eval_dataset_is_a_one_line_error(mutate, words):
+    # Regression (fuzz): Eval.dataset='x' raised AttributeError and image_shape=10**12 a TypeError in
+    # config._transform_shape; image_shape [3, 32, {}] reached summary.count_macs unchecked.
+    from ppresnet45.config import validate_config
+
+    cfg = ppresnet45.load_config(DEFAULT)
+    mutate(cfg)
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+    msg = str(err.value)
+    assert "\n" not in msg
+    for word in words:
+        assert word in msg, msg
+
+
+def test_image_shape_fallback_checks_architecture_in_channels():
+    from ppresnet45.config import image_shape_of
+
+    with pytest.raises(ConfigError, match=r"Architecture.in_channels: .*got 1000000000000$"):
+        image_shape_of({"Global": {}, "Architecture": {"in_channels": 10 ** 12}})

@@ -43,21 +43,7 @@ SECTIONS = ("Global", "Architecture", "Loss", "Optimizer", "PostProcess", "Metri
 CASES_PER_BASE = 70
 # Where a non-PPResNetError escaped the package (file:function of its last frame there), and
 # a case that shows it. To be fixed in those modules; remove an entry once it is.
-KNOWN_UNHANDLED = {
-    "ppresnet45/config.py:_transform_shape": "Eval.dataset='x' / ...image_shape=10**12: AttributeError, TypeError",
-    "ppresnet45/modeling/summary.py:count_macs": "ABINetRecResizeImg.image_shape.2={}: config.image_shape_of "
-                                                 "returns the transform's shape unchecked",
-    "ppresnet45/modeling/backbones/resnet45.py:forward": "Backbone.strides.1.0=10**12: int32 overflow",
-    "ppresnet45/modeling/backbones/resnet45.py:__init__": "Architecture.in_channels=10**12: int32 overflow",
-    "ppresnet45/modeling/heads/transformer.py:__init__": "Head.nhead=[1, 'a']: list < int",
-    "ppresnet45/modeling/heads/abinet.py:__init__": "Head.num_layers=[]: range(list)",
-    "ppresnet45/training/batches.py:_keep_keys_op": "Train.dataset=2.5 / transforms=True",
-    "ppresnet45/training/batches.py:<dictcomp>": "KeepKeys.keep_keys.0=[1, 'a']: unhashable",
-    "ppresnet45/training/optim.py:__call__": "Optimizer.lr.warmup_epoch=inf: OverflowError; Optimizer.beta1=2.5: "
-                                             "Paddle's ValueError",
-    "ppresnet45/registry.py:build": "Eval.dataset.data_dir deleted: SimpleDataSet() missing data_dir",
-    "ppresnet45/data/datasets.py:__init__": "Train.dataset.data_dir=2.5 / label_file_list.0=[1, 'a']: os.fspath",
-}
+KNOWN_UNHANDLED = {}
 
 
 class Reached(PPResNetError):

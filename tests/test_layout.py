@@ -18,7 +18,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "ppresnet45"
 TIERS = {
     "errors": 0, "registry": 0, "config": 0, "charset": 0, "utils": 0, "version": 0,
     "modeling": 1, "data": 1,
-    "training": 2, "export": 2, "inference": 2, "benchmark": 2,
+    "training": 2, "export": 2, "inference": 2, "benchmark": 2, "quantization": 2,
     "demo": 3, "commands": 4, "cli": 5,
 }
 

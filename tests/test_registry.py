@@ -121,3 +121,31 @@ def test_a_fresh_import_registers_every_built_in_component():
     }
     for kind, want in expected.items():
         assert want <= set(names[kind]), (kind, sorted(want - set(names[kind])))
+
+
+def test_a_missing_required_key_names_the_section_and_the_key(tmp_path):
+    # Regression (fuzz): Eval.dataset.data_dir deleted -> "SimpleDataSet.__init__() missing 1 required
+    # positional argument: 'data_dir'" (TypeError) from Registry.build.
+    from ppresnet45 import ConfigError
+    from ppresnet45.data.datasets import build_dataset
+
+    cfg = {"Eval": {"dataset": {"name": "SimpleDataSet", "label_file_list": [str(tmp_path / "l.txt")]}}}
+    with pytest.raises(ConfigError) as err:
+        build_dataset(cfg, "Eval")
+    assert str(err.value) == "Eval.dataset: Dataset 'SimpleDataSet' is missing the required key 'data_dir'"
+    with pytest.raises(ConfigError, match=r"^Architecture.Head: Head 'CTCHead' is missing the required key "
+                                          r"'Architecture.Head.in_channels'"):
+        HEADS.build({"name": "CTCHead", "out_channels": 10})
+
+
+def test_a_type_error_inside_the_constructor_is_not_reported_as_a_missing_key():
+    reg = Registry("Widget")
+
+    @reg.register()
+    def broken(width):
+        raise TypeError("a bug inside the constructor")
+
+    with pytest.raises(TypeError, match="a bug inside"):
+        reg.build({"name": "broken", "width": 1})
+    with pytest.raises(ppresnet45.ConfigError, match=r"^Widget 'broken' is missing the required key 'width'$"):
+        reg.build({"name": "broken"})

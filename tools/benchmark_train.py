@@ -1,6 +1,6 @@
 """Training speed on CPU: images/s of ResNet45 + CTC training steps in each execution mode.
 
-``python tools/benchmark_train.py [-c CONFIG] [--batch_size 16] [--steps 20] [--threads 1,2]``
+``python tools/benchmark_train.py [-c CONFIG] [--batch_size 16] [--steps 20] [--threads 1,2,auto]``
 
 Runs the real trainer (``ppresnet45.training.trainer.Trainer``: data loader, forward, CTC loss,
 backward, optimizer step) on rendered text lines for ``--warmup`` + ``--steps`` steps, once
@@ -15,7 +15,10 @@ process-wide). Modes:
 segmentation fault in ``run_program``, so the trainer refuses that combination.)
 
 Images/s is measured over the last ``--steps`` steps only (the trainer's smoothing window is
-set to ``--steps``). Prints a markdown table; ``--output FILE.json`` also writes the rows.
+set to ``--steps``). ``auto`` in ``--threads`` is ``Global.cpu_threads: null``: the trainer
+times its first steps at each thread count and keeps the fastest (those probe steps are added
+to the untimed ones); the row shows what it chose. Prints a markdown table with the CPU's
+model and flags; ``--output FILE.json`` also writes the rows.
 """
 
 import argparse
@@ -44,6 +47,12 @@ def _child(spec):
     from ppresnet45.config import load_config
     from ppresnet45.training.trainer import Trainer
 
+    auto = spec["threads"] == "auto"
+    if auto:  # the thread probe's steps come on top of the untimed ones
+        from ppresnet45.training.threads import PROBE_STEPS, thread_candidates
+        from ppresnet45.utils.cpu import available_cores
+
+        spec["warmup"] += len(thread_candidates(available_cores())) * (PROBE_STEPS + 1)
     total = spec["warmup"] + spec["steps"]
     opts = dict(MODES[spec["mode"]])
     opts.update({
@@ -54,7 +63,7 @@ def _child(spec):
         "Global.log_smooth_window": spec["steps"],
         "Global.eval_batch_step": 0,
         "Global.cal_metric_during_train": False,
-        "Global.cpu_threads": spec["threads"],
+        "Global.cpu_threads": None if auto else spec["threads"],
         "Train.dataset.data_dir": spec["data"],
         "Train.dataset.label_file_list": [os.path.join(spec["data"], "labels.txt")],
         "Train.loader.batch_size_per_card": spec["batch_size"],
@@ -76,7 +85,8 @@ def main(argv=None):
     parser.add_argument("--batch_size", type=int, default=16, help="images per step (default 16)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per run (default 20)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
-    parser.add_argument("--threads", default="1,2", help="comma-separated CPU thread counts (default 1,2)")
+    parser.add_argument("--threads", default="1,2,auto",
+                        help="comma-separated CPU thread counts, and auto (Global.cpu_threads: null; default 1,2,auto)")
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated subset of {','.join(MODES)}")
     parser.add_argument("--output", help="also write the rows to this JSON file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -90,12 +100,13 @@ def main(argv=None):
 
     try:
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-        threads = [int(t) for t in args.threads.split(",") if t.strip()]
+        threads = [t.strip() if t.strip() == "auto" else int(t) for t in args.threads.split(",") if t.strip()]
     except ValueError:
-        print(f"error: --threads: expected comma-separated positive integers, got {args.threads!r}", file=sys.stderr)
+        print(f"error: --threads: expected comma-separated positive integers or auto, got {args.threads!r}",
+              file=sys.stderr)
         return 2
     bad = [m for m in modes if m not in MODES]
-    if bad or not modes or not threads or min(threads) < 1 or min(args.batch_size, args.steps) < 1 or args.warmup < 0:
+    if bad or not modes or not threads or min([t for t in threads if t != "auto"] or [1]) < 1 or min(args.batch_size, args.steps) < 1 or args.warmup < 0:
         print(f"error: bad arguments (modes {bad or modes} must be among {', '.join(MODES)}; threads, batch size "
               "and steps must be positive)", file=sys.stderr)
         return 2
@@ -118,6 +129,8 @@ def main(argv=None):
                                       capture_output=True, text=True)
                 found = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
                 row = {"mode": mode, "threads": t, "batch_size": args.batch_size, "steps": args.steps}
+                if t == "auto":
+                    row["threads_setting"] = "auto"
                 if proc.returncode == 0 and found:
                     row.update(json.loads(found[-1][len(MARK):]))
                 else:
@@ -127,12 +140,16 @@ def main(argv=None):
 
     import paddle
 
+    from ppresnet45.utils.cpu import cpu_description
+
     print(f"\nResNet45 training speed, {os.path.basename(args.config)}, batch {args.batch_size}, "
-          f"{args.steps} timed steps after {args.warmup}, Paddle {paddle.__version__}\n")
+          f"{args.steps} timed steps after {args.warmup}, Paddle {paddle.__version__}, CPU {cpu_description()}\n")
     print("| mode | threads | images/s | note |\n|---|---:|---:|---|")
     for r in rows:
         ips = f"{r['images_per_s']:.2f}" if "images_per_s" in r else "-"
         note = r.get("error", "")
+        if r.get("threads_setting") == "auto" and "images_per_s" in r:
+            r["threads"] = f"auto -> {r.get('threads')}"
         if not note and r["mode"] == "eager+onednn":
             note = "eager kernels do not call oneDNN in Paddle 3.3 (expect the same as eager)"
         print(f"| {r['mode']} | {r['threads']} | {ips} | {note} |")

@@ -50,16 +50,16 @@ def _visionlan_stage(step):
 
 # algorithm: (demo config, [(stage name, config overrides)], default steps per stage (None: the config's epochs)).
 # Each stage starts from the previous stage's best_accuracy, as PaddleOCR's recipes do: ABINet pre-trains the
-# vision model alone (use_lang false), VisionLAN goes LF_1 -> LF_2 -> LA. The step counts fit about 40 min on one
+# vision model alone (use_lang false), VisionLAN goes LF_1 -> LF_2 -> LA. The step counts fit about 30 min on one
 # core of a 2-vCPU AMD EPYC (VisionLAN ~65 images/s, ABINet ~18 images/s at batch 32).
 ALGORITHMS = {
     # --augment diverse: first plain lines in the built-in font (CTC leaves its blank plateau within ~100 steps
     # there; on the diverse lines alone it was still on it after 300), then the diverse lines
     "ctc": ("rec_resnet45_ctc_demo.yml", [("plain", []), ("diverse", [])], [None, None]),
     "abinet": ("rec_resnet45_abinet_demo.yml",
-               [("vision", ["Architecture.Head.use_lang=false"]), ("full", [])], [800, 600]),
+               [("vision", ["Architecture.Head.use_lang=false"]), ("full", [])], [600, 400]),
     "visionlan": ("rec_resnet45_visionlan_demo.yml",
-                  [(step, _visionlan_stage(step)) for step in ("LF_1", "LF_2", "LA")], [2000, 1000, 2000]),
+                  [(step, _visionlan_stage(step)) for step in ("LF_1", "LF_2", "LA")], [1500, 500, 1000]),
 }
 DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", ALGORITHMS["ctc"][0])
 
@@ -121,8 +121,8 @@ def main(argv=None):
     parser.add_argument("-c", "--config", default=None,
                         help="training config (default: the --algorithm's demo config)")
     parser.add_argument("--stage_steps", type=int, nargs="+", default=None, metavar="N",
-                        help="steps per training stage (Global.max_steps of each; default: ctc one epoch, "
-                             "abinet 800 600, visionlan 2000 1000 2000)")
+                        help="steps per training stage (Global.max_steps of each; default: ctc one epoch of each "
+                             "stage's lines, abinet 600 400, visionlan 1500 500 1000)")
     parser.add_argument("--data_dir", default=None,
                         help="where the rendered lines go (default OUTPUT/data); share it between runs to compare "
                              "algorithms on the same lines")
@@ -294,8 +294,9 @@ def _joined_log(out, stages):
         return os.path.join(_stage_dir(out, stages, 0), "train_log.jsonl")
     lines, offset = [], 0
     for i, (name, _) in enumerate(stages):
+        folder = _stage_dir(out, stages, i)
         last = 0
-        with open(os.path.join(_stage_dir(out, stages, i), "train_log.jsonl"), encoding="utf-8") as f:
+        with open(os.path.join(folder, "train_log.jsonl"), encoding="utf-8") as f:
             for line in f:
                 if line.strip():
                     rec = json.loads(line)
@@ -304,6 +305,11 @@ def _joined_log(out, stages):
                         rec["step"] += offset
                     rec["stage"] = name
                     lines.append(json.dumps(rec))
+        try:  # the stage's last step (the log has every print_batch_step-th step only)
+            with open(os.path.join(folder, "latest.json"), encoding="utf-8") as f:
+                last = max(last, int(json.load(f)["global_step"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
         offset += last
     path = os.path.join(out, "train_log_all_stages.jsonl")
     atomic_write_text(path, "\n".join(lines) + "\n")

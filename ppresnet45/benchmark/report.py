@@ -13,6 +13,7 @@ when matplotlib is not installed).
 import json
 import os
 
+from ..inference.auto import MIN_AGREEMENT
 from ..utils.io import atomic_output_file, atomic_write_text
 
 # Explains the table's columns; the nominal size is filled in per report.
@@ -27,6 +28,9 @@ TABLE_LEGEND = (
     "post-process."
 )
 TABLE_COLUMNS = 16
+
+
+AUTO_MIN_AGREEMENT = MIN_AGREEMENT
 
 
 def add_text_agreement(records):
@@ -54,6 +58,22 @@ def add_text_agreement(records):
             "same_text": same,
             "fraction": same / len(pairs) if pairs else None,
         }
+
+
+def auto_picks(records):
+    """Per model and batch size, what ``--backend auto`` picks from these rows: the fastest
+    full path (real widths) among rows whose text agrees with fp32 (fp32 rows always do)."""
+    best = {}
+    for r in records:
+        agreement = (r.get("text_agreement") or {}).get("fraction")
+        ok = r["precision"] == "fp32" or (agreement is not None and agreement >= AUTO_MIN_AGREEMENT)
+        speed = r["full_path"].get("images_per_s")
+        key = (r.get("model"), r["batch_size"])
+        if ok and speed and (key not in best or speed > best[key][0]):
+            best[key] = (speed, f"{r['backend']}/{r['precision']}")
+    several = len({k[0] for k in best}) > 1
+    return [f"{model + ' ' if several and model else ''}batch {bs}: {name} ({speed:.1f} img/s)"
+            for (model, bs), (speed, name) in sorted(best.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))]
 
 
 def _fmt(value, digits=1):
@@ -145,6 +165,10 @@ def format_markdown(report):
     lines += [_record_row(r, several) for r in report["records"]]
     if not report["records"]:
         lines.append("| (no measurements) |" + " |" * (TABLE_COLUMNS + several - 1))
+    picks = auto_picks(report["records"])
+    if picks:
+        lines += ["", f"`--backend auto` would pick (fastest full path whose text equals fp32 on >= "
+                      f"{AUTO_MIN_AGREEMENT:.0%} of the images): " + "; ".join(picks)]
     skipped = _skipped_lines(report["skipped"], several)
     if skipped:
         lines += ["", "Skipped:", ""] + skipped

@@ -21,7 +21,8 @@ def add_arguments(parser):
     parser.add_argument("--backends", type=name_list(BACKENDS), default=None,
                         help=f"comma-separated subset of {','.join(BACKENDS)} (default: all available)")
     parser.add_argument("--precision", type=name_list(PRECISIONS), default=["fp32"],
-                        help="comma-separated: fp32, bf16 (default fp32)")
+                        help="comma-separated: fp32, bf16, int8 (int8: model_int8.onnx from `ppresnet45 quantize`, "
+                             "on onnxruntime and openvino; default fp32)")
     parser.add_argument("--cpu_threads", type=positive_int, default=cores,
                         help=f"threads per backend and for the peak probe (default: the cores this process may "
                              f"use, {cores} here)")

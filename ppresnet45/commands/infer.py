@@ -114,8 +114,11 @@ def run(args):
     todo, extra = _todo(sources, done_keys)
     inputs = sources.inputs()
     runtime = None
+    probe = [inputs[i] for i in todo if not isinstance(inputs[i], BadInput)]
+    if args.backend == AUTO and not probe:  # nothing to read: no probe, the reference runtime
+        args.backend = "paddle"
     if args.backend == AUTO:
-        choice = choose_backend(args.model_dir, [inputs[i] for i in todo if not isinstance(inputs[i], BadInput)],
+        choice = choose_backend(args.model_dir, probe,
                                 batch_size=args.batch_size, cpu_threads=args.cpu_threads, use_gpu=args.use_gpu,
                                 precisions=(args.precision,) if args.precision else PRECISIONS,
                                 use_cache=not args.no_auto_cache, log=lambda line: print(line, file=sys.stderr))

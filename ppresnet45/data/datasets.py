@@ -43,8 +43,22 @@ def _as_list(value, key):
     if isinstance(value, (str, os.PathLike)):
         return [value]
     if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if not isinstance(item, (str, os.PathLike)):
+                raise ConfigError(f"{key}[{i}]: expected a path (string), got {type(item).__name__} {item!r}")
         return list(value)
     raise ConfigError(f"{key}: expected a path or a list of paths, got {type(value).__name__} {value!r}")
+
+
+def _as_path(value, key):
+    """A path argument as a string; anything but a str / PathLike is a ConfigError naming ``key``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"{key}: expected a folder path (string), got {type(value).__name__} {value!r}")
+    return os.fspath(value)
+
+
+# Beyond this a sampling ratio is a typo (10**12 would draw 10**12 entry ids per epoch).
+MAX_RATIO = 1000.0
 
 
 def _ratios(ratio_list, n_sources, key):
@@ -57,8 +71,9 @@ def _ratios(ratio_list, n_sources, key):
         raise ConfigError(f"{key}: expected one ratio per source ({n_sources}), got {ratio_list!r}")
     out = []
     for i, r in enumerate(ratio_list):
-        if not isinstance(r, (int, float)) or isinstance(r, bool) or r < 0:
-            raise ConfigError(f"{key}[{i}]: expected a non-negative number, got {r!r}")
+        if not isinstance(r, (int, float)) or isinstance(r, bool) or not 0 <= r <= MAX_RATIO:
+            raise ConfigError(f"{key}[{i}]: expected a number in [0, {MAX_RATIO:g}] (1: every entry once per "
+                              f"epoch), got {r!r}")
         out.append(float(r))
     return out
 
@@ -262,7 +277,7 @@ class SimpleDataSet(RecDataSet):
     def __init__(self, data_dir, label_file_list, ratio_list=None, delimiter="\t", transforms=None,
                  global_config=None, seed=0, ext_op_transform_idx=None):
         super().__init__(transforms=transforms, ratio_list=ratio_list, global_config=global_config, seed=seed)
-        self.data_dir = os.fspath(data_dir) if data_dir is not None else ""
+        self.data_dir = _as_path(data_dir, "SimpleDataSet.data_dir") if data_dir is not None else ""
         if self.data_dir and not os.path.isdir(self.data_dir):
             raise DataError(f"SimpleDataSet.data_dir: folder '{self.data_dir}' not found")
         if not isinstance(delimiter, str) or delimiter == "" or delimiter == "\n":

@@ -9,12 +9,42 @@ from ..errors import ConfigError
 DEFAULT_POSITIONS = {"image": 0, "label": 1, "length": 2}
 
 
+def _mapping(node, key, example=""):
+    """``node`` (None: ``{}``) if it is a mapping, else a one-line ConfigError naming ``key``."""
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        raise ConfigError(f"{key}: expected a mapping{example}, got {type(node).__name__} {node!r}")
+    return node
+
+
 def _keep_keys_op(config, mode):
-    transforms = (((config.get(mode) or {}).get("dataset") or {}).get("transforms")) or []
-    for op in transforms:
+    """The ``KeepKeys`` arguments of ``mode``'s transforms (None without KeepKeys); its
+    ``keep_keys`` is checked to be a list of strings."""
+    section = _mapping(config.get(mode), mode)
+    dataset = _mapping(section.get("dataset"), f"{mode}.dataset", " like {name: SimpleDataSet, ...}")
+    transforms = dataset.get("transforms")
+    if transforms is None:
+        return None
+    if not isinstance(transforms, list):
+        raise ConfigError(f"{mode}.dataset.transforms: expected a list of {{Name: args}} items, "
+                          f"got {type(transforms).__name__} {transforms!r}")
+    for index, op in enumerate(transforms):
         if isinstance(op, dict) and "KeepKeys" in op and isinstance(op["KeepKeys"], dict):
+            _keep_keys(op["KeepKeys"], f"{mode}.dataset.transforms.{index}.KeepKeys.keep_keys")
             return op["KeepKeys"]
     return None
+
+
+def _keep_keys(op, key):
+    """The ``keep_keys`` list of a KeepKeys op (None / missing: ``[]``), checked to be strings."""
+    keys = op.get("keep_keys")
+    if keys is None:
+        return []
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ConfigError(f"{key}: expected a list of field names (strings) like [image, label, length], "
+                          f"got {keys!r}")
+    return keys
 
 
 def batch_positions(config, mode):

@@ -47,13 +47,23 @@ from ..registry import LR_SCHEDULERS, OPTIMIZERS
 from .param_groups import parameter_groups, trainable_parameters
 
 
-def _number(value, key, minimum=0.0, allow_equal=True):
+def _number(value, key, minimum=0.0, allow_equal=True, below=None):
+    """``value`` as a finite float ``>= minimum`` (``> minimum`` unless ``allow_equal``) and,
+    with ``below``, ``< below``; else a one-line ConfigError naming ``key``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{key}: expected a number, got {value!r}")
-    if value < minimum or (not allow_equal and value == minimum):
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float's range
+        number = math.inf
+    if not math.isfinite(number):
+        raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+    if below is not None and not (minimum <= number < below):
+        raise ConfigError(f"{key}: expected a number in [{minimum}, {below}), got {value!r}")
+    if number < minimum or (not allow_equal and number == minimum):
         op = ">=" if allow_equal else ">"
         raise ConfigError(f"{key}: expected a number {op} {minimum}, got {value!r}")
-    return float(value)
+    return number
 
 
 # ---------------------------------------------------------------------------- schedules
@@ -108,7 +118,11 @@ class _Schedule:
         total_steps = max(int(epoch_num), 1) * steps_per_epoch
         warmup = self.warmup_steps
         if warmup is None:
-            warmup = int(round(self.warmup_epoch * steps_per_epoch))
+            steps = self.warmup_epoch * steps_per_epoch
+            if not math.isfinite(steps):
+                raise ConfigError(f"Optimizer.lr.warmup_epoch: expected a finite number of epochs, "
+                                  f"got {self.warmup_epoch!r}")
+            warmup = int(round(steps))
         rate = self.rate(steps_per_epoch, total_steps, warmup)
         return StepLRSchedule(rate, warmup, peak=rate(self.peak_step(warmup)), last_step=last_step)
 
@@ -119,7 +133,7 @@ class Const(_Schedule):
 
     def __init__(self, learning_rate=0.001, warmup_epoch=0, warmup_steps=None):
         super().__init__(warmup_epoch, warmup_steps)
-        self.learning_rate = _number(learning_rate, "Optimizer.lr.learning_rate")
+        self.learning_rate = _number(learning_rate, "Optimizer.lr.learning_rate", 0.0, allow_equal=False)
 
     def rate(self, steps_per_epoch, total_steps, warmup_steps):
         lr = self.learning_rate
@@ -156,7 +170,7 @@ class Cosine(_Schedule):
 
     def __init__(self, learning_rate=0.001, warmup_epoch=0, warmup_steps=None, min_lr=0.0):
         super().__init__(warmup_epoch, warmup_steps)
-        self.learning_rate = _number(learning_rate, "Optimizer.lr.learning_rate")
+        self.learning_rate = _number(learning_rate, "Optimizer.lr.learning_rate", 0.0, allow_equal=False)
         self.min_lr = _number(min_lr, "Optimizer.lr.min_lr")
 
     def rate(self, steps_per_epoch, total_steps, warmup_steps):
@@ -248,8 +262,8 @@ class Adam(_Optimizer):
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, regularizer=None, clip_norm=None,
                  clip_norm_global=None, group_lr=False, training_step=None):
         super().__init__(regularizer, clip_norm, clip_norm_global, group_lr, training_step)
-        self.beta1 = _number(beta1, "Optimizer.beta1")
-        self.beta2 = _number(beta2, "Optimizer.beta2")
+        self.beta1 = _number(beta1, "Optimizer.beta1", 0.0, below=1.0)
+        self.beta2 = _number(beta2, "Optimizer.beta2", 0.0, below=1.0)
         self.epsilon = _number(epsilon, "Optimizer.epsilon", 0.0, allow_equal=False)
 
     def _adam_args(self, model, schedule):

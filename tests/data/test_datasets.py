@@ -239,3 +239,25 @@ def test_an_error_inside_the_dataset_reaches_the_caller_without_workers(tmp_path
     loader = RecDataLoader(dataset, RecBatchSampler(dataset, batch_size=2, shuffle=False), num_workers=0)
     with pytest.raises(RuntimeError, match="broken sample"):
         next(iter(loader))
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"data_dir": 2.5}, ["Train.dataset: SimpleDataSet.data_dir: expected a folder path", "2.5"]),
+    ({"data_dir": [1, "a"]}, ["SimpleDataSet.data_dir", "[1, 'a']"]),
+    ({"label_file_list": [[1, "a"]]}, ["Train.dataset: SimpleDataSet.label_file_list[0]: expected a path", "[1, 'a']"]),
+    ({"label_file_list": [None]}, ["SimpleDataSet.label_file_list[0]", "None"]),
+    ({"ratio_list": [10 ** 12]}, ["SimpleDataSet.ratio_list[0]", "1000000000000"]),
+    ({"ratio_list": [float("nan")]}, ["SimpleDataSet.ratio_list[0]", "nan"]),
+    ({"ratio_list": ["x"]}, ["SimpleDataSet.ratio_list[0]", "'x'"]),
+])
+def test_malformed_paths_and_ratios_are_one_line_config_errors(tmp_path, change, words):
+    # Regression (fuzz): Train.dataset.data_dir=2.5 / label_file_list.0=[1, 'a'] raised os.fspath's TypeError.
+    from ppresnet45.data.datasets import build_dataset
+
+    label_file = make_dataset_dir(tmp_path, n_good=2, bad=False)
+    cfg = make_config(tmp_path, [label_file])
+    cfg["Train"]["dataset"].update(change)
+    with pytest.raises(ConfigError) as err:
+        build_dataset(cfg, "Train")
+    msg = str(err.value)
+    assert "\n" not in msg and all(w in msg for w in words), msg

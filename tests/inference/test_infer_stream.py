@@ -41,7 +41,7 @@ def test_an_interrupted_run_keeps_its_finished_windows_and_resume_finishes_it(mo
     paths = _lines(tmp_path / "lines", 40)
     out = tmp_path / "rows.jsonl"
     argv = ["infer", "--model_dir", model_dir, "--image_dir", str(tmp_path / "lines"), "--batch_size", "2",
-            "--cpu_threads", "1", "--no_progress", "--output", str(out)]
+            "--cpu_threads", "1", "--no_progress", "--output", str(out), "--backend", "paddle"]
     real_run_batch, calls = recognizer_module.TextRecognizer._run_batch, []
 
     def interrupted(self, *args):

@@ -370,3 +370,27 @@ def test_onnx_export_without_diag_matches_eager(saved_model, tmp_path):
         out = sess.run(None, {name: x[:n]})[0]
         assert out.shape == (n, STEPS, CLASSES)
         assert np.abs(out - eager[:n]).max() < 1e-4
+
+
+@pytest.mark.parametrize("kwargs, key, shown", [
+    ({"nhead": [1, "a"]}, "nhead", "[1, 'a']"),
+    ({"nhead": 3}, "nhead", "d_model=64"),
+    ({"num_layers": []}, "num_layers", "[]"),
+    ({"num_layers": 10 ** 12}, "num_layers", "1000000000000"),
+    ({"dim_feedforward": 10 ** 12}, "dim_feedforward", "1000000000000"),
+    ({"dim_feedforward": "x"}, "dim_feedforward", "'x'"),
+    ({"dropout": 1.0}, "dropout", "[0, 1)"),
+    ({"dropout": "x"}, "dropout", "'x'"),
+    ({"max_length": 10 ** 12}, "max_length", "1000000000000"),
+    ({"iter_size": 10 ** 12}, "iter_size", "1000000000000"),
+    ({"iter_size": 2.5}, "iter_size", "2.5"),
+    ({"use_lang": "x"}, "use_lang", "'x'"),
+    ({"image_size": [32, 10 ** 12]}, "image_size", "1000000000000"),
+])
+def test_malformed_head_sizes_are_one_line_errors_naming_the_key(kwargs, key, shown):
+    # Regression (fuzz): Head.nhead=[1, 'a'] failed with "list < int" in transformer.py,
+    # Head.num_layers=[] with range(list) in abinet.py.
+    args = dict(in_channels=64, out_channels=5, d_model=64, nhead=2, num_layers=1, dim_feedforward=64, max_length=4)
+    with pytest.raises(ConfigError, match=f"^Architecture.Head.{key}: ") as err:
+        ABINetHead(**{**args, **kwargs})
+    assert shown in str(err.value) and "\n" not in str(err.value)

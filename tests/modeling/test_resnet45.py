@@ -176,3 +176,33 @@ def test_bad_backbone_arguments_give_one_clear_line(kwargs, fragment):
 def test_unknown_block_type_names_the_choices():
     with pytest.raises(ConfigError, match="unknown block 'Basic'.*BasicBlock"):
         ppresnet45.ResNet(block="Basic")
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        (dict(layers=[3, 10 ** 12, 6, 6, 3]), "Architecture.Backbone.layers[1] must be a positive int of at most 1000"),
+        (dict(layers=[3, "a", 6, 6, 3]), "Architecture.Backbone.layers[1] must be a positive int, got 'a'"),
+        (dict(strides=[2, [10 ** 12, 1], 2, 1, 1]), "Architecture.Backbone.strides[1] must have entries of at most 64"),
+        (dict(strides=[2, 10 ** 12, 2, 1, 1]), "Architecture.Backbone.strides[1] must be at most 64"),
+        (dict(strides=[2, "x", 2, 1, 1]), "Architecture.Backbone.strides[1] must be a positive int or a pair"),
+        (dict(in_channels=10 ** 12), "Architecture.Backbone.in_channels must be a positive int of at most 65536"),
+        (dict(in_channels=[1, "a"]), "Architecture.Backbone.in_channels must be a positive int"),
+        (dict(stem_channels=10 ** 12), "Architecture.Backbone.stem_channels must be a positive int of at most 65536"),
+        (dict(channels=[32, 64, 10 ** 12, 256, 512]), "Architecture.Backbone.channels[2] must be a positive int of"),
+        (dict(stem_stride=10 ** 12), "Architecture.Backbone.stem_stride must be at most 64"),
+    ],
+)
+def test_huge_or_malformed_backbone_values_fail_fast_naming_the_key(kwargs, fragment):
+    # Regression (fuzz): Architecture.in_channels=10**12 / Backbone.strides.1.0=10**12 overflowed int32
+    # inside Paddle; layers=10**12 would build blocks until memory ran out.
+    with pytest.raises(ConfigError) as err:
+        ppresnet45.ResNet45(**kwargs)
+    msg = str(err.value)
+    assert fragment in msg and msg.startswith("ResNet45: ") and "\n" not in msg
+
+
+def test_validation_leaves_the_paddleocr_parameter_names_unchanged():
+    names = [n for n, _ in ppresnet45.ResNet45(layers=[1, 1, 1, 1, 1]).named_parameters()]
+    assert names[:3] == ["conv1.weight", "bn1.weight", "bn1.bias"]
+    assert "layer1.0.downsample.0.weight" in names and "layer5.0.conv2.weight" in names

@@ -40,3 +40,21 @@ def test_labels_decode_to_texts_or_come_from_the_text_field():
     assert label_texts(batch, {"image": 0, "label": 1, "length": 2}, chars) == ["abc", "c", "a"]
     with pytest.raises(ConfigError, match="characters"):
         label_texts(batch, {"image": 0, "label": 1, "length": 2})
+
+
+@pytest.mark.parametrize("config, words", [
+    ({"Train": {"dataset": 2.5}}, ["Train.dataset: expected a mapping", "2.5"]),
+    ({"Train": {"dataset": {"transforms": True}}}, ["Train.dataset.transforms: expected a list", "True"]),
+    ({"Train": {"dataset": {"transforms": [{"KeepKeys": {"keep_keys": [[1, "a"], "label"]}}]}}},
+     ["Train.dataset.transforms.0.KeepKeys.keep_keys", "list of field names", "[[1, 'a'], 'label']"]),
+    ({"Train": {"dataset": {"transforms": [{"KeepKeys": {"keep_keys": "image"}}]}}},
+     ["Train.dataset.transforms.0.KeepKeys.keep_keys", "'image'"]),
+])
+def test_malformed_dataset_transforms_or_keep_keys_are_one_line_errors(config, words):
+    # Regression (fuzz): Train.dataset=2.5 / transforms=True raised AttributeError / TypeError in
+    # _keep_keys_op; keep_keys.0=[1, 'a'] "unhashable type" in the positions dict.
+    for call in (batch_positions, with_eval_fields):
+        with pytest.raises(ConfigError) as err:
+            call(config, "Train")
+        msg = str(err.value)
+        assert "\n" not in msg and all(w in msg for w in words), msg

@@ -293,3 +293,24 @@ def test_training_steps_of_head_loss_and_optimizer_must_agree():
     assert str(err.value).startswith("Loss.mode 'LA' disagrees with Architecture.Head.training_step 'LF_1'")
     assert len(str(err.value).splitlines()) == 1
     assert check_training_step({"Architecture": {"Head": {"name": "CTCHead"}}}) is None
+
+
+@pytest.mark.parametrize("cfg, words", [
+    ({"beta1": 2.5}, ["Optimizer.beta1", "[0.0, 1.0)", "2.5"]),
+    ({"beta2": 1.0}, ["Optimizer.beta2", "[0.0, 1.0)"]),
+    ({"beta1": -0.1}, ["Optimizer.beta1"]),
+    ({"epsilon": 0}, ["Optimizer.epsilon", "> 0"]),
+    ({"epsilon": float("nan")}, ["Optimizer.epsilon", "finite"]),
+    ({"lr": {"warmup_epoch": float("inf")}}, ["Optimizer.lr.warmup_epoch", "finite", "inf"]),
+    ({"lr": {"warmup_epoch": 10 ** 400}}, ["Optimizer.lr.warmup_epoch", "finite"]),
+    ({"lr": {"warmup_epoch": 1e308}}, ["Optimizer.lr.warmup_epoch", "finite"]),
+    ({"lr": {"learning_rate": 0}}, ["Optimizer.lr.learning_rate", "> 0"]),
+    ({"lr": {"name": "Cosine", "learning_rate": float("inf")}}, ["Optimizer.lr.learning_rate", "finite"]),
+])
+def test_out_of_range_optimizer_numbers_are_one_line_errors_naming_the_key(cfg, words):
+    # Regression (fuzz): Optimizer.lr.warmup_epoch=inf raised OverflowError; Optimizer.beta1=2.5 Paddle's
+    # multi-line ValueError from paddle.optimizer.Adam.
+    with pytest.raises(ConfigError) as err:
+        build_optimizer({"name": "Adam", **cfg}, 2, 3, paddle.nn.Linear(2, 2))
+    msg = str(err.value)
+    assert "\n" not in msg and all(w in msg for w in words), msg

@@ -134,19 +134,33 @@ class Bottleneck(nn.Layer):
 BLOCKS = {cls.__name__: cls for cls in (BasicBlock, ClassicBasicBlock, Bottleneck)}
 
 
+# Sane bounds: beyond them a config value is a typo (and 10**12 blocks or channels would try to
+# allocate until memory runs out, or overflow Paddle's int32 shapes).
+MAX_CHANNELS = 65536
+MAX_BLOCKS = 1000
+MAX_STRIDE = 64
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _normalise_stride(value, where):
-    """Return a stride as an int or an (h, w) tuple of positive ints; raise ConfigError otherwise."""
+    """Return a stride as an int or an (h, w) tuple of positive ints <= :data:`MAX_STRIDE`;
+    raise ConfigError otherwise."""
     if isinstance(value, bool):
         raise ConfigError(f"{where} must be a positive int or [h, w], got {value!r}")
     if isinstance(value, int):
         if value <= 0:
             raise ConfigError(f"{where} must be positive, got {value}")
+        if value > MAX_STRIDE:
+            raise ConfigError(f"{where} must be at most {MAX_STRIDE}, got {value}")
         return value
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) for v in value):
         if min(value) <= 0:
             raise ConfigError(f"{where} must have positive entries, got {list(value)}")
+        if max(value) > MAX_STRIDE:
+            raise ConfigError(f"{where} must have entries of at most {MAX_STRIDE}, got {list(value)}")
         return value[0] if value[0] == value[1] else (int(value[0]), int(value[1]))
     raise ConfigError(f"{where} must be a positive int or a pair [h, w] of positive ints, got {value!r}")
 
@@ -188,31 +202,42 @@ class ResNet(nn.Layer):
         stem_stride=1,
     ):
         super().__init__()
+        # Messages name the class and the config key: "ResNet45: Architecture.Backbone.layers[1] must be ...".
         name = type(self).__name__
+        key = f"{name}: Architecture.Backbone"
         if isinstance(block, str):
             if block not in BLOCKS:
-                raise ConfigError(f"{name}.block: unknown block '{block}', expected one of {', '.join(BLOCKS)}")
+                raise ConfigError(f"{key}.block: unknown block '{block}', expected one of {', '.join(BLOCKS)}")
             block = BLOCKS[block]
-        for key, value in (("in_channels", in_channels), ("stem_channels", stem_channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"{name}.{key} must be a positive int, got {value!r}")
-        for key, seq in (("layers", layers), ("strides", strides), ("channels", channels)):
+        for arg, value in (("in_channels", in_channels), ("stem_channels", stem_channels)):
+            hint = " (it defaults to Architecture.in_channels)" if arg == "in_channels" else ""
+            if not _is_int(value) or value <= 0:
+                raise ConfigError(f"{key}.{arg} must be a positive int, got {value!r}{hint}")
+            if value > MAX_CHANNELS:
+                raise ConfigError(f"{key}.{arg} must be a positive int of at most {MAX_CHANNELS}, "
+                                  f"got {value!r}{hint}")
+        for arg, seq in (("layers", layers), ("strides", strides), ("channels", channels)):
             if not isinstance(seq, (list, tuple)) or len(seq) == 0:
-                raise ConfigError(f"{name}.{key} must be a non-empty list, got {seq!r}")
+                raise ConfigError(f"{key}.{arg} must be a non-empty list, got {seq!r}")
         if not (len(layers) == len(strides) == len(channels)):
             raise ConfigError(
-                f"{name}: layers, strides and channels must have one entry per stage, got "
+                f"{key}: layers, strides and channels must have one entry per stage, got "
                 f"{len(layers)} layers {list(layers)}, {len(strides)} strides {list(strides)}, "
                 f"{len(channels)} channels {list(channels)}"
             )
         for i, n in enumerate(layers):
-            if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-                raise ConfigError(f"{name}.layers[{i}] must be a positive int, got {n!r}")
+            if not _is_int(n) or n <= 0:
+                raise ConfigError(f"{key}.layers[{i}] must be a positive int, got {n!r}")
+            if n > MAX_BLOCKS:
+                raise ConfigError(f"{key}.layers[{i}] must be a positive int of at most {MAX_BLOCKS} blocks, "
+                                  f"got {n!r}")
         for i, c in enumerate(channels):
-            if isinstance(c, bool) or not isinstance(c, int) or c <= 0:
-                raise ConfigError(f"{name}.channels[{i}] must be a positive int, got {c!r}")
-        strides = [_normalise_stride(s, f"{name}.strides[{i}]") for i, s in enumerate(strides)]
-        stem_stride = _normalise_stride(stem_stride, f"{name}.stem_stride")
+            if not _is_int(c) or c <= 0:
+                raise ConfigError(f"{key}.channels[{i}] must be a positive int, got {c!r}")
+            if c > MAX_CHANNELS:
+                raise ConfigError(f"{key}.channels[{i}] must be a positive int of at most {MAX_CHANNELS}, got {c!r}")
+        strides = [_normalise_stride(s, f"{key}.strides[{i}]") for i, s in enumerate(strides)]
+        stem_stride = _normalise_stride(stem_stride, f"{key}.stem_stride")
 
         self.in_channels = in_channels
         self.layers_cfg = list(layers)

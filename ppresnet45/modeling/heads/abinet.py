@@ -23,7 +23,8 @@ from paddle import nn
 
 from ...errors import ConfigError
 from ...registry import HEADS
-from .transformer import SinusoidalPositionEncoding, TransformerBlock, padding_mask
+from .transformer import (MAX_DEPTH, MAX_STEPS, MAX_WIDTH, SinusoidalPositionEncoding, TransformerBlock, check_heads,
+                          check_int, check_rate, padding_mask)
 
 
 def _conv_bn_relu(in_c, out_c, stride):
@@ -185,18 +186,24 @@ class BCNLanguage(nn.Layer):
         return query, self.cls(query)
 
 
-def _positive_int(value, key):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"Architecture.Head.{key}: expected a positive int, got {value!r}")
+MAX_CLASSES = 1000000  # out_channels: dictionary size + 1
+MAX_IMAGE_SIDE = 8192
+
+
+def _positive_int(value, key, high=None):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (high is not None and value > high):
+        bound = "" if high is None else f" <= {high}"
+        raise ConfigError(f"Architecture.Head.{key}: expected a positive int{bound}, got {value!r}")
     return value
 
 
 def _check_image_size(image_size):
     ok = (isinstance(image_size, (list, tuple)) and len(image_size) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in image_size))
+          and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_IMAGE_SIDE for v in image_size))
     if not ok or image_size[0] % 32 or image_size[1] % 64:
         raise ConfigError(
-            f"Architecture.Head.image_size: expected [H, W] with H divisible by 32 and W by 64, got {image_size!r}"
+            f"Architecture.Head.image_size: expected [H, W] of ints <= {MAX_IMAGE_SIDE} with H divisible by 32 "
+            f"and W by 64, got {image_size!r}"
         )
 
 
@@ -232,17 +239,25 @@ class ABINetHead(nn.Layer):
     def __init__(self, in_channels, out_channels=None, d_model=512, nhead=8, num_layers=3, dim_feedforward=2048,
                  dropout=0.1, max_length=25, use_lang=False, iter_size=1, image_size=(32, 128)):
         super().__init__()
-        _positive_int(out_channels, "out_channels")
+        _positive_int(out_channels, "out_channels", MAX_CLASSES)
         if out_channels < 2:
             raise ConfigError(
                 f"Architecture.Head.out_channels: expected an int >= 2 (</s> + characters), got {out_channels}"
             )
         if in_channels != d_model:
             raise ConfigError(
-                f"Architecture.Head.d_model: must equal the backbone's out_channels {in_channels}, got {d_model}"
+                f"Architecture.Head.d_model: must equal the backbone's out_channels {in_channels}, got {d_model!r}"
             )
-        _positive_int(max_length, "max_length")
-        _positive_int(iter_size, "iter_size")
+        check_heads(d_model, nhead)
+        if d_model % 2:
+            raise ConfigError(f"Architecture.Head.d_model: expected an even int (sinusoid positions), got {d_model}")
+        check_int(num_layers, "num_layers", high=MAX_DEPTH)
+        check_int(dim_feedforward, "dim_feedforward", high=MAX_WIDTH)
+        check_rate(dropout, "dropout")
+        _positive_int(max_length, "max_length", MAX_STEPS - 1)
+        _positive_int(iter_size, "iter_size", MAX_DEPTH)
+        if not isinstance(use_lang, bool):
+            raise ConfigError(f"Architecture.Head.use_lang: expected true or false, got {use_lang!r}")
         _check_image_size(image_size)
         self.out_channels = out_channels
         self.max_length = max_length + 1  # + the stop token

@@ -23,6 +23,36 @@ from ...errors import ConfigError
 MASK_VALUE = -1e9
 """Additive attention-mask value of a masked position (exp underflows to 0 after softmax)."""
 
+# Sane bounds of the Head's sizes: beyond them a config value is a typo, and building it would
+# allocate until memory runs out (or overflow Paddle's int32 shapes) instead of failing fast.
+MAX_WIDTH = 65536  # d_model, dim_feedforward
+MAX_DEPTH = 1000  # num_layers, iter_size: modules built one by one
+MAX_STEPS = 100000  # max_length, rows of a position table
+
+
+def check_int(value, key, low=1, high=None):
+    """Return ``value`` if it is an int in ``[low, high]``, else raise a one-line
+    :class:`ConfigError` naming ``Architecture.Head.<key>``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        expected = f"an int >= {low}" if high is None else f"an int in [{low}, {high}]"
+        raise ConfigError(f"Architecture.Head.{key}: expected {expected}, got {value!r}")
+    return value
+
+
+def check_rate(value, key):
+    """Return a dropout rate as a float in ``[0, 1)``, else raise a one-line :class:`ConfigError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(f"Architecture.Head.{key}: expected a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_heads(d_model, nhead):
+    """``nhead`` must be a positive int dividing ``d_model``."""
+    check_int(d_model, "d_model", high=MAX_WIDTH)
+    check_int(nhead, "nhead", high=MAX_WIDTH)
+    if d_model % nhead:
+        raise ConfigError(f"Architecture.Head.nhead: must divide Architecture.Head.d_model={d_model}, got {nhead}")
+
 
 def sinusoid_table(max_len, dim):
     """The ``[max_len, dim]`` float32 sinusoid table of "Attention Is All You Need":
@@ -65,9 +95,12 @@ class SinusoidalPositionEncoding(nn.Layer):
 
     def __init__(self, dim, max_len, dropout=0.0):
         super().__init__()
-        if max_len < 1 or dim < 2 or dim % 2:
+        if (isinstance(dim, bool) or not isinstance(dim, int) or isinstance(max_len, bool)
+                or not isinstance(max_len, int) or not 1 <= max_len <= MAX_STEPS or not 2 <= dim <= MAX_WIDTH
+                or dim % 2):
             raise ConfigError(
-                f"SinusoidalPositionEncoding: dim must be even and max_len >= 1, got dim={dim}, max_len={max_len}"
+                f"SinusoidalPositionEncoding: dim (Architecture.Head.d_model) must be an even int in [2, {MAX_WIDTH}] "
+                f"and max_len an int in [1, {MAX_STEPS}], got dim={dim!r}, max_len={max_len!r}"
             )
         self.max_len = max_len
         self.register_buffer("pe", paddle.to_tensor(sinusoid_table(max_len, dim)[:, None, :]))
@@ -93,8 +126,8 @@ class MultiHeadAttention(nn.Layer):
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, self_attn=False):
         super().__init__()
-        if num_heads < 1 or embed_dim % num_heads:
-            raise ConfigError(f"nhead: must divide d_model={embed_dim}, got {num_heads}")
+        check_heads(embed_dim, num_heads)
+        check_rate(dropout, "dropout")
         self.embed_dim = embed_dim
         self.num_heads = num_heads
         self.head_dim = embed_dim // num_heads
@@ -145,6 +178,9 @@ class FeedForward(nn.Layer):
 
     def __init__(self, dim, hidden, dropout=0.0):
         super().__init__()
+        check_int(dim, "d_model", high=MAX_WIDTH)
+        check_int(hidden, "dim_feedforward", high=MAX_WIDTH)
+        check_rate(dropout, "dropout")
         self.fc1 = nn.Linear(dim, hidden)
         self.fc2 = nn.Linear(hidden, dim)
         self.drop = nn.Dropout(dropout)
@@ -172,6 +208,10 @@ class TransformerBlock(nn.Layer):
     def __init__(self, d_model, nhead, dim_feedforward=2048, attention_dropout_rate=0.0,
                  residual_dropout_rate=0.1, with_self_attn=True, with_cross_attn=False, epsilon=1e-5):
         super().__init__()
+        check_heads(d_model, nhead)
+        check_int(dim_feedforward, "dim_feedforward", high=MAX_WIDTH)
+        check_rate(attention_dropout_rate, "dropout")
+        check_rate(residual_dropout_rate, "dropout")
         self.with_self_attn = with_self_attn
         self.with_cross_attn = with_cross_attn
         if with_self_attn:

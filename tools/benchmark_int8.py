@@ -1,0 +1,112 @@
+"""int8 vs bf16 vs FP32 on this CPU: quantize, check accuracy, benchmark, and what ``auto`` picks.
+
+    python tools/benchmark_int8.py [--checkpoint output/demo/model/best_accuracy --data output/demo/data]
+
+For the default model (``configs/rec/rec_resnet45_ctc.yml``, untrained: text agreement only)
+and, with ``--checkpoint``, the trained demo model (``rec_resnet45_ctc_demo.yml``; calibration
+on ``DATA/train_clean.txt`` else ``DATA/train_diverse.txt``, accuracy on ``DATA/heldout.txt``):
+
+1. exports with ONNX (``OUT/<name>/``, reused when present);
+2. runs ``ppresnet45 quantize`` (word accuracy fp32 vs int8 per int8 runtime);
+3. benchmarks paddle / onnxruntime / openvino × fp32 / bf16 / int8 at batch 1 and 8, rounds
+   interleaved (``ppresnet45 benchmark``; its report says what ``--backend auto`` picks);
+4. prints same-run ratios (int8 / Paddle FP32, int8 / ONNX Runtime FP32, bf16 / FP32) with the
+   CPU's model and flags, and writes ``OUT/int8_summary.json``.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from ppresnet45.benchmark import format_markdown, run_benchmark  # noqa: E402
+from ppresnet45.benchmark.report import auto_picks  # noqa: E402
+from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config  # noqa: E402
+from ppresnet45.errors import PPResNetError  # noqa: E402
+from ppresnet45.export.exporter import export_inference_model  # noqa: E402
+from ppresnet45.inference.spec import ONNX_FILE  # noqa: E402
+from ppresnet45.quantization import quantize_export  # noqa: E402
+from ppresnet45.utils.cpu import cpu_description  # noqa: E402
+from ppresnet45.utils.io import atomic_write_text  # noqa: E402
+
+CONFIGS = os.path.join(PACKAGE_CONFIG_DIR, "rec")
+
+
+def _export(config_file, checkpoint, out):
+    if not os.path.isfile(os.path.join(out, ONNX_FILE)):
+        export_inference_model(load_config(config_file), out, pretrained=checkpoint, onnx=True, check=False)
+    return out
+
+
+def _speeds(report, batch):
+    return {f"{r['backend']}/{r['precision']}": r["throughput_ips"] for r in report["records"]
+            if r["batch_size"] == batch and r.get("model") == report["records"][0].get("model")}
+
+
+def _ratios(speeds):
+    out = {}
+    for name, ips in speeds.items():
+        backend, precision = name.split("/")
+        for ref in ("paddle/fp32", f"{backend}/fp32", "onnxruntime/fp32"):
+            if precision != "fp32" and ref in speeds and speeds[ref]:
+                out[f"{name} / {ref}"] = round(ips / speeds[ref], 2)
+    return out
+
+
+def run_model(name, config_file, checkpoint, data, args):
+    out = _export(config_file, checkpoint, os.path.join(args.output_dir, name))
+    calib = evald = None
+    if data:
+        calib = next((os.path.join(data, f) for f in ("train_clean.txt", "train_diverse.txt")
+                      if os.path.isfile(os.path.join(data, f))), None)
+        evald = os.path.join(data, "heldout.txt")
+    q = quantize_export(out, calib_data=calib, eval_data=evald, cpu_threads=args.cpu_threads)
+    bench = run_benchmark(out, batch_sizes=(1, 8), backends=["paddle", "onnxruntime", "openvino"],
+                          precisions=("fp32", "bf16", "int8"), rounds=args.rounds, iters=args.iters,
+                          image_dir=evald, num_images=args.num_images, cpu_threads=args.cpu_threads,
+                          output_dir=os.path.join(args.output_dir, f"bench_{name}"), progress=not args.no_progress)
+    print(format_markdown(bench))
+    rows = {b: _speeds(bench, b) for b in (1, 8)}
+    return {"model_dir": out, "quantize": {k: q[k] for k in ("fp32_word_accuracy", "int8", "calibration",
+                                                              "evaluation")},
+            "images_per_s": rows, "ratios": {b: _ratios(v) for b, v in rows.items()},
+            "auto_picks": auto_picks(bench["records"])}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default=None, help="trained demo checkpoint (rec_resnet45_ctc_demo.yml)")
+    parser.add_argument("--data", default=None, help="the demo's data folder (train_*.txt, heldout.txt)")
+    parser.add_argument("--output_dir", default="output/bench_int8", help="exports and reports (default output/bench_int8)")
+    parser.add_argument("--cpu_threads", type=int, default=None, help="threads (default: all cores)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved benchmark rounds (default 3)")
+    parser.add_argument("--iters", type=int, default=10, help="timed calls per batch size (default 10)")
+    parser.add_argument("--num_images", type=int, default=64, help="images for the full path (default 64)")
+    parser.add_argument("--no_progress", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        summary = {"cpu": cpu_description(), "models": {}}
+        summary["models"]["default"] = run_model("default", os.path.join(CONFIGS, "rec_resnet45_ctc.yml"), None,
+                                                 None, args)
+        if args.checkpoint:
+            summary["models"]["demo"] = run_model("demo", os.path.join(CONFIGS, "rec_resnet45_ctc_demo.yml"),
+                                                  args.checkpoint, args.data, args)
+    except PPResNetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    atomic_write_text(os.path.join(args.output_dir, "int8_summary.json"), json.dumps(summary, indent=2) + "\n")
+    print(f"CPU: {summary['cpu']}")
+    for name, m in summary["models"].items():
+        print(f"\n{name}: word accuracy fp32 {m['quantize']['fp32_word_accuracy']:.4f}, int8 "
+              + ", ".join(f"{b} {r['word_accuracy']:.4f} ({r['same_text_as_fp32']}/{r['lines']} same)"
+                          for b, r in m['quantize']['int8'].items()))
+        for batch, ratios in m["ratios"].items():
+            print(f"  batch {batch}: " + ", ".join(f"{k} {v}x" for k, v in ratios.items()))
+        print("  auto picks: " + "; ".join(m["auto_picks"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
