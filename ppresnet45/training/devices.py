@@ -14,6 +14,7 @@ from ..utils.cpu import available_cores
 from .steps import model_needs_targets
 
 logger = logging.getLogger("ppresnet45.train")
+MAX_THREADS = 4096
 
 
 def configure_cpu(use_onednn=False, to_static=False, cpu_threads=None, world_size=1):
@@ -29,8 +30,8 @@ def configure_cpu(use_onednn=False, to_static=False, cpu_threads=None, world_siz
     """
     if cpu_threads is None:
         cpu_threads = max(1, available_cores() // max(int(world_size), 1))
-    if isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int) or cpu_threads < 1:
-        raise ConfigError(f"Global.cpu_threads: expected a positive int or null, got {cpu_threads!r}")
+    if isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int) or not 1 <= cpu_threads <= MAX_THREADS:
+        raise ConfigError(f"Global.cpu_threads: expected an int in [1, {MAX_THREADS}] or null, got {cpu_threads!r}")
     paddle.base.core.set_num_threads(int(cpu_threads))
     if use_onednn and to_static:
         logger.warning("Global.use_onednn with Global.to_static crashes Paddle 3.3 CPU training "

@@ -84,7 +84,7 @@ class TrainSettings:
             cal_metric=bool(glob.get("cal_metric_during_train", True)),
             eval_start=eval_start,
             eval_every=eval_every,
-            seed=global_value(glob, "seed", 0, (int,)),
+            seed=global_value(glob, "seed", 0, (int,), lambda v: 0 <= v < 2 ** 32, "an int in [0, 2**32)"),
             use_gpu=bool(glob.get("use_gpu", False)),
             use_onednn=bool(glob.get("use_onednn", False)),
             to_static=bool(glob.get("to_static", False)),

@@ -23,8 +23,17 @@ from paddle import nn
 
 from ...errors import ConfigError
 from ...registry import HEADS
-from .transformer import (MAX_DEPTH, MAX_STEPS, MAX_WIDTH, SinusoidalPositionEncoding, TransformerBlock, check_heads,
-                          check_int, check_rate, padding_mask)
+from .transformer import (
+    MAX_DEPTH,
+    MAX_STEPS,
+    MAX_WIDTH,
+    SinusoidalPositionEncoding,
+    TransformerBlock,
+    check_heads,
+    check_int,
+    check_rate,
+    padding_mask,
+)
 
 
 def _conv_bn_relu(in_c, out_c, stride):
