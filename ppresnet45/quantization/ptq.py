@@ -203,9 +203,6 @@ def quantize_export(model_dir, calib_data=None, eval_data=None, calib_num=128, e
         raise DataError("ppresnet45 quantize needs onnxruntime (and paddle2onnx, onnx): pip install "
                         "'ppresnet45[onnx]'")
     t0 = time.perf_counter()
-    converted = _ensure_onnx(model_dir, spec)
-    if converted:
-        log(f"wrote {os.path.join(model_dir, ONNX_FILE)} (paddle2onnx) to quantize from")
     with tempfile.TemporaryDirectory(prefix=".quantize-", dir=model_dir) as work:
         if calib_data is None:
             calib_file = _rendered(work, "calib", calib_num, seed + 11, spec)
@@ -224,6 +221,8 @@ def quantize_export(model_dir, calib_data=None, eval_data=None, calib_num=128, e
             raise DataError(f"--eval_data '{eval_data}': expected a 'path<TAB>text' label file (the accuracy "
                             "check needs the true text)")
         eval_desc = eval_desc or f"{len(eval_paths)} lines from {eval_data}"
+        if _ensure_onnx(model_dir, spec):  # only once the data is known to be usable
+            log(f"wrote {os.path.join(model_dir, ONNX_FILE)} (paddle2onnx) to quantize from")
 
         fp32 = create_runtime(model_dir, "onnxruntime", "fp32", cpu_threads=cpu_threads)
         recorder = _RecordingRuntime(fp32)

@@ -110,3 +110,16 @@ def test_quantize_bad_input_is_one_line(trained_export, overfit_ctc, tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "--eval_data" in err[0], err
     assert not (trained_export / INT8_ONNX_FILE).exists()
+
+
+def test_quantize_converts_an_export_without_onnx_first(tiny_model_dir, tmp_path):
+    """An export written without --onnx gets model.onnx (paddle2onnx) and then model_int8.onnx;
+    the default calibration and held-out lines come from the renderer."""
+    out = tmp_path / "export"
+    shutil.copytree(tiny_model_dir, out)
+    assert not (out / "model.onnx").exists()
+    lines = []
+    report = quantize_export(str(out), calib_num=8, eval_num=8, cpu_threads=1, log=lines.append)
+    assert (out / "model.onnx").is_file() and (out / INT8_ONNX_FILE).is_file()
+    assert any("paddle2onnx" in line for line in lines)
+    assert report["calibration"].startswith("8 rendered lines") and report["evaluation"].startswith("8 rendered")
