@@ -1,7 +1,8 @@
-"""The demo training run: render data, train ResNet45 + CTC, evaluate on unseen strings and
-on fonts never seen in training, plot.
+"""The demo training run: render data, train ResNet45 + CTC (or ABINet, VisionLAN), evaluate on
+unseen strings and on fonts never seen in training, plot.
 
-``python tools/train_demo.py`` (see the README for measured times and accuracies):
+``python tools/train_demo.py [--algorithm ctc|abinet|visionlan]`` (see the README for measured
+times and accuracies):
 
 1. renders, with ``ppresnet45.data.synth``, a held-out set of 500 unique strings (digits +
    lowercase, 1-10 characters), a second held-out set of 500 unseen strings drawn ONLY in
@@ -9,19 +10,24 @@ on fonts never seen in training, plot.
    evaluation reports accuracy per font), and training lines that never contain either
    set's strings. ``--augment diverse`` (default): the training lines and the first
    held-out set use every font the installed packages carry except the held-out families,
-   with synth's full style distribution (``StyleRanges``). The earlier recipes stay
-   available: ``none`` (plain lines in Pillow's built-in font), ``mixed`` and ``full``
-   (styled, built-in font). Files go to ``OUTPUT/data`` and are reused when already rendered
-   with the same settings;
-2. trains with ``configs/rec/rec_resnet45_ctc_demo.yml`` (cosine schedule, evaluating on the
-   first held-out set every 100 steps) into ``OUTPUT/model`` (``--eval_only`` skips this);
+   a quarter of the training lines plain, the rest with synth's full style distribution
+   (``StyleRanges``); for ctc, ``--plain_lines`` more plain lines in the built-in font for
+   the first stage. The earlier recipes stay available: ``none`` (plain lines in Pillow's
+   built-in font), ``mixed`` and ``full`` (styled, built-in font). Files go to
+   ``OUTPUT/data`` (``--data_dir``) and are reused when already rendered with the same settings;
+2. trains in stages, each from the previous stage's ``best_accuracy`` (``--stage_steps``
+   steps each): ctc with ``--augment diverse`` plain lines first, then the diverse ones
+   (``configs/rec/rec_resnet45_ctc_demo.yml``, cosine schedule); abinet the vision model
+   alone, then the full model (``rec_resnet45_abinet_demo.yml``); visionlan LF_1, LF_2, LA
+   (``rec_resnet45_visionlan_demo.yml``). The last stage trains into ``OUTPUT/model``, the
+   others into ``OUTPUT/model_<stage>`` (``--eval_only`` skips training);
 3. evaluates ``best_accuracy`` on both held-out sets (``OUTPUT/model/eval_heldout/``,
-   ``OUTPUT/model/eval_heldout_fonts/``), draws ``OUTPUT/curves.png`` and writes
-   ``OUTPUT/demo_result.json`` (with the accuracy per held-out font).
+   ``OUTPUT/model/eval_heldout_fonts/``), draws ``OUTPUT/curves.png`` over every stage and
+   writes ``OUTPUT/demo_result.json`` (with the accuracy per held-out font).
 
-``make demo`` exports ``OUTPUT/model/best_accuracy`` when it exists (default ``OUTPUT``).
-``--nproc 2`` trains with two data-parallel processes (``paddle.distributed.launch``, gloo
-on CPU) instead of one process using every core; the global batch stays the config's.
+``make demo`` exports ``OUTPUT/model/best_accuracy`` of a ctc run when it exists (default
+``OUTPUT``). ``--nproc 2`` trains with two data-parallel processes (``paddle.distributed.launch``,
+gloo on CPU) instead of one process; the global batch stays the config's.
 Exit status: 0, or 1 with ``--check`` when the held-out accuracy is below ``--target``.
 """
 
@@ -149,7 +155,8 @@ def main(argv=None):
     parser.add_argument("--nproc", type=int, default=1, help="data-parallel training processes (default 1)")
     parser.add_argument("--target", type=float, default=0.95, help="held-out word accuracy to reach (default 0.95)")
     parser.add_argument("--eval_only", action="store_true",
-                        help="skip training: evaluate OUTPUT/model/best_accuracy on the held-out sets")
+                        help="skip training: evaluate OUTPUT/model/best_accuracy on the held-out sets (and draw "
+                             "the curves of the training logs there)")
     parser.add_argument("--check", action="store_true", help="exit 1 when the target is not reached")
     parser.add_argument("--no_progress", action="store_true", help="hide progress bars")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -259,8 +266,9 @@ def _run(args):
     font_metrics = _evaluate(config, model_dir, fonts_file, "heldout_fonts", progress)
     timings["eval_s"] = time.time() - t2
     png = None
-    if not args.eval_only:
-        png = plot_training_log(_joined_log(out, _stages(args)), os.path.join(out, "curves.png"),
+    stages = _stages(args)
+    if all(os.path.isfile(os.path.join(_stage_dir(out, stages, i), "train_log.jsonl")) for i in range(len(stages))):
+        png = plot_training_log(_joined_log(out, stages), os.path.join(out, "curves.png"),
                                 title=f"ResNet45 + {args.algorithm} demo (digits + lowercase, unseen strings)")
     timings["total_s"] = time.time() - t0
     acc = metrics["acc"]

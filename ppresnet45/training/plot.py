@@ -47,7 +47,7 @@ def plot_training_log(log_path, png_path, title=None):
     ax_loss.plot(steps, [r["loss"] for r in train], color="tab:blue", alpha=0.35, lw=1, label="loss (logged step)")
     ax_loss.plot(steps, [r.get("loss_avg", r["loss"]) for r in train], color="tab:blue", lw=2, label="loss (smoothed)")
     ax_loss.set_yscale("log")
-    ax_loss.set_ylabel("CTC loss")
+    ax_loss.set_ylabel("training loss")
     ax_loss.grid(True, which="both", alpha=0.3)
     ax_lr = ax_loss.twinx()
     ax_lr.plot(steps, [r["lr"] for r in train], color="tab:gray", ls="--", lw=1, label="learning rate")
