@@ -51,6 +51,7 @@ SCHEMA = {
     "Global.to_static": _BOOL,
     "Global.drop_unknown_chars": _BOOL,
     "Global.cpu_threads": (int, type(None)),
+    "Global.omp_blocktime": (int, type(None)),
     "Global.model_name": _OPT_STR,
     "Architecture.model_type": _STR,
     "Architecture.algorithm": _STR,

@@ -23,6 +23,7 @@ from . import components
 from .batches import DEFAULT_POSITIONS, as_list, label_texts
 from .checkpoint import checkpoint_prefix
 from .devices import configure_cpu, use_cuda
+from .settings import omp_blocktime_of
 
 
 def evaluate_model(model, loader, postprocess, metric, positions=None, characters=None, show_progress=True,
@@ -121,7 +122,8 @@ def evaluate_checkpoint(config, checkpoint=None, output_dir=None, num_worst=50, 
     if not os.path.isfile(prefix + ".pdparams"):
         raise ConfigError(f"Global.checkpoints: '{prefix}.pdparams' not found")
     paddle.set_device("gpu" if use_cuda(glob.get("use_gpu")) else "cpu")
-    configure_cpu(bool(glob.get("use_onednn", False)), False, glob.get("cpu_threads"))
+    configure_cpu(bool(glob.get("use_onednn", False)), False, glob.get("cpu_threads"),
+                  omp_blocktime=omp_blocktime_of(glob))
     model = components.build_model(config)
     report = components.load_weights(model, prefix, key="Global.checkpoints")
     if report["missing"] or report["mismatched"]:

@@ -25,6 +25,18 @@ def global_value(glob, key, default, types, check=None, expected=""):
     return value
 
 
+def omp_blocktime_of(glob):
+    """``Global.omp_blocktime``: missing -> 0 ms; null -> None (the OpenMP runtime's own 200 ms)."""
+    if "omp_blocktime" not in glob:
+        return 0
+    value = glob["omp_blocktime"]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10000:
+        raise ConfigError(f"Global.omp_blocktime: expected milliseconds in [0, 10000] or null, got {value!r}")
+    return value
+
+
 def parse_eval_interval(value):
     """``Global.eval_batch_step`` → ``(start, every)``: ``[start, every]`` as in PaddleOCR, or
     an int ``every`` (start 0). ``every <= 0`` disables evaluation during training."""
@@ -65,6 +77,7 @@ class TrainSettings:
     use_onednn: bool = False
     to_static: bool = False
     cpu_threads: object = None  # checked by devices.configure_cpu
+    omp_blocktime: object = 0  # ms an idle OpenMP worker spins (devices.set_omp_blocktime); None: the runtime's
     checkpoints: object = None
     pretrained_model: object = None
     use_visualdl: bool = False
@@ -89,6 +102,7 @@ class TrainSettings:
             use_onednn=bool(glob.get("use_onednn", False)),
             to_static=bool(glob.get("to_static", False)),
             cpu_threads=glob.get("cpu_threads"),
+            omp_blocktime=omp_blocktime_of(glob),
             checkpoints=glob.get("checkpoints") or None,
             pretrained_model=glob.get("pretrained_model") or None,
             use_visualdl=bool(glob.get("use_visualdl", False)),

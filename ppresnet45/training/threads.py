@@ -1,12 +1,11 @@
 """Choosing the CPU thread count of a training run by timing it (``Global.cpu_threads: null``).
 
-More threads are not always faster for eager Paddle on a CPU: measured on a 2-vCPU AMD EPYC
-(KVM guest), one training process ran 1.62 images/s with 1 thread and 0.60 with 2
-(1.22 with ``OMP_WAIT_POLICY=PASSIVE``), while on an Intel machine 2 threads were faster.
-Eager kernels are small and many; each one forks and joins the OpenMP team, whose idle
-threads spin, and on a VM whose vCPUs may share a host core (or be descheduled) a spinning
-thread takes cycles from the one doing the work. Which way it goes is a property of the
-machine, so it is measured, not assumed.
+More threads are not always faster for eager Paddle on a CPU. On a 2-vCPU AMD EPYC (KVM
+guest) one training process ran 6.63 images/s with 1 thread and 2.06 with 2, because Intel
+OpenMP's idle workers spin for 200 ms after each of thousands of small kernels and take the
+CPU from the Python thread; with the block time set to 0 (:func:`.devices.set_omp_blocktime`,
+which training now does) 2 threads ran 7.48. Other machines, other runtimes and other models
+can still tip the other way, so the count is measured, not assumed.
 
 :class:`ThreadTuner` runs the first training steps at each candidate thread count (1, 2, 4,
 ... up to the usable cores; ``probe_steps`` timed steps each after one untimed step) and then

@@ -100,7 +100,7 @@ class Trainer:
         self.world_size, self.rank = init_distributed(s.use_gpu)
         self.is_main = self.rank == 0
         self.use_onednn, self.to_static, self.cpu_threads = configure_cpu(
-            s.use_onednn, s.to_static, s.cpu_threads, self.world_size)
+            s.use_onednn, s.to_static, s.cpu_threads, self.world_size, omp_blocktime=s.omp_blocktime)
         # cpu_threads null on a multi-core CPU, one process: time the first steps at each thread count
         self.thread_tuner = None
         if s.cpu_threads is None and self.world_size == 1 and not s.use_gpu and self.cpu_threads > 1:

@@ -71,3 +71,46 @@ def test_seed_out_of_range_is_a_config_error(seed):
 
     with pytest.raises(ConfigError, match="Global.seed"):
         TrainSettings.from_config({"Global": {"seed": seed}})
+
+
+def _iomp():
+    from ppresnet45.training.devices import _iomp_library
+
+    lib = _iomp_library()
+    if lib is None:
+        pytest.skip("this Paddle build loads no Intel OpenMP runtime (libiomp5)")
+    lib.kmp_get_blocktime.restype = __import__("ctypes").c_int
+    return lib
+
+
+def test_training_sets_the_openmp_block_time(monkeypatch):
+    """Idle OpenMP workers must not spin through eager training's Python time (see devices.py)."""
+    from ppresnet45.training.devices import configure_cpu, set_omp_blocktime
+
+    lib = _iomp()
+    monkeypatch.delenv("KMP_BLOCKTIME", raising=False)
+    try:
+        configure_cpu(cpu_threads=1, omp_blocktime=0)
+        assert lib.kmp_get_blocktime() == 0
+        assert set_omp_blocktime(7) and lib.kmp_get_blocktime() == 7
+        monkeypatch.setenv("KMP_BLOCKTIME", "50")  # the user's environment wins
+        assert not set_omp_blocktime(0) and lib.kmp_get_blocktime() == 7
+    finally:
+        monkeypatch.delenv("KMP_BLOCKTIME", raising=False)
+        set_omp_blocktime(200)  # the runtime's default, for the tests that follow
+
+
+@pytest.mark.parametrize("glob, expected", [({}, 0), ({"omp_blocktime": None}, None), ({"omp_blocktime": 30}, 30)])
+def test_omp_blocktime_setting(glob, expected):
+    from ppresnet45.training.settings import TrainSettings
+
+    assert TrainSettings.from_config({"Global": glob}).omp_blocktime == expected
+
+
+@pytest.mark.parametrize("value", [-1, 10 ** 6, 2.5, True, "0"])
+def test_bad_omp_blocktime_is_a_config_error(value):
+    from ppresnet45.errors import ConfigError
+    from ppresnet45.training.settings import TrainSettings
+
+    with pytest.raises(ConfigError, match="Global.omp_blocktime"):
+        TrainSettings.from_config({"Global": {"omp_blocktime": value}})
