@@ -23,7 +23,8 @@ def test_defaults_and_paddleocr_key_names():
     ("log_smooth_window", 1.5, "an int >= 1"),
     ("save_epoch_step", "2", "an int >= 0"),
     ("save_model_dir", 3, "str"),
-    ("seed", False, "int"),
+    ("seed", False, "an int in [0, 2**32)"),
+    ("seed", 2 ** 32, "an int in [0, 2**32)"),
 ])
 def test_bad_value_names_the_key(key, value, expected):
     with pytest.raises(ConfigError) as err:
