@@ -12,11 +12,10 @@ import sys
 
 from ..errors import DataError
 from ..inference import AUTO, PRECISIONS, TextRecognizer, backend_names, check_model_dir, choose_backend
-from ..inference.sources import BadInput
 from ..inference.images import DEFAULT_MAX_PIXELS
 from ..inference.results_file import ResultsWriter, read_rows, row_key
 from ..inference.scoring import LabelScore
-from ..inference.sources import list_image_sources
+from ..inference.sources import BadInput, list_image_sources
 from ._args import non_negative_int, positive_int
 
 MAX_LISTED_FAILURES = 20  # failed images named on stderr; the rest are counted
