@@ -24,6 +24,7 @@ import sys
 
 from .benchmark import format_markdown, run_benchmark
 from .config import PACKAGE_CONFIG_DIR, image_shape_of, load_config
+from .errors import ConfigError
 from .data.synth import DEFAULT_FONTS_HOLDOUT, find_fonts, render_dataset, split_fonts
 from .export.exporter import export_inference_model
 from .inference.images import list_image_sources
@@ -76,6 +77,11 @@ def run_demo(output_dir="demo_output", config_path=None, overrides=None, num_lin
     """
     out = os.path.abspath(output_dir)
     threads = cpu_threads or available_cores()
+    if not os.path.isfile(checkpoint) and os.path.isfile(checkpoint + ".pdparams"):
+        checkpoint += ".pdparams"  # PaddleOCR's habit: the checkpoint named without its extension
+    if checkpoint != TRAINED_CHECKPOINT and not os.path.isfile(checkpoint):
+        raise ConfigError(f"--checkpoint '{checkpoint}' not found (expected a .pdparams file or its prefix, e.g. "
+                          "output/demo/model/best_accuracy)")
     trained = config_path is None and os.path.isfile(checkpoint)
     config_path = config_path or (DEMO_CONFIG if trained else DEFAULT_CONFIG)
     config = load_config(config_path, overrides)

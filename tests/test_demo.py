@@ -83,3 +83,10 @@ def test_trained_demo_exports_the_checkpoint_with_the_demo_config_on_plain_lines
     img = cv2.imread(str(first))
     assert img is not None
     assert np.all(img[0, :] == 255) and img.min() == 0
+
+
+def test_a_checkpoint_that_is_not_there_is_an_error_not_an_untrained_demo(tmp_path, capsys):
+    rc = main(["demo", "--output_dir", str(tmp_path / "out"), "--checkpoint", str(tmp_path / "nope" / "best")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith("error: --checkpoint") and "not found" in err[-1]
+    assert not (tmp_path / "out" / "inference").exists()
