@@ -287,23 +287,17 @@ def _transform_shape(config, source="config"):
     transforms (``RecResizeImg``, ``ABINetRecResizeImg``, ``VLRecResizeImg``, ...), or None.
     A malformed section on the way, or a malformed shape, is a :class:`ConfigError`."""
     for section in ("Eval", "Train"):
-        body = config.get(section)
-        if body is None:
-            continue
-        if not isinstance(body, dict):
-            raise ConfigError(f"{source}: {section}: expected a mapping, got {type(body).__name__} {body!r}")
-        dataset = body.get("dataset")
-        if dataset is None:
-            continue
-        if not isinstance(dataset, dict):
-            raise ConfigError(f"{source}: {section}.dataset: expected a mapping like {{name: SimpleDataSet, ...}}, "
-                              f"got {type(dataset).__name__} {dataset!r}")
-        transforms = dataset.get("transforms")
+        transforms, path = config, []
+        for key, want in ((section, "a mapping"), ("dataset", "a mapping like {name: SimpleDataSet, ...}"),
+                          ("transforms", "a list of {Name: args} items")):
+            transforms, path = transforms.get(key), path + [key]
+            if transforms is None:
+                break
+            if not isinstance(transforms, list if key == "transforms" else dict):
+                raise ConfigError(f"{source}: {'.'.join(path)}: expected {want}, "
+                                  f"got {type(transforms).__name__} {transforms!r}")
         if transforms is None:
             continue
-        if not isinstance(transforms, list):
-            raise ConfigError(f"{source}: {section}.dataset.transforms: expected a list of {{Name: args}} items, "
-                              f"got {type(transforms).__name__} {transforms!r}")
         for index, op in enumerate(transforms):
             if not isinstance(op, dict):
                 continue

@@ -14,7 +14,6 @@ work is thrown away — and the choice and every candidate's speed go to the log
 """
 
 import logging
-import time
 
 import paddle
 
@@ -40,7 +39,7 @@ def set_threads(n):
 class ThreadTuner:
     """Times training steps at each candidate thread count, then keeps the fastest.
 
-    Call :meth:`before_step` before and :meth:`after_step` after each training step.
+    Call :meth:`after_step` after each training step with its images and seconds.
 
     Attributes:
         candidates (list[int]): the thread counts tried, in order.
@@ -57,7 +56,6 @@ class ThreadTuner:
         self._step = 0  # steps done at the current candidate (the first is not timed)
         self._images = 0
         self._seconds = 0.0
-        self._t0 = None
         if self.chosen is None:
             set_threads(self.candidates[0])
 
@@ -70,33 +68,46 @@ class ThreadTuner:
     def done(self):
         return self.chosen is not None
 
-    def before_step(self):
-        if not self.done:
-            self._t0 = time.perf_counter()
-
-    def after_step(self, n_images):
-        """Account one finished step of ``n_images``; may switch to the next candidate or choose."""
-        if self.done or self._t0 is None:
-            return
-        if self._step > 0:
-            self._seconds += time.perf_counter() - self._t0
+    def after_step(self, n_images, seconds):
+        """Account one finished step of ``n_images`` that took ``seconds``; may switch to the next
+        candidate or choose. Returns the thread count in use from now on."""
+        if self.done:
+            return self.chosen
+        if self._step > 0:  # the first step at a new count is not timed
+            self._seconds += seconds
             self._images += n_images
         self._step += 1
         if self._step <= self.probe_steps:
-            return
+            return self.current
         self.speeds[self.candidates[self._index]] = self._images / max(self._seconds, 1e-9)
         self._index += 1
         self._step, self._images, self._seconds = 0, 0, 0.0
         if self._index < len(self.candidates):
             set_threads(self.candidates[self._index])
-            return
+            return self.current
         self.chosen = max(self.speeds, key=self.speeds.get)
         set_threads(self.chosen)
         logger.info("cpu_threads: %s -> %d thread(s) for the rest of the run (timed %d steps each; set "
                     "Global.cpu_threads to skip this)", ", ".join(f"{n} thread(s) {v:.2f} images/s"
                                                            for n, v in self.speeds.items()), self.chosen,
                     self.probe_steps)
+        return self.chosen
 
     def steps_needed(self):
         """Training steps the probe takes (the run should be at least this long to finish it)."""
         return len(self.candidates) * (self.probe_steps + 1) if len(self.candidates) > 1 else 0
+
+
+def tuner_for(settings, world_size, threads):
+    """A :class:`ThreadTuner` when the run should choose its thread count: ``Global.cpu_threads``
+    null, one CPU process, more than one usable core; else None."""
+    if settings.cpu_threads is None and world_size == 1 and not settings.use_gpu and threads > 1:
+        return ThreadTuner(thread_candidates(threads))
+    return None
+
+
+def describe_threads(tuner, threads):
+    """The thread setting for the run's first log line."""
+    if tuner is None or tuner.done:
+        return str(threads)
+    return f"chosen by timing {tuner.probe_steps} steps at each of {', '.join(map(str, tuner.candidates))}"

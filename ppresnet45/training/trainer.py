@@ -58,7 +58,7 @@ from .evaluator import evaluate_model
 from .run_log import RunLog, StepMeter
 from .settings import TrainSettings, parse_eval_interval, should_evaluate
 from .steps import batch_metrics, forward, model_needs_targets, split_losses
-from .threads import ThreadTuner, thread_candidates
+from .threads import describe_threads, tuner_for
 
 __all__ = ["Trainer", "TrainingDivergedError", "train", "parse_eval_interval", "should_evaluate"]
 
@@ -101,10 +101,7 @@ class Trainer:
         self.is_main = self.rank == 0
         self.use_onednn, self.to_static, self.cpu_threads = configure_cpu(
             s.use_onednn, s.to_static, s.cpu_threads, self.world_size, omp_blocktime=s.omp_blocktime)
-        # cpu_threads null on a multi-core CPU, one process: time the first steps at each thread count
-        self.thread_tuner = None
-        if s.cpu_threads is None and self.world_size == 1 and not s.use_gpu and self.cpu_threads > 1:
-            self.thread_tuner = ThreadTuner(thread_candidates(self.cpu_threads))
+        self.thread_tuner = tuner_for(s, self.world_size, self.cpu_threads)
         random.seed(s.seed)
         np.random.seed(s.seed)
         paddle.seed(s.seed)  # the same initial weights on every rank
@@ -232,7 +229,7 @@ class Trainer:
                 logger.info("training: %d epoch(s) x %d step(s), %d process(es), batch %d per card, max_steps %s, "
                             "CPU threads %s, oneDNN %s, to_static %s, output %s", s.epoch_num,
                             self.steps_per_epoch, self.world_size, self.train_loader.batch_sampler.batch_size,
-                            s.max_steps or "-", self._threads_text(), self.use_onednn, self.to_static, s.save_dir)
+                            s.max_steps or "-", describe_threads(self.thread_tuner, self.cpu_threads), self.use_onednn, self.to_static, s.save_dir)
             meter = StepMeter(s.smooth_window)
             total = s.epoch_num * self.steps_per_epoch
             total = min(total, s.max_steps) if s.max_steps else total
@@ -246,12 +243,6 @@ class Trainer:
                 raise
             bar.close()
             return self._finish(meter)
-
-    def _threads_text(self):
-        if self.thread_tuner is None or self.thread_tuner.done:
-            return str(self.cpu_threads)
-        return (f"chosen by timing {self.thread_tuner.probe_steps} steps at each of "
-                f"{', '.join(map(str, self.thread_tuner.candidates))}")
 
     def _run_epochs(self, meter, bar):
         s = self.settings
@@ -275,13 +266,10 @@ class Trainer:
         for batch in self.train_loader:
             reader_cost = time.perf_counter() - t_read
             t0 = time.perf_counter()
-            if self.thread_tuner is not None:
-                self.thread_tuner.before_step()
             preds, loss_value, lr = self._train_step(batch)
             n_images = int(batch[self.train_positions["image"]].shape[0]) * self.world_size
             if self.thread_tuner is not None:
-                self.thread_tuner.after_step(n_images)
-                self.cpu_threads = self.thread_tuner.chosen or self.cpu_threads
+                self.cpu_threads = self.thread_tuner.after_step(n_images, time.perf_counter() - t0)
             meter.add(loss_value, n_images, time.perf_counter() - t0 + reader_cost, reader_cost)
             if self.global_step % s.print_batch_step == 0 or self.global_step == 1:
                 self._log_step(preds, batch, lr, meter, bar)

@@ -26,9 +26,9 @@ def test_tuner_keeps_the_faster_thread_count(slow, caplog):
         for _ in range(tuner.steps_needed()):
             current = tuner.current
             seen.append(current)
-            tuner.before_step()
+            t0 = time.perf_counter()
             time.sleep(0.06 if current == slow else 0.01)
-            tuner.after_step(8)
+            assert tuner.after_step(8, time.perf_counter() - t0) == tuner.current
     assert seen == [1, 1, 1, 2, 2, 2]
     assert tuner.done and tuner.chosen == 3 - slow
     assert tuner.speeds[3 - slow] > 2 * tuner.speeds[slow]
