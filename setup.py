@@ -15,7 +15,7 @@ extras = {
     # paddle2onnx installs onnx_graphsurgeon at run time when it is missing: declare it here
     # so that nothing is ever pip-installed while a user's export runs.
     "onnx": ["paddle2onnx>=2.0", "onnxruntime>=1.17", "onnx", "onnx_graphsurgeon"],
-    "openvino": ["openvino>=2024.0"],
+    "openvino": ["openvino>=2024.0", "nncf>=2.14"],  # nncf: OpenVINO's own int8 quantizer
     "lmdb": ["lmdb>=1.4"],
     "plot": ["matplotlib>=3.5"],
     # Font files for the synthetic renderer (ppresnet45.data.synth.PACKAGE_FONTS; licences there).

@@ -1,32 +1,21 @@
 """ppresnet45: a ResNet45 backbone family and the tools around it for PaddleOCR-style text recognition.
 
-``import ppresnet45`` registers every built-in component and loads plugins declared under
-the ``ppresnet45.plugins`` entry-point group.
+``import ppresnet45`` is cheap: it loads neither Paddle nor OpenCV. The registries import
+their built-in components (and the plugins declared under the ``ppresnet45.plugins``
+entry-point group) the first time they are asked (:mod:`.registry`), and the names below
+that need Paddle (``ResNet45``, ``build_model``, ...) are imported on first access.
 """
 
+import os
 import warnings
 
-# Paddle warns at import that the C++-extension builder finds no ccache; ppresnet45 builds
-# no extensions, so the line is only noise on every command.
+# The one place Paddle's logging is set up (every import of Paddle by ppresnet45 comes after
+# this): its C++ INFO lines off unless the user asked for them, and its import-time warning
+# that the C++-extension builder finds no ccache (ppresnet45 builds no extensions) ignored.
+os.environ.setdefault("GLOG_minloglevel", "2")
 warnings.filterwarnings("ignore", message="No ccache found")
 
-# Importing these registers every built-in component: models, losses, decoders and metrics,
-# data transforms and datasets, optimizers and lr schedules, inference runtimes.
-from . import data, inference, modeling  # noqa: F401,E402
-from .training import optim as _optim  # noqa: F401,E402
-from .config import load_config  # noqa: E402
-from .version import __version__  # noqa: E402
 from .errors import ConfigError, DataError, ModelDirError, PPResNetError, RegistryError  # noqa: E402
-from .modeling import RecModel, build_model, count_macs, count_parameters, model_summary  # noqa: E402
-from .modeling.backbones import (  # noqa: E402
-    BasicBlock,
-    Bottleneck,
-    ClassicBasicBlock,
-    ResNet,
-    ResNet18,
-    ResNet45,
-    ResNet50,
-)
 from .registry import (  # noqa: E402
     ALL_REGISTRIES,
     BACKBONES,
@@ -45,6 +34,18 @@ from .registry import (  # noqa: E402
     Registry,
     load_plugins,
 )
+from .utils.lazy import lazy_exports  # noqa: E402
+from .version import __version__  # noqa: E402
+
+# name -> module that defines it, imported on first access (PEP 562)
+_LAZY = {
+    "load_config": "config",
+    **{n: "modeling" for n in ("RecModel", "build_model", "count_macs", "count_parameters", "model_summary")},
+    **{n: "modeling.backbones" for n in ("BasicBlock", "Bottleneck", "ClassicBasicBlock", "ResNet", "ResNet18",
+                                         "ResNet45", "ResNet50")},
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 def list_backbones():
@@ -57,8 +58,6 @@ def build_backbone(cfg):
     """Build a backbone from ``{"name": "ResNet45", **kwargs}``."""
     return BACKBONES.build(cfg)
 
-
-load_plugins()
 
 __all__ = [
     "__version__",

@@ -9,9 +9,7 @@ unreadable image); ``--debug`` shows the traceback instead.
 import argparse
 import importlib
 import logging
-import os
 import sys
-import warnings
 
 from .errors import PPResNetError
 from .version import __version__
@@ -26,6 +24,7 @@ COMMANDS = {
     "quantize": ("ppresnet45.commands.quantize", "post-training int8 quantization of an export, with its accuracy checked"),
     "infer": ("ppresnet45.commands.infer", "recognize text-line images with an exported model"),
     "benchmark": ("ppresnet45.commands.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
+    "versus": ("ppresnet45.commands.versus", "whole-process speed and text agreement: ppresnet45 infer vs PaddleOCR's recognizer on the same export and lines"),
     "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),
     "demo": ("ppresnet45.commands.demo", "the end-to-end demo run by `make demo`"),
 }
@@ -62,7 +61,6 @@ def main(argv=None, command=None):
         command (str | None): run this sub-command directly (``tools/*.py`` use it).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    quiet_paddle()
     if command is None:
         top = build_parser()
         # Parse only the sub-command name here; its own parser reads the rest.
@@ -104,13 +102,6 @@ def main(argv=None, command=None):
         return 1
 
 
-def quiet_paddle():
-    """Keep Paddle's C++ INFO logs and its import-time ccache warning off the console."""
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    warnings.filterwarnings("ignore", message="No ccache found")
-
-
 def entry_point():
     """console_scripts entry: ``ppresnet45 COMMAND ...``."""
-    quiet_paddle()
     sys.exit(main())

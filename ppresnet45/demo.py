@@ -7,7 +7,7 @@
 3. exports it (``inference.json`` + ``.pdiparams`` + ``inference.yml``, parity-checked);
 4. recognizes both sets with Paddle Inference (JSON lines, accuracy vs the labels, and per
    held-out font);
-5. runs a short benchmark (Paddle Inference FP32 and BF16, all usable cores) and prints its table.
+5. runs a short benchmark (Paddle Inference FP32, and BF16 where the CPU has it; all usable cores) and prints its table.
 
 When the demo training run (``python tools/train_demo.py``) has left a checkpoint in
 ``output/demo/model/best_accuracy.pdparams``, the demo exports that trained model with the
@@ -30,7 +30,7 @@ from .export.exporter import export_inference_model
 from .inference.images import list_image_sources
 from .inference.recognizer import TextRecognizer, score_against_labels
 from .modeling import build_model, format_summary, model_summary
-from .utils.cpu import available_cores
+from .utils.cpu import available_cores, cpu_has_bf16
 from .utils.io import atomic_write_text
 
 
@@ -106,8 +106,10 @@ def run_demo(output_dir="demo_output", config_path=None, overrides=None, num_lin
     pred_file = _recognize(model_dir, label_file, out, threads, trained)
     print(f"  lines in fonts never seen in training ({held_file}):")
     _recognize(model_dir, held_file, out, threads, trained, by_font=True)
-    _step(5, f"benchmarking (Paddle Inference oneDNN, FP32 and BF16, {threads} threads)")
-    bench = run_benchmark(model_dir, batch_sizes=(1, 8), backends=["paddle"], precisions=("fp32", "bf16"),
+    precisions = ("fp32", "bf16") if cpu_has_bf16() else ("fp32",)
+    _step(5, f"benchmarking (Paddle Inference oneDNN, {' and '.join(p.upper() for p in precisions)}, {threads} "
+             f"threads{'' if cpu_has_bf16() else '; no BF16: this CPU has neither AVX512-BF16 nor AMX'})")
+    bench = run_benchmark(model_dir, batch_sizes=(1, 8), backends=["paddle"], precisions=precisions,
                           warmup=2, iters=bench_iters, output_dir=os.path.join(out, "benchmark"),
                           image_dir=label_file, cpu_threads=threads, num_images=64)
     sys.stdout.write(format_markdown(bench))

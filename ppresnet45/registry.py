@@ -7,14 +7,21 @@ A class or factory is registered with a decorator; configs name it by string::
 
     BACKBONES.build({"name": "ResNet45", "in_channels": 3})
 
+Registration is lazy, as MMEngine does it with ``locations``: a registry knows which
+modules register its built-ins and imports them the first time it is asked (a lookup, a
+listing), so ``import ppresnet45`` and the CLI stay cheap and do not load Paddle. The
+runtimes go further: each name maps to its own module (``lazy``), so running OpenVINO
+imports neither Paddle nor ONNX Runtime.
+
 Out-of-tree packages add their own modules without editing ppresnet45 by declaring an
 entry point in the group ``ppresnet45.plugins`` (see :data:`ENTRY_POINT_GROUP`). Each
-entry point names a module (or a callable); it is imported once, at ``import
-ppresnet45`` or, at the latest, when a lookup misses, and its import registers its
+entry point names a module (or a callable); it is imported once, when a registry first
+loads its built-ins or, at the latest, when a lookup misses, and its import registers its
 classes with the decorators below.
 """
 
 import difflib
+import importlib
 import inspect
 import logging
 from importlib import metadata
@@ -72,10 +79,22 @@ class Registry:
             prefixes the message, e.g. "Eval.dataset: ...").
     """
 
-    def __init__(self, kind, section=None):
+    def __init__(self, kind, section=None, locations=(), lazy=None):
         self.kind = kind
         self.section = section
+        self.locations = tuple(locations)  # modules whose import registers the built-ins
+        self.lazy = dict(lazy or {})  # name -> the module that registers it (imported on its lookup)
         self._items = {}
+        self._located = False
+
+    def _load_locations(self):
+        """Import the built-ins' modules (and the plugins) once."""
+        if self._located:
+            return
+        self._located = True
+        for module in self.locations:
+            importlib.import_module(module)
+        load_plugins()
 
     def register(self, name=None, obj=None):
         """Register ``obj`` under ``name`` (default: its ``__name__``).
@@ -105,18 +124,30 @@ class Registry:
         self._items[name] = obj
 
     def names(self):
-        """Sorted list of registered names."""
-        return sorted(self._items)
+        """Sorted list of registered names (lazy entries listed without importing them)."""
+        self._load_locations()
+        return sorted(set(self._items) | set(self.lazy))
 
     def __contains__(self, name):
+        if name in self.lazy or name in self._items:
+            return True
+        self._load_locations()
         return name in self._items
 
     def __len__(self):
-        return len(self._items)
+        return len(self.names())
 
     def get(self, name):
-        """Return the object registered as ``name``; a miss loads plugins once, then
-        raises an error listing the registered names and the closest match."""
+        """Return the object registered as ``name`` (importing its module on first use); a
+        miss loads plugins once, then raises an error listing the registered names and the
+        closest match."""
+        if name in self._items:
+            return self._items[name]
+        if name in self.lazy:
+            importlib.import_module(self.lazy[name])
+            if name in self._items:
+                return self._items[name]
+        self._load_locations()
         if name in self._items:
             return self._items[name]
         if load_plugins() and name in self._items:  # a plugin installed since import
@@ -213,18 +244,26 @@ def check_required(obj, kwargs, what, section=None):
     raise ConfigError(f"{where} is missing the required key{'s' if len(missing) > 1 else ''} {keys}")
 
 
-BACKBONES = Registry("Backbone", "Architecture.Backbone")
-NECKS = Registry("Neck", "Architecture.Neck")
-HEADS = Registry("Head", "Architecture.Head")
-TRANSFORMS = Registry("Transform", "Architecture.Transform")  # model-level input transforms
-LOSSES = Registry("Loss", "Loss")
-POSTPROCESS = Registry("PostProcess", "PostProcess")
-METRICS = Registry("Metric", "Metric")
-DATASETS = Registry("Dataset")  # Train.dataset / Eval.dataset: build_dataset prefixes the section
-DATA_TRANSFORMS = Registry("data transform")  # Train/Eval.dataset.transforms ops (prefixed by the caller)
-OPTIMIZERS = Registry("Optimizer", "Optimizer")  # Optimizer.name
-LR_SCHEDULERS = Registry("lr schedule", "Optimizer.lr")  # Optimizer.lr.name
-RUNTIMES = Registry("runtime")  # inference backends: infer/benchmark --backend
+_M = "ppresnet45.modeling."
+_DATA = tuple("ppresnet45.data." + m for m in ("transforms", "abinet_transforms", "visionlan_transforms", "rec_aug",
+                                                "datasets", "lmdb_dataset"))
+_OPTIM = ("ppresnet45.training.optim",)
+BACKBONES = Registry("Backbone", "Architecture.Backbone", [_M + "backbones"])
+NECKS = Registry("Neck", "Architecture.Neck", [_M + "necks"])
+HEADS = Registry("Head", "Architecture.Head", [_M + "heads"])
+TRANSFORMS = Registry("Transform", "Architecture.Transform", [_M + "model"])  # model-level input transforms
+LOSSES = Registry("Loss", "Loss", [_M + "losses"])
+POSTPROCESS = Registry("PostProcess", "PostProcess", [_M + "decoders"])  # numpy only: inference needs no Paddle
+METRICS = Registry("Metric", "Metric", [_M + "metrics"])
+DATASETS = Registry("Dataset", None, _DATA)  # Train.dataset / Eval.dataset: build_dataset prefixes the section
+DATA_TRANSFORMS = Registry("data transform", None, _DATA)  # Train/Eval.dataset.transforms ops (caller prefixes)
+OPTIMIZERS = Registry("Optimizer", "Optimizer", _OPTIM)  # Optimizer.name
+LR_SCHEDULERS = Registry("lr schedule", "Optimizer.lr", _OPTIM)  # Optimizer.lr.name
+# inference backends (infer/benchmark --backend): one module per name, so OpenVINO never loads Paddle
+RUNTIMES = Registry("runtime", lazy={
+    "paddle": "ppresnet45.inference.paddle_runtime", "paddle-nomkl": "ppresnet45.inference.paddle_runtime",
+    "onnxruntime": "ppresnet45.inference.onnx_runtimes", "openvino": "ppresnet45.inference.onnx_runtimes",
+    "eager": "ppresnet45.inference.eager_runtime"})
 
 ALL_REGISTRIES = {
     "backbones": BACKBONES,

@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import signal
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -18,6 +19,17 @@ def _own_cache_dir(tmp_path_factory):
     """`--backend auto` caches its choices; the suite keeps them out of the user's ~/.cache."""
     os.environ["PPRESNET45_CACHE_DIR"] = str(tmp_path_factory.mktemp("ppresnet45_cache"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _sigchld_as_it_was():
+    """A test whose data loader used worker processes leaves Paddle's process-wide SIGCHLD handler
+    installed (paddle.io never removes it); every later child process exiting would then call into
+    Paddle's stale worker bookkeeping. Each test gets the disposition the session started with."""
+    before = signal.getsignal(signal.SIGCHLD)
+    yield
+    if signal.getsignal(signal.SIGCHLD) is not before:
+        signal.signal(signal.SIGCHLD, before if before is not None else signal.SIG_DFL)
 
 
 @pytest.fixture(autouse=True)

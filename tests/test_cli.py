@@ -11,7 +11,7 @@ from ppresnet45.cli import COMMANDS, build_parser, main
 
 TOOLS = {"train": "train.py", "eval": "eval.py", "export": "export_model.py", "infer": "infer_rec.py",
          "benchmark": "benchmark.py", "synth": "synth_textlines.py", "convert-lmdb": "lmdb_convert.py",
-         "quantize": "quantize.py"}
+         "quantize": "quantize.py", "versus": "benchmark_vs_paddleocr.py"}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -8,12 +8,9 @@
 benchmark.md and benchmark.png to ``--output_dir``; ``--help`` lists every flag.
 """
 
-import os
 import sys
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-
-from ppresnet45.cli import main  # noqa: E402
+from ppresnet45.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], command="benchmark"))

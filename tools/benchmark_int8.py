@@ -7,7 +7,8 @@ and, with ``--checkpoint``, the trained demo model (``rec_resnet45_ctc_demo.yml`
 on ``DATA/train_clean.txt`` else ``DATA/train_diverse.txt``, accuracy on ``DATA/heldout.txt``):
 
 1. exports with ONNX (``OUT/<name>/``, reused when present);
-2. runs ``ppresnet45 quantize`` (word accuracy fp32 vs int8 per int8 runtime);
+2. runs ``ppresnet45 quantize`` (each runtime's quantizer; word accuracy and speed of int8 vs
+   FP32 per runtime; the fastest that holds is kept, or the refusal is recorded);
 3. benchmarks paddle / onnxruntime / openvino × fp32 / bf16 / int8 at batch 1 and 8, rounds
    interleaved (``ppresnet45 benchmark``; its report says what ``--backend auto`` picks);
 4. prints same-run ratios (int8 / Paddle FP32, int8 / ONNX Runtime FP32, bf16 / FP32) with the
@@ -19,17 +20,15 @@ import json
 import os
 import sys
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-
-from ppresnet45.benchmark import format_markdown, run_benchmark  # noqa: E402
-from ppresnet45.benchmark.report import auto_picks  # noqa: E402
-from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config  # noqa: E402
-from ppresnet45.errors import PPResNetError  # noqa: E402
-from ppresnet45.export.exporter import export_inference_model  # noqa: E402
-from ppresnet45.inference.spec import ONNX_FILE  # noqa: E402
-from ppresnet45.quantization import quantize_export  # noqa: E402
-from ppresnet45.utils.cpu import cpu_description  # noqa: E402
-from ppresnet45.utils.io import atomic_write_text  # noqa: E402
+from ppresnet45.benchmark import format_markdown, run_benchmark
+from ppresnet45.benchmark.report import auto_picks
+from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config
+from ppresnet45.errors import PPResNetError
+from ppresnet45.export.exporter import export_inference_model
+from ppresnet45.inference.spec import ONNX_FILE
+from ppresnet45.quantization import QuantizationRefused, quantize_export
+from ppresnet45.utils.cpu import cpu_description
+from ppresnet45.utils.io import atomic_write_text
 
 CONFIGS = os.path.join(PACKAGE_CONFIG_DIR, "rec")
 
@@ -62,15 +61,19 @@ def run_model(name, config_file, checkpoint, data, args):
         calib = next((os.path.join(data, f) for f in ("train_clean.txt", "train_diverse.txt")
                       if os.path.isfile(os.path.join(data, f))), None)
         evald = os.path.join(data, "heldout.txt")
-    q = quantize_export(out, calib_data=calib, eval_data=evald, cpu_threads=args.cpu_threads)
+    try:
+        q = quantize_export(out, calib_data=calib, eval_data=evald, cpu_threads=args.cpu_threads)
+        quantized = {k: q[k] for k in ("runtime", "fp32_word_accuracy", "word_accuracy", "speedup_vs_fp32",
+                                       "candidates", "calibration", "evaluation")}
+    except QuantizationRefused as exc:  # measured and refused on this CPU: benchmark the rest
+        quantized = {"refused": str(exc)}
     bench = run_benchmark(out, batch_sizes=(1, 8), backends=["paddle", "onnxruntime", "openvino"],
                           precisions=("fp32", "bf16", "int8"), rounds=args.rounds, iters=args.iters,
                           image_dir=evald, num_images=args.num_images, cpu_threads=args.cpu_threads,
                           output_dir=os.path.join(args.output_dir, f"bench_{name}"), progress=not args.no_progress)
     print(format_markdown(bench))
     rows = {b: _speeds(bench, b) for b in (1, 8)}
-    return {"model_dir": out, "quantize": {k: q[k] for k in ("fp32_word_accuracy", "int8", "calibration",
-                                                              "evaluation")},
+    return {"model_dir": out, "quantize": quantized,
             "images_per_s": rows, "ratios": {b: _ratios(v) for b, v in rows.items()},
             "auto_picks": auto_picks(bench["records"])}
 
@@ -99,9 +102,11 @@ def main(argv=None):
     atomic_write_text(os.path.join(args.output_dir, "int8_summary.json"), json.dumps(summary, indent=2) + "\n")
     print(f"CPU: {summary['cpu']}")
     for name, m in summary["models"].items():
-        print(f"\n{name}: word accuracy fp32 {m['quantize']['fp32_word_accuracy']:.4f}, int8 "
-              + ", ".join(f"{b} {r['word_accuracy']:.4f} ({r['same_text_as_fp32']}/{r['lines']} same)"
-                          for b, r in m['quantize']['int8'].items()))
+        q = m["quantize"]
+        print(f"\n{name}: " + (f"int8 refused: {q['refused']}" if "refused" in q else
+                               f"kept {q['runtime']} int8: " + "; ".join(
+                                   r.get("reason") or f"{rt}: skipped ({r['skipped']})"
+                                   for rt, r in q["candidates"].items())))
         for batch, ratios in m["ratios"].items():
             print(f"  batch {batch}: " + ", ".join(f"{k} {v}x" for k, v in ratios.items()))
         print("  auto picks: " + "; ".join(m["auto_picks"]))

@@ -28,9 +28,7 @@ import subprocess
 import sys
 import tempfile
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-
-from ppresnet45.config import PACKAGE_CONFIG_DIR  # noqa: E402
+from ppresnet45.config import PACKAGE_CONFIG_DIR
 
 DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc.yml")
 MODES = {

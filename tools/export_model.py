@@ -5,12 +5,9 @@
            Global.save_inference_dir=./inference/rec_resnet45_ctc [--onnx]
 """
 
-import os
 import sys
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-
-from ppresnet45.cli import main  # noqa: E402
+from ppresnet45.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], command="export"))

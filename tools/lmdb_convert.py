@@ -3,12 +3,9 @@
     python tools/lmdb_convert.py --label_file train_data/train_list.txt --output train_data/lmdb/train --check
 """
 
-import os
 import sys
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-
-from ppresnet45.cli import main  # noqa: E402
+from ppresnet45.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], command="convert-lmdb"))

@@ -4,12 +4,9 @@
         [--calib_data lines/ --eval_data heldout.txt --max_drop 0.5]
 """
 
-import os
 import sys
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-
-from ppresnet45.cli import main  # noqa: E402
+from ppresnet45.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], command="quantize"))

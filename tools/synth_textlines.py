@@ -9,12 +9,9 @@ The same seed gives byte-identical images and label file. No network or system f
 needed: Pillow's built-in font is always used, plus any fonts passed with ``--fonts``.
 """
 
-import os
 import sys
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-
-from ppresnet45.cli import main  # noqa: E402
+from ppresnet45.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], command="synth"))

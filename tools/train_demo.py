@@ -38,16 +38,14 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-
-from ppresnet45.charset import load_character_list  # noqa: E402
-from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config, merge_overrides  # noqa: E402
-from ppresnet45.data.synth import DEFAULT_FONTS_HOLDOUT, find_fonts, split_fonts  # noqa: E402
-from ppresnet45.errors import ConfigError, PPResNetError  # noqa: E402
-from ppresnet45.training.evaluator import evaluate_checkpoint, format_metrics  # noqa: E402
-from ppresnet45.training.plot import plot_training_log  # noqa: E402
-from ppresnet45.training.trainer import train  # noqa: E402
-from ppresnet45.utils.io import atomic_write_text  # noqa: E402
+from ppresnet45.charset import load_character_list
+from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config, merge_overrides
+from ppresnet45.data.synth import DEFAULT_FONTS_HOLDOUT, find_fonts, split_fonts
+from ppresnet45.errors import ConfigError, PPResNetError
+from ppresnet45.training.evaluator import evaluate_checkpoint, format_metrics
+from ppresnet45.training.plot import plot_training_log
+from ppresnet45.training.trainer import train
+from ppresnet45.utils.io import atomic_write_text
 
 
 def _visionlan_stage(step):

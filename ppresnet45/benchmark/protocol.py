@@ -16,9 +16,8 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "FLA
 
 def thread_env(threads):
     """This process's environment with every math library limited to ``threads`` threads
-    (unchanged when ``threads`` is falsy) and Paddle's C++ INFO logs off."""
+    (unchanged when ``threads`` is falsy); Paddle's logging is set by ``import ppresnet45``."""
     env = dict(os.environ)
-    env.setdefault("GLOG_minloglevel", "2")
     if threads:
         for key in THREAD_ENV:
             env[key] = str(threads)

@@ -13,7 +13,7 @@ when matplotlib is not installed).
 import json
 import os
 
-from ..inference.auto import MIN_AGREEMENT
+from ..inference.policy import DEFAULT_POLICY
 from ..utils.io import atomic_output_file, atomic_write_text
 
 # Explains the table's columns; the nominal size is filled in per report.
@@ -30,7 +30,7 @@ TABLE_LEGEND = (
 TABLE_COLUMNS = 16
 
 
-AUTO_MIN_AGREEMENT = MIN_AGREEMENT
+AUTO_MIN_AGREEMENT = DEFAULT_POLICY.min_same_text  # the one agreement rule (inference/policy.py)
 
 
 def add_text_agreement(records):

@@ -11,7 +11,9 @@ an ``error``, and the exit code is 1.
 import sys
 
 from ..errors import DataError
-from ..inference import AUTO, PRECISIONS, TextRecognizer, backend_names, check_model_dir, choose_backend
+from ..inference import AUTO, PRECISIONS, TextRecognizer, backend_names, check_model_dir
+from ..inference.auto import resolve_runtime
+from ..inference.int8 import INT8_OTHER_CPU
 from ..inference.images import DEFAULT_MAX_PIXELS
 from ..inference.results_file import ResultsWriter, read_rows, row_key
 from ..inference.scoring import LabelScore
@@ -31,13 +33,18 @@ def add_arguments(parser):
     parser.add_argument("--batch_size", type=positive_int, default=8, help="lines per model call (default 8)")
     parser.add_argument("--cpu_threads", type=positive_int, default=None, help="math-library threads")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help="fp32, bf16 or int8 (int8 needs `ppresnet45 quantize` first). Default: with "
+                        help="fp32, bf16 (CPUs with AVX512-BF16 or AMX) or int8 (after `ppresnet45 quantize`). "
+                             "Default: with "
                              "--backend auto the fastest that reads like fp32, else fp32; with auto and a "
                              "precision, auto chooses among the runtimes of that precision")
     parser.add_argument("--backend", choices=(AUTO,) + backend_names(), default=AUTO,
                         help="inference runtime (default auto: on the first lines, the fastest runtime x "
                              "precision whose text agrees with fp32, cached per model and CPU in "
                              "~/.cache/ppresnet45; plugins may register more)")
+    parser.add_argument("--int8_other_cpu", choices=INT8_OTHER_CPU, default="recheck",
+                        help="an int8 model measured on another CPU kind (AVX2 / AVX-512 / VNNI / AMX): re-measure "
+                             "it on the first lines against fp32 and keep it only if it still holds (recheck, "
+                             "default), run fp32 instead, or run it regardless")
     parser.add_argument("--no_auto_cache", action="store_true",
                         help="with --backend auto: probe again instead of reusing the cached choice")
     parser.add_argument("--use_gpu", action="store_true", help="run on the GPU")
@@ -112,17 +119,11 @@ def run(args):
     done_keys = _previous(args, score)
     todo, extra = _todo(sources, done_keys)
     inputs = sources.inputs()
-    runtime = None
     probe = [inputs[i] for i in todo if not isinstance(inputs[i], BadInput)]
-    if args.backend == AUTO and not probe:  # nothing to read: no probe, the reference runtime
-        args.backend = "paddle"
-    if args.backend == AUTO:
-        choice = choose_backend(args.model_dir, probe,
-                                batch_size=args.batch_size, cpu_threads=args.cpu_threads, use_gpu=args.use_gpu,
-                                precisions=(args.precision,) if args.precision else PRECISIONS,
-                                use_cache=not args.no_auto_cache, log=lambda line: print(line, file=sys.stderr))
-        args.backend, args.precision, runtime = choice["backend"], choice["precision"], choice.get("runtime")
-    args.precision = args.precision or "fp32"
+    args.backend, args.precision, runtime = resolve_runtime(
+        args.model_dir, args.backend, args.precision, probe, batch_size=args.batch_size,
+        cpu_threads=args.cpu_threads, use_gpu=args.use_gpu, use_cache=not args.no_auto_cache,
+        int8_other_cpu=args.int8_other_cpu, log=lambda line: print(line, file=sys.stderr))
     rec = TextRecognizer(args.model_dir, backend=args.backend, precision=args.precision,
                          cpu_threads=args.cpu_threads, use_gpu=args.use_gpu, batch_size=args.batch_size,
                          max_chunks=args.max_chunks, max_pixels=args.max_pixels or None, runtime=runtime)

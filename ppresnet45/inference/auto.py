@@ -3,13 +3,16 @@
 Which runtime and precision is fastest depends on the CPU (bf16 pays off with AMX far more
 than with AVX512-BF16; oneDNN and ONNX Runtime trade places) and on the model, so nothing is
 hard-coded: :func:`choose_backend` opens every available candidate (``paddle``,
-``onnxruntime``, ``openvino`` × ``fp32``, ``bf16``, ``int8`` where the export and the CPU
-allow), reads a probe set (the first lines of the user's own input) once to warm up and once
-timed, and keeps the fastest candidate whose decoded text agrees with the FP32 reference
-(``paddle`` FP32, else the first FP32 candidate) on at least ``min_agreement`` of the probe
-lines. The choice is cached per model (its files' sizes and times), CPU (model and flags),
-thread count and batch size in ``$PPRESNET45_CACHE_DIR/backend_choice.json`` (default
-``~/.cache/ppresnet45``), so later runs skip the probe.
+``onnxruntime``, ``openvino`` × ``fp32``, ``bf16`` where the CPU has it, ``int8`` where the
+export has an int8 model for that runtime), reads a probe set (the first lines of the user's
+own input) once to warm up and once timed, and keeps the fastest candidate whose decoded
+text agrees with the FP32 reference (``paddle`` FP32, else the first FP32 candidate) by the
+one agreement rule (:mod:`.policy`: at least ``min_agreement`` of the probe lines).
+:func:`resolve_runtime` is what a run calls: auto, or the runtime asked for (re-checking an
+int8 model measured on another CPU kind). The choice is cached per model (its files' sizes
+and times), CPU (model, flags and any ``ONEDNN_MAX_CPU_ISA`` cap), thread count and batch size
+in ``$PPRESNET45_CACHE_DIR/backend_choice.json`` (default ``~/.cache/ppresnet45``), so later
+runs skip the probe. Under a cap, runtimes that ignore it (ONNX Runtime) are not candidates.
 """
 
 import hashlib
@@ -18,18 +21,20 @@ import os
 import time
 
 from ..errors import ModelDirError
-from ..utils.cpu import cpu_description
+from ..utils.cpu import ISA_CAP_IGNORED_BY, cpu_description, cpu_has_bf16, isa_cap
 from ..utils.io import atomic_write_text
 from ..version import __version__
+from .int8 import INT8_OTHER_CPU, int8_backends, other_cpu_note
+from .policy import DEFAULT_POLICY, MIN_SAME_TEXT, AgreementPolicy
 from .recognizer import TextRecognizer
 from .runtime import available_backends, create_runtime
-from .runtime_base import BackendError, default_cpu_threads
-from .spec import INT8_ONNX_FILE, InferenceSpec
+from .runtime_base import BF16_NEEDS, BackendError, default_cpu_threads
+from .spec import InferenceSpec
 
 AUTO = "auto"
 CANDIDATE_BACKENDS = ("paddle", "onnxruntime", "openvino")  # eager and paddle-nomkl are never the fastest
 CANDIDATE_PRECISIONS = ("fp32", "bf16", "int8")
-MIN_AGREEMENT = 0.95
+MIN_AGREEMENT = MIN_SAME_TEXT
 PROBE_LINES = 32
 CACHE_FILE = "backend_choice.json"
 
@@ -62,11 +67,14 @@ def _read_cache(path):
         return {}  # a missing or damaged cache only costs a new probe
 
 
-def _candidates(model_dir, measured):
+def _candidates(model_dir, measured, backends=CANDIDATE_BACKENDS):
     have = set(available_backends(model_dir))
-    int8 = os.path.isfile(os.path.join(os.fspath(model_dir), INT8_ONNX_FILE))
-    return [(b, p) for b in CANDIDATE_BACKENDS if b in have for p in measured
-            if p != "int8" or (int8 and b in ("onnxruntime", "openvino"))]
+    if isa_cap():  # under ONEDNN_MAX_CPU_ISA, a runtime that ignores it would be timed on the real CPU
+        have -= set(ISA_CAP_IGNORED_BY)
+    int8 = set(int8_backends(model_dir))
+    bf16 = cpu_has_bf16()
+    return [(b, p) for b in backends if b in have for p in measured
+            if (p != "int8" or b in int8) and (p != "bf16" or bf16)]
 
 
 def _measure(runtime, spec, probe, batch_size):
@@ -78,7 +86,7 @@ def _measure(runtime, spec, probe, batch_size):
 
 
 def choose_backend(model_dir, probe, batch_size=8, cpu_threads=None, use_gpu=False, min_agreement=MIN_AGREEMENT,
-                   precisions=CANDIDATE_PRECISIONS, use_cache=True, log=None):
+                   precisions=CANDIDATE_PRECISIONS, use_cache=True, log=None, backends=CANDIDATE_BACKENDS):
     """Pick the fastest backend × precision whose text agrees with FP32 (see the module docs).
 
     Args:
@@ -92,6 +100,7 @@ def choose_backend(model_dir, probe, batch_size=8, cpu_threads=None, use_gpu=Fal
             is the reference).
         use_cache (bool): read and write the cache (:func:`cache_path`).
         log (callable | None): receives one line saying what was picked and why.
+        backends (tuple[str]): the runtimes to choose among (default :data:`CANDIDATE_BACKENDS`).
 
     Returns:
         dict: ``backend``, ``precision``, ``reason`` and ``candidates`` (per candidate:
@@ -109,8 +118,12 @@ def choose_backend(model_dir, probe, batch_size=8, cpu_threads=None, use_gpu=Fal
     if not probe:
         raise ModelDirError("--backend auto needs at least one readable input to probe with")
     wanted = set(precisions)
+    if wanted == {"bf16"} and not cpu_has_bf16():  # say so at once, not after probing every runtime
+        raise BackendError(BF16_NEEDS + cpu_description())
     measured = tuple(dict.fromkeys(("fp32",) + tuple(precisions)))  # fp32 is the reference
-    key = cache_key(model_dir, cpu_threads, batch_size) + "-" + "-".join(sorted(wanted))
+    policy = AgreementPolicy(min_same_text=min_agreement) if min_agreement != DEFAULT_POLICY.min_same_text else \
+        DEFAULT_POLICY
+    key = "-".join([cache_key(model_dir, cpu_threads, batch_size)] + sorted(wanted) + list(backends))
     path = cache_path()
     if use_cache:
         hit = _read_cache(path).get(key)
@@ -121,7 +134,7 @@ def choose_backend(model_dir, probe, batch_size=8, cpu_threads=None, use_gpu=Fal
     spec = InferenceSpec.from_yaml(model_dir)
     table, reference, best, best_runtime = {}, None, None, None
     # fp32 candidates first: the first that runs is the reference the others must agree with
-    for backend, precision in sorted(_candidates(model_dir, measured), key=lambda c: c[1] != "fp32"):
+    for backend, precision in sorted(_candidates(model_dir, measured, backends), key=lambda c: c[1] != "fp32"):
         name = f"{backend}/{precision}"
         try:
             rt = create_runtime(model_dir, backend=backend, precision=precision, cpu_threads=cpu_threads)
@@ -133,9 +146,9 @@ def choose_backend(model_dir, probe, batch_size=8, cpu_threads=None, use_gpu=Fal
             if precision != "fp32":
                 break
             reference = texts
-        agreement = sum(a == b for a, b in zip(texts, reference)) / len(reference)
+        agreement = policy.same_text(reference, texts)
         table[name] = {"images_per_s": round(speed, 1), "agreement": round(agreement, 4)}
-        if agreement >= min_agreement and precision in wanted and (
+        if policy.agrees(reference, texts) and precision in wanted and (
                 best is None or speed > table[best]["images_per_s"]):
             best, best_runtime = name, rt  # only the best runtime so far stays open
     if reference is None:
@@ -161,3 +174,49 @@ def choose_backend(model_dir, probe, batch_size=8, cpu_threads=None, use_gpu=Fal
         except OSError as exc:  # a read-only home only costs the probe next time
             log(f"auto: could not write the cache {path}: {exc}")
     return dict(choice, runtime=best_runtime)
+
+
+def resolve_runtime(model_dir, backend, precision, probe, batch_size=8, cpu_threads=None, use_gpu=False,
+                    use_cache=True, int8_other_cpu="recheck", log=None):
+    """The runtime a run uses: ``(backend, precision, opened runtime or None)``.
+
+    ``backend="auto"`` chooses with :func:`choose_backend` (among ``precision``'s runtimes when a
+    precision is given). An explicit int8 run of a model measured on another CPU kind
+    (:func:`.int8.other_cpu_note`) is, by ``int8_other_cpu``: re-measured on ``probe`` against
+    FP32 on the same runtime, keeping int8 only if it agrees and is faster (``recheck``),
+    replaced by FP32 (``fp32``), or run as asked (``run``); each says so in one line.
+
+    Args:
+        model_dir (str): the export directory.
+        backend (str): a runtime name or ``"auto"``.
+        precision (str | None): ``fp32``, ``bf16``, ``int8`` or None (auto: any; else fp32).
+        probe (list): the run's inputs (the first :data:`PROBE_LINES` are measured when needed).
+        batch_size, cpu_threads, use_gpu, use_cache: as for :func:`choose_backend`.
+        int8_other_cpu (str): one of :data:`.int8.INT8_OTHER_CPU`.
+        log (callable | None): receives the one-line notes.
+    """
+    log = log or (lambda line: None)
+    if int8_other_cpu not in INT8_OTHER_CPU:
+        raise BackendError(f"int8_other_cpu: expected one of {', '.join(INT8_OTHER_CPU)}, got {int8_other_cpu!r}")
+    if backend == AUTO and not probe:  # nothing to read: no probe, the reference runtime
+        backend = "paddle"
+    if backend == AUTO:
+        choice = choose_backend(model_dir, probe, batch_size=batch_size, cpu_threads=cpu_threads, use_gpu=use_gpu,
+                                precisions=(precision,) if precision else CANDIDATE_PRECISIONS, use_cache=use_cache,
+                                log=log)
+        return choice["backend"], choice["precision"], choice.get("runtime")
+    precision = precision or "fp32"
+    note = other_cpu_note(InferenceSpec.from_yaml(model_dir)) if precision == "int8" else None
+    if note is None or int8_other_cpu == "run":
+        if note:
+            log(f"warning: {note}; running it as asked (--int8_other_cpu run)")
+        return backend, precision, None
+    if int8_other_cpu == "fp32" or not probe:
+        log(f"warning: {note}; running fp32 instead (--int8_other_cpu recheck re-measures it here)")
+        return backend, "fp32", None
+    choice = choose_backend(model_dir, probe, batch_size=batch_size, cpu_threads=cpu_threads,
+                            precisions=("fp32", "int8"), use_cache=use_cache, backends=(backend,))
+    verdict = ("int8 still reads like fp32 and is faster" if choice["precision"] == "int8"
+               else "fp32 (int8 did not hold)")
+    log(f"warning: {note}; re-measured here: {verdict}: {choice['reason']}")
+    return choice["backend"], choice["precision"], choice.get("runtime")

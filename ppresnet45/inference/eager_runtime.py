@@ -19,7 +19,6 @@ class EagerRuntime(Runtime):
 
     backend = "eager"
     required_files = {STATE_DICT_FILE: "re-run `ppresnet45 export`"}
-    list_order = 4
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)

@@ -23,6 +23,7 @@ import contextlib
 import io
 import os
 import re
+import struct
 import sys
 import threading
 import warnings
@@ -73,11 +74,26 @@ def check_max_pixels(max_pixels):
     return max_pixels
 
 
+def _png_size(head):
+    """``(h, w)`` from a PNG's IHDR chunk (the first 24 bytes), or None for anything else: text
+    lines are mostly PNG, and this is ~50x cheaper than asking Pillow."""
+    if len(head) < 24 or not head.startswith(_PNG_MAGIC) or head[12:16] != b"IHDR":
+        return None
+    w, h = struct.unpack(">II", head[16:24])
+    return (int(h), int(w)) if w > 0 and h > 0 else None
+
+
 def _header_size(fp, path, max_pixels):
-    """``(h, w)`` from the header of the open file ``fp`` (Pillow, lazily), or None when Pillow
-    cannot tell; ImageLoadError when it declares more than ``max_pixels`` pixels."""
+    """``(h, w)`` from the header of the open file ``fp`` (PNG directly, else Pillow, lazily), or
+    None when neither can tell; ImageLoadError when it declares more than ``max_pixels`` pixels."""
     from PIL import Image
 
+    start = fp.tell()
+    png = _png_size(fp.read(24))
+    if png is not None:
+        _check_pixels(png[0], png[1], path, max_pixels, "the header declares")
+        return png
+    fp.seek(start)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's notes on odd files; the outcome says it all

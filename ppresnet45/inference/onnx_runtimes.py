@@ -9,8 +9,10 @@ import os
 import numpy as np
 
 from ..registry import RUNTIMES
-from .runtime_base import BackendError, Runtime
-from .spec import INT8_ONNX_FILE, ONNX_FILE
+from ..utils.cpu import cpu_description, cpu_has_bf16
+from .runtime_base import BF16_NEEDS, BackendError, Runtime
+from .int8 import INT8_FILES, int8_backends, int8_file
+from .spec import ONNX_FILE
 
 
 class _OnnxFileRuntime(Runtime):
@@ -24,15 +26,18 @@ class _OnnxFileRuntime(Runtime):
         return importlib.util.find_spec(cls.package) is not None
 
     def _model_file(self, precision, model_file):
-        """The ONNX file to load: ``model_file`` when given (a path), else ``model_int8.onnx``
-        for int8 (written by ``ppresnet45 quantize``) and ``model.onnx`` otherwise."""
+        """The model file to load: ``model_file`` when given (a path), else this runtime's int8
+        model for int8 (written by ``ppresnet45 quantize``, :mod:`.int8`) and ``model.onnx`` otherwise."""
         if model_file is not None:
             return os.fspath(model_file)
         if precision == "int8":
-            path = os.path.join(self.model_dir, INT8_ONNX_FILE)
-            if not os.path.isfile(path):
-                raise self._unsupported(f"precision 'int8': {path} missing (run `ppresnet45 quantize --model_dir "
-                                        f"{self.model_dir}`)")
+            path = int8_file(self.model_dir, self.backend)
+            if path is None:
+                have = int8_backends(self.model_dir)
+                hint = (f"the export's int8 model is for {', '.join(have)}: use --backend {have[0]}" if have else
+                        f"run `ppresnet45 quantize --model_dir {self.model_dir}`")
+                raise self._unsupported(f"precision 'int8': no int8 model for {self.backend} in {self.model_dir} "
+                                        f"({' or '.join(INT8_FILES[self.backend])}; {hint})")
             return path
         return os.path.join(self.model_dir, ONNX_FILE)
 
@@ -51,7 +56,6 @@ class OnnxRuntime(_OnnxFileRuntime):
 
     backend = "onnxruntime"
     package, extra = "onnxruntime", "onnx"
-    list_order = 2
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, model_file=None, **_):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
@@ -88,21 +92,21 @@ class OnnxRuntime(_OnnxFileRuntime):
 
 @RUNTIMES.register("openvino")
 class OpenVINORuntime(_OnnxFileRuntime):
-    """OpenVINO on ``model.onnx``, CPU, or on ``model_int8.onnx`` for int8 (its quantize /
-    dequantize pairs run as int8 kernels, the rest in FP32). The precision is set
+    """OpenVINO on ``model.onnx``, CPU, or for int8 on NNCF's ``model_int8.xml`` (else a QDQ
+    ``model_int8.onnx``; the quantized ops run as int8 kernels, the rest in FP32). The precision is set
     explicitly: on CPUs with BF16 support OpenVINO otherwise silently runs in BF16."""
 
     backend = "openvino"
     package, extra = "openvino", "openvino"
-    list_order = 3
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, model_file=None, **_):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if self.use_gpu:
             raise self._unsupported("use_gpu is not supported (this runtime drives OpenVINO's CPU plugin only)")
         core = self._import().Core()
-        if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
-            raise self._unsupported("precision 'bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither")
+        if precision == "bf16" and not (cpu_has_bf16() and "BF16" in core.get_property("CPU",
+                                                                                      "OPTIMIZATION_CAPABILITIES")):
+            raise self._unsupported(BF16_NEEDS + cpu_description())
         self.model_file = self._model_file(precision, model_file)
         want = "bf16" if precision == "bf16" else "f32"  # int8: the non-quantized ops in f32
         properties = {"INFERENCE_PRECISION_HINT": want, "INFERENCE_NUM_THREADS": self.cpu_threads,

@@ -9,8 +9,9 @@ import paddle.inference as paddle_infer
 from paddle.base import core as paddle_core
 
 from ..registry import RUNTIMES
+from ..utils.cpu import cpu_description, cpu_has_bf16
 from ..utils.stdio import captured_native_output
-from .runtime_base import BackendError, Runtime
+from .runtime_base import BF16_NEEDS, BackendError, Runtime
 from .spec import MODEL_FILE, PARAMS_FILE
 
 # oneDNN keeps compiled primitives per input shape. Batches have widths in multiples of 8, so
@@ -19,9 +20,9 @@ from .spec import MODEL_FILE, PARAMS_FILE
 ONEDNN_CACHE_CAPACITY = 32
 # The oneDNN pass that breaks BF16 inference of models with a Conv1D (see _configure_cpu).
 BF16_BROKEN_PASS = "operator_unsqueeze_onednn_fuse_pass"
-# int8 runs the ONNX file `ppresnet45 quantize` writes; Paddle Inference has no int8 path for it.
-INT8_UNSUPPORTED = ("precision 'int8' runs model_int8.onnx (written by `ppresnet45 quantize`): use backend "
-                    "'onnxruntime' or 'openvino'")
+# Paddle Inference 3.3 has no working int8 path for a PIR export (docs/int8.md says what was tried).
+INT8_UNSUPPORTED = ("precision 'int8': Paddle Inference has no int8 path for this export; `ppresnet45 quantize` "
+                    "makes int8 models for OpenVINO and ONNX Runtime: use backend 'onnxruntime' or 'openvino'")
 
 
 @RUNTIMES.register("paddle")
@@ -40,7 +41,6 @@ class PaddleRuntime(Runtime):
 
     backend = "paddle"
     holds_gil = True  # Paddle Inference's predictor.run() keeps the GIL (Paddle 3.3)
-    list_order = 0
 
     @classmethod
     def is_installed(cls):
@@ -89,8 +89,8 @@ class PaddleRuntime(Runtime):
         config.enable_onednn()
         config.set_onednn_cache_capacity(ONEDNN_CACHE_CAPACITY)
         if self.precision == "bf16":
-            if not paddle_core.supports_bfloat16():
-                raise self._unsupported("precision 'bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither")
+            if not (cpu_has_bf16() and paddle_core.supports_bfloat16()):
+                raise self._unsupported(BF16_NEEDS + cpu_description())
             config.enable_onednn_bfloat16()
             # Paddle 3.3: with BF16 on, a Conv1D (unsqueeze + conv2d; VisionLAN's feed-forward) whose
             # unsqueeze this pass folds into the op before it fails with "The input of Op(Conv) should
@@ -130,7 +130,6 @@ class PaddleNoMKLRuntime(PaddleRuntime):
     """Paddle Inference with oneDNN off (the plain CPU kernels); same arguments as :class:`PaddleRuntime`."""
 
     backend = "paddle-nomkl"
-    list_order = 1
 
     @classmethod
     def is_installed(cls):

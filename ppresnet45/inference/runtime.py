@@ -6,33 +6,39 @@ Every backend is a :class:`Runtime` subclass (:mod:`.runtime_base`) registered i
 :data:`ppresnet45.registry.RUNTIMES` under its ``--backend`` name; :func:`create_runtime`
 looks the name up there, so a plugin package adds a backend with
 ``@RUNTIMES.register("name")`` on its own subclass. The built-ins live in
-:mod:`.paddle_runtime`, :mod:`.onnx_runtimes` and :mod:`.eager_runtime`; importing this
-module registers them. A runtime returns the model's text output (probabilities
-``[N, T, K]``, or VisionLAN's time-major logits: see :mod:`.runtime_base`).
+:mod:`.paddle_runtime`, :mod:`.onnx_runtimes` and :mod:`.eager_runtime`, each imported only
+when one of its backends is looked up (the registry's ``lazy`` table), so an OpenVINO run
+never loads Paddle. A runtime returns the model's text output (probabilities ``[N, T, K]``,
+or VisionLAN's time-major logits: see :mod:`.runtime_base`).
 """
 
 import os
 
 from ..errors import RegistryError
 from ..registry import RUNTIMES
-# Importing the built-in backends registers them; they stay importable from here.
-from .eager_runtime import EagerRuntime
-from .onnx_runtimes import OnnxRuntime, OpenVINORuntime
-from .paddle_runtime import ONEDNN_CACHE_CAPACITY, PaddleNoMKLRuntime, PaddleRuntime
+from ..utils.lazy import lazy_exports
 from .runtime_base import PRECISIONS, BackendError, Runtime, UnknownBackendError, default_cpu_threads
-from .spec import load_inference_config  # kept importable from here for existing callers
 
 __all__ = [
-    "BACKENDS", "ONEDNN_CACHE_CAPACITY", "PRECISIONS", "BackendError", "EagerRuntime", "OnnxRuntime",
-    "OpenVINORuntime", "PaddleNoMKLRuntime", "PaddleRuntime", "Runtime", "UnknownBackendError", "available_backends",
-    "backend_names", "create_runtime", "default_cpu_threads", "load_inference_config",
+    "BACKENDS", "PRECISIONS", "BackendError", "Runtime", "UnknownBackendError", "available_backends",
+    "backend_names", "create_runtime", "default_cpu_threads",
 ]
+# The built-in runtime classes stay importable from here, loaded on first access.
+_LAZY_CLASSES = {"PaddleRuntime": "paddle_runtime", "PaddleNoMKLRuntime": "paddle_runtime",
+                 "ONEDNN_CACHE_CAPACITY": "paddle_runtime", "OnnxRuntime": "onnx_runtimes",
+                 "OpenVINORuntime": "onnx_runtimes", "EagerRuntime": "eager_runtime"}
+BUILTIN_ORDER = tuple(RUNTIMES.lazy)  # deployment backends first, eager last
+
+
+__getattr__, __dir__ = lazy_exports(__package__, _LAZY_CLASSES, globals())
 
 
 def backend_names():
     """Names of the registered runtimes: the built-ins (deployment backends first, ``eager``
-    last), then plugins' by name. Called again, it includes runtimes registered since."""
-    return tuple(sorted(RUNTIMES.names(), key=lambda n: (getattr(RUNTIMES.get(n), "list_order", 100), n)))
+    last), then plugins' by name. Called again, it includes runtimes registered since.
+    Listing imports no backend."""
+    order = {name: i for i, name in enumerate(BUILTIN_ORDER)}
+    return tuple(sorted(RUNTIMES.names(), key=lambda n: (order.get(n, len(order)), n)))
 
 
 BACKENDS = backend_names()  # the runtimes registered when this module was imported

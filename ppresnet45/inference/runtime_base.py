@@ -17,7 +17,9 @@ from ..utils.cpu import available_cores
 from .families import select_output
 from .spec import InferenceSpec, check_model_dir
 
-PRECISIONS = ("fp32", "bf16", "int8")  # int8: model_int8.onnx from `ppresnet45 quantize`
+PRECISIONS = ("fp32", "bf16", "int8")  # int8: the model `ppresnet45 quantize` kept
+# The one-line refusal of bf16 on a CPU without it (the CPU's description follows).
+BF16_NEEDS = "precision 'bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither: "
 
 
 class BackendError(PPResNetError, RuntimeError):
@@ -46,7 +48,6 @@ class Runtime:
         required_files (dict): files the backend needs beyond :data:`REQUIRED_FILES`,
             mapped to how to get them (for the error message and :func:`available_backends`).
         holds_gil (bool): ``run`` keeps the GIL, so pre-processing in a thread cannot overlap it.
-        list_order (int): place in :data:`BACKENDS` (then by name); plugins come after the built-ins.
 
     Attributes:
         precision (str): ``"fp32"``, ``"bf16"`` or ``"int8"``.
@@ -65,7 +66,6 @@ class Runtime:
     backend = None
     required_files = {}
     holds_gil = False
-    list_order = 100
 
     @classmethod
     def is_installed(cls):

@@ -6,7 +6,7 @@ An export directory (written by ``ppresnet45 export``) holds::
     inference.yml                           pre/post-processing, dictionary, architecture
     model.pdparams                          the state dict, for the ``eager`` runtime
     model.onnx                              with ``export --onnx`` only
-    model_int8.onnx                         with ``ppresnet45 quantize`` only (int8, QDQ)
+    model_int8.onnx | model_int8.xml/.bin   with ``ppresnet45 quantize`` only (int8: :mod:`.int8`)
     export_report.json                      the export's parity numbers
 
 :class:`InferenceSpec` is the one reading of ``inference.yml``: the export builds one and
@@ -52,6 +52,7 @@ from ..errors import ModelDirError
 from ..utils.io import atomic_write_text
 from . import spec_parse as parse
 from .families import DEFAULT_RESIZE_OP, output_layout, preprocessing
+from .int8 import INT8_ONNX_FILE  # noqa: F401 - kept importable from here
 from .spec_parse import BATCHING, CHUNKS, PADDLEOCR, PADDLEOCR_MAX_WIDTH  # noqa: F401 - part of this module's API
 
 MODEL_FILE = "inference.json"
@@ -59,7 +60,6 @@ PARAMS_FILE = "inference.pdiparams"
 CONFIG_FILE = "inference.yml"
 STATE_DICT_FILE = "model.pdparams"
 ONNX_FILE = "model.onnx"
-INT8_ONNX_FILE = "model_int8.onnx"  # written by ``ppresnet45 quantize``
 REPORT_FILE = "export_report.json"
 REQUIRED_FILES = (CONFIG_FILE, MODEL_FILE, PARAMS_FILE)
 
@@ -105,7 +105,8 @@ def dump_inference_yml(data):
     the character list one entry per line, as PaddleOCR/PaddleX write it."""
 
     class _Dumper(yaml.SafeDumper):
-        pass
+        def ignore_aliases(self, data):  # a record repeated in two places is written twice, never as &id001
+            return True
 
     def represent_list(dumper, value):
         flow = len(value) <= 8 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
@@ -143,6 +144,8 @@ class InferenceSpec:
         model_type, algorithm, backbone (str | None): what the model is (``Global``).
         untrained (bool | None): exported without trained weights.
         ppresnet45_version (str | None): the version that wrote the file.
+        quantization (dict | None): what ``ppresnet45 quantize`` kept and measured
+            (``{"int8": {...}}``, :mod:`.int8`); kept through a read/write round trip.
         architecture (dict | None): the ``Architecture`` section (rebuilds the eager model).
         raw (dict | None): the mapping the spec was read from (not compared).
         source (str): where it was read from, for messages (not compared).
@@ -169,6 +172,7 @@ class InferenceSpec:
     backbone: str = None
     untrained: bool = None
     ppresnet45_version: str = None
+    quantization: dict = None
     architecture: dict = field(default=None, repr=False)
     raw: dict = field(default=None, repr=False, compare=False)
     source: str = field(default=CONFIG_FILE, compare=False)
@@ -264,7 +268,8 @@ class InferenceSpec:
             model_name=str(glob.get("model_name") or ""), scale=scale, mean=mean, std=std, postprocess=postprocess,
             resize_op=resize, batching=batching, model_type=glob.get("model_type", "rec"),
             algorithm=glob.get("algorithm", "CTC"), backbone=glob.get("backbone"), untrained=glob.get("untrained"),
-            ppresnet45_version=glob.get("ppresnet45_version"), architecture=cfg.get("Architecture"), raw=cfg,
+            ppresnet45_version=glob.get("ppresnet45_version"),
+            quantization=parse.quantization(glob, src), architecture=cfg.get("Architecture"), raw=cfg,
             source=src,
         )
 
@@ -301,6 +306,7 @@ class InferenceSpec:
             "untrained": self.untrained,
             "ppresnet45_version": self.ppresnet45_version,
             "macs_per_image": self.macs_per_image,
+            "quantization": self.quantization,
         }
         return {k: v for k, v in keys.items() if v is not None}
 
@@ -327,6 +333,20 @@ class InferenceSpec:
     def to_yaml(self, path):
         """Write :meth:`to_config` to ``path`` atomically (a reader never sees half a file)."""
         atomic_write_text(path, dump_inference_yml(self.to_config()))
+
+    def save_records(self, path=None):
+        """Write the records only ppresnet45 keeps (``quantization``) into the file the spec was
+        read from (or ``path``), leaving every other key as it was (a PaddleOCR export keeps
+        its own layout), atomically."""
+        cfg = dict(self.raw) if isinstance(self.raw, dict) else self.to_config()
+        glob = dict(cfg.get("Global") or {})
+        if self.quantization is None:
+            glob.pop("quantization", None)
+        else:
+            glob["quantization"] = self.quantization
+        cfg["Global"] = glob
+        self.raw = cfg
+        atomic_write_text(os.fspath(path or self.source), dump_inference_yml(cfg))
 
 
 def load_inference_config(model_dir):

@@ -200,3 +200,14 @@ def max_width(glob, default, src):
     if not is_int(value) or value < 1:
         raise ModelDirError(f"{src}: Global.max_width: expected a positive int, got {value!r}")
     return value
+
+
+def quantization(glob, src):
+    """``Global.quantization`` (a mapping of records, e.g. ``{"int8": {...}}``), or None."""
+    value = glob.get("quantization")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ModelDirError(f"{src}: Global.quantization: expected a mapping of records (e.g. int8: {{...}}), got "
+                            f"{value!r:.80}")
+    return value

@@ -1,8 +1,19 @@
-"""Models: backbones, necks, heads and the recognition model. Importing registers them."""
+"""Models: backbones, necks, heads and the recognition model, with their losses, decoders and metrics.
 
-from . import backbones, decoders, heads, losses, metrics, necks  # noqa: F401  (registration side effects)
-from .model import RecModel, build_model, resolve_architecture
-from .summary import count_macs, count_parameters, format_summary, model_summary
+Each part registers itself when its registry is first asked (:mod:`ppresnet45.registry`);
+the names below are imported on first access, so the decoders and metrics (numpy only,
+what inference uses) do not load Paddle.
+"""
+
+from ..utils.lazy import lazy_exports
+
+_LAZY = {
+    **{n: "model" for n in ("RecModel", "build_model", "resolve_architecture")},
+    **{n: "summary" for n in ("count_macs", "count_parameters", "format_summary", "model_summary")},
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
+
 
 __all__ = ["RecModel", "build_model", "resolve_architecture", "count_macs", "count_parameters", "model_summary",
            "format_summary"]

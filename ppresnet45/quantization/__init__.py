@@ -1,5 +1,7 @@
-"""int8 quantization of exports (``ppresnet45 quantize``): see :mod:`.ptq`."""
+"""int8 quantization of exports (``ppresnet45 quantize``): see :mod:`.ptq` and :mod:`.quantizers`."""
 
-from .ptq import CALIBRATION_METHODS, INT8_BACKENDS, REPORT_FILE, QuantizationRefused, quantize_export
+from .ptq import INT8_BACKENDS, REPORT_FILE, QuantizationRefused, quantize_export
+from .quantizers import CALIBRATION_METHODS, QUANTIZERS
 
-__all__ = ["CALIBRATION_METHODS", "INT8_BACKENDS", "REPORT_FILE", "QuantizationRefused", "quantize_export"]
+__all__ = ["CALIBRATION_METHODS", "INT8_BACKENDS", "QUANTIZERS", "REPORT_FILE", "QuantizationRefused",
+           "quantize_export"]

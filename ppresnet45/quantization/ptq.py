@@ -1,30 +1,30 @@
-"""Post-training int8 quantization of an export (``ppresnet45 quantize``).
+"""Post-training int8 quantization of an export (``ppresnet45 quantize``), measured on this CPU.
 
 What it does, in order:
 
 1. makes sure the export has ``model.onnx`` (converts ``inference.json`` with paddle2onnx when
-   it is missing, as ``export --onnx`` would);
+   it is missing, as ``export --onnx`` would), once the data is known to be usable;
 2. pre-processes the calibration lines exactly as the recognizer does (the FP32 model is run on
    them through :class:`~ppresnet45.inference.TextRecognizer` and every batch it receives is
    kept), so calibration sees the inputs inference will see, widths and padding included;
-3. quantizes with ONNX Runtime's static quantization into a QDQ graph (weights int8, per output
-   channel by default; activations uint8 from the calibration ranges) — one file that both
-   ONNX Runtime and OpenVINO run with int8 kernels;
-4. reads the held-out lines with FP32 and with int8 on every int8 runtime installed here and
-   compares word accuracy (the rule of ``ppresnet45 eval``) and the decoded text;
-5. refuses, writing nothing, when the accuracy drops by more than ``max_drop`` points on any
-   of them; otherwise moves the int8 model into place as ``model_int8.onnx`` and records in
-   ``inference.yml`` (``Global.quantization``) what was quantized, how, and what it measured.
+3. for each runtime (:data:`.quantizers.QUANTIZERS`: OpenVINO with NNCF, ONNX Runtime's static
+   QDQ quantization; Paddle Inference is reported as having no int8 path), quantizes with that
+   runtime's own quantizer, then reads the held-out lines with that runtime in FP32 and in
+   int8, timing both, and judges the int8 model with the one agreement rule
+   (:class:`~ppresnet45.inference.policy.AgreementPolicy`): it *holds* when it loses at most
+   ``max_drop`` points of word accuracy and is faster than ``min_speedup`` × its FP32;
+4. keeps the fastest int8 model that holds (its file(s) moved into the export; int8 files of
+   the other runtimes removed, they would be unrecorded), and records the runtime, what was
+   done, every candidate's figures and this CPU's model, kind and flags in ``inference.yml``
+   (``Global.quantization.int8``, through :class:`~ppresnet45.inference.InferenceSpec`) and
+   ``quantize_report.json``; or refuses, writing nothing, with each candidate's figures.
 
-Why ONNX Runtime's quantizer and not Paddle's own: on paddlepaddle 3.3 Paddle Inference has no
-working int8 path for a PIR export (see the README's int8 section for what was tried).
 Without ``--calib_data`` / ``--eval_data`` the lines come from the built-in renderer (every
 installed font, the full style distribution, characters of the model's dictionary that the
 renderer draws), calibration and evaluation with different seeds and strings.
 """
 
 import json
-import logging
 import os
 import string
 import tempfile
@@ -32,25 +32,25 @@ import time
 
 import numpy as np
 
-from ..config import read_yaml_file
 from ..data.synth import find_fonts, render_dataset
 from ..errors import DataError, PPResNetError
-from ..inference import TextRecognizer, create_runtime, score_against_labels
+from ..inference import InferenceSpec, TextRecognizer, create_runtime, score_against_labels
+from ..inference.int8 import INT8_FILES
+from ..inference.policy import AgreementPolicy, Measurement
 from ..inference.runtime import available_backends
 from ..inference.sources import list_image_sources
-from ..inference.spec import CONFIG_FILE, INT8_ONNX_FILE, ONNX_FILE, InferenceSpec, check_model_dir, dump_inference_yml
-from ..utils.cpu import cpu_description
+from ..inference.spec import ONNX_FILE, check_model_dir
+from ..utils.cpu import ISA_CAP_ENV, ISA_CAP_IGNORED_BY, cpu_description, cpu_record, isa_cap
 from ..utils.io import atomic_write_text
-from ..utils.stdio import captured_native_output
+from .quantizers import CALIBRATION_METHODS, QUANTIZERS, QuantizerUnavailable
 
-CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
-INT8_BACKENDS = ("onnxruntime", "openvino")  # the runtimes that run model_int8.onnx
 REPORT_FILE = "quantize_report.json"
 RENDER_CHARS = string.digits + string.ascii_lowercase + string.ascii_uppercase
+INT8_BACKENDS = tuple(r for r in QUANTIZERS if r in INT8_FILES)  # the runtimes that can run an int8 model
 
 
 class QuantizationRefused(PPResNetError):
-    """The int8 model lost more accuracy than allowed; nothing was written."""
+    """No int8 model held (accuracy or speed); nothing was written."""
 
 
 class _RecordingRuntime:
@@ -66,20 +66,6 @@ class _RecordingRuntime:
         return self.runtime(images)
 
 
-def _calibration_reader(input_name, batches):
-    from onnxruntime.quantization import CalibrationDataReader
-
-    class _Reader(CalibrationDataReader):
-        def __init__(self):
-            self._batches = iter(batches)
-
-        def get_next(self):
-            batch = next(self._batches, None)
-            return None if batch is None else {input_name: batch}
-
-    return _Reader()
-
-
 def render_charset(spec):
     """The characters of the model's dictionary that the built-in renderer draws (letters and digits)."""
     chars = "".join(c for c in RENDER_CHARS if c in set(spec.character_list))
@@ -89,7 +75,7 @@ def render_charset(spec):
     return chars
 
 
-def _rendered(workdir, name, num, seed, spec, exclude=()):
+def rendered_lines(workdir, name, num, seed, spec, exclude=()):
     """``num`` rendered lines (label file) for the model's dictionary; returns the label file."""
     out = os.path.join(workdir, name)
     render_dataset(out, num, seed=seed, charset=render_charset(spec), min_len=1, max_len=10,
@@ -110,64 +96,106 @@ def _sources(path, num, what):
     return [sources.paths[i] for i in usable], labels
 
 
-def _read(recognizer, paths):
-    return [r.get("text") for r in recognizer(paths)]
+def measure(name, runtime, spec, paths, labels, batch_size):
+    """Read ``paths`` with ``runtime`` (a warm-up pass over the first batches, then a timed
+    pass over all): a :class:`Measurement` with the texts, lines/s and word accuracy."""
+    rec = TextRecognizer(runtime=runtime, inference_config=spec, batch_size=batch_size)
+    rec(paths[:2 * batch_size])
+    t0 = time.perf_counter()
+    texts = [r.get("text") for r in rec(paths)]
+    speed = len(paths) / max(time.perf_counter() - t0, 1e-9)
+    acc = score_against_labels([{"text": t, "path": None} for t in texts], labels)["accuracy"] if labels else None
+    return Measurement(name, texts, speed, acc)
 
 
-def _accuracy(texts, labels):
-    rows = [{"text": t, "path": None} for t in texts]
-    return score_against_labels(rows, labels)["accuracy"]
-
-
-def _ensure_onnx(model_dir, spec):
-    path = os.path.join(model_dir, ONNX_FILE)
-    if os.path.isfile(path):
-        return False
+def _ensure_onnx(model_dir, spec, log):
+    if os.path.isfile(os.path.join(model_dir, ONNX_FILE)):
+        return
     from ..export.onnx import export_onnx
 
     export_onnx(model_dir, spec.dynamic_width)
-    return True
+    log(f"wrote {os.path.join(model_dir, ONNX_FILE)} (paddle2onnx) to quantize from")
 
 
-def _quantize_file(src, dst, reader, per_channel, method, workdir):
-    """ONNX Runtime static QDQ quantization of ``src`` into ``dst``; returns what was done."""
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+def _lines(work, spec, calib_data, eval_data, calib_num, eval_num, seed):
+    """``(calibration paths, description, evaluation paths, labels, description)``."""
+    if calib_data is None:
+        calib_file, calib_desc = rendered_lines(work, "calib", calib_num, seed + 11, spec), None
+    else:
+        calib_file, calib_desc = calib_data, None
+    calib_paths, calib_labels = _sources(calib_file, calib_num, "--calib_data")
+    calib_desc = (f"{len(calib_paths)} rendered lines (seed {seed + 11})" if calib_data is None
+                  else f"{len(calib_paths)} lines from {calib_data}")
+    if eval_data is None:
+        eval_file = rendered_lines(work, "eval", eval_num, seed + 12, spec, exclude=calib_labels or ())
+    else:
+        eval_file = eval_data
+    eval_paths, labels = _sources(eval_file, eval_num, "--eval_data")
+    if labels is None:
+        raise DataError(f"--eval_data '{eval_data}': expected a 'path<TAB>text' label file (the accuracy "
+                        "check needs the true text)")
+    eval_desc = (f"{len(eval_paths)} rendered lines (seed {seed + 12}, strings not in the calibration set)"
+                 if eval_data is None else f"{len(eval_paths)} lines from {eval_data}")
+    return calib_paths, calib_desc, eval_paths, labels, eval_desc
 
-    prepared = os.path.join(workdir, "prepared.onnx")
-    methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
-               "entropy": CalibrationMethod.Entropy}
-    logging.disable(logging.WARNING)  # the quantizer warns per tensor about things that do not matter here
+
+def _check_arguments(runtimes, method, max_drop, min_speedup):
+    runtimes = list(runtimes or QUANTIZERS)
+    unknown = [r for r in runtimes if r not in QUANTIZERS]
+    if unknown:
+        raise DataError(f"runtimes: unknown {', '.join(unknown)}; expected some of {', '.join(QUANTIZERS)}")
+    if method not in CALIBRATION_METHODS:
+        raise DataError(f"method: expected one of {', '.join(CALIBRATION_METHODS)}, got {method!r}")
     try:
-        with captured_native_output() as captured:
-            # ONNX Runtime's graph optimisation first: BatchNormalization folds into the convolutions
-            # (a conv whose bias is not a constant cannot be quantized), constants are folded
-            quant_pre_process(src, prepared, skip_symbolic_shape=True)
-            quantize_static(prepared, dst, reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            calibrate_method=methods[method])
-    except Exception as exc:  # noqa: BLE001 - one line, with what the native code printed
-        raise PPResNetError(f"ONNX Runtime could not quantize {src}: {exc} ({captured.tail()})") from None
-    finally:
-        logging.disable(logging.NOTSET)
-    return {"tool": f"onnxruntime {_version('onnxruntime')} quantize_static", "format": "QDQ",
-            "weights": "int8, symmetric, " + ("per output channel" if per_channel else "per tensor"),
-            "activations": "uint8, asymmetric", "calibration_method": method,
-            "folded": "BatchNormalization into Conv (quant_pre_process)"}
+        return runtimes, AgreementPolicy(max_drop_points=float(max_drop), min_speedup=float(min_speedup))
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
 
 
-def _version(package):
-    from importlib.metadata import PackageNotFoundError, version
-
+def _try_runtime(runtime, model_dir, spec, batches, eval_lines, work, settings, policy, log):
+    """Quantize for ``runtime``, measure FP32 and int8 on it: ``(row for the report, int8 file or None)``."""
+    if runtime not in available_backends(model_dir):
+        return {"skipped": f"backend '{runtime}' is not installed here"}, None
+    if isa_cap() and runtime in ISA_CAP_IGNORED_BY:
+        return {"skipped": f"its kernels ignore {ISA_CAP_ENV}={isa_cap()}: its speed here is not that of the "
+                           "capped CPU"}, None
+    paths, labels, threads, bs = eval_lines + (settings["cpu_threads"], settings["batch_size"])
+    folder = os.path.join(work, runtime)
+    os.makedirs(folder)
     try:
-        return version(package)
-    except PackageNotFoundError:
-        return "?"
+        path, how = QUANTIZERS[runtime](os.path.join(model_dir, ONNX_FILE), batches, folder, settings)
+    except QuantizerUnavailable as exc:
+        return {"skipped": str(exc)}, None
+    fp32 = measure(f"{runtime}/fp32", create_runtime(model_dir, runtime, "fp32", cpu_threads=threads), spec, paths,
+                   labels, bs)
+    int8 = measure(f"{runtime}/int8", create_runtime(model_dir, runtime, "int8", cpu_threads=threads,
+                                                     model_file=path), spec, paths, labels, bs)
+    verdict = policy.judge(fp32, int8)
+    log(verdict.reason)
+    row = {"file": os.path.basename(path), "method": how, "fp32": fp32.figures(), "int8": int8.figures(),
+           **verdict.figures()}
+    return row, path
+
+
+def _install(model_dir, runtime, path, log):
+    """Move the kept int8 model (and its weights file) into the export; remove other runtimes' int8 files."""
+    keep = set()
+    for src in (path, os.path.splitext(path)[0] + ".bin"):
+        if os.path.isfile(src):
+            os.replace(src, os.path.join(model_dir, os.path.basename(src)))
+            keep.add(os.path.basename(src))
+    for name in {n for files in INT8_FILES.values() for n in files} - keep:
+        for stale in (name, os.path.splitext(name)[0] + ".bin") if name.endswith(".xml") else (name,):
+            target = os.path.join(model_dir, stale)
+            if os.path.isfile(target):
+                os.remove(target)
+                log(f"removed {target}: an earlier int8 model this run did not keep")
 
 
 def quantize_export(model_dir, calib_data=None, eval_data=None, calib_num=128, eval_num=300, max_drop=0.5,
-                    per_channel=True, method="minmax", cpu_threads=None, batch_size=8, seed=0, log=print):
-    """Quantize the export in ``model_dir`` to int8 (see the module docs).
+                    min_speedup=1.0, runtimes=None, per_channel=True, method="minmax", cpu_threads=None,
+                    batch_size=8, seed=0, log=print):
+    """Quantize the export in ``model_dir`` to int8 and keep what holds here (see the module docs).
 
     Args:
         model_dir (str): the export directory (``inference.json`` + ``inference.yml``; ``model.onnx``
@@ -177,101 +205,62 @@ def quantize_export(model_dir, calib_data=None, eval_data=None, calib_num=128, e
         eval_data (str | None): a label file of held-out lines (default: ``eval_num`` rendered lines).
         calib_num, eval_num (int): at most this many calibration / evaluation lines.
         max_drop (float): largest allowed drop of word accuracy, in points (0-100).
-        per_channel (bool): one weight scale per output channel (else one per tensor).
-        method (str): calibration method, one of :data:`CALIBRATION_METHODS`.
+        min_speedup (float): an int8 model must be more than this many times as fast as FP32 on
+            the same runtime (1.0: faster).
+        runtimes (list[str] | None): the runtimes to quantize for (default: all of
+            :data:`.quantizers.QUANTIZERS`).
+        per_channel (bool): ONNX Runtime: one weight scale per output channel (else per tensor).
+        method (str): ONNX Runtime's calibration method, one of :data:`CALIBRATION_METHODS`.
         cpu_threads (int | None): threads for the runtimes.
         batch_size (int): lines per model call (calibration and evaluation).
         seed (int): seed of the rendered lines.
         log (callable): where progress lines go.
 
     Returns:
-        dict: the report (also in ``quantize_report.json`` and ``inference.yml``'s
-        ``Global.quantization``).
+        dict: the report (also in ``quantize_report.json``; its record in ``inference.yml``).
 
     Raises:
-        QuantizationRefused: the accuracy dropped by more than ``max_drop`` points (nothing written).
+        QuantizationRefused: no int8 model held (nothing written).
         DataError, ModelDirError, BackendError: bad data, export or missing packages.
     """
     model_dir = check_model_dir(model_dir)
-    if method not in CALIBRATION_METHODS:
-        raise DataError(f"method: expected one of {', '.join(CALIBRATION_METHODS)}, got {method!r}")
-    if not 0 <= float(max_drop) <= 100:
-        raise DataError(f"max_drop: expected points in [0, 100], got {max_drop!r}")
+    runtimes, policy = _check_arguments(runtimes, method, max_drop, min_speedup)
     spec = InferenceSpec.from_yaml(model_dir)
-    int8_backends = [b for b in INT8_BACKENDS if b in available_backends()]
-    if "onnxruntime" not in int8_backends:
-        raise DataError("ppresnet45 quantize needs onnxruntime (and paddle2onnx, onnx): pip install "
-                        "'ppresnet45[onnx]'")
+    settings = {"method": method, "per_channel": per_channel, "cpu_threads": cpu_threads, "batch_size": batch_size}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=".quantize-", dir=model_dir) as work:
-        if calib_data is None:
-            calib_file = _rendered(work, "calib", calib_num, seed + 11, spec)
-            calib_desc = f"{calib_num} rendered lines (seed {seed + 11})"
-        else:
-            calib_file, calib_desc = calib_data, None
-        calib_paths, calib_labels = _sources(calib_file, calib_num, "--calib_data")
-        calib_desc = calib_desc or f"{len(calib_paths)} lines from {calib_data}"
-        if eval_data is None:
-            eval_file = _rendered(work, "eval", eval_num, seed + 12, spec, exclude=calib_labels or ())
-            eval_desc = f"{eval_num} rendered lines (seed {seed + 12}, strings not in the calibration set)"
-        else:
-            eval_file, eval_desc = eval_data, None
-        eval_paths, labels = _sources(eval_file, eval_num, "--eval_data")
-        if labels is None:
-            raise DataError(f"--eval_data '{eval_data}': expected a 'path<TAB>text' label file (the accuracy "
-                            "check needs the true text)")
-        eval_desc = eval_desc or f"{len(eval_paths)} lines from {eval_data}"
-        if _ensure_onnx(model_dir, spec):  # only once the data is known to be usable
-            log(f"wrote {os.path.join(model_dir, ONNX_FILE)} (paddle2onnx) to quantize from")
-
-        fp32 = create_runtime(model_dir, "onnxruntime", "fp32", cpu_threads=cpu_threads)
-        recorder = _RecordingRuntime(fp32)
+        calib_paths, calib_desc, eval_paths, labels, eval_desc = _lines(work, spec, calib_data, eval_data, calib_num,
+                                                                        eval_num, seed)
+        _ensure_onnx(model_dir, spec, log)
+        recorder = _RecordingRuntime(create_runtime(model_dir, "paddle", "fp32", cpu_threads=cpu_threads))
         TextRecognizer(runtime=recorder, inference_config=spec, batch_size=batch_size, prefetch=0)(calib_paths)
-        log(f"calibrating on {calib_desc}: {len(recorder.batches)} batches")
-        candidate = os.path.join(work, INT8_ONNX_FILE)
-        how = _quantize_file(os.path.join(model_dir, ONNX_FILE), candidate,
-                             _calibration_reader(fp32.input_name, recorder.batches), per_channel, method, work)
-
-        ref = _read(TextRecognizer(runtime=fp32, inference_config=spec, batch_size=batch_size, prefetch=0),
-                    eval_paths)
-        fp32_acc = _accuracy(ref, labels)
-        results = {}
-        for backend in int8_backends:
-            rt = create_runtime(model_dir, backend, "int8", cpu_threads=cpu_threads, model_file=candidate)
-            texts = _read(TextRecognizer(runtime=rt, inference_config=spec, batch_size=batch_size, prefetch=0),
-                          eval_paths)
-            acc = _accuracy(texts, labels)
-            agree = sum(a == b for a, b in zip(texts, ref))
-            results[backend] = {"word_accuracy": acc, "drop_points": round((fp32_acc - acc) * 100, 3),
-                                "same_text_as_fp32": agree, "lines": len(ref)}
-            log(f"int8 on {backend}: word accuracy {acc:.4f} (fp32 {fp32_acc:.4f}), same text as fp32 "
-                f"{agree}/{len(ref)}")
-        report = {
-            "file": INT8_ONNX_FILE, "source": ONNX_FILE, "method": how, "calibration": calib_desc,
-            "evaluation": eval_desc, "fp32_word_accuracy": fp32_acc, "int8": results, "max_drop_points": max_drop,
-            "cpu": cpu_description(), "seconds": round(time.perf_counter() - t0, 1),
-        }
-        worst = max(results.values(), key=lambda r: r["drop_points"])
-        if worst["drop_points"] > max_drop:
-            bad = ", ".join(f"{b} {r['word_accuracy']:.4f}" for b, r in results.items())
-            raise QuantizationRefused(
-                f"int8 word accuracy dropped {worst['drop_points']:.2f} points (fp32 {fp32_acc:.4f}; int8 {bad}) "
-                f"on {eval_desc}, more than --max_drop {max_drop}: no model written (try --method percentile, "
-                "more --calib_data, or a larger --max_drop)")
-        os.replace(candidate, os.path.join(model_dir, INT8_ONNX_FILE))
-    _record(model_dir, report)
-    return report
-
-
-def _record(model_dir, report):
-    """Write the report beside the model and into ``inference.yml`` (``Global.quantization``), atomically."""
+        log(f"calibrating on {calib_desc}: {len(recorder.batches)} batches; evaluating on {eval_desc}")
+        batches = recorder.batches
+        recorder = None  # release the Paddle predictor now, not with a refusal's traceback
+        rows, files = {}, {}
+        for runtime in runtimes:
+            rows[runtime], files[runtime] = _try_runtime(runtime, model_dir, spec, batches, (eval_paths, labels),
+                                                         work, settings, policy, log)
+            if "skipped" in rows[runtime]:
+                log(f"{runtime}: skipped: {rows[runtime]['skipped']}")
+        held = [r for r in rows if rows[r].get("holds")]
+        if not held:
+            why = "; ".join(r.get("reason") or f"{name}: skipped ({r['skipped']})" for name, r in rows.items())
+            raise QuantizationRefused(f"no int8 model holds on this CPU ({cpu_description()}): {why}; no model "
+                                      f"written (try more --calib_data, --method percentile, or a larger --max_drop)")
+        kept = max(held, key=lambda r: rows[r]["int8"]["images_per_s"])
+        _install(model_dir, kept, files[kept], log)
+    report = {
+        "runtime": kept, "file": rows[kept]["file"], "method": rows[kept]["method"],
+        "fp32_word_accuracy": rows[kept]["fp32"].get("word_accuracy"),
+        "word_accuracy": rows[kept]["int8"].get("word_accuracy"), "speedup_vs_fp32": rows[kept].get("speedup"),
+        "candidates": rows, "calibration": calib_desc, "evaluation": eval_desc,
+        "policy": {"max_drop_points": policy.max_drop_points, "min_speedup": policy.min_speedup},
+        "cpu": cpu_record(), "cpu_threads": cpu_threads, "batch_size": batch_size,
+        "when": time.strftime("%Y-%m-%d %H:%M"), "seconds": round(time.perf_counter() - t0, 1),
+    }
     atomic_write_text(os.path.join(model_dir, REPORT_FILE), json.dumps(report, indent=2) + "\n")
-    path = os.path.join(model_dir, CONFIG_FILE)
-    cfg = read_yaml_file(path)
-    glob = cfg.setdefault("Global", {}) if isinstance(cfg.get("Global"), dict) or "Global" not in cfg else None
-    if glob is None:
-        raise DataError(f"{path}: Global is not a mapping; cannot record the quantization")
-    glob["quantization"] = {"int8": {k: report[k] for k in ("file", "method", "calibration", "evaluation",
-                                                            "fp32_word_accuracy", "int8", "max_drop_points")}}
-    atomic_write_text(path, dump_inference_yml(cfg))
+    spec.quantization = dict(spec.quantization or {}, int8={k: v for k, v in report.items() if k != "seconds"})
+    spec.save_records()
+    return report
 

@@ -5,7 +5,6 @@ files in PaddleOCR's vocabulary."""
 import cv2
 import numpy as np
 import pytest
-from paddle.base import core
 
 from ppresnet45.data.abinet_transforms import ABINetRecResizeImg
 from ppresnet45.data.transforms import DecodeImage
@@ -13,6 +12,7 @@ from ppresnet45.data.visionlan_transforms import VLRecResizeImg
 from ppresnet45.errors import ModelDirError
 from ppresnet45.inference import InferenceSpec, TextRecognizer, available_backends, create_runtime
 from ppresnet45.inference.preprocess import model_input
+from ppresnet45.utils.cpu import cpu_has_bf16
 
 CHARS = list("0123456789abcdefghijklmnopqrstuvwxyz")
 RESIZE = {"abinet": ("ABINetRecResizeImg", [3, 32, 128], ABINetRecResizeImg, "ABINetLabelDecode"),
@@ -155,7 +155,7 @@ def test_every_backend_reads_the_same_text(family, family_dirs):
 def test_bf16_runs_on_onednn(family, family_dirs):
     """Regression (VisionLAN): a Conv1D failed under oneDNN BF16 with a Paddle 3.3 fuse pass."""
     out = family_dirs[family]
-    if not core.supports_bfloat16():
+    if not cpu_has_bf16():  # the refusal on such CPUs: tests/inference/test_runtime.py
         pytest.skip("this CPU has no BF16 (AVX512-BF16 or AMX)")
     spec = InferenceSpec.from_yaml(out)
     x = np.stack([model_input(np.full((32, 90, 3), v, np.uint8), spec)[0] for v in (40, 200)])

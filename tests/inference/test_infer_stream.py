@@ -109,8 +109,8 @@ def test_decompression_bombs_are_error_rows_and_the_limit_is_the_users(model_dir
                  "--no_progress", "--output", str(out)]) == 1
     err = capsys.readouterr().err
     rows = {os.path.basename(r["path"]): r for r in read_rows(out)}
-    assert rows["bomb.png"]["error"] == ("the header declares 10000000000 pixels, over the limit of 50000000 "
-                                         "(--max_pixels)")
+    assert rows["bomb.png"]["error"] == ("the header declares 100000x100000 = 10000000000 pixels, over the limit "
+                                         "of 50000000 (--max_pixels)")
     assert rows["big.png"]["error"] == "the header declares 9000x9000 = 81000000 pixels, over the limit of " \
                                        "50000000 (--max_pixels)"
     assert rows["000.png"]["text"] is not None and "error: error:" not in err and "Traceback" not in err

@@ -18,6 +18,7 @@ from ppresnet45.inference import (
     create_runtime,
 )
 from ppresnet45.registry import RUNTIMES
+from ppresnet45.utils.cpu import cpu_description, cpu_has_bf16
 
 BUILT_IN = ("paddle", "paddle-nomkl", "onnxruntime", "openvino", "eager")
 
@@ -60,12 +61,21 @@ def test_openvino_backend_output_close_to_paddle(onnx_model_dir):
     _shapes_round_trip(runtime, paddle_rt)
 
 
-def test_paddle_bf16_runs_when_the_cpu_supports_it(model_dir):
-    from paddle.base import core
-
-    if not core.supports_bfloat16():
-        with pytest.raises(BackendError, match="bf16"):
-            create_runtime(model_dir, "paddle", precision="bf16")
+@pytest.mark.parametrize("backend", ["paddle", "openvino"])
+def test_bf16_runs_where_the_cpu_has_it_and_is_refused_in_one_line_elsewhere(model_dir, onnx_model_dir, backend):
+    """Both branches run in CI: natively, and under ONEDNN_MAX_CPU_ISA=AVX2 (no bf16 there)."""
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+        model_dir = onnx_model_dir
+    if not cpu_has_bf16():
+        with pytest.raises(BackendError) as err:
+            create_runtime(model_dir, backend, precision="bf16")
+        msg = str(err.value)
+        assert "\n" not in msg and "AVX512-BF16 or AMX" in msg and cpu_description() in msg, msg
+        return
+    if backend == "openvino":
+        runtime = create_runtime(model_dir, backend, precision="bf16", cpu_threads=1)
+        assert runtime.info()["effective_precision"] == "bf16"
         return
     runtime = create_runtime(model_dir, "paddle", precision="bf16", cpu_threads=1)
     y = runtime(_batch(2, 128))

@@ -41,6 +41,30 @@ def test_spec_round_trips_through_inference_yml(tmp_path):
     assert os.listdir(tmp_path) == ["inference.yml"]  # written atomically, no temporary left
 
 
+def test_the_quantization_record_survives_a_read_write_round_trip(tmp_path):
+    record = {"int8": {"runtime": "openvino", "file": "model_int8.xml", "cpu": {"kind": "amx", "flags": ["avx2"]},
+                       "candidates": {"openvino": {"holds": True}, "onnxruntime": {"holds": True}}}}
+    spec = InferenceSpec.for_model([3, 32, 128], CHARS, quantization=record)
+    spec.to_yaml(tmp_path / "inference.yml")
+    back = InferenceSpec.from_yaml(tmp_path)
+    assert back.quantization == record and back == spec
+    back.to_yaml(tmp_path / "inference.yml")  # written again from what was read: nothing lost
+    assert InferenceSpec.from_yaml(tmp_path).quantization == record
+
+
+def test_saving_a_record_into_a_paddleocr_file_keeps_its_own_layout(tmp_path):
+    cfg = paddleocr_style_config()
+    cfg["Hpi"] = {"backend_configs": {"paddle_infer": {"trt_dynamic_shapes": {"x": [[1, 3, 48, 160]]}}}}
+    (tmp_path / "inference.yml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    spec = InferenceSpec.from_yaml(tmp_path / "inference.yml")
+    spec.quantization = {"int8": {"runtime": "openvino"}}
+    spec.save_records()
+    written = yaml.safe_load((tmp_path / "inference.yml").read_text(encoding="utf-8"))
+    assert written["Hpi"] == cfg["Hpi"] and written["PreProcess"] == cfg["PreProcess"]
+    assert written["Global"] == dict(cfg["Global"], quantization={"int8": {"runtime": "openvino"}})
+    assert InferenceSpec.from_yaml(tmp_path).quantization == {"int8": {"runtime": "openvino"}}
+
+
 def test_normalisation_comes_from_the_shared_preprocessing():
     cfg = InferenceSpec.for_model([1, 32, 100], CHARS).to_config()
     assert cfg["Global"]["normalize"] == {"scale": SCALE, "mean": list(MEAN[:1]), "std": list(STD[:1])}
@@ -96,6 +120,8 @@ def test_numbers_spelled_as_strings_are_read():
     (lambda c: c["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": "a/b"}}),
      r"NormalizeImage.scale: expected a number"),
     (lambda c: c.update(Architecture=[1]), r"Architecture: expected a mapping"),
+    (lambda c: c["Global"].update(quantization={"int8": "yes"}), r"Global.quantization: expected a mapping of "
+                                                                  r"records"),
 ])
 def test_bad_values_are_one_line_errors_naming_file_and_key(edit, message):
     cfg = InferenceSpec.for_model([3, 32, 128], CHARS).to_config()

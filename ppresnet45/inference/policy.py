@@ -1,0 +1,128 @@
+"""When may a faster runtime or precision stand in for the FP32 reference? One rule, used by
+``--backend auto`` (which candidate to run), ``ppresnet45 quantize`` (which int8 model to
+keep) and the benchmark report (which rows ``auto`` would pick).
+
+A candidate is measured on the same lines as the reference (:class:`Measurement`: its
+texts, its speed and, on labelled lines, its word accuracy). It *agrees* when at least
+``min_same_text`` of the lines read exactly as the reference reads them; it *holds* when,
+in addition, its word accuracy is at most ``max_drop_points`` below the reference's (on
+labelled lines) and it is more than ``min_speedup`` times as fast. ``auto`` needs agreement
+only (speed is what it ranks by); the int8 gate needs the candidate to hold.
+"""
+
+from dataclasses import dataclass
+
+MIN_SAME_TEXT = 0.95
+MAX_DROP_POINTS = 0.5
+MIN_SPEEDUP = 1.0
+
+
+@dataclass
+class Measurement:
+    """What one runtime × precision read on a set of lines, and how fast.
+
+    Attributes:
+        name (str): e.g. ``"openvino/int8"``.
+        texts (list[str | None]): the text per line, in line order.
+        images_per_s (float | None): lines per second over the timed pass.
+        accuracy (float | None): word accuracy (0-1) when the lines have labels.
+    """
+
+    name: str
+    texts: list
+    images_per_s: float = None
+    accuracy: float = None
+
+    def figures(self):
+        """A JSON-friendly summary (the texts left out)."""
+        out = {"images_per_s": None if self.images_per_s is None else round(self.images_per_s, 1)}
+        if self.accuracy is not None:
+            out["word_accuracy"] = round(self.accuracy, 4)
+        return out
+
+
+@dataclass
+class Verdict:
+    """The judgement of one candidate against the reference (see :meth:`AgreementPolicy.judge`)."""
+
+    holds: bool
+    same_text: float
+    drop_points: float = None
+    speedup: float = None
+    reason: str = ""
+
+    def figures(self):
+        out = {"holds": self.holds, "same_text": round(self.same_text, 4), "reason": self.reason}
+        if self.drop_points is not None:
+            out["drop_points"] = round(self.drop_points, 3)
+        if self.speedup is not None:
+            out["speedup"] = round(self.speedup, 3)
+        return out
+
+
+@dataclass(frozen=True)
+class AgreementPolicy:
+    """The rule (see the module docs).
+
+    Args:
+        min_same_text (float): share of lines (0-1) that must read as the reference reads them.
+        max_drop_points (float): most word accuracy (points, 0-100) a candidate may lose on
+            labelled lines.
+        min_speedup (float): a candidate that holds is more than this many times as fast as
+            the reference (1.0: faster).
+    """
+
+    min_same_text: float = MIN_SAME_TEXT
+    max_drop_points: float = MAX_DROP_POINTS
+    min_speedup: float = MIN_SPEEDUP
+
+    def __post_init__(self):
+        if not 0.0 <= float(self.min_same_text) <= 1.0:
+            raise ValueError(f"min_same_text: expected a share in [0, 1], got {self.min_same_text!r}")
+        if not 0.0 <= float(self.max_drop_points) <= 100.0:
+            raise ValueError(f"max_drop_points: expected points in [0, 100], got {self.max_drop_points!r}")
+        if float(self.min_speedup) < 0.0:
+            raise ValueError(f"min_speedup: expected a factor >= 0, got {self.min_speedup!r}")
+
+    @staticmethod
+    def same_text(reference, candidate):
+        """Share of lines ``candidate`` reads exactly as ``reference`` (lists of texts)."""
+        if not reference:
+            return 1.0
+        return sum(a == b for a, b in zip(reference, candidate)) / len(reference)
+
+    def agrees(self, reference, candidate):
+        """Whether ``candidate``'s texts agree with ``reference``'s (lists of texts)."""
+        return self.same_text(reference, candidate) >= self.min_same_text
+
+    def judge(self, reference, candidate, need_same_text=False):
+        """Judge ``candidate`` against ``reference`` (two :class:`Measurement` of the same lines).
+
+        With labels (both accuracies known) the accuracy drop decides and the share of
+        identical texts is reported; without labels, or with ``need_same_text``, the share
+        must reach ``min_same_text``. Speed must beat ``min_speedup`` when both are measured.
+
+        Returns:
+            Verdict: ``holds`` and a one-line ``reason`` with the measured figures.
+        """
+        same = self.same_text(reference.texts, candidate.texts)
+        drop = speedup = None
+        problems, facts = [], [f"same text as {reference.name} on {same:.1%} of {len(reference.texts)} lines"]
+        labelled = reference.accuracy is not None and candidate.accuracy is not None
+        if labelled:
+            drop = (reference.accuracy - candidate.accuracy) * 100.0
+            facts.append(f"word accuracy {candidate.accuracy:.2%} vs {reference.accuracy:.2%}")
+            if drop > self.max_drop_points:
+                problems.append(f"loses {drop:.2f} points (> {self.max_drop_points:g})")
+        if (not labelled or need_same_text) and same < self.min_same_text:
+            problems.append(f"reads like {reference.name} on fewer than {self.min_same_text:.0%} of the lines")
+        if reference.images_per_s and candidate.images_per_s:
+            speedup = candidate.images_per_s / reference.images_per_s
+            facts.append(f"{candidate.images_per_s:.1f} vs {reference.images_per_s:.1f} lines/s ({speedup:.2f}x)")
+            if speedup <= self.min_speedup:
+                problems.append(f"not faster than {self.min_speedup:g}x {reference.name}")
+        reason = f"{candidate.name}: " + ", ".join(facts) + (": " + "; ".join(problems) if problems else ": holds")
+        return Verdict(holds=not problems, same_text=same, drop_points=drop, speedup=speedup, reason=reason)
+
+
+DEFAULT_POLICY = AgreementPolicy()
