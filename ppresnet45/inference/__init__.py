@@ -1,6 +1,7 @@
 """Run exported models.
 
-:class:`InferenceSpec` reads (and the export writes) an export's ``inference.yml``;
+:class:`Recognizer` (:mod:`.api`) is the one recognition entry point: the CLI, the API
+(:func:`recognize`) and larger-scale engines call it. :class:`InferenceSpec` reads (and the export writes) an export's ``inference.yml``;
 :func:`create_runtime` opens an export directory with one of the backends registered in
 :data:`ppresnet45.registry.RUNTIMES` (:func:`available_backends` lists the usable ones);
 :class:`TextRecognizer` turns image files or arrays into text with one of them. What differs
@@ -8,8 +9,9 @@ between model families (CTC, ABINet, VisionLAN: pre-processing, the text output'
 is in :mod:`.families`; the pre-processing itself in :mod:`.preprocess`.
 """
 
+from .api import Recognizer, RunSummary, recognize
 from .auto import AUTO, choose_backend
-from .recognizer import TextRecognizer, recognize, score_against_labels
+from .recognizer import TextRecognizer, score_against_labels
 from .runtime import (
     BACKENDS,
     PRECISIONS,
@@ -53,6 +55,8 @@ __all__ = [
     "UnknownBackendError",
     "InferenceSpec",
     "Runtime",
+    "Recognizer",
+    "RunSummary",
     "TextRecognizer",
     "available_backends",
     "backend_names",

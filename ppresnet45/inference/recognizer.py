@@ -1,4 +1,5 @@
-"""Recognize text-line images with an exported model (what ``ppresnet45 infer`` runs).
+"""The recognition engine under :class:`ppresnet45.inference.Recognizer` (the entry point that
+``ppresnet45 infer`` and the API use): one runtime, lists of inputs to rows of text.
 
 The path from files to text, built for throughput:
 
@@ -66,7 +67,6 @@ from .prefetch import in_background
 from .preprocess import in_channel_order, model_input
 from .runtime import create_runtime
 from .scoring import score_against_labels  # noqa: F401 - kept importable from here
-from .sources import list_image_sources
 from .spec import CONFIG_FILE, InferenceSpec, check_model_dir
 
 STAT_KEYS = ("failed", "pieces", "batches", "preprocess_s", "model_s", "postprocess_s", "wait_s", "plan_s",
@@ -309,28 +309,3 @@ class TextRecognizer:
             out.extend(rows)
         return out
 
-
-def recognize(model_dir, paths, batch_size=8, backend="paddle", precision="fp32", cpu_threads=None, use_gpu=False,
-              use_onednn=True, progress=False, **kwargs):
-    """Recognize text-line images with an exported model (one-shot helper over :class:`TextRecognizer`).
-
-    Args:
-        model_dir (str): the exported model folder.
-        paths (list[str] | str): image files, or one image / folder / label file path.
-        batch_size (int): lines per model call.
-        backend (str): see :class:`TextRecognizer`.
-        precision (str): ``fp32`` or ``bf16``.
-        cpu_threads (int | None): math-library threads.
-        use_gpu (bool): run on the GPU.
-        use_onednn (bool): use oneDNN in Paddle Inference on CPU.
-        progress (bool): show a progress bar.
-        **kwargs: more :class:`TextRecognizer` arguments (``prefetch``, ``max_chunks``, ``max_pixels``).
-
-    Returns:
-        list[dict]: ``{"path", "text", "score"}`` (+ ``"error"``) per image, in input order.
-    """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = list_image_sources(paths).inputs()
-    rec = TextRecognizer(model_dir, backend=backend, precision=precision, cpu_threads=cpu_threads, use_gpu=use_gpu,
-                         use_onednn=use_onednn, batch_size=batch_size, **kwargs)
-    return rec(paths, progress=progress)

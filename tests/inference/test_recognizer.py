@@ -106,8 +106,8 @@ def test_batched_results_equal_batch_size_one_for_same_width_lines(model_dir, tm
         img = cv2.resize(text_line(word), (80, 32))
         height = (24, 32, 48)[i % 3]
         paths.append(write(tmp_path / f"{i}.png", cv2.resize(img, (80 * height // 32, height))))
-    one = recognize(model_dir, paths, batch_size=1, cpu_threads=1)
-    many = recognize(model_dir, paths, batch_size=3, cpu_threads=1)
+    one = recognize(model_dir, paths, backend="paddle", precision="fp32", batch_size=1, cpu_threads=1)
+    many = recognize(model_dir, paths, backend="paddle", precision="fp32", batch_size=3, cpu_threads=1)
     assert [r["path"] for r in many] == paths
     assert [r["text"] for r in one] == [r["text"] for r in many]
     np.testing.assert_allclose([r["score"] for r in one], [r["score"] for r in many], atol=1e-4)
@@ -139,8 +139,8 @@ def test_batched_results_match_batch_size_one_on_mixed_widths(model_dir, tmp_pat
     for i in range(10):
         words = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 4))))
         paths.append(write(tmp_path / f"{i}.png", text_line(words, height=int(rng.choice([24, 32, 48])))))
-    one = recognize(model_dir, paths, batch_size=1, cpu_threads=1)
-    many = recognize(model_dir, paths, batch_size=4, cpu_threads=1)
+    one = recognize(model_dir, paths, backend="paddle", precision="fp32", batch_size=1, cpu_threads=1)
+    many = recognize(model_dir, paths, backend="paddle", precision="fp32", batch_size=4, cpu_threads=1)
     assert [r["path"] for r in many] == paths
     for a, b in zip(one, many):
         common = os.path.commonprefix([a["text"], b["text"]])
