@@ -119,17 +119,11 @@ def _ensure_onnx(model_dir, spec, log):
 
 def _lines(work, spec, calib_data, eval_data, calib_num, eval_num, seed):
     """``(calibration paths, description, evaluation paths, labels, description)``."""
-    if calib_data is None:
-        calib_file, calib_desc = rendered_lines(work, "calib", calib_num, seed + 11, spec), None
-    else:
-        calib_file, calib_desc = calib_data, None
+    calib_file = calib_data or rendered_lines(work, "calib", calib_num, seed + 11, spec)
     calib_paths, calib_labels = _sources(calib_file, calib_num, "--calib_data")
     calib_desc = (f"{len(calib_paths)} rendered lines (seed {seed + 11})" if calib_data is None
                   else f"{len(calib_paths)} lines from {calib_data}")
-    if eval_data is None:
-        eval_file = rendered_lines(work, "eval", eval_num, seed + 12, spec, exclude=calib_labels or ())
-    else:
-        eval_file = eval_data
+    eval_file = eval_data or rendered_lines(work, "eval", eval_num, seed + 12, spec, exclude=calib_labels or ())
     eval_paths, labels = _sources(eval_file, eval_num, "--eval_data")
     if labels is None:
         raise DataError(f"--eval_data '{eval_data}': expected a 'path<TAB>text' label file (the accuracy "
