@@ -10,8 +10,8 @@ import numpy as np
 
 from ..registry import RUNTIMES
 from ..utils.cpu import cpu_description, cpu_has_bf16
-from .runtime_base import BF16_NEEDS, BackendError, Runtime
 from .int8 import INT8_FILES, int8_backends, int8_file
+from .runtime_base import BF16_NEEDS, BackendError, Runtime
 from .spec import ONNX_FILE
 
 
@@ -92,9 +92,10 @@ class OnnxRuntime(_OnnxFileRuntime):
 
 @RUNTIMES.register("openvino")
 class OpenVINORuntime(_OnnxFileRuntime):
-    """OpenVINO on ``model.onnx``, CPU, or for int8 on NNCF's ``model_int8.xml`` (else a QDQ
-    ``model_int8.onnx``; the quantized ops run as int8 kernels, the rest in FP32). The precision is set
-    explicitly: on CPUs with BF16 support OpenVINO otherwise silently runs in BF16."""
+    """OpenVINO on ``model.onnx``, CPU, or for int8 on NNCF's ``model_int8.xml`` (the quantized
+    ops run as int8 kernels, the rest in FP32; never ONNX Runtime's QDQ file, see :mod:`.int8`).
+    The precision is set explicitly: on CPUs with BF16 support OpenVINO otherwise silently runs
+    in BF16."""
 
     backend = "openvino"
     package, extra = "openvino", "openvino"
