@@ -13,6 +13,7 @@ import sys
 from ..inference import AUTO, PRECISIONS, Recognizer, backend_names
 from ..inference.images import DEFAULT_MAX_PIXELS
 from ..inference.int8 import INT8_OTHER_CPU
+from ..inference.recognizer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHUNKS
 from ._args import non_negative_int, positive_int
 
 
@@ -22,7 +23,8 @@ def add_arguments(parser):
     parser.add_argument("--image_dir", required=True,
                         help="an image, a folder (searched recursively) or a 'path<TAB>text' label file "
                              "(then accuracy is reported, by the rule of `ppresnet45 eval`)")
-    parser.add_argument("--batch_size", type=positive_int, default=8, help="lines per model call (default 8)")
+    parser.add_argument("--batch_size", type=positive_int, default=DEFAULT_BATCH_SIZE,
+                        help=f"lines per model call (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--cpu_threads", type=positive_int, default=None, help="math-library threads")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="fp32, bf16 (CPUs with AVX512-BF16 or AMX) or int8 (after `ppresnet45 quantize`). "
@@ -40,7 +42,7 @@ def add_arguments(parser):
     parser.add_argument("--no_auto_cache", action="store_true",
                         help="with --backend auto: probe again instead of reusing the cached choice")
     parser.add_argument("--use_gpu", action="store_true", help="run on the GPU")
-    parser.add_argument("--max_chunks", type=positive_int, default=16,
+    parser.add_argument("--max_chunks", type=positive_int, default=DEFAULT_MAX_CHUNKS,
                         help="most chunks a line wider than max_width is split into (default 16)")
     parser.add_argument("--max_pixels", type=non_negative_int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse images of more pixels, read from the header before decoding (default "

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .auto import AUTO, resolve_runtime
 from .images import DEFAULT_MAX_PIXELS
-from .recognizer import TextRecognizer
+from .recognizer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHUNKS, TextRecognizer
 from .results_file import ResultsWriter, read_rows, row_key
 from .scoring import LabelScore
 from .sources import BadInput, list_image_sources
@@ -79,8 +79,9 @@ class Recognizer:
         ModelDirError: the export folder is missing or incomplete.
     """
 
-    def __init__(self, model_dir, backend=AUTO, precision=None, cpu_threads=None, use_gpu=False, batch_size=8,
-                 max_chunks=16, max_pixels=DEFAULT_MAX_PIXELS, use_cache=True, int8_other_cpu="recheck", log=None):
+    def __init__(self, model_dir, backend=AUTO, precision=None, cpu_threads=None, use_gpu=False,
+                 batch_size=DEFAULT_BATCH_SIZE, max_chunks=DEFAULT_MAX_CHUNKS, max_pixels=DEFAULT_MAX_PIXELS,
+                 use_cache=True, int8_other_cpu="recheck", log=None):
         self.model_dir = check_model_dir(model_dir)
         self.requested = (backend, precision)
         self.backend, self.precision = None, None  # what runs, once chosen
@@ -182,8 +183,8 @@ def _previous(output, resume, score):
     return {row_key(r) for r in rows}
 
 
-def recognize(model_dir, images, backend=AUTO, precision=None, batch_size=8, cpu_threads=None, use_gpu=False,
-              progress=False, **kwargs):
+def recognize(model_dir, images, backend=AUTO, precision=None, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None,
+              use_gpu=False, progress=False, **kwargs):
     """Recognize text-line images with an exported model (one-shot :class:`Recognizer`).
 
     Args:

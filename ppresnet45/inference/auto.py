@@ -26,7 +26,7 @@ from ..utils.io import atomic_write_text
 from ..version import __version__
 from .int8 import INT8_OTHER_CPU, int8_backends, other_cpu_note
 from .policy import DEFAULT_POLICY, MIN_SAME_TEXT, AgreementPolicy
-from .recognizer import TextRecognizer
+from .recognizer import DEFAULT_BATCH_SIZE, TextRecognizer
 from .runtime import available_backends, create_runtime
 from .runtime_base import BF16_NEEDS, BackendError, default_cpu_threads
 from .spec import InferenceSpec
@@ -85,8 +85,9 @@ def _measure(runtime, spec, probe, batch_size):
     return texts, len(probe) / max(time.perf_counter() - t0, 1e-9)
 
 
-def choose_backend(model_dir, probe, batch_size=8, cpu_threads=None, use_gpu=False, min_agreement=MIN_AGREEMENT,
-                   precisions=CANDIDATE_PRECISIONS, use_cache=True, log=None, backends=CANDIDATE_BACKENDS):
+def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None, use_gpu=False,
+                   min_agreement=MIN_AGREEMENT, precisions=CANDIDATE_PRECISIONS, use_cache=True, log=None,
+                   backends=CANDIDATE_BACKENDS):
     """Pick the fastest backend × precision whose text agrees with FP32 (see the module docs).
 
     Args:
@@ -176,8 +177,8 @@ def choose_backend(model_dir, probe, batch_size=8, cpu_threads=None, use_gpu=Fal
     return dict(choice, runtime=best_runtime)
 
 
-def resolve_runtime(model_dir, backend, precision, probe, batch_size=8, cpu_threads=None, use_gpu=False,
-                    use_cache=True, int8_other_cpu="recheck", log=None):
+def resolve_runtime(model_dir, backend, precision, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None,
+                    use_gpu=False, use_cache=True, int8_other_cpu="recheck", log=None):
     """The runtime a run uses: ``(backend, precision, opened runtime or None)``.
 
     ``backend="auto"`` chooses with :func:`choose_backend` (among ``precision``'s runtimes when a

@@ -69,6 +69,8 @@ from .runtime import create_runtime
 from .scoring import score_against_labels  # noqa: F401 - kept importable from here
 from .spec import CONFIG_FILE, InferenceSpec, check_model_dir
 
+DEFAULT_BATCH_SIZE = 8  # lines per model call, for the engine, the entry point, auto and the CLI
+DEFAULT_MAX_CHUNKS = 16  # most chunks one over-wide line is cut into
 STAT_KEYS = ("failed", "pieces", "batches", "preprocess_s", "model_s", "postprocess_s", "wait_s", "plan_s",
              "padded_pixels", "content_pixels")
 
@@ -127,8 +129,8 @@ class TextRecognizer:
     """
 
     def __init__(self, model_dir=None, backend="paddle", precision="fp32", cpu_threads=None, use_gpu=False,
-                 use_onednn=True, batch_size=8, prefetch=None, max_chunks=16, width_align=WIDTH_ALIGN, runtime=None,
-                 inference_config=None, max_pixels=DEFAULT_MAX_PIXELS):
+                 use_onednn=True, batch_size=DEFAULT_BATCH_SIZE, prefetch=None, max_chunks=DEFAULT_MAX_CHUNKS,
+                 width_align=WIDTH_ALIGN, runtime=None, inference_config=None, max_pixels=DEFAULT_MAX_PIXELS):
         self.batch_size = _check_positive_int(batch_size, "batch_size")
         self.max_chunks = _check_positive_int(max_chunks, "max_chunks")
         self.max_pixels = check_max_pixels(max_pixels)
