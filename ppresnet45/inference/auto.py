@@ -21,7 +21,7 @@ import os
 import time
 
 from ..errors import ModelDirError
-from ..utils.cpu import ISA_CAP_IGNORED_BY, cpu_description, cpu_has_bf16, isa_cap
+from ..utils.cpu import cpu_description, cpu_has_bf16, ignores_isa_cap
 from ..utils.io import atomic_write_text
 from ..version import __version__
 from .int8 import INT8_OTHER_CPU, int8_backends, other_cpu_note
@@ -68,9 +68,7 @@ def _read_cache(path):
 
 
 def _candidates(model_dir, measured, backends=CANDIDATE_BACKENDS):
-    have = set(available_backends(model_dir))
-    if isa_cap():  # under ONEDNN_MAX_CPU_ISA, a runtime that ignores it would be timed on the real CPU
-        have -= set(ISA_CAP_IGNORED_BY)
+    have = {b for b in available_backends(model_dir) if not ignores_isa_cap(b)}
     int8 = set(int8_backends(model_dir))
     bf16 = cpu_has_bf16()
     return [(b, p) for b in backends if b in have for p in measured

@@ -40,7 +40,7 @@ from ..inference.policy import AgreementPolicy, Measurement
 from ..inference.runtime import available_backends
 from ..inference.sources import list_image_sources
 from ..inference.spec import ONNX_FILE, check_model_dir
-from ..utils.cpu import ISA_CAP_ENV, ISA_CAP_IGNORED_BY, cpu_description, cpu_record, isa_cap
+from ..utils.cpu import ISA_CAP_ENV, cpu_description, cpu_record, ignores_isa_cap, isa_cap
 from ..utils.io import atomic_write_text
 from .quantizers import CALIBRATION_METHODS, QUANTIZERS, QuantizerUnavailable
 
@@ -150,7 +150,7 @@ def _try_runtime(runtime, model_dir, spec, batches, eval_lines, work, settings, 
     """Quantize for ``runtime``, measure FP32 and int8 on it: ``(row for the report, int8 file or None)``."""
     if runtime not in available_backends(model_dir):
         return {"skipped": f"backend '{runtime}' is not installed here"}, None
-    if isa_cap() and runtime in ISA_CAP_IGNORED_BY:
+    if ignores_isa_cap(runtime):
         return {"skipped": f"its kernels ignore {ISA_CAP_ENV}={isa_cap()}: its speed here is not that of the "
                            "capped CPU"}, None
     paths, labels, threads, bs = eval_lines + (settings["cpu_threads"], settings["batch_size"])

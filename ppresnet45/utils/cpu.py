@@ -79,6 +79,12 @@ def isa_cap():
     return value if value in ISA_CAPS and value != "ALL" else None
 
 
+def ignores_isa_cap(backend):
+    """Whether a cap is in force and ``backend``'s kernels ignore it (its speed would be the real
+    CPU's, so choices made for the capped CPU leave it out)."""
+    return bool(isa_cap()) and backend in ISA_CAP_IGNORED_BY
+
+
 def cpu_model_and_flags():
     """``(model name, sorted list of flags)`` from ``/proc/cpuinfo``, with the flags above an
     ``ONEDNN_MAX_CPU_ISA`` cap removed (see the module docs); ``platform.processor()`` and no

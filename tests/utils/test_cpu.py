@@ -20,12 +20,14 @@ def test_an_avx2_cap_hides_every_wider_feature(monkeypatch):
     assert cpu.cpu_kind() == ("avx2" if "avx2" in real else "older")
     assert cpu.cpu_description().endswith(", ONEDNN_MAX_CPU_ISA=AVX2")
     assert cpu.cpu_record()["isa_cap"] == "AVX2" and cpu.cpu_record()["kind"] == cpu.cpu_kind()
+    assert cpu.ignores_isa_cap("onnxruntime") and not cpu.ignores_isa_cap("openvino")
 
 
 def test_without_a_cap_the_flags_are_the_cpus_own(monkeypatch):
     monkeypatch.delenv(cpu.ISA_CAP_ENV, raising=False)
     assert cpu.cpu_flags() == set(cpu._read_cpuinfo()[1])
     assert cpu.isa_cap() is None and "ONEDNN_MAX_CPU_ISA" not in cpu.cpu_description()
+    assert not cpu.ignores_isa_cap("onnxruntime")  # no cap: every runtime measures this CPU
     monkeypatch.setenv(cpu.ISA_CAP_ENV, "ALL")  # oneDNN's "no cap"
     assert cpu.isa_cap() is None and cpu.cpu_flags() == set(cpu._read_cpuinfo()[1])
 
