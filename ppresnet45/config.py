@@ -104,7 +104,7 @@ def read_yaml_file(path, error=ConfigError, what="config file"):
     if not os.path.isfile(path):
         raise error(f"{what} '{path}' not found")
     try:
-        with open(path, "r", encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             return _yaml_load(f)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

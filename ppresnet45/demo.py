@@ -24,15 +24,14 @@ import sys
 
 from .benchmark import format_markdown, run_benchmark
 from .config import PACKAGE_CONFIG_DIR, image_shape_of, load_config
-from .errors import ConfigError
 from .data.synth import DEFAULT_FONTS_HOLDOUT, find_fonts, render_dataset, split_fonts
+from .errors import ConfigError
 from .export.exporter import export_inference_model
 from .inference.images import list_image_sources
 from .inference.recognizer import TextRecognizer, score_against_labels
 from .modeling import build_model, format_summary, model_summary
 from .utils.cpu import available_cores, cpu_has_bf16
 from .utils.io import atomic_write_text
-
 
 DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc.yml")
 DEMO_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")

@@ -62,7 +62,7 @@ def load_plugins():
             if callable(obj) and not inspect.isclass(obj) and not inspect.ismodule(obj):
                 obj()
             loaded.append(ep.name)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not fatal
             msg = f"plugin entry point '{ep.name} = {ep.value}' failed to load: {exc}"
             _plugin_errors.append(msg)
             logger.warning(msg)

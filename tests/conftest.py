@@ -6,9 +6,9 @@ import signal
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-import numpy as np  # noqa: E402
-import paddle  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import paddle
+import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "configs" / "rec"

@@ -8,7 +8,7 @@ from ppresnet45.charset import DEFAULT_CHARACTERS, CTCCharset, load_character_li
 
 def test_dictionary_file_with_space_char_and_blank_at_zero(tmp_path):
     d = tmp_path / "dict.txt"
-    d.write_bytes("a\r\nb\n中\n".encode("utf-8"))
+    d.write_bytes("a\r\nb\n中\n".encode())
     chars = load_character_list(d, use_space_char=True)
     assert chars == ["a", "b", "中", " "]
     cs = CTCCharset(chars)

@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,15 +11,15 @@ import yaml
 
 from ppresnet45.cli import main
 from ppresnet45.config import load_config
-from ppresnet45.training.checkpoint import save_checkpoint
 from ppresnet45.demo import DEFAULT_CONFIG, DEMO_CONFIG
 from ppresnet45.inference.images import list_image_sources
 from ppresnet45.modeling import build_model
+from ppresnet45.training.checkpoint import save_checkpoint
 from ppresnet45.utils.cpu import cpu_has_bf16
 
 
 def _outputs(out):
-    preds = [json.loads(line) for line in open(out / "predictions.jsonl", encoding="utf-8")]
+    preds = [json.loads(line) for line in Path(out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
     bench = json.loads((out / "benchmark" / "benchmark.json").read_text(encoding="utf-8"))
     with open(out / "inference" / "inference.yml", encoding="utf-8") as f:
         info = yaml.safe_load(f)
@@ -67,7 +68,7 @@ def test_trained_demo_exports_the_checkpoint_with_the_demo_config_on_plain_lines
     printed = capsys.readouterr().out
     assert rc == 0
     assert "UNTRAINED" not in printed and "weights: trained" in printed
-    preds, bench, info = _outputs(out)
+    preds, _bench, info = _outputs(out)
     assert len(preds) == 8
     # the demo dictionary (digits + lowercase) and the checkpoint's own weights were exported
     assert info["PostProcess"]["character_dict"] == list("0123456789abcdefghijklmnopqrstuvwxyz")
@@ -78,7 +79,7 @@ def test_trained_demo_exports_the_checkpoint_with_the_demo_config_on_plain_lines
     for key in ("backbone.conv1.weight", "backbone.layer3.0.downsample.0.weight", "head.fc.weight"):
         np.testing.assert_array_equal(np.asarray(exported[key]), weights[key], err_msg=key)
     # lines in fonts the run never trained on, recognized and reported on their own
-    held = [json.loads(line) for line in open(out / "predictions_heldout_fonts.jsonl", encoding="utf-8")]
+    held = [json.loads(line) for line in Path(out / "predictions_heldout_fonts.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(held) == 8 // 3 and all(r["text"] is not None for r in held)
     assert "lines in fonts never seen in training" in printed
     families = {"computer_modern", "dejavu_sans", "dejavu_sans_mono", "dejavu_serif", "stixgeneral"}

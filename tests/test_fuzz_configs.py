@@ -118,7 +118,7 @@ def _mutations(name, cfg, rng):
             out[section] = bad
             yield f"{name}:{section}={bad!r}", out, []
     paths = sorted(_paths(cfg), key=str)
-    for k in range(CASES_PER_BASE):
+    for _k in range(CASES_PER_BASE):
         path = paths[int(rng.integers(len(paths)))]
         out = copy.deepcopy(cfg)
         if path[-1] == "name" or rng.random() < 0.15:
@@ -169,7 +169,7 @@ def _cli_output_is_one_error_line(command, path, overrides, capsys):
 
 
 def test_broken_configs_give_one_named_error_line(workspace, stubs, tmp_path, capsys):
-    root, bases = workspace
+    _root, bases = workspace
     rng = np.random.default_rng(0)
     counts, unhandled, broken, cli_checked = {}, {}, [], 0
     for name, cfg in bases.items():

@@ -33,7 +33,7 @@ def _loaded_from(model_dir):
     """The weights the stage started from (its saved config's Global.pretrained_model)."""
     import yaml
 
-    return [str((yaml.safe_load((model_dir / "config.yml").read_text())["Global"].get("pretrained_model")))]
+    return [str(yaml.safe_load((model_dir / "config.yml").read_text())["Global"].get("pretrained_model"))]
 
 
 def test_ctc_diverse_recipe_trains_plain_then_diverse(train_demo, tmp_path):

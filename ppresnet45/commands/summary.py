@@ -2,9 +2,9 @@
 
 import json
 
-from ._args import add_config_arguments
 from ..config import image_shape_of, load_config
 from ..modeling import build_model, format_summary, model_summary
+from ._args import add_config_arguments
 
 
 def add_arguments(parser):

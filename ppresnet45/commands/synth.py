@@ -63,7 +63,7 @@ def run(args):
                   show_progress=not args.no_progress)
     holdout_path = None
     if args.fonts_holdout:
-        label_path, holdout_path, fonts, held = render_font_holdout(
+        label_path, holdout_path, fonts, _held = render_font_holdout(
             args.output_dir, args.num, args.num_holdout or max(1, args.num // 10), fonts, args.fonts_holdout,
             seed=args.seed, label_file=args.label_file, **common)
     else:

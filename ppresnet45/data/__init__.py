@@ -11,14 +11,13 @@ converter (``ppresnet45.data.lmdb_convert``) are imported on demand.
 from ..utils.lazy import lazy_exports
 
 _LAZY = {
-    **{n: "abinet_transforms" for n in ("ABINetLabelEncode", "ABINetRecAug", "ABINetRecResizeImg")},
-    **{n: "datasets" for n in ("RecDataSet", "SimpleDataSet", "build_dataset", "parse_label_file")},
+    **dict.fromkeys(("ABINetLabelEncode", "ABINetRecAug", "ABINetRecResizeImg"), "abinet_transforms"),
+    **dict.fromkeys(("RecDataSet", "SimpleDataSet", "build_dataset", "parse_label_file"), "datasets"),
     "LMDBDataSet": "lmdb_dataset",
     "RecAug": "rec_aug",
-    **{n: "loader" for n in ("RecBatchSampler", "RecDataLoader", "build_dataloader", "collate_with_counts")},
-    **{n: "transforms" for n in ("SKIP_REASONS", "CTCLabelEncode", "DecodeImage", "KeepKeys", "RecResizeImg",
-                                 "SkipSample", "apply_transforms", "build_transforms")},
-    **{n: "visionlan_transforms" for n in ("VLLabelEncode", "VLRecResizeImg")},
+    **dict.fromkeys(("RecBatchSampler", "RecDataLoader", "build_dataloader", "collate_with_counts"), "loader"),
+    **dict.fromkeys(("SKIP_REASONS", "CTCLabelEncode", "DecodeImage", "KeepKeys", "RecResizeImg", "SkipSample", "apply_transforms", "build_transforms"), "transforms"),
+    **dict.fromkeys(("VLLabelEncode", "VLRecResizeImg"), "visionlan_transforms"),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
@@ -26,21 +25,21 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 __all__ = [
     "SKIP_REASONS",
-    "SkipSample",
-    "DecodeImage",
-    "RecAug",
     "CTCLabelEncode",
-    "RecResizeImg",
+    "DecodeImage",
     "KeepKeys",
-    "build_transforms",
-    "apply_transforms",
-    "RecDataSet",
-    "SimpleDataSet",
     "LMDBDataSet",
-    "build_dataset",
-    "parse_label_file",
+    "RecAug",
     "RecBatchSampler",
     "RecDataLoader",
+    "RecDataSet",
+    "RecResizeImg",
+    "SimpleDataSet",
+    "SkipSample",
+    "apply_transforms",
     "build_dataloader",
+    "build_dataset",
+    "build_transforms",
     "collate_with_counts",
+    "parse_label_file",
 ]

@@ -215,7 +215,7 @@ class RecDataSet(paddle.io.Dataset):
                 reason, detail = exc.reason, exc.detail or exc.reason
             except PPResNetError:
                 raise  # a config mistake (e.g. a KeepKeys name) must surface, not be skipped
-            except Exception as exc:  # never let one odd sample stop training
+            except Exception as exc:  # noqa: BLE001 - never let one odd sample stop training
                 reason, detail = "transform_error", f"{type(exc).__name__}: {exc}"
             last = f"entry {current}: {detail}"
             if attempt == 0:

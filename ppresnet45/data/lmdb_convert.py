@@ -9,6 +9,7 @@ with ``convert_report.json`` (counts of written and skipped samples).
     ppresnet45 convert-lmdb --label_file train_data/train_list.txt --output train_data/lmdb/train --check
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -103,10 +104,8 @@ def _initial_map_size(lines, data_dir):
     # doubles it whenever a transaction does not fit).
     total = 0
     for rel, _ in lines:
-        try:
+        with contextlib.suppress(OSError):
             total += os.path.getsize(os.path.join(data_dir, rel))
-        except OSError:
-            pass
     return max(_MIN_MAP_SIZE, int(total * 2 + len(lines) * 8192))
 
 

@@ -19,6 +19,7 @@ Nothing an input can be stops a run: a bad file becomes a row with an ``error``.
 import os
 from dataclasses import dataclass, field
 
+from ..errors import DataError
 from .auto import AUTO, resolve_runtime
 from .images import DEFAULT_MAX_PIXELS
 from .recognizer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHUNKS, TextRecognizer
@@ -26,7 +27,6 @@ from .results_file import ResultsWriter, read_rows, row_key
 from .scoring import LabelScore
 from .sources import BadInput, list_image_sources
 from .spec import check_model_dir
-from ..errors import DataError
 
 MAX_LISTED_FAILURES = 20  # failed rows kept in a run's summary; the rest are counted
 WINDOW_BATCHES = 8  # batches planned together and written out together

@@ -2,6 +2,7 @@
 (a reference for checking the other backends, not a deployment path)."""
 
 import os
+from typing import ClassVar
 
 import paddle
 from paddle.base import core as paddle_core
@@ -18,7 +19,7 @@ class EagerRuntime(Runtime):
     """The dygraph model rebuilt from ``inference.yml`` + ``model.pdparams`` (reference path)."""
 
     backend = "eager"
-    required_files = {STATE_DICT_FILE: "re-run `ppresnet45 export`"}
+    required_files: ClassVar[dict[str, str]] = {STATE_DICT_FILE: "re-run `ppresnet45 export`"}
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)

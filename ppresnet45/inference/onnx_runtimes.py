@@ -5,6 +5,7 @@ is used."""
 import importlib
 import importlib.util
 import os
+from typing import ClassVar
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from .spec import ONNX_FILE
 class _OnnxFileRuntime(Runtime):
     """Base of the runtimes on ``model.onnx``; each needs one optional package."""
 
-    required_files = {ONNX_FILE: "run export with --onnx"}
+    required_files: ClassVar[dict[str, str]] = {ONNX_FILE: "run export with --onnx"}
     package = extra = None  # the module to import, and the pip extra that installs it
 
     @classmethod

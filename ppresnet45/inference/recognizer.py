@@ -277,7 +277,7 @@ class TextRecognizer:
         images = [images] if isinstance(images, (str, os.PathLike, np.ndarray)) else list(images)
         bs = _check_positive_int(self.batch_size if batch_size is None else batch_size, "batch_size")
         window = (len(images) or 1) if window is None else _check_positive_int(window, "window")
-        stats = dict({k: 0 for k in STAT_KEYS}, images=len(images))
+        stats = dict(dict.fromkeys(STAT_KEYS, 0), images=len(images))
         stats.update({k: 0.0 for k in STAT_KEYS if k.endswith("_s")}, wall_s=0.0)
         t_start = time.perf_counter()
         self.last_stats = stats

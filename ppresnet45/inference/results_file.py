@@ -71,7 +71,7 @@ class ResultsWriter:
                 raise DataError(f"--output: folder '{folder}' does not exist")
             if os.path.isdir(path):
                 raise DataError(f"--output: '{path}' is a folder (expected a file for the JSON lines)")
-            self._file, self._own = open(path, "a" if resume else "w", encoding="utf-8"), True
+            self._file, self._own = open(path, "a" if resume else "w", encoding="utf-8"), True  # noqa: SIM115 - closed by close()
 
     def write(self, rows):
         """Write ``rows``, one JSON line each, and flush."""

@@ -9,6 +9,7 @@ width, consecutive calls may change both ``N`` and ``W``.
 """
 
 import os
+from typing import ClassVar
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class Runtime:
     """
 
     backend = None
-    required_files = {}
+    required_files: ClassVar[dict[str, str]] = {}
     holds_gil = False
 
     @classmethod

@@ -8,12 +8,19 @@ what inference uses) do not load Paddle.
 from ..utils.lazy import lazy_exports
 
 _LAZY = {
-    **{n: "model" for n in ("RecModel", "build_model", "resolve_architecture")},
-    **{n: "summary" for n in ("count_macs", "count_parameters", "format_summary", "model_summary")},
+    **dict.fromkeys(("RecModel", "build_model", "resolve_architecture"), "model"),
+    **dict.fromkeys(("count_macs", "count_parameters", "format_summary", "model_summary"), "summary"),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
-__all__ = ["RecModel", "build_model", "resolve_architecture", "count_macs", "count_parameters", "model_summary",
-           "format_summary"]
+__all__ = [
+    "RecModel",
+    "build_model",
+    "count_macs",
+    "count_parameters",
+    "format_summary",
+    "model_summary",
+    "resolve_architecture",
+]

@@ -109,8 +109,13 @@ def nncf_child():
 def quantize_onnxruntime(onnx_path, batches, workdir, settings):
     """ONNX Runtime static QDQ quantization of ``onnx_path``."""
     try:
-        from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                              quantize_static)
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            CalibrationMethod,
+            QuantFormat,
+            QuantType,
+            quantize_static,
+        )
         from onnxruntime.quantization.shape_inference import quant_pre_process
     except ImportError as exc:
         raise QuantizerUnavailable(f"needs onnxruntime ({exc}); pip install 'ppresnet45[onnx]'") from None

@@ -23,6 +23,7 @@ import pickle
 import random
 import time
 import warnings
+from typing import ClassVar
 
 import numpy as np
 import paddle
@@ -60,7 +61,7 @@ def set_rng_state(state):
     if state.get("paddle") is not None:
         try:
             paddle.set_rng_state(state["paddle"])
-        except Exception as exc:  # a state from another device type
+        except Exception as exc:  # noqa: BLE001 - a state from another device type
             logger.warning("could not restore the Paddle RNG state (%s); continuing", exc)
 
 
@@ -167,7 +168,7 @@ class _StatesUnpickler(pickle.Unpickler):
     """Unpickle ``.states`` files allowing only plain data, NumPy arrays and Paddle RNG
     states: a checkpoint from elsewhere cannot run code when it is loaded."""
 
-    _ALLOWED = {
+    _ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "tuple"), ("builtins", "list"),
         ("builtins", "dict"), ("builtins", "int"), ("builtins", "float"), ("builtins", "str"),
         ("builtins", "bytes"), ("builtins", "bool"), ("builtins", "complex"),
@@ -191,7 +192,7 @@ def read_states(prefix):
         try:
             with open(prefix + ".states", "rb") as f:
                 return _StatesUnpickler(f, encoding="latin1").load()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any unreadable file falls back to .json
             logger.warning("could not read %s.states (%s); falling back to %s.json", prefix, exc, prefix)
     if os.path.isfile(prefix + ".json"):
         try:
@@ -208,7 +209,7 @@ def _load_state_dict_file(path, key):
                           f"with .pdparams beside it)")
     try:
         return paddle.load(path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - re-raised as one line naming the key
         raise DataError(f"{key}: '{path}' is not a Paddle state dict ({type(exc).__name__}: {exc})") from None
 
 

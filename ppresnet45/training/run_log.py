@@ -39,7 +39,7 @@ class JsonlLog:
                     if rec.get("step", 0) <= truncate_after_step:
                         kept.append(line if line.endswith("\n") else line + "\n")
             atomic_write_text(path, "".join(kept))
-        self.file = open(path, "a", encoding="utf-8")
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
     def write(self, record):
         self.file.write(json.dumps(record, ensure_ascii=False) + "\n")

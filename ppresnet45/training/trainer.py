@@ -60,7 +60,7 @@ from .settings import TrainSettings, parse_eval_interval, should_evaluate
 from .steps import batch_metrics, forward, model_needs_targets, split_losses
 from .threads import describe_threads, tuner_for
 
-__all__ = ["Trainer", "TrainingDivergedError", "train", "parse_eval_interval", "should_evaluate"]
+__all__ = ["Trainer", "TrainingDivergedError", "parse_eval_interval", "should_evaluate", "train"]
 
 logger = logging.getLogger("ppresnet45.train")
 

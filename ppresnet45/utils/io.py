@@ -38,7 +38,7 @@ def apply_default_permissions(path):
     make a shared or served model unreadable to others."""
     mask = _umask()
     if os.path.isdir(path):
-        for root, dirs, files in os.walk(path):
+        for root, _dirs, files in os.walk(path):
             os.chmod(root, 0o777 & ~mask)
             for name in files:
                 full = os.path.join(root, name)

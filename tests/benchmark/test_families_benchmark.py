@@ -26,7 +26,7 @@ def test_benchmark_runs_on_a_fixed_size_export(family, family_dirs, tmp_path, ca
     assert report["settings"]["image_shape"] == SHAPES[family] and not report["skipped"]
     rows = {(r["backend"], r["batch_size"]): r for r in report["records"]}
     assert set(rows) == {(b, n) for b in ("paddle", "onnxruntime") for n in (1, 2)}
-    for (backend, n), row in rows.items():
+    for (_backend, n), row in rows.items():
         assert row["input_shape"] == [n] + SHAPES[family] and row["gflops"] > 0
         assert row["full_path"]["failed"] == 0 and row["full_path"]["mean_padded_width"] == SHAPES[family][2]
         assert row["text_agreement"]["fraction"] == 1.0
@@ -44,7 +44,7 @@ def test_macs_come_from_the_architecture_when_the_file_lacks_them(family, family
 
 
 def test_model_only_batches_use_the_family_preprocessing(family_dirs, tmp_path):
-    cfg, spec = load_model_spec(family_dirs["abinet"])
+    _cfg, spec = load_model_spec(family_dirs["abinet"])
     paths = list_image_sources(render_dataset(str(tmp_path / "lines"), 2, seed=0, show_progress=False)).paths
     rows = nominal_batches(paths, spec, 2)
     assert [r.shape for r in rows] == [(3, 32, 128)] * 2

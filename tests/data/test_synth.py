@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from ppresnet45.cli import main
-from ppresnet45.errors import ConfigError, DataError
 from ppresnet45.data.synth import (
     find_fonts,
     random_text,
@@ -16,6 +15,7 @@ from ppresnet45.data.synth import (
     render_dataset,
     render_line,
 )
+from ppresnet45.errors import ConfigError, DataError
 
 
 def _read_labels(path):

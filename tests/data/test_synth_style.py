@@ -63,7 +63,7 @@ def test_every_value_stays_in_its_documented_range():
         assert abs(s.rotate_deg) <= r.rotate_deg and (s.shear == 0 or r.shear[0] <= s.shear <= r.shear[1])
         assert s.perspective is None or max(abs(v) for v in s.perspective) <= r.perspective
         assert r.contrast[0] - 1e-6 <= abs(s.bg_luma - s.text_luma) <= r.contrast[1] + 1e-6
-        assert 0 <= min(s.bg_luma, s.text_luma) and max(s.bg_luma, s.text_luma) <= 255
+        assert min(s.bg_luma, s.text_luma) >= 0 and max(s.bg_luma, s.text_luma) <= 255
         assert (s.bg_luma > s.text_luma) == s.dark_text
         assert r.ink_fade[0] <= s.ink_fade <= r.ink_fade[1]
         assert s.blur_sigma == 0 or r.blur_sigma[0] <= s.blur_sigma <= r.blur_sigma[1]
@@ -146,7 +146,7 @@ def test_font_holdout_never_leaks_and_is_reproducible(tmp_path):
     runs = []
     for name in ("a", "b"):
         out = tmp_path / name
-        train, held, train_fonts, held_fonts = render_font_holdout(
+        _train, _held, _train_fonts, held_fonts = render_font_holdout(
             str(out), 60, 30, fonts, HELD_OUT, seed=5, charset="abc123", min_len=3, max_len=6, show_progress=False)
         runs.append(out)
     train_rows, held_rows = _jsonl(runs[0] / "labels.jsonl"), _jsonl(runs[0] / "holdout.jsonl")

@@ -94,7 +94,7 @@ def test_vl_resize_stretches_and_scales_to_unit_range():
     np.testing.assert_array_equal(out["image"], want)
     assert float(out["valid_ratio"]) == 1.0
     gray = VLRecResizeImg(image_shape=[1, 64, 256])({"image": img[:, :, 0]})["image"]
-    assert gray.shape == (1, 64, 256) and 0.0 <= gray.min() and gray.max() <= 1.0
+    assert gray.shape == (1, 64, 256) and gray.min() >= 0.0 and gray.max() <= 1.0
 
 
 def test_vl_resize_arguments_and_channel_mismatch():

@@ -8,8 +8,8 @@ import numpy as np
 import onnx
 import pytest
 import yaml
-
 from family_configs import CHARS, SHARED_MISSING, config_file, family_config
+
 from ppresnet45.cli import main
 from ppresnet45.data.abinet_transforms import IMAGENET_MEAN, IMAGENET_STD
 from ppresnet45.data.synth import render_line
@@ -47,7 +47,7 @@ def test_paddleocr_config_exports_unchanged_and_infers_with_onednn(tmp_path, cap
 
 
 def test_small_export_is_fixed_size_with_onnx_parity_at_two_batch_sizes(family_exports):
-    out, report = family_exports["abinet"]
+    _out, report = family_exports["abinet"]
     assert report["ok"] and not report["dynamic_width"] and report["input_shape"] == [None, 3, 32, 128]
     rows = [(r["backend"], r["input_shape"]) for r in report["parity"]]
     assert rows == [(b, s) for b in ("paddle", "onnxruntime") for s in ([3, 3, 32, 128], [1, 3, 32, 128])]

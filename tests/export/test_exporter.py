@@ -42,7 +42,7 @@ def test_resnet45_export_round_trip_matches_eager_at_two_widths(config_path, tmp
     probs = create_runtime(out, "paddle", cpu_threads=1)(x)
     assert probs.shape == (2, 64, 96)
     np.testing.assert_allclose(probs, eager(x), atol=report["parity"][1]["tolerance"])
-    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-") or p.startswith(".old-")]
+    assert not [p for p in os.listdir(tmp_path) if p.startswith((".tmp-", ".old-"))]
 
 
 def test_inference_yml_holds_what_a_predictor_needs(small_export, config_path):

@@ -76,7 +76,7 @@ def _paddleocr_rows(model_dir, paths, tmp):
 
 
 def test_paddleocr_reads_our_trained_ctc_export_as_we_do(tmp_path, capsys):
-    labels, config = _train(tmp_path)
+    labels, _config = _train(tmp_path)
     out = tmp_path / "infer"
     assert main(["export", "-c", str(tmp_path / "model" / "config.yml"), "--pretrained",
                  str(tmp_path / "model" / "best_accuracy"), "--save_dir", str(out)]) == 0

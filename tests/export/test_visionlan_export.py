@@ -8,8 +8,8 @@ import numpy as np
 import onnx
 import pytest
 import yaml
-
 from family_configs import CHARS, SHARED_MISSING, config_file
+
 from ppresnet45.cli import main
 from ppresnet45.data.synth import render_line
 from ppresnet45.export.parity import parity_batches

@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_auto_measures_several_runtimes_and_caches_its_choice(onnx_model_dir, pr
     assert measured[name]["images_per_s"] == max(eligible.values())
     assert choice["runtime"].backend == choice["backend"]
     assert lines and lines[0].startswith(f"auto: picked {name}")
-    cached = json.load(open(cache_path()))
+    cached = json.loads(Path(cache_path()).read_text())
     assert [v["backend"] for v in cached.values()] == [choice["backend"]]
     # the second call reads the cache instead of probing
     again = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append)
@@ -46,7 +47,7 @@ def test_auto_measures_several_runtimes_and_caches_its_choice(onnx_model_dir, pr
     assert "cached" in lines[-1]
     # another batch size is another entry
     choose_backend(str(onnx_model_dir), probe_lines, batch_size=2, cpu_threads=1)
-    assert len(json.load(open(cache_path()))) == 2
+    assert len(json.loads(Path(cache_path()).read_text())) == 2
 
 
 def test_auto_restricted_to_one_precision(onnx_model_dir, probe_lines, tmp_path, monkeypatch):

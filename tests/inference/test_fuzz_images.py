@@ -166,7 +166,7 @@ def _generate(folder, seed=0):
         expect.append("error")
         lines.append(f"missing ü {k}.png\tlabel")
         expect.append("error")
-    for k in range(8):
+    for _ in range(8):
         lines += ["no tab on this line", "\tempty path"]
         expect += ["error", "error"]
     return lines, expect

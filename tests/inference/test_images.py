@@ -1,6 +1,7 @@
 """Image sources and robust image loading (ppresnet45.inference.images)."""
 
 import os
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -60,7 +61,7 @@ def test_load_image_reasons(tmp_path):
     with pytest.raises(ImageLoadError, match="is a folder"):
         load_image(folder)
     jpg = write(tmp_path / "a.jpg", text_line("abc"))
-    data = open(jpg, "rb").read()
+    data = Path(jpg).read_bytes()
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
     with pytest.raises(ImageLoadError, match="truncated JPEG"):
         load_image(tmp_path / "cut.jpg")

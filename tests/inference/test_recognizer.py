@@ -3,6 +3,8 @@
 import json
 import os
 import threading
+from os.path import commonpath
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -143,7 +145,7 @@ def test_batched_results_match_batch_size_one_on_mixed_widths(model_dir, tmp_pat
     many = recognize(model_dir, paths, backend="paddle", precision="fp32", batch_size=4, cpu_threads=1)
     assert [r["path"] for r in many] == paths
     for a, b in zip(one, many):
-        common = os.path.commonprefix([a["text"], b["text"]])
+        common = commonpath([a["text"], b["text"]])
         assert len(common) >= max(len(a["text"]), len(b["text"])) - 2, (a, b)
 
 
@@ -170,7 +172,7 @@ def test_missing_model_dir_is_one_line_and_exit_2(tmp_path, capsys):
 def test_incomplete_model_dir_is_one_line_and_exit_2(model_dir, tmp_path, capsys):
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "inference.yml").write_text(open(os.path.join(model_dir, "inference.yml"), encoding="utf-8").read())
+    (broken / "inference.yml").write_text(Path(model_dir, "inference.yml").read_text(encoding="utf-8"))
     rc = run_infer(["--model_dir", str(broken), "--image_dir", write(tmp_path / "a.png", text_line("abc"))])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "inference" in err[0]

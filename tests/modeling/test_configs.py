@@ -69,7 +69,7 @@ def test_build_model_accepts_a_yaml_path_and_a_dict():
     path = REC_DIR / "rec_resnet45_ctc.yml"
     a = ppresnet45.build_model(str(path))
     b = ppresnet45.build_model(ppresnet45.load_config(path))
-    assert [k for k in a.state_dict()] == [k for k in b.state_dict()]
+    assert list(a.state_dict()) == list(b.state_dict())
 
 
 def test_in_channels_flows_from_architecture_to_backbone():

@@ -140,7 +140,8 @@ def _np_ln(x, w, b, eps):
 
 def _np_encoder(x, sd, p, n_layers):
     """The VisionLAN Transformer encoder restated in float64 numpy from its description."""
-    lin = lambda v, q: v @ sd[q + ".weight"] + sd[q + ".bias"]
+    def lin(v, q):
+        return v @ sd[q + ".weight"] + sd[q + ".bias"]
     x = x + sd[p + ".position_enc.pos_table"][:, : x.shape[1]]
     for i in range(n_layers):
         a = f"{p}.layer_stack.{i}.slf_attn"
@@ -168,7 +169,8 @@ def _np_pp(x, sd, p):
 def _np_head(feat, label_id, sd, step):
     b, c, h, w = feat.shape
     x = feat.transpose(0, 3, 2, 1).reshape(b, w * h, c)  # column by column
-    out = lambda f, pp, cls: _np_pp(f, sd, pp) @ sd[cls + ".weight"] + sd[cls + ".bias"]
+    def out(f, pp, cls):
+        return _np_pp(f, sd, pp) @ sd[cls + ".weight"] + sd[cls + ".bias"]
     if step is None:
         return out(_np_encoder(x, sd, "SequenceModeling", 3), "Prediction.pp", "Prediction.w_vrm")
     feats = _np_encoder(x, sd, "MLM.MLM_SequenceModeling_mask", 2)

@@ -10,6 +10,7 @@ speed and agreement differ between AVX2, VNNI and AMX machines).
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -75,7 +76,7 @@ def test_quantize_keeps_the_fastest_int8_model_that_holds_and_records_it(quantiz
     record = spec.quantization["int8"]
     assert record["runtime"] == fastest and record["cpu"] == cpu_record() and record["cpu"]["kind"] == cpu_kind()
     assert record["candidates"][fastest]["int8"] == measured[fastest]["int8"]
-    assert json.load(open(out / "quantize_report.json"))["candidates"] == json.loads(json.dumps(rows))
+    assert json.loads(Path(out / "quantize_report.json").read_text())["candidates"] == json.loads(json.dumps(rows))
     assert "&id" not in (out / CONFIG_FILE).read_text()  # repeated records are written out, not aliased
     assert not [p for p in os.listdir(out) if p.startswith(".quantize")]  # its work folder is gone
 
@@ -86,7 +87,7 @@ def test_infer_runs_the_kept_int8_model(quantized, overfit_ctc, tmp_path):
     rc = main(["infer", "--model_dir", str(out), "--image_dir", overfit_ctc["labels"], "--backend", report["runtime"],
                "--precision", "int8", "--cpu_threads", "1", "--no_progress", "--output", str(rows_file)])
     assert rc == 0
-    rows = [json.loads(line) for line in open(rows_file, encoding="utf-8") if line.strip()]
+    rows = [json.loads(line) for line in Path(rows_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(rows) == 16 and all(isinstance(r["text"], str) for r in rows)
     rt = create_runtime(str(out), backend=report["runtime"], precision="int8", cpu_threads=1)
     assert rt.info()["model_file"] == report["file"]

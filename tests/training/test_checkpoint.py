@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -56,7 +57,7 @@ def _tiny_config(tmp_path, num=16, augment_op=True, **over):
 
 
 def _losses(out_dir):
-    recs = [json.loads(line) for line in open(os.path.join(out_dir, "train_log.jsonl"), encoding="utf-8")]
+    recs = [json.loads(line) for line in Path(out_dir, "train_log.jsonl").read_text(encoding="utf-8").splitlines()]
     return {r["step"]: r for r in recs if r["type"] == "train"}
 
 

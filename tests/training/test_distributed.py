@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -165,5 +166,5 @@ def _launch_two_ranks(tmp_path, repo_root, cfg_file):
     logs = "".join(p.read_text(errors="replace") for p in sorted((tmp_path / "launch_log").glob("workerlog.*")))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:] + logs[-4000:]
     assert "world 2 rank 0 threads" in logs and "world 2 rank 1 threads" in logs
-    train = [json.loads(line) for line in open(tmp_path / "out" / "train_log.jsonl") if '"train"' in line]
+    train = [json.loads(line) for line in Path(tmp_path / "out" / "train_log.jsonl").read_text().splitlines() if '"train"' in line]
     return paddle.load(str(tmp_path / "rank0.pdparams")), paddle.load(str(tmp_path / "rank1.pdparams")), train

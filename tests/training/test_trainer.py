@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+from pathlib import Path
 
 import paddle
 import pytest
@@ -58,7 +59,7 @@ def _tiny_config_file(tmp_path, extra_lines=(), **over):
 
 
 def _records(tmp_path, kind=None):
-    recs = [json.loads(line) for line in open(tmp_path / "out" / "train_log.jsonl", encoding="utf-8")]
+    recs = [json.loads(line) for line in Path(tmp_path / "out" / "train_log.jsonl").read_text(encoding="utf-8").splitlines()]
     return [r for r in recs if kind is None or r["type"] == kind]
 
 
@@ -113,7 +114,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, mo
     rc = main(["-c", cfg, "--no_progress"], command="train")
     err = capsys.readouterr().err
     assert rc != 0
-    line = [x for x in err.splitlines() if x.startswith("error:")][0]
+    line = next(x for x in err.splitlines() if x.startswith("error:"))
     assert "loss is nan at step 3" in line and "latest" in line and "(step 2)" in line
     assert "Traceback" not in err
     out = tmp_path / "out"

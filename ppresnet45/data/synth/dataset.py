@@ -1,5 +1,6 @@
 """Render a folder of text lines with a PaddleOCR label file."""
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -36,10 +37,8 @@ def _write_png(path, image):
             f.write(buf.tobytes())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

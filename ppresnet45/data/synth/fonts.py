@@ -9,7 +9,6 @@ import os
 import re
 import unicodedata
 
-
 from ...errors import DataError
 
 BUILTIN_FONT = "builtin"
@@ -57,7 +56,7 @@ def package_fonts():
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             continue
-        base = os.path.join(list(spec.submodule_search_locations)[0], folder)
+        base = os.path.join(next(iter(spec.submodule_search_locations)), folder)
         if not os.path.isdir(base):
             continue
         names = sorted(n for n in os.listdir(base) if any(fnmatch.fnmatchcase(n, p) for p in patterns))
@@ -132,7 +131,7 @@ def _load_font(source, size):
     try:
         return ImageFont.truetype(source, size)
     except OSError as exc:
-        raise DataError(f"font file '{source}' cannot be loaded by FreeType ({exc}); expected a TTF/OTF/TTC font")
+        raise DataError(f"font file '{source}' cannot be loaded by FreeType ({exc}); expected a TTF/OTF/TTC font") from exc
 
 
 @functools.lru_cache(maxsize=64)

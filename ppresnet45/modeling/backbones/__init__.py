@@ -2,4 +2,4 @@
 
 from .resnet45 import PRESETS, BasicBlock, Bottleneck, ClassicBasicBlock, ResNet, ResNet18, ResNet45, ResNet50
 
-__all__ = ["ResNet", "ResNet18", "ResNet45", "ResNet50", "BasicBlock", "ClassicBasicBlock", "Bottleneck", "PRESETS"]
+__all__ = ["PRESETS", "BasicBlock", "Bottleneck", "ClassicBasicBlock", "ResNet", "ResNet18", "ResNet45", "ResNet50"]

@@ -17,7 +17,6 @@ from ...registry import POSTPROCESS
 from .base import DictionaryDecoder, as_numpy, softmax
 
 
-
 @POSTPROCESS.register()
 class VLLabelDecode(DictionaryDecoder):
     """Decode VisionLAN logits to ``[(text, score), ...]``.

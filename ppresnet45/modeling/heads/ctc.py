@@ -1,7 +1,7 @@
 """The CTC head."""
 
-from paddle import nn
 import paddle.nn.functional as F
+from paddle import nn
 
 from ...errors import ConfigError
 from ...registry import HEADS
