@@ -1,6 +1,7 @@
 """Export: dynamic graph -> Paddle 3 inference model (``inference.json`` + ``.pdiparams`` +
 ``inference.yml``), a parity check against the eager model, and an optional ONNX copy."""
 
+from ..inference.policy import compare_outputs
 from .exporter import build_spec, export_inference_model, requires_fixed_width
 from .onnx import ONNX_OPSET, export_onnx
 from .parity import (
@@ -8,7 +9,6 @@ from .parity import (
     DEFAULT_TOLERANCE,
     ParityError,
     batch_tolerance,
-    compare_outputs,
     parity_batches,
 )
 

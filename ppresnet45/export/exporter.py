@@ -39,6 +39,7 @@ from ..charset import CTCCharset
 from ..config import image_shape_of, load_config
 from ..errors import ConfigError, PPResNetError
 from ..inference.families import config_img_mode, config_resize_op, preprocessing
+from ..inference.policy import REL_FLOOR
 from ..inference.spec import CONFIG_FILE, MODEL_FILE, PARAMS_FILE, REPORT_FILE, STATE_DICT_FILE, InferenceSpec
 from ..modeling.model import resolve_architecture
 from ..modeling.summary import count_macs
@@ -49,7 +50,6 @@ from .onnx import ONNX_OPSET, export_onnx
 from .parity import (  # noqa: F401 - DEFAULT_* and ParityError are part of this module's API
     DEFAULT_LOGIT_RTOL,
     DEFAULT_TOLERANCE,
-    REL_FLOOR,
     ParityError,
     eager_references,
     parity_batches,

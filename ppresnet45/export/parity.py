@@ -50,16 +50,14 @@ from ..data.imgproc import resize_norm_img
 from ..data.synth import render_line
 from ..errors import PPResNetError
 from ..inference.families import select_output, text_probabilities
+from ..inference.policy import LOGIT_RTOL, PROB_TOLERANCE, AgreementPolicy
 from ..inference.preprocess import model_input
 from ..inference.runtime import create_runtime
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TOLERANCE = 1e-4
-DEFAULT_LOGIT_RTOL = 1e-6
-# Relative differences are taken against max(|reference|, REL_FLOOR): a probability of
-# 1e-9 vs 3e-9 is a 200% "relative" difference that means nothing for decoding.
-REL_FLOOR = 1e-3
+DEFAULT_TOLERANCE = PROB_TOLERANCE
+DEFAULT_LOGIT_RTOL = LOGIT_RTOL
 PARITY_LINES = ("ResNet45 text", "0123456789", "Hello, World!", "paddle export", "a", "line of text 42")
 
 
@@ -135,50 +133,30 @@ def eager_references(model, batches, postprocess="CTCLabelDecode"):
     return references, scales
 
 
-def compare_outputs(reference, output):
-    """Difference statistics of two probability arrays ``[N, T, K]``.
-
-    Returns:
-        dict: ``max_abs``, ``max_rel`` (relative to ``max(|ref|, REL_FLOOR)``),
-        ``mean_abs``, ``argmax_agreement`` (fraction of time steps with the same best
-        class) and ``finite``.
-    """
-    ref = np.asarray(reference, dtype=np.float64)
-    out = np.asarray(output, dtype=np.float64)
-    diff = np.abs(out - ref)
-    return {
-        "max_abs": float(diff.max()),
-        "max_rel": float((diff / np.maximum(np.abs(ref), REL_FLOOR)).max()),
-        "mean_abs": float(diff.mean()),
-        "argmax_agreement": float((out.argmax(-1) == ref.argmax(-1)).mean()),
-        "finite": bool(np.isfinite(out).all()),
-    }
-
-
-def batch_tolerance(tolerance, logit_rtol, logit_absmax):
+def batch_tolerance(tolerance: float, logit_rtol: float, logit_absmax: float) -> float:
     """The parity tolerance for one batch: ``max(tolerance, logit_rtol * logit_absmax / 2)``
-    (see the module docstring)."""
-    return max(float(tolerance), float(logit_rtol) * float(logit_absmax) / 2.0)
+    (see the module docstring; :meth:`AgreementPolicy.output_tolerance`)."""
+    return AgreementPolicy(prob_tolerance=tolerance, logit_rtol=logit_rtol).output_tolerance(logit_absmax)
 
 
-def _parity_row(runtime, backend, x, ref, scale, tolerance, logit_rtol):
-    tol = batch_tolerance(tolerance, logit_rtol, scale)
+def _parity_row(runtime, backend, x, ref, scale, policy):
     post = runtime.spec.postprocess
     # run twice: the second call (cached shape) must give the same answer
     out = text_probabilities(runtime(x), post)
     again = text_probabilities(runtime(x), post)
-    row = {"backend": backend, "input_shape": list(x.shape), "logit_absmax": scale, "tolerance": tol}
-    if out.shape != ref.shape:
-        row.update(ok=False, error=f"output shape {list(out.shape)} != eager {list(ref.shape)}")
+    ok, stats = policy.outputs_match(ref, out, scale, reference_name="eager")
+    row = {"backend": backend, "input_shape": list(x.shape), "logit_absmax": scale, **stats}
+    if "error" in row:
+        row["ok"] = False
         logger.info("parity %-12s %-16s FAIL: %s", backend, "x".join(map(str, x.shape)), row["error"])
         return row
-    row.update(compare_outputs(ref, out))
-    row["repeat_max_abs"] = float(np.abs(again - out).max())
-    row["ok"] = bool(row["finite"] and row["max_abs"] <= tol and row["repeat_max_abs"] <= tol)
+    repeat_ok, repeat = policy.outputs_match(out, again, scale)
+    row["repeat_max_abs"] = repeat.get("max_abs", float("inf"))
+    row["ok"] = bool(ok and repeat_ok)
     logger.info(
         "parity %-12s %-16s max abs %.2e  max rel %.2e  argmax agree %.1f%%  (tolerance %.1e) %s",
         backend, "x".join(map(str, x.shape)), row["max_abs"], row["max_rel"],
-        100 * row["argmax_agreement"], tol, "ok" if row["ok"] else "FAIL",
+        100 * row["argmax_agreement"], row["tolerance"], "ok" if row["ok"] else "FAIL",
     )
     return row
 
@@ -192,11 +170,12 @@ def run_parity_check(model_dir, backends, batches, references, logit_scales, tol
         ``logit_absmax``, ``tolerance``, the :func:`compare_outputs` numbers,
         ``repeat_max_abs`` and ``ok`` (or ``ok=False`` with an ``error``).
     """
+    policy = AgreementPolicy(prob_tolerance=tolerance, logit_rtol=logit_rtol)
     rows = []
     for backend in backends:
         runtime = create_runtime(model_dir, backend=backend, precision="fp32")
         for x, ref, scale in zip(batches, references, logit_scales):
-            rows.append(_parity_row(runtime, backend, x, ref, scale, tolerance, logit_rtol))
+            rows.append(_parity_row(runtime, backend, x, ref, scale, policy))
         del runtime
     return rows
 

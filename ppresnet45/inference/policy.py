@@ -8,13 +8,51 @@ texts, its speed and, on labelled lines, its word accuracy). It *agrees* when at
 in addition, its word accuracy is at most ``max_drop_points`` below the reference's (on
 labelled lines) and it is more than ``min_speedup`` times as fast. ``auto`` needs agreement
 only (speed is what it ranks by); the int8 gate needs the candidate to hold.
+
+``ppresnet45 export`` asks the same question one level down, of the output that decides the
+text (:meth:`AgreementPolicy.outputs_match`): a saved model stands in for the eager model
+when its probabilities ``[N, T, K]`` are within ``prob_tolerance`` of the eager ones (or
+``logit_rtol * max|z| / 2`` for huge logits, see :mod:`ppresnet45.export.parity`), so that
+no decoded character can change.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+
+import numpy as np
 
 MIN_SAME_TEXT = 0.95
 MAX_DROP_POINTS = 0.5
 MIN_SPEEDUP = 1.0
+PROB_TOLERANCE = 1e-4  # the export parity check's absolute tolerance on probabilities
+LOGIT_RTOL = 1e-6  # ... widened to LOGIT_RTOL * max|logit| / 2 for huge (untrained) logits
+# Relative differences are taken against max(|reference|, REL_FLOOR): a probability of
+# 1e-9 vs 3e-9 is a 200% "relative" difference that means nothing for decoding.
+REL_FLOOR = 1e-3
+
+
+def compare_outputs(reference: np.ndarray, output: np.ndarray) -> dict:
+    """Difference statistics of two probability arrays ``[N, T, K]``.
+
+    Returns:
+        dict: ``max_abs``, ``max_rel`` (relative to ``max(|ref|, REL_FLOOR)``),
+        ``mean_abs``, ``argmax_agreement`` (fraction of time steps with the same best
+        class), ``same_path`` (fraction of lines whose best class agrees at every step: the
+        greedy decoders then read the same text) and ``finite``.
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    out = np.asarray(output, dtype=np.float64)
+    diff = np.abs(out - ref)
+    agree = out.argmax(-1) == ref.argmax(-1)
+    return {
+        "max_abs": float(diff.max()),
+        "max_rel": float((diff / np.maximum(np.abs(ref), REL_FLOOR)).max()),
+        "mean_abs": float(diff.mean()),
+        "argmax_agreement": float(agree.mean()),
+        "same_path": float(agree.reshape(agree.shape[0], -1).all(axis=1).mean()) if agree.ndim > 1 else float(agree.all()),
+        "finite": bool(np.isfinite(out).all()),
+    }
 
 
 @dataclass
@@ -70,11 +108,16 @@ class AgreementPolicy:
             labelled lines.
         min_speedup (float): a candidate that holds is more than this many times as fast as
             the reference (1.0: faster).
+        prob_tolerance (float): most absolute difference of the probabilities that decide the
+            text (:meth:`outputs_match`).
+        logit_rtol (float): relative logit error allowed on top (0: ``prob_tolerance`` only).
     """
 
     min_same_text: float = MIN_SAME_TEXT
     max_drop_points: float = MAX_DROP_POINTS
     min_speedup: float = MIN_SPEEDUP
+    prob_tolerance: float = PROB_TOLERANCE
+    logit_rtol: float = LOGIT_RTOL
 
     def __post_init__(self):
         if not 0.0 <= float(self.min_same_text) <= 1.0:
@@ -83,6 +126,10 @@ class AgreementPolicy:
             raise ValueError(f"max_drop_points: expected points in [0, 100], got {self.max_drop_points!r}")
         if float(self.min_speedup) < 0.0:
             raise ValueError(f"min_speedup: expected a factor >= 0, got {self.min_speedup!r}")
+        if not float(self.prob_tolerance) > 0.0 or float(self.logit_rtol) < 0.0:
+            raise ValueError(
+                f"prob_tolerance/logit_rtol: expected > 0 and >= 0, got {self.prob_tolerance!r}/{self.logit_rtol!r}"
+            )
 
     @staticmethod
     def same_text(reference, candidate):
@@ -123,6 +170,30 @@ class AgreementPolicy:
                 problems.append(f"not faster than {self.min_speedup:g}x {reference.name}")
         reason = f"{candidate.name}: " + ", ".join(facts) + (": " + "; ".join(problems) if problems else ": holds")
         return Verdict(holds=not problems, same_text=same, drop_points=drop, speedup=speedup, reason=reason)
+
+
+    def output_tolerance(self, logit_absmax: float = 0.0) -> float:
+        """The tolerance on probabilities for one batch whose largest logit is ``logit_absmax``:
+        ``max(prob_tolerance, logit_rtol * logit_absmax / 2)`` (a logit error ``dz`` moves a
+        softmax probability by at most ``dz / 2``)."""
+        return max(float(self.prob_tolerance), float(self.logit_rtol) * float(logit_absmax) / 2.0)
+
+    def outputs_match(
+        self, reference: np.ndarray, candidate: np.ndarray, logit_absmax: float = 0.0, reference_name: str = "reference"
+    ) -> tuple[bool, dict]:
+        """Whether ``candidate``'s probabilities ``[N, T, K]`` stand in for ``reference``'s.
+
+        Returns:
+            tuple[bool, dict]: the answer and the :func:`compare_outputs` figures with the
+            ``tolerance`` used. A shape mismatch, a non-finite value or a difference over the
+            tolerance fails.
+        """
+        tol = self.output_tolerance(logit_absmax)
+        if np.shape(reference) != np.shape(candidate):
+            return False, {"tolerance": tol, "error": f"output shape {list(np.shape(candidate))} != {reference_name} {list(np.shape(reference))}"}
+        stats = compare_outputs(reference, candidate)
+        stats["tolerance"] = tol
+        return bool(stats["finite"] and stats["max_abs"] <= tol), stats
 
 
 DEFAULT_POLICY = AgreementPolicy()

@@ -8,14 +8,13 @@ import pytest
 from ppresnet45.export.parity import (
     DEFAULT_LOGIT_RTOL,
     DEFAULT_TOLERANCE,
-    REL_FLOOR,
     ParityError,
     batch_tolerance,
-    compare_outputs,
     parity_batches,
     raise_on_parity_failure,
     run_parity_check,
 )
+from ppresnet45.inference.policy import REL_FLOOR, AgreementPolicy, compare_outputs
 
 
 def test_parity_batches_change_batch_and_width_and_are_reproducible():
@@ -43,6 +42,23 @@ def test_compare_outputs_statistics():
     tiny = compare_outputs(np.array([1e-9]), np.array([3e-9]))
     assert tiny["max_rel"] == pytest.approx(2e-9 / REL_FLOOR)  # relative to the floor, not to 1e-9
     assert compare_outputs(ref, np.full_like(ref, np.nan))["finite"] is False
+
+
+def test_the_parity_rule_is_the_agreement_policys():
+    ref = np.array([[[0.9, 0.1], [0.2, 0.8]], [[0.6, 0.4], [0.5, 0.5]]])
+    policy = AgreementPolicy(prob_tolerance=1e-3, logit_rtol=1e-6)
+    ok, stats = policy.outputs_match(ref, ref + 5e-4)
+    assert ok and stats["tolerance"] == 1e-3 and stats["same_path"] == 1.0
+    flipped = ref.copy()
+    flipped[1, 0] = [0.4, 0.6]  # line 2's first step now reads the other class
+    ok, stats = policy.outputs_match(ref, flipped)
+    assert not ok and stats["max_abs"] == pytest.approx(0.2) and stats["same_path"] == 0.5
+    assert policy.outputs_match(ref, ref, logit_absmax=1e4)[1]["tolerance"] == pytest.approx(5e-3)
+    ok, stats = policy.outputs_match(ref, ref[:1])
+    assert not ok and "output shape [1, 2, 2]" in stats["error"]
+    assert not policy.outputs_match(ref, np.full_like(ref, np.nan))[0]
+    with pytest.raises(ValueError, match="prob_tolerance"):
+        AgreementPolicy(prob_tolerance=0)
 
 
 def test_export_report_json_records_parity_numbers(small_export, config_path):
