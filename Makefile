@@ -10,7 +10,7 @@ PADDLEOCR_VENV ?= .venv-paddleocr
 PADDLEOCR_STAMP := $(PADDLEOCR_VENV)/.paddleocr-installed
 PADDLEOCR_PINS := paddleocr==3.7.0 paddlepaddle==3.3.1
 
-.PHONY: demo test test-avx2 install clean .venv-paddleocr
+.PHONY: demo test test-fast test-avx2 lint install clean .venv-paddleocr
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ AVX2_TESTS := tests/utils/test_cpu.py tests/inference/test_runtime.py tests/infe
 test: $(STAMP) $(PADDLEOCR_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q $(PYTEST_ARGS) $(AVX2_TESTS)
+
+# Everything but the tests marked slow (training, exports, third-party clients): a quick check while editing.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS) tests
+
+# ruff (lint + format) and mypy (settings in ruff.toml and setup.cfg); .ci/run runs it before the tests.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test-avx2: $(STAMP)
 	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q $(PYTEST_ARGS) $(AVX2_TESTS)

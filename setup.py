@@ -25,7 +25,8 @@ extras = {
     "visualdl": ["visualdl"],
 }
 extras["all"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] + extras["plot"] + extras["fonts"]))
-extras["test"] = sorted(set(extras["all"] + ["pytest>=7"]))
+extras["lint"] = ["ruff>=0.6", "mypy>=1.10", "types-PyYAML"]  # `make lint`
+extras["test"] = sorted(set(extras["all"] + extras["lint"] + ["pytest>=7"]))
 
 setup(
     name="ppresnet45",

@@ -16,6 +16,7 @@ from .version import __version__
 
 # name -> (module, one-line help)
 COMMANDS = {
+    "configs": ("ppresnet45.commands.configs", "list the packaged configs (any -c takes their names), or print one"),
     "summary": ("ppresnet45.commands.summary", "build a model from a config and print parameters, output shape, mult-adds"),
     "synth": ("ppresnet45.commands.synth", "render synthetic text-line images and a PaddleOCR label file"),
     "train": ("ppresnet45.commands.train", "train a recognizer from a config"),

@@ -5,67 +5,39 @@ Optimizer, PostProcess, Metric, Train, Eval). Every error names the file and key
 """
 
 import copy
+import difflib
+import logging
 import os
 import re
 
 import yaml
 
+from .config_schema import GLOBAL_KEYS, SECTIONS, check_keys, known_override
 from .errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 # The configs and dictionaries shipped inside the package (``configs/`` at the repo root links here).
 PACKAGE_CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
-SECTIONS = ("Global", "Architecture", "Loss", "Optimizer", "PostProcess", "Metric", "Train", "Eval")
-
-# Known keys with their expected types. An override may add one of these even when the
-# file does not set it; any other new key is rejected as a probable typo.
-_INT = (int,)
-_NUM = (int, float)
-_STR = (str,)
-_OPT_STR = (str, type(None))
-_BOOL = (bool,)
-_LIST = (list,)
-SCHEMA = {
-    "Global.use_gpu": _BOOL,
-    "Global.epoch_num": _INT,
-    "Global.max_steps": (int, type(None)),
-    "Global.log_smooth_window": _INT,
-    "Global.print_batch_step": _INT,
-    "Global.save_model_dir": _STR,
-    "Global.save_epoch_step": _INT,
-    "Global.eval_batch_step": (int, list),
-    "Global.cal_metric_during_train": _BOOL,
-    "Global.pretrained_model": _OPT_STR,
-    "Global.checkpoints": _OPT_STR,
-    "Global.save_inference_dir": _OPT_STR,
-    "Global.use_visualdl": _BOOL,
-    "Global.infer_img": _OPT_STR,
-    "Global.character_dict_path": _OPT_STR,
-    "Global.use_space_char": _BOOL,
-    "Global.max_text_length": _INT,
-    "Global.image_shape": _LIST,
-    "Global.seed": _INT,
-    "Global.distributed": _BOOL,
-    "Global.save_res_path": _OPT_STR,
-    "Global.use_onednn": _BOOL,
-    "Global.to_static": _BOOL,
-    "Global.drop_unknown_chars": _BOOL,
-    "Global.cpu_threads": (int, type(None)),
-    "Global.omp_blocktime": (int, type(None)),
-    "Global.model_name": _OPT_STR,
-    "Architecture.model_type": _STR,
-    "Architecture.algorithm": _STR,
-    "Architecture.in_channels": _INT,
+# Known keys and their expected types: Global's from the one schema (config_schema), plus the
+# fixed keys of Architecture and the components' names. An override may add a known key the
+# file does not set; any other new key is rejected as a probable typo.
+SCHEMA: dict[str, tuple[type, ...]] = {
+    **{f"Global.{key}": types for key, types in GLOBAL_KEYS.items()},
+    "Architecture.model_type": (str,),
+    "Architecture.algorithm": (str,),
+    "Architecture.in_channels": (int,),
     "Architecture.Backbone": (dict,),
-    "Architecture.Backbone.name": _STR,
+    "Architecture.Backbone.name": (str,),
     "Architecture.Neck": (dict, type(None)),
     "Architecture.Head": (dict,),
-    "Architecture.Head.name": _STR,
+    "Architecture.Head.name": (str,),
     "Architecture.Transform": (dict, type(None)),
-    "Loss.name": _STR,
-    "PostProcess.name": _STR,
-    "Metric.name": _STR,
-    "Optimizer.name": _STR,
+    "Loss.name": (str,),
+    "PostProcess.name": (str,),
+    "Metric.name": (str,),
+    "Optimizer.name": (str,),
 }
 _TYPE_NAMES = {int: "int", float: "float", str: "string", bool: "bool", list: "list", dict: "mapping", type(None): "null"}
 
@@ -139,10 +111,6 @@ def parse_override(text):
     return key.split("."), value
 
 
-def _is_component(node):
-    return isinstance(node, dict) and "name" in node
-
-
 def apply_override(config, text):
     """Apply one ``Section.key=value`` override in place.
 
@@ -175,8 +143,10 @@ def apply_override(config, text):
         return
     if not isinstance(node, dict):
         raise ConfigError(f"override '{text}': {'.'.join(parts[:-1])} is not a mapping")
-    if leaf not in node and path not in SCHEMA and not _is_component(node):
-        raise ConfigError(f"override '{text}': key '{path}' does not exist in the config")
+    if leaf not in node and path not in SCHEMA and not known_override(config, parts):
+        close = difflib.get_close_matches(leaf, [str(k) for k in node], n=1, cutoff=0.6)
+        hint = f" (closest known key: '{'.'.join(parts[:-1] + [close[0]])}')" if close else ""
+        raise ConfigError(f"override '{text}': key '{path}' does not exist in the config{hint}")
     node[leaf] = value
 
 
@@ -213,20 +183,62 @@ def validate_config(config, source="config"):
     return config
 
 
+def packaged_configs():
+    """The configs shipped in the package: ``{name: (path, one-line summary)}``, the name being
+    the file name without ``.yml`` and the summary the file's first comment line."""
+    folder = os.path.join(PACKAGE_CONFIG_DIR, "rec")
+    found = {}
+    for entry in sorted(os.listdir(folder)):
+        if entry.endswith(".yml"):
+            path = os.path.join(folder, entry)
+            with open(path, encoding="utf-8") as f:
+                first = f.readline().strip()
+            found[entry[: -len(".yml")]] = (path, first.lstrip("#").strip() if first.startswith("#") else "")
+    return found
+
+
+def find_config(name_or_path):
+    """The config file that ``-c`` names: a path to a YAML file, else the name of a packaged
+    config from anywhere: ``rec_resnet45_ctc``, ``rec_resnet45_ctc.yml`` or the checkout's path
+    ``configs/rec/rec_resnet45_ctc.yml``. Any other missing path is an error, never a
+    packaged file in its place; an unknown name is one line with the closest packaged name."""
+    path = os.fspath(name_or_path)
+    if os.path.isfile(path):
+        return path
+    packaged = packaged_configs()
+    folder, base = os.path.split(path.replace("\\", "/"))
+    name = base[: -len(".yml")] if base.endswith(".yml") else base
+    if name in packaged and folder.replace(os.sep, "/").rstrip("/") in ("", "configs/rec", "./configs/rec"):
+        return packaged[name][0]
+    if folder:
+        raise ConfigError(f"config file '{path}' not found")
+    close = difflib.get_close_matches(name, list(packaged), n=1, cutoff=0.5)
+    hint = f" (closest: '{close[0]}')" if close else ""
+    raise ConfigError(f"config '{path}': not a file and not a packaged config{hint}; `ppresnet45 configs` lists them")
+
+
 def load_config(path, overrides=None):
     """Load a YAML config, apply overrides and validate it.
 
     Args:
-        path (str | os.PathLike): the YAML file.
+        path (str | os.PathLike): the YAML file, or the name of a packaged config
+            (:func:`find_config`).
         overrides (list[str] | dict | None): ``["Global.epoch_num=10", ...]`` or a dict
             ``{"Global.epoch_num": 10}``.
 
     Returns:
         dict: the config as plain Python data.
     """
+    path = find_config(path)
     config = _read_yaml(path)
+    source = os.fspath(path)
+    unused = check_keys(config, source)  # the file's own keys first: a typo there names the file alone
     config = merge_overrides(config, overrides)
-    validate_config(config, source=os.fspath(path))
+    validate_config(config, source=source)
+    if overrides:
+        unused = check_keys(config, source + " with -o overrides")
+    if unused:
+        logger.info("%s: PaddleOCR keys accepted and not used by ppresnet45: %s", source, ", ".join(unused))
     _resolve_relative_paths(config, os.path.dirname(os.path.abspath(os.fspath(path))))
     return config
 
