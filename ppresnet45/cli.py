@@ -25,10 +25,20 @@ COMMANDS = {
     "quantize": ("ppresnet45.commands.quantize", "post-training int8 quantization of an export, with its accuracy checked"),
     "infer": ("ppresnet45.commands.infer", "recognize text-line images with an exported model"),
     "benchmark": ("ppresnet45.commands.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
+    "benchmark-int8": ("ppresnet45.commands.benchmark_int8", "int8 vs bf16 vs FP32 on this CPU: quantize, check accuracy, benchmark, same-run ratios"),
     "versus": ("ppresnet45.commands.versus", "whole-process speed and text agreement: ppresnet45 infer vs PaddleOCR's recognizer on the same export and lines"),
     "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),
+    "plot": ("ppresnet45.commands.plot", "plot training curves (loss, learning rate, accuracy) from train_log.jsonl"),
     "demo": ("ppresnet45.commands.demo", "the end-to-end demo run by `make demo`"),
 }
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an argument error is one ``error:`` line that points at ``--help``
+    instead of the usage block first (exit code 2, as argparse)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 def _import_command(name):
@@ -40,12 +50,12 @@ def build_parser(only=None):
     """The argument parser; ``only`` builds just one sub-command's parser (for tools/*.py)."""
     if only is not None:
         mod = _import_command(only)
-        parser = argparse.ArgumentParser(prog=f"ppresnet45 {only}", description=COMMANDS[only][1])
+        parser = _Parser(prog=f"ppresnet45 {only}", description=COMMANDS[only][1])
         mod.add_arguments(parser)
         parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
         parser.set_defaults(_command=only)
         return parser
-    parser = argparse.ArgumentParser(prog="ppresnet45", description="ResNet45 text recognition for PaddlePaddle")
+    parser = _Parser(prog="ppresnet45", description="ResNet45 text recognition for PaddlePaddle")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="_command", metavar="COMMAND")
     for name, (_, helptext) in COMMANDS.items():

@@ -11,7 +11,8 @@ from ppresnet45.cli import COMMANDS, build_parser, main
 
 TOOLS = {"train": "train.py", "eval": "eval.py", "export": "export_model.py", "infer": "infer_rec.py",
          "benchmark": "benchmark.py", "synth": "synth_textlines.py", "convert-lmdb": "lmdb_convert.py",
-         "quantize": "quantize.py", "versus": "benchmark_vs_paddleocr.py"}
+         "quantize": "quantize.py", "versus": "benchmark_vs_paddleocr.py", "plot": "plot_log.py",
+         "benchmark-int8": "benchmark_int8.py"}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -50,3 +51,14 @@ def test_recipe_tools_have_a_help_text(script, repo_root):
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "usage:" in proc.stdout
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_an_argument_error_is_one_error_line_pointing_at_help(name, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--no_such_option", "1"], command=name)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"error: ppresnet45 {name}: ")
+    assert "--no_such_option" in err[0] or "the following arguments are required" in err[0]
+    assert err[0].endswith(f"(see `ppresnet45 {name} --help`)")
