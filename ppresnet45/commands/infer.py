@@ -11,6 +11,7 @@ malformed label-file line each get a row with an ``error``, and the exit code is
 import sys
 
 from ..inference import AUTO, PRECISIONS, Recognizer, backend_names
+from ..inference.auto import ANY
 from ..inference.images import DEFAULT_MAX_PIXELS
 from ..inference.int8 import INT8_OTHER_CPU
 from ..inference.recognizer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHUNKS
@@ -26,15 +27,14 @@ def add_arguments(parser):
     parser.add_argument("--batch_size", type=positive_int, default=DEFAULT_BATCH_SIZE,
                         help=f"lines per model call (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--cpu_threads", type=positive_int, default=None, help="math-library threads")
-    parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help="fp32, bf16 (CPUs with AVX512-BF16 or AMX) or int8 (after `ppresnet45 quantize`). "
-                             "Default: with "
-                             "--backend auto the fastest that reads like fp32, else fp32; with auto and a "
-                             "precision, auto chooses among the runtimes of that precision")
+    parser.add_argument("--precision", choices=(*PRECISIONS, ANY), default=None,
+                        help="fp32 (default), bf16 (CPUs with AVX512-BF16 or AMX) or int8 (after `ppresnet45 "
+                             "quantize`); with --backend auto, auto chooses among the runtimes of that precision, "
+                             "and `any` lets it pick a lower precision whose text agrees with fp32")
     parser.add_argument("--backend", choices=(AUTO,) + backend_names(), default=AUTO,
-                        help="inference runtime (default auto: on the first lines, the fastest runtime x "
-                             "precision whose text agrees with fp32, cached per model and CPU in "
-                             "~/.cache/ppresnet45; plugins may register more)")
+                        help="inference runtime (default auto: for a job large enough to pay for it, the fastest "
+                             "runtime whose text agrees with paddle fp32, measured on the first lines and cached per "
+                             "model and CPU in ~/.cache/ppresnet45; one line says what it chose and why)")
     parser.add_argument("--int8_other_cpu", choices=INT8_OTHER_CPU, default="recheck",
                         help="an int8 model measured on another CPU kind (AVX2 / AVX-512 / VNNI / AMX): re-measure "
                              "it on the first lines against fp32 and keep it only if it still holds (recheck, "

@@ -13,6 +13,13 @@ int8 model measured on another CPU kind). The choice is cached per model (its fi
 and times), CPU (model, flags and any ``ONEDNN_MAX_CPU_ISA`` cap), thread count and batch size
 in ``$PPRESNET45_CACHE_DIR/backend_choice.json`` (default ``~/.cache/ppresnet45``), so later
 runs skip the probe. Under a cap, runtimes that ignore it (ONNX Runtime) are not candidates.
+
+Auto keeps the precision asked for: FP32 unless told otherwise (``--precision bf16`` or
+``int8`` choose among the runtimes of that precision; ``--precision any`` lets auto take a
+lower precision whose text agrees with FP32). A probe costs about ``candidates x (2 x probe
+lines + LOAD_LINES)`` line-passes; a job too small for that to stay under
+:data:`MAX_PROBE_SHARE` of its own work does not probe: it uses a cached choice when there is
+one, else the reference runtime, and says so in its one line.
 """
 
 import hashlib
@@ -32,10 +39,27 @@ from .runtime_base import BF16_NEEDS, BackendError, default_cpu_threads
 from .spec import InferenceSpec
 
 AUTO = "auto"
+ANY = "any"  # --precision any: auto may pick a lower precision whose text agrees with fp32
 CANDIDATE_BACKENDS = ("paddle", "onnxruntime", "openvino")  # eager and paddle-nomkl are never the fastest
 CANDIDATE_PRECISIONS = ("fp32", "bf16", "int8")
 MIN_AGREEMENT = MIN_SAME_TEXT
 PROBE_LINES = 32
+MAX_PROBE_SHARE = 0.05  # a probe may cost at most this share of the job it chooses for
+LOAD_LINES = 32  # opening a runtime costs about as much as reading this many lines (a model load, first-run setup)
+
+
+def probe_cost_lines(n_candidates, probe_lines=PROBE_LINES):
+    """What probing ``n_candidates`` runtimes costs, in line-passes: each is opened, warmed up
+    on the probe lines and timed on them."""
+    return n_candidates * (2 * probe_lines + LOAD_LINES)
+
+
+def worth_probing(job_lines, n_candidates):
+    """Whether a job of ``job_lines`` lines pays for a probe (:data:`MAX_PROBE_SHARE`); one
+    candidate needs no probe at all."""
+    if n_candidates <= 1:
+        return False
+    return probe_cost_lines(n_candidates, min(PROBE_LINES, job_lines)) <= MAX_PROBE_SHARE * job_lines
 CACHE_FILE = "backend_choice.json"
 
 
@@ -84,8 +108,8 @@ def _measure(runtime, spec, probe, batch_size):
 
 
 def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None, use_gpu=False,
-                   min_agreement=MIN_AGREEMENT, precisions=CANDIDATE_PRECISIONS, use_cache=True, log=None,
-                   backends=CANDIDATE_BACKENDS):
+                   min_agreement=MIN_AGREEMENT, precisions=("fp32",), use_cache=True, log=None,
+                   backends=CANDIDATE_BACKENDS, job_lines=None):
     """Pick the fastest backend × precision whose text agrees with FP32 (see the module docs).
 
     Args:
@@ -100,6 +124,9 @@ def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=
         use_cache (bool): read and write the cache (:func:`cache_path`).
         log (callable | None): receives one line saying what was picked and why.
         backends (tuple[str]): the runtimes to choose among (default :data:`CANDIDATE_BACKENDS`).
+        job_lines (int | None): the size of the job the choice is for; a job too small to pay
+            for the probe (:func:`worth_probing`) takes the cached choice or the reference
+            runtime without probing. None: probe.
 
     Returns:
         dict: ``backend``, ``precision``, ``reason`` and ``candidates`` (per candidate:
@@ -130,10 +157,13 @@ def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=
             log(f"auto: {hit['backend']}/{hit['precision']} (cached {hit.get('when', '')} in {path}: "
                 f"{hit.get('reason', '')})")
             return dict(hit, cached=True)
+    candidates = sorted(_candidates(model_dir, measured, backends), key=lambda c: c[1] != "fp32")
+    if job_lines is not None and not worth_probing(job_lines, len(candidates)):
+        return _without_probe(candidates, wanted, job_lines, log)
     spec = InferenceSpec.from_yaml(model_dir)
     table, reference, best, best_runtime = {}, None, None, None
     # fp32 candidates first: the first that runs is the reference the others must agree with
-    for backend, precision in sorted(_candidates(model_dir, measured, backends), key=lambda c: c[1] != "fp32"):
+    for backend, precision in candidates:
         name = f"{backend}/{precision}"
         try:
             rt = create_runtime(model_dir, backend=backend, precision=precision, cpu_threads=cpu_threads)
@@ -175,6 +205,20 @@ def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=
     return dict(choice, runtime=best_runtime)
 
 
+def _without_probe(candidates, wanted, job_lines, log):
+    """The choice for a job too small to probe for: the first candidate of the wanted
+    precision in :data:`CANDIDATE_BACKENDS` order (``paddle``, PaddleOCR's own, first)."""
+    pick = next(((b, p) for b, p in candidates if p in wanted), None)
+    if pick is None:
+        raise BackendError(f"--backend auto: no {'/'.join(sorted(wanted))} runtime runs this model here")
+    others = len(candidates)
+    reason = ("the only candidate" if others <= 1 else
+              f"not probed: measuring {others} runtimes costs ~{probe_cost_lines(others, min(PROBE_LINES, job_lines))} "
+              f"line-passes, over {MAX_PROBE_SHARE:.0%} of this {job_lines}-line job")
+    log(f"auto: {pick[0]}/{pick[1]} ({reason}; a larger job probes and caches the fastest)")
+    return {"backend": pick[0], "precision": pick[1], "reason": reason, "candidates": {}, "probed": False}
+
+
 def resolve_runtime(model_dir, backend, precision, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None,
                     use_gpu=False, use_cache=True, int8_other_cpu="recheck", log=None):
     """The runtime a run uses: ``(backend, precision, opened runtime or None)``.
@@ -188,7 +232,8 @@ def resolve_runtime(model_dir, backend, precision, probe, batch_size=DEFAULT_BAT
     Args:
         model_dir (str): the export directory.
         backend (str): a runtime name or ``"auto"``.
-        precision (str | None): ``fp32``, ``bf16``, ``int8`` or None (auto: any; else fp32).
+        precision (str | None): ``fp32``, ``bf16``, ``int8``, ``any`` (auto only: a lower precision
+            that agrees with fp32 may be picked) or None (fp32).
         probe (list): the run's inputs (the first :data:`PROBE_LINES` are measured when needed).
         batch_size, cpu_threads, use_gpu, use_cache: as for :func:`choose_backend`.
         int8_other_cpu (str): one of :data:`.int8.INT8_OTHER_CPU`.
@@ -200,10 +245,12 @@ def resolve_runtime(model_dir, backend, precision, probe, batch_size=DEFAULT_BAT
     if backend == AUTO and not probe:  # nothing to read: no probe, the reference runtime
         backend = "paddle"
     if backend == AUTO:
+        wanted = CANDIDATE_PRECISIONS if precision == ANY else (precision or "fp32",)
         choice = choose_backend(model_dir, probe, batch_size=batch_size, cpu_threads=cpu_threads, use_gpu=use_gpu,
-                                precisions=(precision,) if precision else CANDIDATE_PRECISIONS, use_cache=use_cache,
-                                log=log)
+                                precisions=wanted, use_cache=use_cache, log=log, job_lines=len(probe))
         return choice["backend"], choice["precision"], choice.get("runtime")
+    if precision == ANY:
+        raise BackendError(f"--precision any: only with --backend auto (got --backend {backend})")
     precision = precision or "fp32"
     note = other_cpu_note(InferenceSpec.from_yaml(model_dir)) if precision == "int8" else None
     if note is None or int8_other_cpu == "run":

@@ -9,7 +9,8 @@ import pytest
 from ppresnet45.cli import main
 from ppresnet45.data.synth import render_dataset
 from ppresnet45.inference import choose_backend
-from ppresnet45.inference.auto import cache_path
+from ppresnet45.inference import auto
+from ppresnet45.inference.auto import CANDIDATE_PRECISIONS, cache_path
 from ppresnet45.utils.cpu import cpu_has_bf16, isa_cap
 
 
@@ -24,7 +25,8 @@ def test_auto_measures_several_runtimes_and_caches_its_choice(onnx_model_dir, pr
     pytest.importorskip("onnxruntime")
     monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
     lines = []
-    choice = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append)
+    choice = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append,
+                            precisions=CANDIDATE_PRECISIONS)  # --precision any
     measured = {k: v for k, v in choice["candidates"].items() if "images_per_s" in v}
     if isa_cap():  # ONNX Runtime ignores ONEDNN_MAX_CPU_ISA: timing it would measure the real CPU
         assert {"paddle/fp32", "openvino/fp32"} <= set(measured) and not any(k.startswith("onnxruntime") for k in
@@ -42,11 +44,12 @@ def test_auto_measures_several_runtimes_and_caches_its_choice(onnx_model_dir, pr
     cached = json.loads(Path(cache_path()).read_text())
     assert [v["backend"] for v in cached.values()] == [choice["backend"]]
     # the second call reads the cache instead of probing
-    again = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append)
+    again = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append,
+                           precisions=CANDIDATE_PRECISIONS)
     assert again["cached"] and (again["backend"], again["precision"]) == (choice["backend"], choice["precision"])
     assert "cached" in lines[-1]
     # another batch size is another entry
-    choose_backend(str(onnx_model_dir), probe_lines, batch_size=2, cpu_threads=1)
+    choose_backend(str(onnx_model_dir), probe_lines, batch_size=2, cpu_threads=1, precisions=CANDIDATE_PRECISIONS)
     assert len(json.loads(Path(cache_path()).read_text())) == 2
 
 
@@ -58,13 +61,32 @@ def test_auto_restricted_to_one_precision(onnx_model_dir, probe_lines, tmp_path,
     assert not os.path.exists(cache_path())  # use_cache=False neither reads nor writes
 
 
-def test_infer_defaults_to_auto_and_says_what_it_picked(onnx_model_dir, probe_lines, tmp_path, monkeypatch, capsys):
+def test_infer_auto_skips_the_probe_for_a_small_job_and_says_so(onnx_model_dir, probe_lines, tmp_path, monkeypatch,
+                                                                capsys):
     monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
+    folder = os.path.dirname(probe_lines[0])
+    assert not auto.worth_probing(len(probe_lines), 3)
+    assert main(["infer", "--model_dir", str(onnx_model_dir), "--image_dir", folder, "--cpu_threads", "1",
+                 "--no_progress"]) == 0
+    err = capsys.readouterr().err
+    [line] = [x for x in err.splitlines() if x.startswith("auto: ")]
+    assert line.startswith("auto: paddle/fp32 (not probed: measuring ") and f"{len(probe_lines)}-line job" in line
+    assert "(paddle/fp32, batch 8)" in err  # the run used it
+    assert not os.path.exists(cache_path())  # nothing measured, nothing cached
+
+
+def test_infer_auto_probes_a_large_enough_job_and_keeps_fp32(onnx_model_dir, probe_lines, tmp_path, monkeypatch,
+                                                             capsys):
+    monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(auto, "MAX_PROBE_SHARE", 1000.0)  # this small folder now counts as large enough
     folder = os.path.dirname(probe_lines[0])
     assert main(["infer", "--model_dir", str(onnx_model_dir), "--image_dir", folder, "--cpu_threads", "1",
                  "--no_progress"]) == 0
     err = capsys.readouterr().err
-    assert "auto: picked " in err
-    picked = err.split("auto: picked ")[1].split()[0]
-    assert f"({picked}, batch 8)" in err  # the run used what auto picked
-    assert os.path.isfile(cache_path())
+    [line] = [x for x in err.splitlines() if x.startswith("auto: ")]
+    assert line.startswith("auto: picked ") and line.split(" — ")[0].endswith("/fp32")  # the precision asked
+    picked = line.split("auto: picked ")[1].split()[0]
+    assert f"({picked}, batch 8)" in err and os.path.isfile(cache_path())
+    cached = json.loads(Path(cache_path()).read_text())
+    assert all(k.endswith("/fp32") for v in cached.values() for k in v["candidates"])  # nothing lower was tried
+
