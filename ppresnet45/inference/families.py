@@ -52,7 +52,7 @@ class Preprocessing:
     scale: float
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    dynamic: bool | None = None  # None: as keep_ratio (set by __post_init__)
+    dynamic: bool = None  # type: ignore[assignment]  # None: as keep_ratio (__post_init__ sets it: always a bool)
 
     def __post_init__(self) -> None:
         if self.dynamic is None:

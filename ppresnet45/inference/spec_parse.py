@@ -98,7 +98,7 @@ def resize_op(ops: dict[str, dict[str, Any]], src: str) -> str:
     return found[0] if found else DEFAULT_RESIZE_OP
 
 
-def shape(glob: dict[str, Any], ops: dict[str, dict[str, Any]], resize: str, dynamic_default: bool | None,
+def shape(glob: dict[str, Any], ops: dict[str, dict[str, Any]], resize: str, dynamic_default: bool,
           src: str) -> tuple[list[int], bool]:
     """``(image_shape, dynamic_width)``: the nominal ``[C, H, W]`` and whether any width is accepted.
 
