@@ -100,7 +100,8 @@ def _type_text(types: tuple[type, ...]) -> str:
     return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
 
 
-def read_yaml_file(path: str | os.PathLike[str], error: type[Exception] = ConfigError, what: str = "config file") -> Any:
+def read_yaml_file(path: str | os.PathLike[str], error: type[Exception] = ConfigError,
+                   what: str = "config file") -> Any:
     """The parsed YAML of ``path`` (``1e-3`` reads as a float); a missing file, a syntax error
     or a file that is not UTF-8 raises ``error`` with one line naming the file (and line)."""
     path = os.fspath(path)

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from tqdm import tqdm
 
@@ -105,9 +105,9 @@ def _lines(model_dir: str, image_dir: str | None, num_lines: int,
     sources = list_image_sources(image_dir)
     if sources.errors:  # infer would report those lines as failed: keep the usable ones
         keep = [i for i in range(len(sources.paths)) if i not in sources.errors]
+        texts = cast("list[str | None]", sources.labels)  # malformed lines come from a label file only
         image_dir = os.path.join(output_dir, "lines_usable.txt")
-        atomic_write_text(image_dir, "".join(f"{os.path.abspath(sources.paths[i])}\t{sources.labels[i]}\n"  # type: ignore[index]  # a label file
-                                             for i in keep))
+        atomic_write_text(image_dir, "".join(f"{os.path.abspath(sources.paths[i])}\t{texts[i]}\n" for i in keep))
         sources = list_image_sources(image_dir)
     return os.path.abspath(image_dir), [os.path.abspath(p) for p in sources.paths], sources.labels
 
@@ -139,7 +139,8 @@ def _cpu(isa: str | None) -> dict[str, Any]:
     """The CPU as measured on: its real model and flags, and its kind under the cap in force."""
     saved = os.environ.pop(ISA_CAP_ENV, None)
     real = cpu_description()
-    os.environ.update({ISA_CAP_ENV: isa or saved} if isa or saved else {})  # type: ignore[dict-item]  # set: isa or saved
+    cap = isa or saved
+    os.environ.update({ISA_CAP_ENV: cap} if cap else {})
     try:
         return dict(cpu_record(), description=real)
     finally:  # this process's environment as it was
@@ -173,9 +174,10 @@ def _side(runs: list[dict[str, Any]], labels: list[str | None] | None,
     times, loops = [r["seconds"] for r in runs], [r["loop_s"] for r in runs]
     texts = {os.path.abspath(r["path"]): r.get("text") for r in runs[-1]["rows"] if r.get("path")}
     median = statistics.median(times)
-    out: dict[str, Any] = {"rounds_s": times, "median_s": median, "min_s": min(times), "lines_per_s": len(paths) / median,
-           "loop_rounds_s": loops, "loop_median_s": statistics.median(loops),
-           "startup_median_s": statistics.median(t - lp for t, lp in zip(times, loops))}
+    out: dict[str, Any] = {
+        "rounds_s": times, "median_s": median, "min_s": min(times), "lines_per_s": len(paths) / median,
+        "loop_rounds_s": loops, "loop_median_s": statistics.median(loops),
+        "startup_median_s": statistics.median(t - lp for t, lp in zip(times, loops))}
     if labels is not None:
         out["accuracy"] = score_against_labels([{"text": texts.get(p), "path": p} for p in paths], labels)["accuracy"]
     return out, texts

@@ -179,7 +179,8 @@ def _todo(sources: ImageSources, done_keys: set[tuple[str, Any]]) -> tuple[list[
     todo: list[int] = []
     extra: list[dict[str, Any]] = []
     for i, path in enumerate(sources.paths):
-        more = {"label": sources.labels[i], "line": sources.lines[i]} if sources.labels is not None else {}  # type: ignore[index]  # lines come with labels
+        more = ({"label": sources.labels[i], "line": sources.lines[i]}  # type: ignore[index]  # lines come with labels
+                if sources.labels is not None else {})
         if row_key(dict(more, path=path)) in done_keys:
             continue
         todo.append(i)

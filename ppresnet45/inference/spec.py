@@ -113,7 +113,8 @@ def dump_inference_yml(data: dict[str, Any]) -> str:
     the character list one entry per line, as PaddleOCR/PaddleX write it."""
 
     class _Dumper(yaml.SafeDumper):
-        def ignore_aliases(self, data: Any) -> bool:  # a record repeated in two places is written twice, never as &id001
+        # a record repeated in two places is written twice, never as &id001
+        def ignore_aliases(self, data: Any) -> bool:
             return True
 
     def represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
