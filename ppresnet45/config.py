@@ -4,11 +4,14 @@ A config is a plain dict with PaddleOCR's sections (Global, Architecture, Loss,
 Optimizer, PostProcess, Metric, Train, Eval). Every error names the file and key path.
 """
 
+from __future__ import annotations
+
 import copy
 import difflib
 import logging
 import os
 import re
+from typing import IO, Any
 
 import yaml
 
@@ -61,15 +64,16 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _yaml_load(text):
+def _yaml_load(text: str | IO[str]) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
-def _type_text(types):
+def _type_text(types: tuple[type, ...]) -> str:
     return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
 
 
-def read_yaml_file(path, error=ConfigError, what="config file"):
+def read_yaml_file(path: str | os.PathLike[str], error: type[Exception] = ConfigError,
+                   what: str = "config file") -> Any:
     """The parsed YAML of ``path`` (``1e-3`` reads as a float); a missing file, a syntax error
     or a file that is not UTF-8 raises ``error`` with one line naming the file (and line)."""
     path = os.fspath(path)
@@ -87,7 +91,7 @@ def read_yaml_file(path, error=ConfigError, what="config file"):
         raise error(f"{what} '{path}' is not UTF-8 text") from None
 
 
-def _read_yaml(path):
+def _read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     data = read_yaml_file(path)
     if data is None:
         data = {}
@@ -96,7 +100,7 @@ def _read_yaml(path):
     return data
 
 
-def parse_override(text):
+def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``"A.b.c=value"`` into (["A", "b", "c"], parsed value); the value is read as YAML."""
     if "=" not in text:
         raise ConfigError(f"override '{text}': expected Section.key=value")
@@ -111,7 +115,7 @@ def parse_override(text):
     return key.split("."), value
 
 
-def apply_override(config, text):
+def apply_override(config: dict[str, Any], text: str) -> None:
     """Apply one ``Section.key=value`` override in place.
 
     The key path must exist in the config, be a known key (see ``SCHEMA``), or be an
@@ -119,7 +123,7 @@ def apply_override(config, text):
     the component is built). Integer parts index lists (``Train.dataset.transforms.2``).
     """
     parts, value = parse_override(text)
-    node = config
+    node: Any = config
     for depth, part in enumerate(parts[:-1]):
         path = ".".join(parts[: depth + 1])
         if isinstance(node, list):
@@ -150,7 +154,7 @@ def apply_override(config, text):
     node[leaf] = value
 
 
-def validate_config(config, source="config"):
+def validate_config(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
     """Check sections and known keys' types; raise ConfigError naming the key path."""
     for section in ("Global", "Architecture"):
         if section not in config:
@@ -159,7 +163,8 @@ def validate_config(config, source="config"):
         if section in SECTIONS and body is not None and not isinstance(body, dict):
             raise ConfigError(f"{source}: {section}: expected a mapping, got {type(body).__name__}")
     for path, types in SCHEMA.items():
-        node, found = config, True
+        node: Any = config
+        found = True
         for part in path.split("."):
             if isinstance(node, dict) and part in node:
                 node = node[part]
@@ -183,7 +188,7 @@ def validate_config(config, source="config"):
     return config
 
 
-def packaged_configs():
+def packaged_configs() -> dict[str, tuple[str, str]]:
     """The configs shipped in the package: ``{name: (path, one-line summary)}``, the name being
     the file name without ``.yml`` and the summary the file's first comment line."""
     folder = os.path.join(PACKAGE_CONFIG_DIR, "rec")
@@ -197,7 +202,7 @@ def packaged_configs():
     return found
 
 
-def find_config(name_or_path):
+def find_config(name_or_path: str | os.PathLike[str]) -> str:
     """The config file that ``-c`` names: a path to a YAML file, else the name of a packaged
     config from anywhere: ``rec_resnet45_ctc``, ``rec_resnet45_ctc.yml`` or the checkout's path
     ``configs/rec/rec_resnet45_ctc.yml``. Any other missing path is an error, never a
@@ -217,7 +222,7 @@ def find_config(name_or_path):
     raise ConfigError(f"config '{path}': not a file and not a packaged config{hint}; `ppresnet45 configs` lists them")
 
 
-def load_config(path, overrides=None):
+def load_config(path: str | os.PathLike[str], overrides: list[str] | dict[str, Any] | None = None) -> dict[str, Any]:
     """Load a YAML config, apply overrides and validate it.
 
     Args:
@@ -243,7 +248,7 @@ def load_config(path, overrides=None):
     return config
 
 
-def _resolve_relative_paths(config, config_dir):
+def _resolve_relative_paths(config: dict[str, Any], config_dir: str) -> None:
     """Make a relative ``Global.character_dict_path`` that does not exist from the working
     directory (PaddleOCR's convention) resolve against the config file's folder, so the
     shipped configs work from anywhere."""
@@ -255,7 +260,7 @@ def _resolve_relative_paths(config, config_dir):
             glob["character_dict_path"] = candidate
 
 
-def merge_overrides(config, overrides):
+def merge_overrides(config: dict[str, Any], overrides: list[str] | dict[str, Any] | None) -> dict[str, Any]:
     """Return a copy of ``config`` with overrides applied (list of strings or a dict)."""
     config = copy.deepcopy(config)
     if not overrides:
@@ -268,7 +273,7 @@ def merge_overrides(config, overrides):
     return config
 
 
-def save_config(config, path):
+def save_config(config: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a config dict as YAML atomically."""
     from .utils.io import atomic_write_text
 
@@ -280,7 +285,7 @@ MAX_IMAGE_CHANNELS = 64
 MAX_IMAGE_SIDE = 8192
 
 
-def check_image_shape(shape, key, source="config"):
+def check_image_shape(shape: Any, key: str, source: str = "config") -> list[int]:
     """Return ``shape`` as a list of 3 ints ``[C, H, W]`` (``1 <= C <= 64``, ``1 <= H, W <= 8192``);
     else raise a one-line :class:`ConfigError` naming ``key``."""
     ok = (isinstance(shape, (list, tuple)) and len(shape) == 3
@@ -294,12 +299,13 @@ def check_image_shape(shape, key, source="config"):
     return list(shape)
 
 
-def _transform_shape(config, source="config"):
+def _transform_shape(config: dict[str, Any], source: str = "config") -> tuple[list[int], str] | None:
     """``(shape, key path)`` of the first ``image_shape`` among the Eval (else Train) data
     transforms (``RecResizeImg``, ``ABINetRecResizeImg``, ``VLRecResizeImg``, ...), or None.
     A malformed section on the way, or a malformed shape, is a :class:`ConfigError`."""
     for section in ("Eval", "Train"):
-        transforms, path = config, []
+        transforms: Any = config
+        path: list[str] = []
         for key, want in ((section, "a mapping"), ("dataset", "a mapping like {name: SimpleDataSet, ...}"),
                           ("transforms", "a list of {Name: args} items")):
             transforms, path = transforms.get(key), path + [key]
@@ -320,7 +326,7 @@ def _transform_shape(config, source="config"):
     return None
 
 
-def image_shape_of(config, source="config"):
+def image_shape_of(config: dict[str, Any], source: str = "config") -> list[int]:
     """The model input ``[C, H, W]``.
 
     As in PaddleOCR, the resize transform of the Eval (else Train) pipeline is the truth:

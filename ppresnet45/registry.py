@@ -20,22 +20,26 @@ loads its built-ins or, at the latest, when a lookup misses, and its import regi
 classes with the decorators below.
 """
 
+from __future__ import annotations
+
 import difflib
 import importlib
 import inspect
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
+from typing import Any
 
 from .errors import ConfigError, RegistryError
 
 ENTRY_POINT_GROUP = "ppresnet45.plugins"
 
 logger = logging.getLogger(__name__)
-_loaded_entry_points = set()
-_plugin_errors = []
+_loaded_entry_points: set[tuple[str, str]] = set()
+_plugin_errors: list[str] = []
 
 
-def load_plugins():
+def load_plugins() -> list[str]:
     """Import the modules declared under the ``ppresnet45.plugins`` entry-point group.
 
     Entry points already imported are skipped, so calling this again is cheap and only
@@ -47,11 +51,11 @@ def load_plugins():
     Returns:
         list[str]: names of the entry points loaded by this call.
     """
-    loaded = []
+    loaded: list[str] = []
     try:
         eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
     except TypeError:  # Python < 3.10 API
-        eps = metadata.entry_points().get(ENTRY_POINT_GROUP, [])
+        eps = metadata.entry_points().get(ENTRY_POINT_GROUP, [])  # type: ignore[arg-type]  # the Python 3.9 API, typed for 3.10+
     for ep in eps:
         key = (ep.name, ep.value)
         if key in _loaded_entry_points:  # also skips one distribution found twice on sys.path
@@ -79,15 +83,16 @@ class Registry:
             prefixes the message, e.g. "Eval.dataset: ...").
     """
 
-    def __init__(self, kind, section=None, locations=(), lazy=None):
+    def __init__(self, kind: str, section: str | None = None, locations: Iterable[str] = (),
+                 lazy: Mapping[str, str] | None = None) -> None:
         self.kind = kind
         self.section = section
         self.locations = tuple(locations)  # modules whose import registers the built-ins
         self.lazy = dict(lazy or {})  # name -> the module that registers it (imported on its lookup)
-        self._items = {}
+        self._items: dict[str, Any] = {}
         self._located = False
 
-    def _load_locations(self):
+    def _load_locations(self) -> None:
         """Import the built-ins' modules (and the plugins) once."""
         if self._located:
             return
@@ -96,7 +101,7 @@ class Registry:
             importlib.import_module(module)
         load_plugins()
 
-    def register(self, name=None, obj=None):
+    def register(self, name: str | None = None, obj: Any = None) -> Any:
         """Register ``obj`` under ``name`` (default: its ``__name__``).
 
         Usable as ``@REG.register()``, ``@REG.register("Alias")`` or
@@ -107,13 +112,13 @@ class Registry:
             self._add(name or obj.__name__, obj)
             return obj
 
-        def deco(o):
+        def deco(o: Any) -> Any:
             self._add(name or o.__name__, o)
             return o
 
         return deco
 
-    def _add(self, name, obj):
+    def _add(self, name: str, obj: Any) -> None:
         old = self._items.get(name)
         if old is not None and old is not obj:
             where = getattr(old, "__module__", "?")
@@ -123,21 +128,21 @@ class Registry:
             )
         self._items[name] = obj
 
-    def names(self):
+    def names(self) -> list[str]:
         """Sorted list of registered names (lazy entries listed without importing them)."""
         self._load_locations()
         return sorted(set(self._items) | set(self.lazy))
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         if name in self.lazy or name in self._items:
             return True
         self._load_locations()
         return name in self._items
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.names())
 
-    def get(self, name):
+    def get(self, name: str) -> Any:
         """Return the object registered as ``name`` (importing its module on first use); a
         miss loads plugins once, then raises an error listing the registered names and the
         closest match."""
@@ -154,7 +159,7 @@ class Registry:
             return self._items[name]
         raise RegistryError(self._unknown_message(name))
 
-    def _unknown_message(self, name):
+    def _unknown_message(self, name: str) -> str:
         names = self.names()
         msg = f"unknown {self.kind} '{name}'"
         close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.5)
@@ -163,7 +168,7 @@ class Registry:
         msg += " — registered: " + (", ".join(names) if names else "(none)")
         return msg
 
-    def build(self, cfg, **defaults):
+    def build(self, cfg: str | dict[str, Any], **defaults: Any) -> Any:
         """Build an instance from ``{"name": ..., **kwargs}``.
 
         Args:
@@ -185,15 +190,16 @@ class Registry:
         check_required(obj, kwargs, f"{self.kind} '{name}'", self.section)
         return obj(**kwargs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.names()})"
 
 
-def accepted_arguments(obj):
+def accepted_arguments(obj: Callable[..., Any]) -> tuple[list[str], bool]:
     """Return (names, takes_var_kwargs) of the keyword arguments ``obj`` accepts."""
     target = obj.__init__ if inspect.isclass(obj) else obj
     sig = inspect.signature(target)
-    names, var_kw = [], False
+    names: list[str] = []
+    var_kw = False
     for p in sig.parameters.values():
         if p.name == "self":
             continue
@@ -204,7 +210,7 @@ def accepted_arguments(obj):
     return names, var_kw
 
 
-def check_kwargs(obj, kwargs, what):
+def check_kwargs(obj: Callable[..., Any], kwargs: Mapping[str, Any], what: str) -> None:
     """Raise a RegistryError naming ``what`` and its accepted arguments on a bad keyword."""
     names, var_kw = accepted_arguments(obj)
     if var_kw:
@@ -221,7 +227,7 @@ def check_kwargs(obj, kwargs, what):
         )
 
 
-def check_required(obj, kwargs, what, section=None):
+def check_required(obj: Callable[..., Any], kwargs: Mapping[str, Any], what: str, section: str | None = None) -> None:
     """Raise a one-line :class:`ConfigError` naming the section and the key(s) when ``kwargs``
     lacks an argument ``obj`` requires (checked by binding to its signature before the call,
     so a TypeError raised inside the constructor is never mistaken for a missing key)."""

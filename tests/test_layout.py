@@ -3,7 +3,7 @@
 commands/cli/demo -> training/export/inference/benchmark -> modeling/data -> config/registry/errors/...
 
 Every ``import`` in every module counts, function-level ones included, so a cycle cannot
-hide behind a late import.
+hide behind a late import; only those under ``if TYPE_CHECKING:`` (never run) do not.
 """
 
 import ast
@@ -16,7 +16,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "ppresnet45"
 # The tier of each top-level part of the package. A module may import from its own tier
 # (parts of one tier must not import each other in a circle) or from lower tiers.
 TIERS = {
-    "errors": 0, "registry": 0, "config": 0, "config_schema": 0, "charset": 0, "utils": 0, "version": 0,
+    "errors": 0, "registry": 0, "config": 0, "config_schema": 0, "_types": 0, "charset": 0, "utils": 0, "version": 0,
     "modeling": 1, "data": 1,
     "training": 2, "export": 2, "inference": 2, "benchmark": 2, "quantization": 2,
     "demo": 3, "commands": 4, "cli": 5,
@@ -47,6 +47,13 @@ def _resolve(module, is_package, node):
     return [f"{base}.{alias.name}" for alias in node.names]  # from . import x: x may be a module
 
 
+def _is_type_checking_block(node):
+    """``if TYPE_CHECKING:``: imports for annotations only, never run, so they make no cycle."""
+    test = getattr(node, "test", None) if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
 def _imports():
     """``{module: set of ppresnet45 modules it imports}`` over the whole package."""
     modules = {}
@@ -54,8 +61,10 @@ def _imports():
         name = _module_name(path)
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         targets = set()
+        typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking_block(block)
+                       for stmt in block.body for n in ast.walk(stmt)}
         for node in ast.walk(tree):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in typing_only:
                 targets.update(t for t in _resolve(name, path.name == "__init__.py", node)
                                if t == "ppresnet45" or t.startswith("ppresnet45."))
         modules[name] = targets

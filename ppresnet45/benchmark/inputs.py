@@ -6,7 +6,11 @@ pre-processed arrays at the nominal width fed straight to the model (:func:`nomi
 so that the full path and the model alone can be compared on identical input shapes.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 
@@ -19,18 +23,24 @@ from ..inference.preprocess import model_input
 from ..modeling.model import RecModel
 from ..modeling.summary import count_macs
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def load_model_spec(model_dir):
+    from .._types import StrPath
+
+
+def load_model_spec(model_dir: str) -> tuple[dict[str, Any], InferenceSpec]:
     """``(parsed inference.yml, InferenceSpec)`` of the export in ``model_dir``.
 
     The parsed config is kept as well as the spec: recognizers reuse it instead of reading
     the file again, and the report reads ``Global.untrained`` and ``Architecture`` from it.
     """
-    cfg = load_inference_config(model_dir)
+    cfg = cast("dict[str, Any]", load_inference_config(model_dir))  # a checked file is a mapping
     return cfg, InferenceSpec.from_config(cfg, os.path.join(model_dir, CONFIG_FILE))
 
 
-def benchmark_images(image_dir, num_images, height, workdir):
+def benchmark_images(image_dir: StrPath | None, num_images: int, height: int,
+                     workdir: str) -> tuple[list[str], str]:
     """The first ``num_images`` images of ``image_dir`` (an image, a folder or a label file),
     or that many generated text lines (seeded) ``height`` px high, rendered under ``workdir``
     when it is ``None``.
@@ -51,7 +61,7 @@ def benchmark_images(image_dir, num_images, height, workdir):
     return paths, desc
 
 
-def nominal_copies(paths, spec, folder):
+def nominal_copies(paths: Sequence[str], spec: InferenceSpec, folder: str) -> list[str]:
     """Copies of the readable images stretched to exactly the nominal ``H×W`` (PNG), so the full
     path can be compared with model-only timing on identical input shapes.
 
@@ -59,7 +69,7 @@ def nominal_copies(paths, spec, folder):
         list[str]: the written copies (unreadable images are left out).
     """
     os.makedirs(folder, exist_ok=True)
-    out = []
+    out: list[str] = []
     for i, p in enumerate(paths):
         try:
             img = to_model_channels(load_image(p), spec.channels)
@@ -74,14 +84,14 @@ def nominal_copies(paths, spec, folder):
     return out
 
 
-def nominal_batches(paths, spec, max_n):
+def nominal_batches(paths: Sequence[str], spec: InferenceSpec, max_n: int) -> list[np.ndarray]:
     """Up to ``max_n`` pre-processed ``[C, H, W]`` arrays at the nominal width, for model-only
     timing (pre-processed as the recognizer does: :func:`ppresnet45.inference.preprocess.model_input`).
 
     Raises:
         DataError: none of ``paths`` could be loaded.
     """
-    rows = []
+    rows: list[np.ndarray] = []
     for p in paths:
         try:
             img = load_image(p)
@@ -95,7 +105,7 @@ def nominal_batches(paths, spec, max_n):
     return rows
 
 
-def macs_per_image(cfg, spec):
+def macs_per_image(cfg: dict[str, Any], spec: InferenceSpec) -> tuple[int | None, str | None]:
     """Multiply-adds of one image at the nominal size: recorded at export
     (``Global.macs_per_image``), else counted from ``inference.yml``'s Architecture.
 
@@ -110,7 +120,7 @@ def macs_per_image(cfg, spec):
     return macs, note
 
 
-def _macs_from_architecture(cfg, spec):
+def _macs_from_architecture(cfg: dict[str, Any], spec: InferenceSpec) -> int | None:
     """Count multiply-adds from ``inference.yml``'s Architecture when the export did not record them."""
     arch = cfg.get("Architecture")
     if not isinstance(arch, dict):

@@ -5,9 +5,13 @@ several times faster with AVX512/AMX than with AVX2 only, and a loaded or shared
 gives slower, noisier rows.
 """
 
+from __future__ import annotations
+
 import os
 import platform
+from collections.abc import Iterable
 from importlib import metadata
+from typing import Any
 
 from ..utils.cpu import available_cores, cpu_model_and_flags
 
@@ -24,7 +28,7 @@ LIBRARIES = {
 }
 
 
-def library_version(distributions):
+def library_version(distributions: Iterable[str]) -> str | None:
     """Installed version of the first of ``distributions`` found, read from the package
     metadata so that the library itself is not imported; ``None`` if none is installed."""
     for name in distributions:
@@ -35,7 +39,7 @@ def library_version(distributions):
     return None
 
 
-def load_average():
+def load_average() -> list[float] | None:
     """The 1, 5 and 15 minute load averages (rounded), or ``None`` where the OS has none."""
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -43,7 +47,7 @@ def load_average():
         return None
 
 
-def machine_info():
+def machine_info() -> dict[str, Any]:
     """CPU model and flags, core counts, load, and library versions (without importing them).
 
     Returns:
@@ -51,9 +55,9 @@ def machine_info():
         ``logical_cpus``, ``usable_cpus`` (this process's affinity), ``load_average``,
         ``platform``, ``python`` and one version (or ``None``) per :data:`LIBRARIES` key.
     """
-    model, flags = cpu_model_and_flags()
-    flags = set(flags)
-    info = {
+    model, flag_list = cpu_model_and_flags()
+    flags = set(flag_list)
+    info: dict[str, Any] = {
         "cpu_model": model,
         "cpu_flags": [f for f in WANTED_FLAGS if f in flags],
         "logical_cpus": os.cpu_count(),

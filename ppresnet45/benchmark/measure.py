@@ -15,12 +15,16 @@ Results go out through an ``emit(event)`` callback, one event per batch size, so
 keeps every row measured before a crash.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Optional
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +32,7 @@ from ..errors import DataError, PPResNetError
 from ..inference import TextRecognizer, create_runtime
 from .inputs import load_model_spec, nominal_batches
 
+resource: ModuleType | None
 try:
     import resource
 except ImportError:  # not on Windows: peak_rss_mb falls back to the current size
@@ -65,15 +70,15 @@ class BenchmarkJob:
     cpu_threads: int
     paths: list[str]
     nominal_paths: list[str] = field(default_factory=list)
-    macs_per_image: Optional[int] = None
+    macs_per_image: int | None = None
     label: str = ""
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The job as a plain dict of JSON types."""
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict[str, Any]) -> BenchmarkJob:
         """The job :meth:`to_dict` wrote.
 
         Raises:
@@ -88,19 +93,19 @@ class BenchmarkJob:
         except TypeError as exc:
             raise DataError(f"benchmark job: {exc}") from None
 
-    def save(self, path):
+    def save(self, path: str) -> None:
         """Write the job as JSON to ``path``."""
         with open(path, "w", encoding="utf-8") as f:
             json.dump(self.to_dict(), f)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str) -> BenchmarkJob:
         """Read a job :meth:`save` wrote."""
         with open(path, encoding="utf-8") as f:
             return cls.from_dict(json.load(f))
 
 
-def rss_mb():
+def rss_mb() -> float:
     """Current resident set size in MB (Linux /proc; 0 where unavailable)."""
     try:
         with open("/proc/self/statm") as f:
@@ -109,7 +114,7 @@ def rss_mb():
         return 0.0
 
 
-def peak_rss_mb():
+def peak_rss_mb() -> float:
     """High-water resident set size of this process in MB."""
     if resource is None:
         return rss_mb()
@@ -117,18 +122,19 @@ def peak_rss_mb():
     return kb / 1024.0 if sys.platform != "darwin" else kb / 2 ** 20  # macOS reports bytes
 
 
-def latency_stats(seconds):
+def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
     """``mean``, ``min``, ``p50``, ``p90``, ``p99`` in milliseconds of call durations in seconds."""
     ms = np.asarray(seconds, dtype=np.float64) * 1000.0
     p50, p90, p99 = (float(v) for v in np.percentile(ms, [50, 90, 99]))
     return {"mean": float(ms.mean()), "min": float(ms.min()), "p50": p50, "p90": p90, "p99": p99}
 
 
-def time_model(runtime, x, warmup, iters):
+def time_model(runtime: Callable[[np.ndarray], Any], x: np.ndarray, warmup: int,
+               iters: int) -> tuple[dict[str, float], float]:
     """Latency statistics of ``runtime(x)`` and the images/s they imply (from the mean)."""
     for _ in range(warmup):
         runtime(x)
-    lat = []
+    lat: list[float] = []
     for _ in range(iters):
         t = time.perf_counter()
         runtime(x)
@@ -137,7 +143,7 @@ def time_model(runtime, x, warmup, iters):
     return stats, len(x) / (stats["mean"] / 1000.0)
 
 
-def full_path_summary(st, model_only_ips):
+def full_path_summary(st: dict[str, Any], model_only_ips: float | None) -> dict[str, Any]:
     """Condense :attr:`TextRecognizer.last_stats` of one pass into a record's ``full_path`` entry.
 
     ``path_efficiency`` compares with the model alone *on the same batches* (1.0 = nothing
@@ -165,7 +171,8 @@ def full_path_summary(st, model_only_ips):
     )
 
 
-def time_full_path(recognizer, job, model_only_ips):
+def time_full_path(recognizer: TextRecognizer, job: BenchmarkJob,
+                   model_only_ips: float) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """``(full_path_nominal, full_path)`` summaries of ``recognizer`` on the job's images.
 
     ``full_path`` also holds ``empty_texts`` and the decoded ``texts`` (compared across rows
@@ -186,11 +193,11 @@ def time_full_path(recognizer, job, model_only_ips):
     return nominal, full
 
 
-def _first_line(text):
+def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def measure_backend(job, emit):
+def measure_backend(job: BenchmarkJob, emit: Callable[[dict[str, Any]], Any]) -> None:
     """Measure one backend × precision for every batch size; ``emit(event)`` per result.
 
     Args:

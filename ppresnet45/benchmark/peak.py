@@ -9,9 +9,13 @@ load); the benchmark probes before and after its runs and keeps the better
 would inflate every "% of peak". It is an FP32 peak, so BF16 rows can exceed 100 %.
 """
 
+from __future__ import annotations
+
 import math
 import subprocess
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import paddle
@@ -21,7 +25,7 @@ from .protocol import child_command, read_event, thread_env, write_event
 PROBE_SIZE = 1536
 
 
-def _matmul_gflops(fn, n, repeats):
+def _matmul_gflops(fn: Callable[[], Any], n: int, repeats: int) -> float:
     """GFLOP/s of the fastest of ``repeats`` timed calls of an ``n``×``n`` matmul ``fn``
     (after one untimed call that lets the library set up its buffers and threads)."""
     fn()
@@ -33,7 +37,7 @@ def _matmul_gflops(fn, n, repeats):
     return 2.0 * n ** 3 / best / 1e9
 
 
-def probe_peak(n=PROBE_SIZE, repeats=20, threads=None):
+def probe_peak(n: int = PROBE_SIZE, repeats: int = 20, threads: int | None = None) -> dict[str, Any]:
     """Best float32 matmul GFLOP/s of numpy and Paddle in this process.
 
     Thread counts come from the environment (set them before the libraries load:
@@ -47,7 +51,7 @@ def probe_peak(n=PROBE_SIZE, repeats=20, threads=None):
     a = rng.random((n, n), dtype=np.float32)
     b = rng.random((n, n), dtype=np.float32)
     c = np.empty((n, n), np.float32)
-    out = {"matrix": f"{n}x{n} float32", "probes": {}}
+    out: dict[str, Any] = {"matrix": f"{n}x{n} float32", "probes": {}}
     out["probes"]["numpy.matmul"] = _matmul_gflops(lambda: np.matmul(a, b, out=c), n, repeats)
     try:
         # imported inside the try: a Paddle without it still leaves numpy's peak
@@ -67,13 +71,13 @@ def probe_peak(n=PROBE_SIZE, repeats=20, threads=None):
     return out
 
 
-def _probe_child(threads):
+def _probe_child(threads: int | None) -> int:
     """Subprocess entry of :func:`measure_peak`: print the probe as a marked line."""
     write_event(probe_peak(threads=threads))
     return 0
 
 
-def measure_peak(threads, isolate=True):
+def measure_peak(threads: int | None, isolate: bool = True) -> dict[str, Any]:
     """Run :func:`probe_peak` with ``threads`` threads (in a subprocess when ``isolate``).
 
     Returns:
@@ -95,10 +99,11 @@ def measure_peak(threads, isolate=True):
     return {"gflops": None, "method": None, "threads": threads, "error": f"peak probe failed: {tail}"}
 
 
-def best_peak(first, second):
+def best_peak(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
     """The faster of two peak probes, keeping both numbers (``runs``) in the result."""
     runs = [r.get("gflops") for r in (first, second)]
-    best = dict(max((first, second), key=lambda r: r.get("gflops") or 0.0))
+    faster = max((first, second), key=lambda r: r.get("gflops") or 0.0)
+    best = dict(faster)
     best["runs"] = runs
     best["method"] = f"{best.get('method')}, best of a probe before and after the runs" if best.get("method") else None
     return best

@@ -6,15 +6,18 @@ Thread counts go in through the environment because OpenMP, MKL and OpenBLAS rea
 when they load, before any Python code could set them.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sys
+from typing import IO, Any
 
 MARK = "@@ppresnet45-benchmark@@ "
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "FLAGS_cpu_math_library_num_threads")
 
 
-def thread_env(threads):
+def thread_env(threads: int | None) -> dict[str, str]:
     """This process's environment with every math library limited to ``threads`` threads
     (unchanged when ``threads`` is falsy); Paddle's logging is set by ``import ppresnet45``."""
     env = dict(os.environ)
@@ -24,14 +27,14 @@ def thread_env(threads):
     return env
 
 
-def child_command(module, function, *args):
+def child_command(module: str, function: str, *args: Any) -> list[str]:
     """Command line running ``module.function(*args)`` in a fresh interpreter and exiting with
     its return value; ``args`` must be literals (they are written out with ``repr``)."""
     code = f"import sys; from {module} import {function}; sys.exit({function}(*{args!r}))"
     return [sys.executable, "-c", code]
 
 
-def write_event(event, stream=None):
+def write_event(event: dict[str, Any], stream: IO[str] | None = None) -> None:
     """Print ``event`` (a JSON-serialisable dict) as one marked line and flush, so the parent
     sees it even if this process crashes afterwards."""
     stream = sys.stdout if stream is None else stream
@@ -39,7 +42,7 @@ def write_event(event, stream=None):
     stream.flush()
 
 
-def read_event(line):
+def read_event(line: str) -> Any:
     """The event on a marked line, or ``None`` for any other output."""
     if not line.startswith(MARK):
         return None

@@ -10,8 +10,12 @@ settings, records, skipped rows, notes), ``benchmark.md`` (:func:`format_markdow
 when matplotlib is not installed).
 """
 
+from __future__ import annotations
+
 import json
 import os
+from collections.abc import Iterable
+from typing import Any
 
 from ..inference.policy import DEFAULT_POLICY
 from ..utils.io import atomic_output_file, atomic_write_text
@@ -33,7 +37,7 @@ TABLE_COLUMNS = 16
 AUTO_MIN_AGREEMENT = DEFAULT_POLICY.min_same_text  # the one agreement rule (inference/policy.py)
 
 
-def add_text_agreement(records):
+def add_text_agreement(records: list[dict[str, Any]]) -> None:
     """Set each record's ``text_agreement`` and drop its raw decoded texts.
 
     The agreement is the share of images whose decoded text equals the reference row's
@@ -47,7 +51,7 @@ def add_text_agreement(records):
                    and o.get("model") == r.get("model")]
         ref = next((o for o in same_bs if o["backend"] == "paddle"), same_bs[0] if same_bs else None)
         mine, theirs = texts[id(r)], texts[id(ref)] if ref is not None else None
-        if not mine or not theirs or len(mine) != len(theirs):
+        if ref is None or not mine or not theirs or len(mine) != len(theirs):
             r["text_agreement"] = None
             continue
         pairs = [(a, b) for a, b in zip(mine, theirs) if a is not None and b is not None]
@@ -60,10 +64,10 @@ def add_text_agreement(records):
         }
 
 
-def auto_picks(records):
+def auto_picks(records: Iterable[dict[str, Any]]) -> list[str]:
     """Per model and batch size, what ``--backend auto`` picks from these rows: the fastest
     full path (real widths) among rows whose text agrees with fp32 (fp32 rows always do)."""
-    best = {}
+    best: dict[tuple[Any, int], tuple[float, str]] = {}
     for r in records:
         agreement = (r.get("text_agreement") or {}).get("fraction")
         ok = r["precision"] == "fp32" or (agreement is not None and agreement >= AUTO_MIN_AGREEMENT)
@@ -76,19 +80,19 @@ def auto_picks(records):
             for (model, bs), (speed, name) in sorted(best.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))]
 
 
-def _fmt(value, digits=1):
+def _fmt(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "–"
     return f"{value:.{digits}f}"
 
 
-def _agreement_text(agreement):
+def _agreement_text(agreement: dict[str, Any] | None) -> str:
     if not agreement or agreement.get("fraction") is None:
         return "–"
     return f"{100 * agreement['fraction']:.1f} % ({agreement['same_text']}/{agreement['images']})"
 
 
-def _model_line(s):
+def _model_line(s: dict[str, Any]) -> str:
     label = f"{s['label']}: " if s.get("label") and s["label"] != s["model_name"] else ""
     return (f"- model: {label}`{s['model_dir']}` ({s['model_name'] or 'unnamed'}"
             f"{', untrained weights' if s['untrained'] else ''}), "
@@ -96,12 +100,12 @@ def _model_line(s):
             f"{_fmt(s['macs_per_image'] / 1e9 if s['macs_per_image'] else None, 2)} GMAC per image")
 
 
-def _models(report):
+def _models(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's model entries (one for a report of one model)."""
     return report["settings"].get("models") or [report["settings"]]
 
 
-def _header_lines(report):
+def _header_lines(report: dict[str, Any]) -> list[str]:
     """The bullet list above the table: models, CPU, settings, peak, versions."""
     m, s, peak = report["machine"], report["settings"], report["peak"]
     return [_model_line(model) for model in _models(report)] + [
@@ -116,7 +120,7 @@ def _header_lines(report):
     ]
 
 
-def _table_head(width, with_model=False):
+def _table_head(width: int | str, with_model: bool = False) -> list[str]:
     head = [
         ("| backend | precision | batch | p50 ms | p90 ms | p99 ms | model img/s | GFLOP/s | % peak "
          f"| full img/s @{width} | % of model | full img/s real widths | efficiency "
@@ -126,12 +130,12 @@ def _table_head(width, with_model=False):
     return ["| model " + head[0], "|---" + head[1]] if with_model else head
 
 
-def _record_row(r, with_model=False):
+def _record_row(r: dict[str, Any], with_model: bool = False) -> str:
     """One table row of a record (with its model's label first when the report has several)."""
     return (f"| {r.get('model') or '–'} " if with_model else "") + _record_cells(r)
 
 
-def _record_cells(r):
+def _record_cells(r: dict[str, Any]) -> str:
     lat, fp, nom = r["latency_ms"], r["full_path"], r.get("full_path_nominal") or {}
     ms = fp["ms_per_image"]
     eff, vs = fp["path_efficiency"], nom.get("vs_model_only")
@@ -144,9 +148,9 @@ def _record_cells(r):
         f"| {_fmt(r['peak_rss_mb'], 0)} | {_agreement_text(r.get('text_agreement'))} |")
 
 
-def _skipped_lines(skipped_rows, with_model=False):
+def _skipped_lines(skipped_rows: Iterable[dict[str, Any]], with_model: bool = False) -> list[str]:
     """``- backend/precision (batch 1, 8): reason``, one line per (model,) backend, precision and reason."""
-    grouped = {}
+    grouped: dict[tuple[str, str, str, str], list[int]] = {}
     for sk in skipped_rows:
         model = f"{sk['model']}: " if with_model and sk.get("model") else ""
         grouped.setdefault((model, sk["backend"], sk["precision"], sk["reason"]), []).append(sk["batch_size"])
@@ -154,7 +158,7 @@ def _skipped_lines(skipped_rows, with_model=False):
             for (m, b, p, reason), sizes in grouped.items()]
 
 
-def format_markdown(report):
+def format_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: settings, a table of records, skipped combinations, notes."""
     _, height, width = report["settings"]["image_shape"]
     several = len(_models(report)) > 1
@@ -177,7 +181,7 @@ def format_markdown(report):
     return "\n".join(lines) + "\n"
 
 
-def plot_throughput(report, path):
+def plot_throughput(report: dict[str, Any], path: str) -> str | None:
     """Write a PNG of images/s vs batch size, model only and full path per backend/precision.
 
     Returns:
@@ -190,7 +194,7 @@ def plot_throughput(report, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return "matplotlib is not installed: benchmark.png skipped"
-    series = {}
+    series: dict[tuple[str, str], list[dict[str, Any]]] = {}
     several = len(_models(report)) > 1
     for r in report["records"]:
         name = f"{r.get('model')} {r['backend']}" if several else r["backend"]
@@ -218,7 +222,7 @@ def plot_throughput(report, path):
     return None
 
 
-def write_reports(report, output_dir):
+def write_reports(report: dict[str, Any], output_dir: str) -> None:
     """Write benchmark.json, benchmark.md and benchmark.png atomically into ``output_dir``.
 
     The written paths go into ``report["outputs"]``; a skipped plot adds its note to

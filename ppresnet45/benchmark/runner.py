@@ -24,11 +24,15 @@ combinations (a backend not installed, ONNX backends without ``model.onnx``, ``b
 the backend or CPU has none) are skipped with a reason.
 """
 
+from __future__ import annotations
+
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -43,30 +47,36 @@ from .peak import best_peak, measure_peak
 from .protocol import child_command, read_event, thread_env, write_event
 from .report import add_text_agreement, write_reports
 
+if TYPE_CHECKING:
+    from .._types import StrPath
+    from ..inference.spec import InferenceSpec
+
+Emit = Callable[[dict[str, Any]], Any]  # receives one event of a worker
+
 
 # --------------------------------------------------------------------------------------
 # The worker protocol: a job file in, marked JSON events out
 # --------------------------------------------------------------------------------------
-def worker_main(job_path):
+def worker_main(job_path: str) -> int:
     """Subprocess entry: run :func:`measure_backend` on the job saved at ``job_path`` and
     print its events as marked JSON lines."""
     measure_backend(BenchmarkJob.load(job_path), write_event)
     return 0
 
 
-def run_isolated(job, emit, workdir):
+def run_isolated(job: BenchmarkJob, emit: Emit, workdir: str) -> None:
     """Run :func:`measure_backend` for ``job`` in a fresh Python process with the thread
     environment set; ``emit`` receives its events as they arrive. Batch sizes the worker did
     not report (it crashed or exited early) are emitted as skips with its exit code and the
     last line of its stderr."""
     job_path = os.path.join(workdir, f"job-{job.backend}-{job.precision}.json")
     job.save(job_path)
-    seen = set()
+    seen: set[int] = set()
     with open(job_path + ".stderr", "w+b") as err:
         proc = subprocess.Popen(child_command(__name__, "worker_main", job_path), stdout=subprocess.PIPE,
                                 stderr=err, env=thread_env(job.cpu_threads), text=True, encoding="utf-8",
                                 errors="replace")
-        for line in proc.stdout:
+        for line in proc.stdout:  # type: ignore[union-attr]  # stdout=PIPE: never None
             event = read_event(line)
             if event is not None:
                 seen.add(event["batch_size"])
@@ -85,14 +95,15 @@ def run_isolated(job, emit, workdir):
 # --------------------------------------------------------------------------------------
 # Rounds
 # --------------------------------------------------------------------------------------
-def row_key(row):
+def row_key(row: dict[str, Any]) -> tuple[Any, str, str, int]:
     """What identifies a row of the report: ``(model, backend, precision, batch_size)``."""
     return row.get("model"), row["backend"], row["precision"], row["batch_size"]
 
 
-def unique_rows(rows):
+def unique_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` without repeats of the same backend/precision/batch size (first kept)."""
-    seen, out = set(), []
+    seen: set[tuple[Any, str, str, int]] = set()
+    out: list[dict[str, Any]] = []
     for r in rows:
         if row_key(r) not in seen:
             seen.add(row_key(r))
@@ -100,33 +111,36 @@ def unique_rows(rows):
     return out
 
 
-def best_rounds(records):
+def best_rounds(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One record per backend/precision/batch size: the round with the highest model-only
     throughput, with every round's throughput in ``throughput_rounds``."""
-    groups = {}
+    groups: dict[tuple[Any, str, str, int], list[dict[str, Any]]] = {}
     for r in records:
         groups.setdefault(row_key(r), []).append(r)
-    out = []
+    out: list[dict[str, Any]] = []
     for rows in groups.values():
-        best = dict(max(rows, key=lambda r: r.get("throughput_ips") or 0.0))
+        fastest = max(rows, key=lambda r: r.get("throughput_ips") or 0.0)
+        best = dict(fastest)
         best["throughput_rounds"] = [r.get("throughput_ips") for r in rows]
         out.append(best)
     return out
 
 
-def run_rounds(jobs, rounds, isolate, workdir, progress=False):
+def run_rounds(jobs: Sequence[BenchmarkJob], rounds: int, isolate: bool, workdir: str,
+               progress: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Run every job ``rounds`` times, interleaved.
 
     Returns:
         tuple: (records, best round per row; skipped rows reported by the jobs, in order).
     """
-    records, skipped = [], []
+    records: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     bar = None
     if progress:
         bar = tqdm(total=sum(len(j.batch_sizes) for j in jobs) * rounds, desc="benchmark", unit="run",
                    file=sys.stderr, dynamic_ncols=True)
 
-    def emit(event):
+    def emit(event: dict[str, Any]) -> None:
         event = dict(event)
         kind = event.pop("type")
         (records if kind == "record" else skipped).append(event)
@@ -150,36 +164,37 @@ def run_rounds(jobs, rounds, isolate, workdir, progress=False):
 # --------------------------------------------------------------------------------------
 # Planning and the whole run
 # --------------------------------------------------------------------------------------
-def _check_positive_ints(values, name):
+def _check_positive_ints(values: Iterable[Any], name: str) -> list[int]:
     values = list(values)
     if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
         raise DataError(f"{name}: expected positive integers, got {values!r}")
     return values
 
 
-def _check_arguments(batch_sizes, backends, precisions, warmup, counts):
+def _check_arguments(batch_sizes: Iterable[int], backends: Iterable[str], precisions: Iterable[str], warmup: int,
+                     counts: dict[str, Any]) -> tuple[list[int], list[str], list[str]]:
     """Validated ``(batch_sizes, backends, precisions)`` as lists; ``counts`` maps the names of
     the other integer arguments that must be positive to their values.
 
     Raises:
         DataError: naming the first bad argument.
     """
-    batch_sizes = _check_positive_ints(batch_sizes, "batch_sizes")
+    sizes = _check_positive_ints(batch_sizes, "batch_sizes")
     _check_positive_ints(counts.values(), "/".join(counts))
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise DataError(f"warmup: expected an int >= 0, got {warmup!r}")
-    precisions = list(precisions)
-    for p in precisions:
+    precision_list = list(precisions)
+    for p in precision_list:
         if p not in PRECISIONS:
             raise DataError(f"precision: expected one of {', '.join(PRECISIONS)}, got {p!r}")
-    backends = list(backends)
-    for b in backends:
+    backend_list = list(backends)
+    for b in backend_list:
         if b not in BACKENDS:
             raise DataError(f"backends: unknown backend {b!r} (expected some of {', '.join(BACKENDS)})")
-    return batch_sizes, backends, precisions
+    return sizes, backend_list, precision_list
 
 
-def _skip_reason(backend, precision, installed, usable):
+def _skip_reason(backend: str, precision: str, installed: Sequence[str], usable: Sequence[str]) -> str | None:
     """Why ``backend`` cannot run this export at ``precision`` here, or ``None`` when it can."""
     if precision == "bf16" and not cpu_has_bf16():
         return BF16_NEEDS + cpu_description()
@@ -191,7 +206,8 @@ def _skip_reason(backend, precision, installed, usable):
     return None
 
 
-def plan_jobs(settings, model, paths, nominal_paths):
+def plan_jobs(settings: dict[str, Any], model: dict[str, Any], paths: list[str],
+              nominal_paths: list[str]) -> tuple[list[BenchmarkJob], list[dict[str, Any]]]:
     """One :class:`BenchmarkJob` per runnable backend × precision of one ``model`` (an entry of
     ``settings["models"]``), and a skip row per batch size of the others.
 
@@ -199,7 +215,8 @@ def plan_jobs(settings, model, paths, nominal_paths):
         tuple: (list of jobs, list of skip rows).
     """
     installed = available_backends()
-    jobs, skipped = [], []
+    jobs: list[BenchmarkJob] = []
+    skipped: list[dict[str, Any]] = []
     for b in model["backends"]:
         for p in settings["precisions"]:
             reason = _skip_reason(b, p, installed, model["usable"])
@@ -215,9 +232,11 @@ def plan_jobs(settings, model, paths, nominal_paths):
     return jobs, skipped
 
 
-def _plan_all(settings, specs, paths, workdir):
+def _plan_all(settings: dict[str, Any], specs: Sequence[InferenceSpec], paths: list[str],
+              workdir: str) -> tuple[list[BenchmarkJob], list[dict[str, Any]]]:
     """Jobs and skip rows of every model, with its copies of the images at its nominal size."""
-    jobs, skipped = [], []
+    jobs: list[BenchmarkJob] = []
+    skipped: list[dict[str, Any]] = []
     for k, (model, spec) in enumerate(zip(settings["models"], specs)):
         nominal_paths = nominal_copies(paths, spec, os.path.join(workdir, f"nominal-{k}"))
         if not nominal_paths:
@@ -228,7 +247,8 @@ def _plan_all(settings, specs, paths, workdir):
     return jobs, skipped
 
 
-def _measure(settings, specs, image_dir, progress):
+def _measure(settings: dict[str, Any], specs: Sequence[InferenceSpec], image_dir: StrPath | None,
+             progress: bool) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """Prepare the images, probe the peak, run every job, probe again: ``(peak, records, skipped)``
     with ``pct_of_peak`` filled in. Sets ``settings["num_images"]`` and ``settings["images"]``
     to what was actually used."""
@@ -251,14 +271,15 @@ def _measure(settings, specs, image_dir, progress):
     return peak, records, unique_rows(skipped + failed)
 
 
-def _model_settings(model_dir, backends):
+def _model_settings(model_dir: StrPath,
+                    backends: Sequence[str] | None) -> tuple[dict[str, Any], InferenceSpec, str | None]:
     """``(settings entry, spec, macs note)`` of one export: what the report says about it."""
-    model_dir = os.path.abspath(os.fspath(model_dir))
-    cfg, spec = load_model_spec(model_dir)
-    usable = available_backends(model_dir)
+    folder = os.path.abspath(os.fspath(model_dir))
+    cfg, spec = load_model_spec(folder)
+    usable = available_backends(folder)
     macs, macs_note = macs_per_image(cfg, spec)
     entry = {
-        "model_dir": model_dir, "model_name": spec.model_name or spec.algorithm,  # ABINet/VisionLAN files name none
+        "model_dir": folder, "model_name": spec.model_name or spec.algorithm,  # ABINet/VisionLAN files name none
         "untrained": bool((cfg.get("Global") or {}).get("untrained", False)),
         "image_shape": spec.image_shape, "max_width": spec.max_width, "batching": spec.batching,
         "macs_per_image": macs, "backends": list(usable) if backends is None else list(backends), "usable": usable,
@@ -266,7 +287,7 @@ def _model_settings(model_dir, backends):
     return entry, spec, macs_note and f"{entry['model_name']}: {macs_note}"
 
 
-def _label_models(models):
+def _label_models(models: list[dict[str, Any]]) -> None:
     """Give every model a short unique ``label`` (its name, else its folder's, else numbered)."""
     names = [m["model_name"] for m in models]
     for k, m in enumerate(models):
@@ -278,9 +299,9 @@ def _label_models(models):
         m["label"] = label
 
 
-def _run_notes(records, settings):
+def _run_notes(records: Iterable[dict[str, Any]], settings: dict[str, Any]) -> list[str]:
     """Notes on how to read this run's numbers."""
-    notes = []
+    notes: list[str] = []
     if not settings["isolate"]:
         notes.append("isolate=False: all backends ran in one process, so peak_rss_mb accumulates across rows")
     if "bf16" in settings["precisions"]:
@@ -293,9 +314,11 @@ def _run_notes(records, settings):
     return notes
 
 
-def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=("fp32",), warmup=3, iters=10,
-                  output_dir=None, image_dir=None, cpu_threads=None, num_images=64, isolate=True, progress=True,
-                  rounds=1):
+def run_benchmark(model_dir: StrPath | Iterable[StrPath], batch_sizes: Iterable[int] = (1, 8, 32),
+                  backends: Iterable[str] | None = None, precisions: Iterable[str] = ("fp32",), warmup: int = 3,
+                  iters: int = 10, output_dir: str | None = None, image_dir: StrPath | None = None,
+                  cpu_threads: int | None = None, num_images: int = 64, isolate: bool = True, progress: bool = True,
+                  rounds: int = 1) -> dict[str, Any]:
     """Benchmark exported models (see the module docs for how, and
     :mod:`ppresnet45.benchmark.measure` for what is measured).
 
@@ -325,7 +348,7 @@ def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=(
     """
     cpu_threads = available_cores() if cpu_threads is None else cpu_threads
     counts = {"num_images": num_images, "cpu_threads": cpu_threads, "iters": iters, "rounds": rounds}
-    batch_sizes, requested, precisions = _check_arguments(batch_sizes, backends or (), precisions, warmup, counts)
+    sizes, requested, precision_list = _check_arguments(batch_sizes, backends or (), precisions, warmup, counts)
     model_dirs = [model_dir] if isinstance(model_dir, (str, os.PathLike)) else list(model_dir)
     if not model_dirs:
         raise DataError("model_dir: expected one or more exported model folders, got none")
@@ -334,7 +357,7 @@ def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=(
     _label_models(models)
     first = {k: models[0][k] for k in ("model_dir", "model_name", "untrained", "image_shape", "max_width",
                                        "macs_per_image", "backends")}
-    settings = dict(first, models=models, batch_sizes=batch_sizes, precisions=precisions, warmup=warmup,
+    settings = dict(first, models=models, batch_sizes=sizes, precisions=precision_list, warmup=warmup,
                     iters=iters, rounds=rounds, cpu_threads=cpu_threads, num_images=num_images, images=None,
                     isolate=isolate)
     peak, records, skipped = _measure(settings, specs, image_dir, progress)

@@ -13,6 +13,8 @@ also reports its recognition loop alone (ours: ``infer``'s summary line; PaddleO
 on a smaller CPU; ONNX Runtime's kernels ignore it. docs/speed_vs_paddleocr.md has the figures.
 """
 
+from __future__ import annotations
+
 import contextlib
 import importlib.metadata
 import json
@@ -23,6 +25,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from tqdm import tqdm
 
@@ -66,26 +70,27 @@ class VersusError(PPResNetError):
     """A side could not be run or failed; the message is one line."""
 
 
-def default_paddleocr_python():
+def default_paddleocr_python() -> str:
     """``$PPRESNET45_PADDLEOCR_PYTHON``, else ``.venv-paddleocr/bin/python`` of the repository."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return os.environ.get(PADDLEOCR_PYTHON_ENV) or os.path.join(repo, ".venv-paddleocr", "bin", "python")
 
 
-def side_environments(output_dir, isa=None):
+def side_environments(output_dir: str, isa: str | None = None) -> dict[str, dict[str, str]]:
     """``{side: variables}`` each side's process gets on top of this one's environment.
 
     Args:
         output_dir (str): where ``--backend auto``'s cache and PaddleX's cache live for this run.
         isa (str | None): an ``ONEDNN_MAX_CPU_ISA`` value for both sides; None inherits.
     """
-    common = {ISA_CAP_ENV: isa} if isa else {}
+    common: dict[str, str] = {ISA_CAP_ENV: isa} if isa else {}
     return {"ppresnet45": dict(common, PPRESNET45_CACHE_DIR=os.path.join(output_dir, "cache")),
             "paddleocr": dict(common, GLOG_minloglevel="2", PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK="True",
                               PADDLE_PDX_CACHE_HOME=os.path.join(output_dir, "pdx"))}
 
 
-def _lines(model_dir, image_dir, num_lines, output_dir):
+def _lines(model_dir: str, image_dir: str | None, num_lines: int,
+           output_dir: str) -> tuple[str, list[str], list[str | None] | None]:
     """``(source for infer, absolute paths, labels or None)``: the user's lines or rendered ones."""
     if image_dir is None:
         from ..quantization.ptq import render_charset, rendered_lines
@@ -100,14 +105,14 @@ def _lines(model_dir, image_dir, num_lines, output_dir):
     sources = list_image_sources(image_dir)
     if sources.errors:  # infer would report those lines as failed: keep the usable ones
         keep = [i for i in range(len(sources.paths)) if i not in sources.errors]
+        texts = cast("list[str | None]", sources.labels)  # malformed lines come from a label file only
         image_dir = os.path.join(output_dir, "lines_usable.txt")
-        atomic_write_text(image_dir, "".join(f"{os.path.abspath(sources.paths[i])}\t{sources.labels[i]}\n"
-                                             for i in keep))
+        atomic_write_text(image_dir, "".join(f"{os.path.abspath(sources.paths[i])}\t{texts[i]}\n" for i in keep))
         sources = list_image_sources(image_dir)
     return os.path.abspath(image_dir), [os.path.abspath(p) for p in sources.paths], sources.labels
 
 
-def _timed(side, argv, env, rows_file):
+def _timed(side: str, argv: list[str], env: dict[str, str], rows_file: str) -> dict[str, Any]:
     """One timed run of ``side`` (:data:`SIDES`) to its exit: wall seconds, ``loop_s``, what it reports,
     its rows; a one-line :class:`VersusError` with the end of its stderr when it fails."""
     t0 = time.perf_counter()
@@ -117,6 +122,7 @@ def _timed(side, argv, env, rows_file):
     if proc.returncode != 0:
         tail = " | ".join([line.strip().removeprefix("error: ") for line in err.splitlines() if line.strip()][-3:])
         raise VersusError(f"{SIDES[side]} exited with code {proc.returncode}: {tail[-400:] or '(no stderr)'}")
+    found: list[dict[str, Any]]
     if side == "ppresnet45":  # infer's summary line: the loop's seconds and the runtime it used
         found = [dict(zip(("loop_s", "backend", "precision"), m.groups()))
                  for m in map(_INFER_SUMMARY.match, err.splitlines()) if m]
@@ -129,11 +135,12 @@ def _timed(side, argv, env, rows_file):
     return dict(found[-1], loop_s=float(found[-1]["loop_s"]), seconds=seconds, rows=rows)
 
 
-def _cpu(isa):
+def _cpu(isa: str | None) -> dict[str, Any]:
     """The CPU as measured on: its real model and flags, and its kind under the cap in force."""
     saved = os.environ.pop(ISA_CAP_ENV, None)
     real = cpu_description()
-    os.environ.update({ISA_CAP_ENV: isa or saved} if isa or saved else {})
+    cap = isa or saved
+    os.environ.update({ISA_CAP_ENV: cap} if cap else {})
     try:
         return dict(cpu_record(), description=real)
     finally:  # this process's environment as it was
@@ -141,15 +148,15 @@ def _cpu(isa):
         os.environ.update({ISA_CAP_ENV: saved} if saved is not None else {})
 
 
-def _installed(names):
+def _installed(names: Iterable[str]) -> dict[str, str]:
     """``{name: version}`` of the distributions among ``names`` installed in this venv."""
     found = {(d.metadata["Name"] or "").lower(): d.version for d in importlib.metadata.distributions()}
     return {name: found[name] for name in names if name in found}
 
 
-def _runtime_choice(cache_dir, run):
+def _runtime_choice(cache_dir: str, run: dict[str, Any]) -> dict[str, Any]:
     """The runtime ``infer`` used, with ``--backend auto``'s reason from its cache when it chose."""
-    choice = {"backend": run["backend"], "precision": run["precision"]}
+    choice: dict[str, Any] = {"backend": run["backend"], "precision": run["precision"]}
     try:  # this run's cache holds only the choice of its warm-up run
         with open(os.path.join(cache_dir, CACHE_FILE), encoding="utf-8") as f:
             picked = [c for c in json.load(f).values() if isinstance(c, dict) and c.get("backend") == run["backend"]
@@ -161,22 +168,25 @@ def _runtime_choice(cache_dir, run):
     return choice
 
 
-def _side(runs, labels, paths):
+def _side(runs: list[dict[str, Any]], labels: list[str | None] | None,
+          paths: Sequence[str]) -> tuple[dict[str, Any], dict[str, str | None]]:
     """A side's rounds as medians and minimums, and its texts by path (from its last round)."""
     times, loops = [r["seconds"] for r in runs], [r["loop_s"] for r in runs]
     texts = {os.path.abspath(r["path"]): r.get("text") for r in runs[-1]["rows"] if r.get("path")}
     median = statistics.median(times)
-    out = {"rounds_s": times, "median_s": median, "min_s": min(times), "lines_per_s": len(paths) / median,
-           "loop_rounds_s": loops, "loop_median_s": statistics.median(loops),
-           "startup_median_s": statistics.median(t - lp for t, lp in zip(times, loops))}
+    out: dict[str, Any] = {
+        "rounds_s": times, "median_s": median, "min_s": min(times), "lines_per_s": len(paths) / median,
+        "loop_rounds_s": loops, "loop_median_s": statistics.median(loops),
+        "startup_median_s": statistics.median(t - lp for t, lp in zip(times, loops))}
     if labels is not None:
         out["accuracy"] = score_against_labels([{"text": texts.get(p), "path": p} for p in paths], labels)["accuracy"]
     return out, texts
 
 
-def run_versus(model_dir, image_dir=None, num_lines=2000, cpu_threads=2, batch_size=8, rounds=3,
-               paddleocr_python=None, isa=None, output_dir="output/versus", infer_args=(), progress=True,
-               command=None):
+def run_versus(model_dir: str, image_dir: str | None = None, num_lines: int = 2000, cpu_threads: int = 2,
+               batch_size: int = 8, rounds: int = 3, paddleocr_python: str | None = None, isa: str | None = None,
+               output_dir: str = "output/versus", infer_args: Iterable[str] = (), progress: bool = True,
+               command: str | None = None) -> dict[str, Any]:
     """Time ``ppresnet45 infer`` and PaddleOCR's recognizer as whole processes (see the module docs).
 
     Args:
@@ -227,7 +237,7 @@ def run_versus(model_dir, image_dir=None, num_lines=2000, cpu_threads=2, batch_s
                             *infer_args],
              "paddleocr": [python, "-c", _CLIENT, model_dir, paths_file, rows["paddleocr"], str(cpu_threads),
                            str(batch_size), PADDLEOCR_MODEL_NAME]}
-    runs = {side: [] for side in SIDES}
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     with tqdm(total=rounds, desc="versus", unit="round", disable=not progress, file=sys.stderr,
               postfix="warm-up") as bar:
         warm = {side: _timed(side, argvs[side], envs[side], rows[side]) for side in SIDES}  # untimed
@@ -261,7 +271,7 @@ def run_versus(model_dir, image_dir=None, num_lines=2000, cpu_threads=2, batch_s
     return report
 
 
-def table_row(report):
+def table_row(report: dict[str, Any]) -> str:
     """The report as one row of the table in docs/speed_vs_paddleocr.md."""
     s, ours, cpu, choice = report["settings"], report["ppresnet45"], report["cpu"], report["ppresnet45"]["runtime"]
     cells = [cpu["description"], cpu["kind"], s["isa_cap"] or "-", s["lines"], s["cpu_threads"], s["batch_size"],
@@ -272,7 +282,7 @@ def table_row(report):
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-def format_markdown(report):
+def format_markdown(report: dict[str, Any]) -> str:
     """``versus.md``: the docs' table row, each side's rounds with start-up vs loop, and the exact commands."""
     s, ag, choice = report["settings"], report["agreement"], report["ppresnet45"]["runtime"]
     out = [f"# ppresnet45 infer vs PaddleOCR's {s['paddleocr_model_name']} recognizer ({report['when']})", "",

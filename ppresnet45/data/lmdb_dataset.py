@@ -23,7 +23,7 @@ def _import_lmdb(what):
 
 # py-lmdb refuses to open one environment twice in a process ("already open"), and Train and
 # Eval may read the same folder: environments are shared per (process, folder), counted.
-_OPEN_ENVS = {}
+_OPEN_ENVS: dict = {}  # (pid, real path) -> [environment, users]
 
 
 def _acquire_env(path):

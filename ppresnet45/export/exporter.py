@@ -26,11 +26,14 @@ Steps:
    target only when all steps succeeded (``export_report.json`` records the numbers).
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import math
 import os
 import time
+from typing import TYPE_CHECKING, Any, cast
 
 import paddle
 from paddle.static import InputSpec
@@ -57,24 +60,30 @@ from .parity import (  # noqa: F401 - DEFAULT_* and ParityError are part of this
     run_parity_check,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .._types import StrPath
+
 logger = logging.getLogger(__name__)
 
 
-def requires_fixed_width(model):
+def requires_fixed_width(model: paddle.nn.Layer) -> bool:
     """True when a part of the model declares ``requires_fixed_width = True`` (its output
     depends on the input width being exactly the trained one, e.g. attention decoders
     with a fixed number of positions). CTC heads do not."""
     return any(bool(getattr(layer, "requires_fixed_width", False)) for layer in model.sublayers(include_self=True))
 
 
-def _loaded(config, config_path):
+def _loaded(config: dict[str, Any] | StrPath, config_path: StrPath | None) -> tuple[dict[str, Any], str | None]:
     """``(config dict, the YAML file it came from or None)``."""
     if isinstance(config, dict):
         return config, os.fspath(config_path) if config_path else None
     return load_config(config), os.fspath(config)
 
 
-def _check_options(save_dir, tolerance, logit_rtol):
+def _check_options(save_dir: StrPath | None, tolerance: float | None,
+                   logit_rtol: float | None) -> tuple[float, float]:
     """``(tolerance, logit_rtol)`` with their defaults, after checking them and ``save_dir``."""
     if not save_dir:
         raise ConfigError("Global.save_inference_dir: no export directory given "
@@ -91,7 +100,7 @@ def _check_options(save_dir, tolerance, logit_rtol):
     return tolerance, logit_rtol
 
 
-def _weights_to_load(glob, pretrained):
+def _weights_to_load(glob: dict[str, Any], pretrained: str | None) -> tuple[str, str | None]:
     """``(config key for messages, path)`` of the weights to export, or ``(key, None)`` for none."""
     if pretrained is not None:
         return "--pretrained", pretrained
@@ -101,7 +110,7 @@ def _weights_to_load(glob, pretrained):
     return "--pretrained", None
 
 
-def build_spec(config, model, model_name, untrained):
+def build_spec(config: dict[str, Any], model: paddle.nn.Layer, model_name: str, untrained: bool) -> InferenceSpec:
     """The :class:`InferenceSpec` of ``model`` built from ``config``: what ``inference.yml`` says.
 
     The config's resize op (Eval, else Train transforms) picks the family's pre-processing
@@ -134,7 +143,7 @@ def build_spec(config, model, model_name, untrained):
     )
 
 
-def _save_model(model, spec, state_dict, folder):
+def _save_model(model: paddle.nn.Layer, spec: InferenceSpec, state_dict: dict[str, np.ndarray], folder: str) -> None:
     """Write the static program + weights, ``model.pdparams`` and ``inference.yml`` into ``folder``."""
     logger.info("converting to a static graph, input [None, %s] (%s width)",
                 ", ".join(map(str, spec.input_shape)), "dynamic" if spec.dynamic_width else "fixed")
@@ -150,7 +159,7 @@ def _save_model(model, spec, state_dict, folder):
     spec.to_yaml(os.path.join(folder, CONFIG_FILE))
 
 
-def _model_name(config, source, model_name):
+def _model_name(config: dict[str, Any], source: str | None, model_name: str | None) -> tuple[str, str]:
     """``(Global.model_name to write, the name to show)``.
 
     Written: ``model_name`` when given, else the config's ``Global.model_name``, else none
@@ -164,7 +173,8 @@ def _model_name(config, source, model_name):
     return str(model_name), str(model_name or shown)
 
 
-def _new_report(spec, shown_name, source, save_dir, load_report, tolerance, logit_rtol):
+def _new_report(spec: InferenceSpec, shown_name: str, source: str | None, save_dir: StrPath,
+                load_report: dict[str, Any] | None, tolerance: float, logit_rtol: float) -> dict[str, Any]:
     return {
         "ok": False,
         "model_name": shown_name,
@@ -185,8 +195,10 @@ def _new_report(spec, shown_name, source, save_dir, load_report, tolerance, logi
     }
 
 
-def export_inference_model(config, save_dir=None, pretrained=None, onnx=False, check=True, tolerance=None,
-                           model_name=None, config_path=None, logit_rtol=None):
+def export_inference_model(config: dict[str, Any] | StrPath, save_dir: StrPath | None = None,
+                           pretrained: str | None = None, onnx: bool = False, check: bool = True,
+                           tolerance: float | None = None, model_name: str | None = None,
+                           config_path: StrPath | None = None, logit_rtol: float | None = None) -> dict[str, Any]:
     """Export a recognizer to a Paddle inference model with a parity check.
 
     Args:
@@ -229,6 +241,7 @@ def export_inference_model(config, save_dir=None, pretrained=None, onnx=False, c
     references, logit_scales = eager_references(model, batches, spec.postprocess)
     state_dict = {k: v.numpy() for k, v in model.state_dict().items()}
 
+    save_dir = cast("StrPath", save_dir)  # not empty: _check_options raised otherwise
     report = _new_report(spec, shown_name, source, save_dir, load_report, tolerance, logit_rtol)
     with atomic_output_dir(save_dir) as tmp:
         _save_model(model, spec, state_dict, tmp)

@@ -7,7 +7,10 @@ records the outputs; the numerical check is the parity check run with ONNX Runti
 (:mod:`.parity`).
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 from ..errors import PPResNetError
 from ..inference.runtime import BackendError
@@ -18,7 +21,7 @@ from ..utils.stdio import captured_native_output
 ONNX_OPSET = 17
 
 
-def _convert(model_file, params_file):
+def _convert(model_file: str, params_file: str) -> tuple[bytes, str]:
     """The ONNX bytes of a Paddle inference model (paddle2onnx's C++ output kept off the console)."""
     try:
         import paddle2onnx
@@ -26,6 +29,7 @@ def _convert(model_file, params_file):
         raise BackendError(f"--onnx needs paddle2onnx ({exc}); pip install 'ppresnet45[onnx]'") from None
     # save_file=None returns the bytes: paddle2onnx's own saving path runs polygraphy with
     # POLYGRAPHY_AUTOINSTALL_DEPS=1, which may pip-install packages during an export.
+    err: Exception | None
     with captured_native_output() as captured:
         try:
             data = paddle2onnx.export(model_file, params_file, None, opset_version=ONNX_OPSET, enable_onnx_checker=True)
@@ -38,7 +42,7 @@ def _convert(model_file, params_file):
     return data, getattr(paddle2onnx, "__version__", "?")
 
 
-def check_onnx_input(path, dynamic):
+def check_onnx_input(path: str, dynamic: bool) -> dict[str, Any] | None:
     """The ONNX model's input ``{"name", "shape"}`` (``-1`` for a dynamic dimension), or
     ``None`` when the ``onnx`` package is not installed.
 
@@ -57,7 +61,7 @@ def check_onnx_input(path, dynamic):
     return {"name": graph.input[0].name, "shape": shape}
 
 
-def export_onnx(model_dir, dynamic):
+def export_onnx(model_dir: str, dynamic: bool) -> dict[str, Any]:
     """Write ``model.onnx`` beside ``inference.json`` / ``inference.pdiparams`` in ``model_dir``.
 
     Args:
@@ -83,7 +87,7 @@ def export_onnx(model_dir, dynamic):
     return info
 
 
-def onnx_output_names(path):
+def onnx_output_names(path: str) -> list[str]:
     """The ONNX graph's output names, in order (needs the ``onnx`` package)."""
     import onnx
 

@@ -40,7 +40,11 @@ float64 run). The error message then says so; pass a larger ``--tolerance`` for 
 export, or export trained weights.
 """
 
+from __future__ import annotations
+
 import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import paddle
@@ -54,6 +58,11 @@ from ..inference.policy import LOGIT_RTOL, PROB_TOLERANCE, AgreementPolicy
 from ..inference.preprocess import model_input
 from ..inference.runtime import create_runtime
 
+if TYPE_CHECKING:
+    from .._types import StrPath
+    from ..inference.runtime_base import Runtime
+    from ..inference.spec import InferenceSpec
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TOLERANCE = PROB_TOLERANCE
@@ -65,7 +74,7 @@ class ParityError(PPResNetError):
     """The exported model's outputs differ from the eager model's past the tolerance."""
 
 
-def parity_batches(image_shape, dynamic_width, spec=None):
+def parity_batches(image_shape: Sequence[int], dynamic_width: bool, spec: InferenceSpec | None = None) -> list[np.ndarray]:
     """The parity check's inputs: list of float32 ``[N, C, H, W]`` arrays.
 
     Dynamic width: 3 lines at ``W`` and 2 lines at ``2W`` (batch and width both change);
@@ -94,7 +103,8 @@ def parity_batches(image_shape, dynamic_width, spec=None):
     return batches
 
 
-def eager_references(model, batches, postprocess="CTCLabelDecode"):
+def eager_references(model: nn.Layer, batches: list[np.ndarray],
+                     postprocess: str = "CTCLabelDecode") -> tuple[list[np.ndarray], list[float]]:
     """The eager model's text output on ``batches`` as probabilities ``[N, T, K]`` and, per
     batch, the largest absolute output of the last linear/conv layer run (the classifier
     logits of the heads here).
@@ -109,7 +119,7 @@ def eager_references(model, batches, postprocess="CTCLabelDecode"):
     """
     last = {}
 
-    def hook(layer, inputs, output):
+    def hook(layer: nn.Layer, inputs: Any, output: Any) -> None:
         if isinstance(output, paddle.Tensor):
             last["absmax"] = float(paddle.abs(output).max())
 
@@ -139,7 +149,8 @@ def batch_tolerance(tolerance: float, logit_rtol: float, logit_absmax: float) ->
     return AgreementPolicy(prob_tolerance=tolerance, logit_rtol=logit_rtol).output_tolerance(logit_absmax)
 
 
-def _parity_row(runtime, backend, x, ref, scale, policy):
+def _parity_row(runtime: Runtime, backend: str, x: np.ndarray, ref: np.ndarray, scale: float,
+                policy: AgreementPolicy) -> dict[str, Any]:
     post = runtime.spec.postprocess
     # run twice: the second call (cached shape) must give the same answer
     out = text_probabilities(runtime(x), post)
@@ -161,8 +172,9 @@ def _parity_row(runtime, backend, x, ref, scale, policy):
     return row
 
 
-def run_parity_check(model_dir, backends, batches, references, logit_scales, tolerance=DEFAULT_TOLERANCE,
-                     logit_rtol=DEFAULT_LOGIT_RTOL):
+def run_parity_check(model_dir: StrPath, backends: Sequence[str], batches: list[np.ndarray],
+                     references: list[np.ndarray], logit_scales: list[float], tolerance: float = DEFAULT_TOLERANCE,
+                     logit_rtol: float = DEFAULT_LOGIT_RTOL) -> list[dict[str, Any]]:
     """Run ``batches`` through the saved model with each backend and compare with the references.
 
     Returns:
@@ -180,7 +192,7 @@ def run_parity_check(model_dir, backends, batches, references, logit_scales, tol
     return rows
 
 
-def raise_on_parity_failure(rows, save_dir, untrained=False):
+def raise_on_parity_failure(rows: list[dict[str, Any]], save_dir: StrPath, untrained: bool = False) -> None:
     """Raise :class:`ParityError` naming the worst row when any row failed (with a hint for
     untrained weights: see the module docs)."""
     if all(row["ok"] for row in rows):

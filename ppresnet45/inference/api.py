@@ -16,8 +16,12 @@ larger scale call this class and nothing below it. It owns, with the same defaul
 Nothing an input can be stops a run: a bad file becomes a row with an ``error``.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import DataError
 from .auto import AUTO, resolve_runtime
@@ -27,6 +31,10 @@ from .results_file import ResultsWriter, read_rows, row_key
 from .scoring import LabelScore
 from .sources import BadInput, list_image_sources
 from .spec import check_model_dir
+
+if TYPE_CHECKING:
+    from .._types import LogFn, Row, StrPath
+    from .sources import ImageInput, ImageSources
 
 MAX_LISTED_FAILURES = 20  # failed rows kept in a run's summary; the rest are counted
 WINDOW_BATCHES = 8  # batches planned together and written out together
@@ -50,12 +58,12 @@ class RunSummary:
     images: int = 0
     skipped: int = 0
     n_failed: int = 0
-    failed: list = field(default_factory=list)
-    score: dict = None
-    backend: str = None
-    precision: str = None
-    stats: dict = field(default_factory=dict)
-    output: str = None
+    failed: list[Row] = field(default_factory=list)
+    score: dict[str, Any] | None = None
+    backend: str | None = None
+    precision: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    output: str | None = None
 
 
 class Recognizer:
@@ -79,19 +87,21 @@ class Recognizer:
         ModelDirError: the export folder is missing or incomplete.
     """
 
-    def __init__(self, model_dir, backend=AUTO, precision=None, cpu_threads=None, use_gpu=False,
-                 batch_size=DEFAULT_BATCH_SIZE, max_chunks=DEFAULT_MAX_CHUNKS, max_pixels=DEFAULT_MAX_PIXELS,
-                 use_cache=True, int8_other_cpu="recheck", log=None):
+    def __init__(self, model_dir: StrPath, backend: str = AUTO, precision: str | None = None,
+                 cpu_threads: int | None = None, use_gpu: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
+                 max_chunks: int = DEFAULT_MAX_CHUNKS, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                 use_cache: bool = True, int8_other_cpu: str = "recheck", log: LogFn | None = None) -> None:
         self.model_dir = check_model_dir(model_dir)
         self.requested = (backend, precision)
-        self.backend, self.precision = None, None  # what runs, once chosen
-        self.options = {"cpu_threads": cpu_threads, "use_gpu": use_gpu, "batch_size": batch_size,
+        self.backend: str | None = None  # what runs, once chosen
+        self.precision: str | None = None
+        self.options: dict[str, Any] = {"cpu_threads": cpu_threads, "use_gpu": use_gpu, "batch_size": batch_size,
                         "max_chunks": max_chunks, "max_pixels": max_pixels}
         self.use_cache, self.int8_other_cpu = use_cache, int8_other_cpu
-        self.log = log or (lambda line: None)
-        self.engine = None
+        self.log: LogFn = log or (lambda line: None)
+        self.engine: TextRecognizer | None = None
 
-    def _engine_for(self, probe):
+    def _engine_for(self, probe: list[ImageInput]) -> TextRecognizer:
         """The engine, made on first use: the runtime chosen with ``probe`` (the run's inputs)."""
         if self.engine is None:
             o = self.options
@@ -104,17 +114,21 @@ class Recognizer:
                                          max_pixels=o["max_pixels"], runtime=runtime)
         return self.engine
 
-    def __call__(self, images, progress=False):
+    def __call__(self, images: ImageInput | Iterable[ImageInput], progress: bool = False) -> list[Row]:
         """Recognize a list of inputs (paths, arrays, :class:`.sources.BadInput`).
 
         Returns:
             list[dict]: per input, in input order: ``path``, ``text``, ``score`` (+ ``error``,
             ``chunks``), as :meth:`.recognizer.TextRecognizer.__call__` describes them.
         """
-        images = [images] if isinstance(images, (str, os.PathLike)) or hasattr(images, "shape") else list(images)
-        return self._engine_for(_probe(images))(images, progress=progress)
+        if isinstance(images, (str, os.PathLike)) or hasattr(images, "shape"):
+            items = [cast("ImageInput", images)]
+        else:
+            items = list(cast("Iterable[ImageInput]", images))  # not one path or array: a list of inputs
+        return self._engine_for(_probe(items))(items, progress=progress)
 
-    def run(self, source, output=None, resume=False, progress=False, on_rows=None):
+    def run(self, source: StrPath, output: str | None = None, resume: bool = False, progress: bool = False,
+            on_rows: Callable[[list[Row]], Any] | None = None) -> RunSummary:
         """Recognize everything in ``source`` and write the rows (see the module docs).
 
         Args:
@@ -155,16 +169,18 @@ class Recognizer:
         return summary
 
 
-def _probe(inputs):
+def _probe(inputs: Sequence[ImageInput]) -> list[ImageInput]:
     """The inputs auto may measure with (not the ones known to be bad)."""
     return [x for x in inputs if not isinstance(x, BadInput)]
 
 
-def _todo(sources, done_keys):
+def _todo(sources: ImageSources, done_keys: set[tuple[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
     """Indices of the source entries still to recognize, and the fields each row gets besides the result."""
-    todo, extra = [], []
+    todo: list[int] = []
+    extra: list[dict[str, Any]] = []
     for i, path in enumerate(sources.paths):
-        more = {"label": sources.labels[i], "line": sources.lines[i]} if sources.labels is not None else {}
+        more = ({"label": sources.labels[i], "line": sources.lines[i]}  # type: ignore[index]  # lines come with labels
+                if sources.labels is not None else {})
         if row_key(dict(more, path=path)) in done_keys:
             continue
         todo.append(i)
@@ -172,7 +188,7 @@ def _todo(sources, done_keys):
     return todo, extra
 
 
-def _previous(output, resume, score):
+def _previous(output: str | None, resume: bool, score: LabelScore) -> set[tuple[str, Any]]:
     """Keys of the rows an earlier run wrote (``resume``); their labels count in ``score``."""
     if not resume:
         return set()
@@ -183,8 +199,9 @@ def _previous(output, resume, score):
     return {row_key(r) for r in rows}
 
 
-def recognize(model_dir, images, backend=AUTO, precision=None, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None,
-              use_gpu=False, progress=False, **kwargs):
+def recognize(model_dir: StrPath, images: ImageInput | Iterable[ImageInput], backend: str = AUTO,
+              precision: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, cpu_threads: int | None = None,
+              use_gpu: bool = False, progress: bool = False, **kwargs: Any) -> list[Row]:
     """Recognize text-line images with an exported model (one-shot :class:`Recognizer`).
 
     Args:

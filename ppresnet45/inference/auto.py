@@ -22,10 +22,14 @@ lines + LOAD_LINES)`` line-passes; a job too small for that to stay under
 one, else the reference runtime, and says so in its one line.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
 import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelDirError
 from ..utils.cpu import cpu_description, cpu_has_bf16, ignores_isa_cap
@@ -38,6 +42,11 @@ from .runtime import available_backends, create_runtime
 from .runtime_base import BF16_NEEDS, BackendError, default_cpu_threads
 from .spec import InferenceSpec
 
+if TYPE_CHECKING:
+    from .._types import LogFn, StrPath
+    from .runtime_base import Runtime
+    from .sources import ImageInput
+
 AUTO = "auto"
 ANY = "any"  # --precision any: auto may pick a lower precision whose text agrees with fp32
 CANDIDATE_BACKENDS = ("paddle", "onnxruntime", "openvino")  # eager and paddle-nomkl are never the fastest
@@ -48,13 +57,13 @@ MAX_PROBE_SHARE = 0.05  # a probe may cost at most this share of the job it choo
 LOAD_LINES = 32  # opening a runtime costs about as much as reading this many lines (a model load, first-run setup)
 
 
-def probe_cost_lines(n_candidates, probe_lines=PROBE_LINES):
+def probe_cost_lines(n_candidates: int, probe_lines: int = PROBE_LINES) -> int:
     """What probing ``n_candidates`` runtimes costs, in line-passes: each is opened, warmed up
     on the probe lines and timed on them."""
     return n_candidates * (2 * probe_lines + LOAD_LINES)
 
 
-def worth_probing(job_lines, n_candidates):
+def worth_probing(job_lines: int, n_candidates: int) -> bool:
     """Whether a job of ``job_lines`` lines pays for a probe (:data:`MAX_PROBE_SHARE`); one
     candidate needs no probe at all."""
     if n_candidates <= 1:
@@ -63,16 +72,16 @@ def worth_probing(job_lines, n_candidates):
 CACHE_FILE = "backend_choice.json"
 
 
-def cache_path():
+def cache_path() -> str:
     """Where choices are cached: ``$PPRESNET45_CACHE_DIR`` or ``~/.cache/ppresnet45``."""
     root = os.environ.get("PPRESNET45_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "ppresnet45")
     return os.path.join(root, CACHE_FILE)
 
 
-def cache_key(model_dir, cpu_threads, batch_size, use_gpu=False):
+def cache_key(model_dir: StrPath, cpu_threads: int | None, batch_size: int, use_gpu: bool = False) -> str:
     """What a cached choice is valid for: the model's files, the CPU, threads, batch size, version."""
     model_dir = os.path.abspath(os.fspath(model_dir))
-    files = []
+    files: list[list[Any]] = []
     for name in sorted(os.listdir(model_dir)):
         path = os.path.join(model_dir, name)
         if os.path.isfile(path) and name.endswith((".json", ".pdiparams", ".onnx", ".yml")):
@@ -82,7 +91,7 @@ def cache_key(model_dir, cpu_threads, batch_size, use_gpu=False):
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _read_cache(path):
+def _read_cache(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -91,7 +100,8 @@ def _read_cache(path):
         return {}  # a missing or damaged cache only costs a new probe
 
 
-def _candidates(model_dir, measured, backends=CANDIDATE_BACKENDS):
+def _candidates(model_dir: StrPath, measured: Iterable[str],
+                backends: Sequence[str] = CANDIDATE_BACKENDS) -> list[tuple[str, str]]:
     have = {b for b in available_backends(model_dir) if not ignores_isa_cap(b)}
     int8 = set(int8_backends(model_dir))
     bf16 = cpu_has_bf16()
@@ -99,7 +109,8 @@ def _candidates(model_dir, measured, backends=CANDIDATE_BACKENDS):
             if (p != "int8" or b in int8) and (p != "bf16" or bf16)]
 
 
-def _measure(runtime, spec, probe, batch_size):
+def _measure(runtime: Runtime, spec: InferenceSpec, probe: list[ImageInput],
+             batch_size: int) -> tuple[list[str | None], float]:
     rec = TextRecognizer(runtime=runtime, inference_config=spec, batch_size=batch_size)
     rec(probe)  # warm-up: oneDNN primitives, OpenVINO / ORT first-run allocations
     t0 = time.perf_counter()
@@ -107,9 +118,11 @@ def _measure(runtime, spec, probe, batch_size):
     return texts, len(probe) / max(time.perf_counter() - t0, 1e-9)
 
 
-def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None, use_gpu=False,
-                   min_agreement=MIN_AGREEMENT, precisions=("fp32",), use_cache=True, log=None,
-                   backends=CANDIDATE_BACKENDS, job_lines=None):
+def choose_backend(model_dir: StrPath, probe: Iterable[ImageInput], batch_size: int = DEFAULT_BATCH_SIZE,
+                   cpu_threads: int | None = None, use_gpu: bool = False, min_agreement: float = MIN_AGREEMENT,
+                   precisions: Sequence[str] = ("fp32",), use_cache: bool = True,
+                   log: LogFn | None = None, backends: Sequence[str] = CANDIDATE_BACKENDS,
+                   job_lines: int | None = None) -> dict[str, Any]:
     """Pick the fastest backend × precision whose text agrees with FP32 (see the module docs).
 
     Args:
@@ -161,7 +174,10 @@ def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=
     if job_lines is not None and not worth_probing(job_lines, len(candidates)):
         return _without_probe(candidates, wanted, job_lines, log)
     spec = InferenceSpec.from_yaml(model_dir)
-    table, reference, best, best_runtime = {}, None, None, None
+    table: dict[str, dict[str, Any]] = {}
+    reference: list[str | None] | None = None
+    best: str | None = None
+    best_runtime: Runtime | None = None
     # fp32 candidates first: the first that runs is the reference the others must agree with
     for backend, precision in candidates:
         name = f"{backend}/{precision}"
@@ -205,7 +221,8 @@ def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=
     return dict(choice, runtime=best_runtime)
 
 
-def _without_probe(candidates, wanted, job_lines, log):
+def _without_probe(candidates: list[tuple[str, str]], wanted: set[str], job_lines: int,
+                   log: LogFn) -> dict[str, Any]:
     """The choice for a job too small to probe for: the first candidate of the wanted
     precision in :data:`CANDIDATE_BACKENDS` order (``paddle``, PaddleOCR's own, first)."""
     pick = next(((b, p) for b, p in candidates if p in wanted), None)
@@ -219,8 +236,10 @@ def _without_probe(candidates, wanted, job_lines, log):
     return {"backend": pick[0], "precision": pick[1], "reason": reason, "candidates": {}, "probed": False}
 
 
-def resolve_runtime(model_dir, backend, precision, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None,
-                    use_gpu=False, use_cache=True, int8_other_cpu="recheck", log=None):
+def resolve_runtime(model_dir: StrPath, backend: str, precision: str | None, probe: Sequence[ImageInput],
+                    batch_size: int = DEFAULT_BATCH_SIZE, cpu_threads: int | None = None, use_gpu: bool = False,
+                    use_cache: bool = True, int8_other_cpu: str = "recheck",
+                    log: LogFn | None = None) -> tuple[str, str, Runtime | None]:
     """The runtime a run uses: ``(backend, precision, opened runtime or None)``.
 
     ``backend="auto"`` chooses with :func:`choose_backend` (among ``precision``'s runtimes when a

@@ -22,12 +22,19 @@ line keeps its resized width up to that, and every time step is decoded, padding
 so the text is what PaddleOCR reads.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..data.imgproc import resized_width
+
+if TYPE_CHECKING:
+    from .spec import InferenceSpec
 
 WIDTH_ALIGN = 8
 
@@ -56,12 +63,13 @@ class Piece:
     ratio: float = 0.0  # w / h of the image (the sort key of ``paddleocr`` batching)
 
     @property
-    def is_chunk(self):
+    def is_chunk(self) -> bool:
         """True for a part of a longer line (False for a whole line)."""
         return self.width != self.full_width
 
 
-def chunk_layout(full_width, chunk_width, overlap, align=WIDTH_ALIGN):
+def chunk_layout(full_width: int, chunk_width: int, overlap: int,
+                 align: int = WIDTH_ALIGN) -> list[tuple[int, float, float]]:
     """Split a line ``full_width`` px wide into overlapping chunks.
 
     Chunks start at multiples of ``align`` so their time steps fall on the same grid as a
@@ -91,7 +99,7 @@ def chunk_layout(full_width, chunk_width, overlap, align=WIDTH_ALIGN):
     return [(x0, bounds[i], bounds[i + 1]) for i, x0 in enumerate(starts)]
 
 
-def plan_pieces(sizes, spec, max_chunks=16):
+def plan_pieces(sizes: Sequence[tuple[int, int] | None], spec: InferenceSpec, max_chunks: int = 16) -> list[Piece]:
     """Turn image sizes into model-input pieces.
 
     Args:
@@ -102,7 +110,7 @@ def plan_pieces(sizes, spec, max_chunks=16):
     Returns:
         list[Piece]: sorted by width (then input order), ready to cut into batches.
     """
-    pieces = []
+    pieces: list[Piece] = []
     cw = spec.max_width
     overlap = min(cw // 2, max(4 * spec.height, cw // 8))
     step = max(WIDTH_ALIGN, (cw - overlap) // WIDTH_ALIGN * WIDTH_ALIGN)
@@ -126,9 +134,9 @@ def plan_pieces(sizes, spec, max_chunks=16):
     return pieces
 
 
-def _paddleocr_pieces(sizes, spec):
+def _paddleocr_pieces(sizes: Sequence[tuple[int, int] | None], spec: InferenceSpec) -> list[Piece]:
     """One piece per line, sorted by aspect ratio (then input order), as PaddleOCR batches them."""
-    pieces = []
+    pieces: list[Piece] = []
     for i, hw in enumerate(sizes):
         if hw is not None:
             rw = resized_width(hw[0], hw[1], spec.height, spec.max_width)
@@ -137,14 +145,14 @@ def _paddleocr_pieces(sizes, spec):
     return pieces
 
 
-def paddleocr_batch_width(ratios, spec):
+def paddleocr_batch_width(ratios: Iterable[float], spec: InferenceSpec) -> int:
     """PaddleOCR's batch width for lines of aspect ratios ``ratios``: ``int(H * max(W / H, ...))``
     (its ``predict_rec`` arithmetic, in the same float operations), at most ``max_width``."""
     h, w = spec.height, spec.width
     return min(int(spec.max_width), int(h * max([w / h] + list(ratios))))
 
 
-def batch_width(pieces, spec, align=WIDTH_ALIGN):
+def batch_width(pieces: Sequence[Piece], spec: InferenceSpec, align: int = WIDTH_ALIGN) -> int:
     """Padded input width of a batch: its widest row, rounded up to a multiple of ``align``, ≤ max_width
     (PaddleOCR's width with ``paddleocr`` batching; the nominal width for a fixed-width model)."""
     if spec.paddleocr_batching:
@@ -155,7 +163,8 @@ def batch_width(pieces, spec, align=WIDTH_ALIGN):
     return int(min(spec.max_width, max(widest, -(-widest // align) * align)))
 
 
-def decoded_steps(piece, content_width, steps, padded_width, nominal_width=0):
+def decoded_steps(piece: Piece, content_width: int | None, steps: int, padded_width: int,
+                  nominal_width: int = 0) -> slice | np.ndarray:
     """The time steps of one output row that belong to its piece.
 
     A whole line keeps the steps covering its content, or the nominal width when it is

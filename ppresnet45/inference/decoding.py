@@ -12,20 +12,31 @@ the space becomes the last class, as PaddleOCR decodes it. Our own exports list 
 character, the space included.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from ..data.imgproc import MEAN, SCALE, STD
 from ..errors import ModelDirError, RegistryError
 from ..modeling import decoders  # noqa: F401 - importing registers the built-in decoders
 from ..registry import POSTPROCESS
 from .families import batch_major, to_decoder_input
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .._types import StrPath
+    from .spec import InferenceSpec
+
 SPACE_DECODERS = ("CTCLabelDecode",)  # decoders whose PaddleOCR files leave the space implied
 
 
-def _close(a, b):
+def _close(a: Sequence[float], b: Sequence[float]) -> bool:
     return len(a) <= len(b) and all(abs(x - y) <= 1e-6 for x, y in zip(a, b))
 
 
-def _num_classes(decoder):
+def _num_classes(decoder: Any) -> int:
     return getattr(decoder, "num_classes", None) or len(decoder.character)
 
 
@@ -41,7 +52,7 @@ class OutputDecoder:
             model asks for another normalisation than the shared pre-processing's.
     """
 
-    def __init__(self, spec, where="model"):
+    def __init__(self, spec: InferenceSpec, where: StrPath = "model") -> None:
         try:
             self.decoder_cls = POSTPROCESS.get(spec.postprocess)
         except RegistryError as exc:
@@ -56,7 +67,7 @@ class OutputDecoder:
         self.decoder = self.decoder_cls(character_list=spec.character_list)
         self.implied_space = False
 
-    def _fit_classes(self, k):
+    def _fit_classes(self, k: int) -> None:
         """Check the output's ``k`` classes; switch to the dictionary + space when ``k`` says so."""
         n = _num_classes(self.decoder)
         if k == n:
@@ -69,7 +80,7 @@ class OutputDecoder:
         raise ModelDirError(f"{self.where}: the model outputs {k} classes but inference.yml's character_dict has "
                             f"{len(chars)} characters + {n - len(chars)} special = {n} ({self.spec.postprocess})")
 
-    def rows(self, out, n_images):
+    def rows(self, out: np.ndarray, n_images: int) -> np.ndarray:
         """The text output as batch-major rows ``[N, T, K]``, after checking its shape and classes."""
         layout = self.spec.output_layout
         what = "logits" if layout.logits else "probabilities"
@@ -80,7 +91,7 @@ class OutputDecoder:
         self._fit_classes(rows.shape[-1])
         return rows
 
-    def __call__(self, rows):
+    def __call__(self, rows: np.ndarray) -> tuple[str, float]:
         """``(text, score)`` of one line's batch-major output ``[T, K]``."""
         text, score = self.decoder(to_decoder_input(rows[None], self.spec.postprocess))[0]
         return text, float(score)

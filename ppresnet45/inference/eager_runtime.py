@@ -1,8 +1,10 @@
 """The ``eager`` runtime: the dygraph model rebuilt from ``inference.yml`` + ``model.pdparams``
 (a reference for checking the other backends, not a deployment path)."""
 
+from __future__ import annotations
+
 import os
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import paddle
 from paddle.base import core as paddle_core
@@ -13,6 +15,11 @@ from ..registry import RUNTIMES
 from .runtime_base import Runtime
 from .spec import STATE_DICT_FILE
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .._types import StrPath
+
 
 @RUNTIMES.register("eager")
 class EagerRuntime(Runtime):
@@ -21,7 +28,8 @@ class EagerRuntime(Runtime):
     backend = "eager"
     required_files: ClassVar[dict[str, str]] = {STATE_DICT_FILE: "re-run `ppresnet45 export`"}
 
-    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, **_):
+    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
+                 use_gpu: bool = False, **_: Any) -> None:
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if precision != "fp32":
             raise self._unsupported(f"precision {precision!r} is not supported (the eager reference runs fp32)")
@@ -43,7 +51,7 @@ class EagerRuntime(Runtime):
                                 f"({len(missing)} missing, {len(unexpected)} unexpected keys)")
         self._model.eval()
 
-    def _run_all(self, images):
+    def _run_all(self, images: np.ndarray) -> list[np.ndarray]:
         with paddle.no_grad():
             out = self._model(paddle.to_tensor(images))
         outs = list(out) if isinstance(out, (list, tuple)) else [out]

@@ -19,7 +19,10 @@ output (the second is the features PaddleOCR's ``predict_rec`` also fetches).
 A family missing from a table gets the CTC entry, so PaddleOCR-style files keep working.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -47,11 +50,11 @@ class Preprocessing:
     keep_ratio: bool
     img_mode: str
     scale: float
-    mean: tuple
-    std: tuple
-    dynamic: bool = None
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    dynamic: bool = None  # type: ignore[assignment]  # None: as keep_ratio (__post_init__ sets it: always a bool)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.dynamic is None:
             object.__setattr__(self, "dynamic", self.keep_ratio)
 
@@ -89,17 +92,17 @@ OUTPUT_LAYOUTS = {
 }
 
 
-def preprocessing(resize_op):
+def preprocessing(resize_op: str) -> Preprocessing:
     """The :class:`Preprocessing` of ``resize_op`` (the CTC one for an unknown name)."""
     return PREPROCESSING.get(resize_op, PREPROCESSING[DEFAULT_RESIZE_OP])
 
 
-def output_layout(postprocess):
+def output_layout(postprocess: str) -> OutputLayout:
     """The :class:`OutputLayout` of the decoder ``postprocess`` (CTC's for an unknown name)."""
     return OUTPUT_LAYOUTS.get(postprocess, OUTPUT_LAYOUTS["CTCLabelDecode"])
 
 
-def config_resize_op(config):
+def config_resize_op(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``(resize op name, its args)`` of a training config: the first op of the Eval (else
     Train) transforms that names a known resize op; ``(DEFAULT_RESIZE_OP, {})`` without one."""
     for section in ("Eval", "Train"):
@@ -110,7 +113,7 @@ def config_resize_op(config):
     return DEFAULT_RESIZE_OP, {}
 
 
-def config_img_mode(config):
+def config_img_mode(config: dict[str, Any]) -> str | None:
     """``DecodeImage.img_mode`` of a config's Eval (else Train) transforms, upper-cased, or None."""
     for section in ("Eval", "Train"):
         for op in (((config.get(section) or {}).get("dataset") or {}).get("transforms")) or []:
@@ -120,24 +123,24 @@ def config_img_mode(config):
     return None
 
 
-def select_output(outputs, postprocess):
+def select_output(outputs: list[np.ndarray] | tuple[np.ndarray, ...] | np.ndarray, postprocess: str) -> np.ndarray:
     """The text-deciding array among a model's ``outputs`` (a list, or one array)."""
     if not isinstance(outputs, (list, tuple)):
         return outputs
     return outputs[output_layout(postprocess).text_output]
 
 
-def batch_major(output, postprocess):
+def batch_major(output: np.ndarray, postprocess: str) -> np.ndarray:
     """The text output as ``[N, T, K]`` (a view; no copy for batch-major outputs)."""
     return np.swapaxes(output, 0, 1) if output_layout(postprocess).time_major else output
 
 
-def to_decoder_input(rows, postprocess):
+def to_decoder_input(rows: np.ndarray, postprocess: str) -> np.ndarray:
     """Batch-major rows ``[N, T, K]`` back in the layout the decoder reads."""
     return np.swapaxes(rows, 0, 1) if output_layout(postprocess).time_major else rows
 
 
-def text_probabilities(output, postprocess):
+def text_probabilities(output: Any, postprocess: str) -> np.ndarray:
     """The text output as float32 probabilities ``[N, T, K]`` (softmax of logits when the
     family outputs logits): what the parity check compares."""
     out = np.asarray(batch_major(np.asarray(output), postprocess), dtype=np.float32)

@@ -19,6 +19,8 @@ to convert; images with transparency are composited onto white first (an opaque 
 unchanged), so dark text on a transparent background stays readable.
 """
 
+from __future__ import annotations
+
 import contextlib
 import io
 import os
@@ -27,6 +29,8 @@ import struct
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -40,6 +44,9 @@ from .sources import (  # noqa: F401 - kept importable from here
     list_folder_images,
     list_image_sources,
 )
+
+if TYPE_CHECKING:
+    from .._types import StrPath
 
 # 50 megapixels: a 600-dpi A4 scan is 35; a text line of 100k x 500 px is 50.
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -60,13 +67,13 @@ class ImageLoadError(DataError):
         reason (str): what went wrong, e.g. ``"empty file (0 bytes)"``.
     """
 
-    def __init__(self, path, reason):
+    def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
 
 
-def check_max_pixels(max_pixels):
+def check_max_pixels(max_pixels: int | None) -> int | None:
     """``max_pixels`` if it is a positive int or None (no limit of ours)."""
     if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int)
                                    or max_pixels < 1):
@@ -74,7 +81,7 @@ def check_max_pixels(max_pixels):
     return max_pixels
 
 
-def _png_size(head):
+def _png_size(head: bytes) -> tuple[int, int] | None:
     """``(h, w)`` from a PNG's IHDR chunk (the first 24 bytes), or None for anything else: text
     lines are mostly PNG, and this is ~50x cheaper than asking Pillow."""
     if len(head) < 24 or not head.startswith(_PNG_MAGIC) or head[12:16] != b"IHDR":
@@ -83,7 +90,7 @@ def _png_size(head):
     return (int(h), int(w)) if w > 0 and h > 0 else None
 
 
-def _header_size(fp, path, max_pixels):
+def _header_size(fp: IO[bytes], path: str, max_pixels: int | None) -> tuple[int, int] | None:
     """``(h, w)`` from the header of the open file ``fp`` (PNG directly, else Pillow, lazily), or
     None when neither can tell; ImageLoadError when it declares more than ``max_pixels`` pixels."""
     from PIL import Image
@@ -115,13 +122,13 @@ def _header_size(fp, path, max_pixels):
     return int(h), int(w)
 
 
-def _check_pixels(h, w, path, max_pixels, what):
+def _check_pixels(h: int, w: int, path: str, max_pixels: int | None, what: str) -> None:
     if max_pixels is not None and h * w > max_pixels:
         raise ImageLoadError(path, f"{what} {w}x{h} = {h * w} pixels, over the limit of {max_pixels} "
                                    "(--max_pixels)")
 
 
-def read_image_size(path, max_pixels=DEFAULT_MAX_PIXELS):
+def read_image_size(path: StrPath, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[int, int] | None:
     """The ``(height, width)`` of an image from its header only, or ``None`` if unknown.
 
     Uses Pillow's lazy open (no pixel decoding), so it is cheap enough to call on every
@@ -138,7 +145,7 @@ def read_image_size(path, max_pixels=DEFAULT_MAX_PIXELS):
         return None  # missing or unreadable: load_image says which
 
 
-def _check_complete(data, path):
+def _check_complete(data: np.ndarray, path: str) -> None:
     head = data[:8].tobytes()
     tail = data[-_TAIL_BYTES:].tobytes()
     if head.startswith(_PNG_MAGIC) and b"IEND" not in tail:
@@ -147,7 +154,7 @@ def _check_complete(data, path):
         raise ImageLoadError(path, "truncated JPEG (no end-of-image marker)")
 
 
-def _composite_alpha(img):
+def _composite_alpha(img: np.ndarray) -> np.ndarray:
     """BGRA (any depth) → BGR on a white background; opaque images just drop alpha."""
     alpha = img[:, :, 3]
     bgr = img[:, :, :3]
@@ -159,7 +166,7 @@ def _composite_alpha(img):
     return out.astype(img.dtype) if img.dtype.kind in "ui" else out
 
 
-def normalize_decoded(img):
+def normalize_decoded(img: np.ndarray) -> np.ndarray:
     """Bring a decoded image to a form ``to_model_channels`` accepts.
 
     Float images in [0, 1] are scaled to [0, 255]; 2-channel (gray + alpha) images keep
@@ -182,34 +189,35 @@ def normalize_decoded(img):
 
 
 @contextlib.contextmanager
-def quiet_native_stderr():
+def quiet_native_stderr() -> Iterator[None]:
     """Silence what OpenCV and the codecs under it (libpng, libjpeg, libtiff) print to file
     descriptor 2 about a bad file while decoding it: the file's row says what is wrong. One
     thread at a time (the descriptor is the process's)."""
     level = cv2.utils.logging.getLogLevel()
     try:
-        fd = sys.__stderr__.fileno()
+        fd: int | None = sys.__stderr__.fileno()  # type: ignore[union-attr]  # None: AttributeError, caught
     except (AttributeError, ValueError, OSError):  # no real descriptor (embedded, IDE)
         fd = None
     with _QUIET:
-        saved = devnull = None
+        saved: int | None = None
+        devnull: int | None = None
         try:
             cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
             if fd is not None:
                 with contextlib.suppress(Exception):
-                    sys.__stderr__.flush()
+                    sys.__stderr__.flush()  # type: ignore[union-attr]  # not None: it has a descriptor
                 saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, fd)
             yield
         finally:
-            if saved is not None:
+            if saved is not None and fd is not None and devnull is not None:  # set together
                 os.dup2(saved, fd)
                 os.close(saved)
                 os.close(devnull)
             cv2.utils.logging.setLogLevel(level)
 
 
-def _pillow_decode(data, path, max_pixels):
+def _pillow_decode(data: np.ndarray, path: str, max_pixels: int | None) -> np.ndarray:
     """Decode with Pillow (first frame): gray, BGR or BGRA, as OpenCV would give them."""
     from PIL import Image
 
@@ -225,7 +233,7 @@ def _pillow_decode(data, path, max_pixels):
             return np.asarray(im.convert("RGB"))[:, :, ::-1]
 
 
-def _decode(data, path, max_pixels):
+def _decode(data: np.ndarray, path: str, max_pixels: int | None) -> np.ndarray:
     """OpenCV, else Pillow; ImageLoadError when neither decodes ``data``."""
     try:
         with quiet_native_stderr():
@@ -247,7 +255,7 @@ def _decode(data, path, max_pixels):
     return img
 
 
-def load_image(path, max_pixels=DEFAULT_MAX_PIXELS):
+def load_image(path: StrPath, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode an image file to an array (gray, BGR; uint8, uint16 or float32).
 
     Args:
@@ -285,7 +293,7 @@ def load_image(path, max_pixels=DEFAULT_MAX_PIXELS):
     return normalize_decoded(img)
 
 
-def check_array_image(img, where="image"):
+def check_array_image(img: object, where: str = "image") -> np.ndarray:
     """Validate an in-memory image (``H×W`` or ``H×W×C``, C in 1..4) and normalise it like a file.
 
     Raises:

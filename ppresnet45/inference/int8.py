@@ -20,39 +20,46 @@ trusted blindly on another: :func:`other_cpu_note` says so, and the recognizer r
 falls back to FP32 as the user chooses (:data:`INT8_OTHER_CPU`).
 """
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any
 
 from ..utils.cpu import cpu_description, cpu_kind
 
+if TYPE_CHECKING:
+    from .._types import StrPath
+    from .spec import InferenceSpec
+
 INT8_ONNX_FILE = "model_int8.onnx"  # ONNX Runtime static quantization (QDQ)
 INT8_OPENVINO_FILE = "model_int8.xml"  # NNCF, OpenVINO IR (weights in model_int8.bin)
-INT8_FILES = {"onnxruntime": (INT8_ONNX_FILE,), "openvino": (INT8_OPENVINO_FILE,)}
+INT8_FILES: dict[str, tuple[str, ...]] = {"onnxruntime": (INT8_ONNX_FILE,), "openvino": (INT8_OPENVINO_FILE,)}
 # What to do with an int8 model measured on another CPU kind: measure again on the run's first
 # lines and keep int8 only if it still holds (recheck), run FP32 instead, or run it regardless.
 INT8_OTHER_CPU = ("recheck", "fp32", "run")
 
 
-def int8_file(model_dir, backend):
+def int8_file(model_dir: StrPath, backend: str | None) -> str | None:
     """The int8 model ``backend`` runs in ``model_dir`` (a path), or None when there is none."""
-    for name in INT8_FILES.get(backend, ()):
+    for name in INT8_FILES.get(backend or "", ()):
         path = os.path.join(os.fspath(model_dir), name)
         if os.path.isfile(path):
             return path
     return None
 
 
-def int8_backends(model_dir):
+def int8_backends(model_dir: StrPath) -> list[str]:
     """The runtimes that have an int8 model in ``model_dir``."""
     return [b for b in INT8_FILES if int8_file(model_dir, b)]
 
 
-def int8_record(spec):
+def int8_record(spec: InferenceSpec) -> dict[str, Any] | None:
     """``Global.quantization.int8`` of an :class:`~.spec.InferenceSpec` (a dict), or None."""
     record = (spec.quantization or {}).get("int8")
     return record if isinstance(record, dict) else None
 
 
-def other_cpu_note(spec):
+def other_cpu_note(spec: InferenceSpec) -> str | None:
     """One line when the export's int8 model was measured on another CPU kind than this one; else None."""
     record = int8_record(spec)
     cpu = (record or {}).get("cpu")

@@ -6,7 +6,11 @@ exception that stops the call: a missing file, a decompression bomb (its header 
 more than ``max_pixels``), a bad array, an undecodable file.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -14,8 +18,12 @@ from ..errors import DataError
 from .images import DEFAULT_MAX_PIXELS, ImageLoadError, check_array_image, load_image, read_image_size
 from .sources import BadInput
 
+if TYPE_CHECKING:
+    from .._types import StrPath
+    from .sources import ImageInput
 
-def input_path(item):
+
+def input_path(item: Any) -> Any:
     """The ``path`` a result row shows for ``item`` (None for arrays)."""
     if isinstance(item, BadInput):
         return item.path
@@ -36,12 +44,12 @@ class InputLoader:
         failures (dict[int, str]): input index -> why it failed before any model work.
     """
 
-    def __init__(self, images, max_pixels=DEFAULT_MAX_PIXELS):
+    def __init__(self, images: Sequence[ImageInput], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         self.images = images
         self.max_pixels = max_pixels
-        self.sizes = [None] * len(images)
-        self.failures = {}
-        self._arrays = {}
+        self.sizes: list[tuple[int, int] | None] = [None] * len(images)
+        self.failures: dict[int, str] = {}
+        self._arrays: dict[int, np.ndarray] = {}
         for i, item in enumerate(images):
             try:
                 self.sizes[i] = self._size(i, item)
@@ -54,7 +62,7 @@ class InputLoader:
             if i in self.failures:
                 self.sizes[i] = None
 
-    def _size(self, i, item):
+    def _size(self, i: int, item: object) -> tuple[int, int]:
         if isinstance(item, BadInput):
             raise DataError(item.reason)
         if isinstance(item, np.ndarray):
@@ -66,8 +74,8 @@ class InputLoader:
         # An unknown header: decode now to learn the size (or the error).
         return read_image_size(path, self.max_pixels) or load_image(path, self.max_pixels).shape[:2]
 
-    def __call__(self, i):
+    def __call__(self, i: int) -> np.ndarray:
         """The decoded image of input ``i`` (ImageLoadError for a bad file)."""
         if i in self._arrays:
             return self._arrays[i]
-        return load_image(os.fspath(self.images[i]), self.max_pixels)
+        return load_image(os.fspath(cast("StrPath", self.images[i])), self.max_pixels)  # not an array: a path

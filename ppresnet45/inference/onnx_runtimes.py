@@ -2,10 +2,13 @@
 and OpenVINO (``openvino``). Both are optional packages, imported only when their backend
 is used."""
 
+from __future__ import annotations
+
 import importlib
 import importlib.util
 import os
-from typing import ClassVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -15,18 +18,23 @@ from .int8 import INT8_FILES, int8_backends, int8_file
 from .runtime_base import BF16_NEEDS, BackendError, Runtime
 from .spec import ONNX_FILE
 
+if TYPE_CHECKING:
+    from .._types import StrPath
+
 
 class _OnnxFileRuntime(Runtime):
     """Base of the runtimes on ``model.onnx``; each needs one optional package."""
 
     required_files: ClassVar[dict[str, str]] = {ONNX_FILE: "run export with --onnx"}
-    package = extra = None  # the module to import, and the pip extra that installs it
+    backend: str  # each subclass names its own
+    package: str = ""  # the module to import (set by each subclass)
+    extra: str = ""  # the pip extra that installs it
 
     @classmethod
-    def is_installed(cls):
+    def is_installed(cls) -> bool:
         return importlib.util.find_spec(cls.package) is not None
 
-    def _model_file(self, precision, model_file):
+    def _model_file(self, precision: str, model_file: StrPath | None) -> str:
         """The model file to load: ``model_file`` when given (a path), else this runtime's int8
         model for int8 (written by ``ppresnet45 quantize``, :mod:`.int8`) and ``model.onnx`` otherwise."""
         if model_file is not None:
@@ -42,7 +50,7 @@ class _OnnxFileRuntime(Runtime):
             return path
         return os.path.join(self.model_dir, ONNX_FILE)
 
-    def _import(self):
+    def _import(self) -> ModuleType:
         try:
             return importlib.import_module(self.package)
         except ImportError as exc:
@@ -58,7 +66,8 @@ class OnnxRuntime(_OnnxFileRuntime):
     backend = "onnxruntime"
     package, extra = "onnxruntime", "onnx"
 
-    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, model_file=None, **_):
+    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
+                 use_gpu: bool = False, model_file: StrPath | None = None, **_: Any) -> None:
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if precision == "bf16":
             raise self._unsupported("precision 'bf16' is not supported (ONNX Runtime runs this model in fp32 or, "
@@ -81,13 +90,13 @@ class OnnxRuntime(_OnnxFileRuntime):
         self.output_names = [o.name for o in self._session.get_outputs()]
         self.providers = self._session.get_providers()
 
-    def _run(self, images):
+    def _run(self, images: np.ndarray) -> np.ndarray:
         return self._session.run([self.output_names[self.text_output]], {self.input_name: images})[0]
 
-    def _run_all(self, images):
+    def _run_all(self, images: np.ndarray) -> list[np.ndarray]:
         return self._session.run(None, {self.input_name: images})
 
-    def info(self):
+    def info(self) -> dict[str, Any]:
         return dict(super().info(), providers=self.providers, model_file=os.path.basename(self.model_file))
 
 
@@ -101,7 +110,8 @@ class OpenVINORuntime(_OnnxFileRuntime):
     backend = "openvino"
     package, extra = "openvino", "openvino"
 
-    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, model_file=None, **_):
+    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
+                 use_gpu: bool = False, model_file: StrPath | None = None, **_: Any) -> None:
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if self.use_gpu:
             raise self._unsupported("use_gpu is not supported (this runtime drives OpenVINO's CPU plugin only)")
@@ -123,24 +133,24 @@ class OpenVINORuntime(_OnnxFileRuntime):
         self.input_name = self._compiled.inputs[0].get_any_name()
         self.output_names = [_port_name(port, i) for i, port in enumerate(self._compiled.outputs)]
 
-    def _output(self, index):
+    def _output(self, index: int) -> np.ndarray:
         # copy: the output tensor's buffer is reused by the next inference
         return np.array(self._request.get_output_tensor(index).data, dtype=np.float32, copy=True)
 
-    def _run(self, images):
+    def _run(self, images: np.ndarray) -> np.ndarray:
         self._request.infer({0: images})
         return self._output(self.text_output % len(self.output_names))
 
-    def _run_all(self, images):
+    def _run_all(self, images: np.ndarray) -> list[np.ndarray]:
         self._request.infer({0: images})
         return [self._output(i) for i in range(len(self.output_names))]
 
-    def info(self):
+    def info(self) -> dict[str, Any]:
         return dict(super().info(), effective_precision=self.effective_precision,
                     model_file=os.path.basename(self.model_file))
 
 
-def _port_name(port, index):
+def _port_name(port: Any, index: int) -> str:
     try:
         return port.get_any_name()
     except RuntimeError:  # an unnamed output

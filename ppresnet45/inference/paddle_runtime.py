@@ -1,7 +1,10 @@
 """Paddle Inference runtimes on ``inference.json`` + ``inference.pdiparams``: ``paddle``
 (oneDNN kernels on CPU; FP32 or BF16) and ``paddle-nomkl`` (Paddle's plain CPU kernels)."""
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import paddle
@@ -13,6 +16,9 @@ from ..utils.cpu import cpu_description, cpu_has_bf16
 from ..utils.stdio import captured_native_output
 from .runtime_base import BF16_NEEDS, BackendError, Runtime
 from .spec import MODEL_FILE, PARAMS_FILE
+
+if TYPE_CHECKING:
+    from .._types import StrPath
 
 # oneDNN keeps compiled primitives per input shape. Batches have widths in multiples of 8, so
 # 32 entries cover the common widths of a text-line stream while bounding the memory of a
@@ -43,11 +49,12 @@ class PaddleRuntime(Runtime):
     holds_gil = True  # Paddle Inference's predictor.run() keeps the GIL (Paddle 3.3)
 
     @classmethod
-    def is_installed(cls):
+    def is_installed(cls) -> bool:
         check = getattr(paddle_core, "is_compiled_with_onednn", getattr(paddle_core, "is_compiled_with_mkldnn", None))
         return bool(check and check())
 
-    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True, gpu_mem_mb=500):
+    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
+                 use_gpu: bool = False, use_onednn: bool = True, gpu_mem_mb: int = 500) -> None:
         self.use_onednn = bool(use_onednn) and not use_gpu
         self.backend = "paddle" if (use_onednn or use_gpu) else "paddle-nomkl"
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
@@ -68,7 +75,7 @@ class PaddleRuntime(Runtime):
         self.output_names = list(self._predictor.get_output_names())
         self._first_run = True
 
-    def _configure_gpu(self, config, gpu_mem_mb):
+    def _configure_gpu(self, config: Any, gpu_mem_mb: int) -> None:
         if not paddle.is_compiled_with_cuda():
             raise BackendError(
                 f"backend '{self.backend}': use_gpu needs a CUDA build of Paddle (installed: paddlepaddle "
@@ -78,7 +85,7 @@ class PaddleRuntime(Runtime):
             raise self._unsupported(f"precision {self.precision!r} is CPU-only here; use fp32 on GPU")
         config.enable_use_gpu(int(gpu_mem_mb), 0)
 
-    def _configure_cpu(self, config):
+    def _configure_cpu(self, config: Any) -> None:
         config.disable_gpu()
         config.set_cpu_math_library_num_threads(self.cpu_threads)
         if not self.use_onednn:
@@ -97,7 +104,7 @@ class PaddleRuntime(Runtime):
             # be a 4-D or 5-D Tensor ... shape is [-1, C, L]"; without the pass it runs. FP32 keeps it.
             config.delete_pass(BF16_BROKEN_PASS)
 
-    def _predict(self, images):
+    def _predict(self, images: np.ndarray) -> None:
         handle = self._predictor.get_input_handle(self.input_name)
         handle.reshape(list(images.shape))
         handle.copy_from_cpu(images)
@@ -109,18 +116,18 @@ class PaddleRuntime(Runtime):
         else:
             self._predictor.run()
 
-    def _fetch(self, name):
+    def _fetch(self, name: str) -> np.ndarray:
         return np.asarray(self._predictor.get_output_handle(name).copy_to_cpu(), dtype=np.float32)
 
-    def _run(self, images):
+    def _run(self, images: np.ndarray) -> np.ndarray:
         self._predict(images)
         return self._fetch(self.output_names[self.text_output])
 
-    def _run_all(self, images):
+    def _run_all(self, images: np.ndarray) -> list[np.ndarray]:
         self._predict(images)
         return [self._fetch(name) for name in self.output_names]
 
-    def info(self):
+    def info(self) -> dict[str, Any]:
         return dict(super().info(), onednn=self.use_onednn, ir_optim=True,
                     bf16_native=self.bf16_fast if self.precision == "bf16" else None)
 
@@ -132,8 +139,9 @@ class PaddleNoMKLRuntime(PaddleRuntime):
     backend = "paddle-nomkl"
 
     @classmethod
-    def is_installed(cls):
+    def is_installed(cls) -> bool:
         return True  # Paddle is a dependency of this package
 
-    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=False, **options):
+    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
+                 use_gpu: bool = False, use_onednn: bool = False, **options: Any) -> None:
         super().__init__(model_dir, precision, cpu_threads, use_gpu, use_onednn=False, **options)

@@ -18,7 +18,9 @@ no decoded character can change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,11 +69,11 @@ class Measurement:
     """
 
     name: str
-    texts: list
-    images_per_s: float = None
-    accuracy: float = None
+    texts: list[str | None]
+    images_per_s: float | None = None
+    accuracy: float | None = None
 
-    def figures(self):
+    def figures(self) -> dict[str, Any]:
         """A JSON-friendly summary (the texts left out)."""
         out = {"images_per_s": None if self.images_per_s is None else round(self.images_per_s, 1)}
         if self.accuracy is not None:
@@ -85,11 +87,11 @@ class Verdict:
 
     holds: bool
     same_text: float
-    drop_points: float = None
-    speedup: float = None
+    drop_points: float | None = None
+    speedup: float | None = None
     reason: str = ""
 
-    def figures(self):
+    def figures(self) -> dict[str, Any]:
         out = {"holds": self.holds, "same_text": round(self.same_text, 4), "reason": self.reason}
         if self.drop_points is not None:
             out["drop_points"] = round(self.drop_points, 3)
@@ -119,7 +121,7 @@ class AgreementPolicy:
     prob_tolerance: float = PROB_TOLERANCE
     logit_rtol: float = LOGIT_RTOL
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not 0.0 <= float(self.min_same_text) <= 1.0:
             raise ValueError(f"min_same_text: expected a share in [0, 1], got {self.min_same_text!r}")
         if not 0.0 <= float(self.max_drop_points) <= 100.0:
@@ -132,17 +134,17 @@ class AgreementPolicy:
             )
 
     @staticmethod
-    def same_text(reference, candidate):
+    def same_text(reference: Sequence[str | None], candidate: Sequence[str | None]) -> float:
         """Share of lines ``candidate`` reads exactly as ``reference`` (lists of texts)."""
         if not reference:
             return 1.0
         return sum(a == b for a, b in zip(reference, candidate)) / len(reference)
 
-    def agrees(self, reference, candidate):
+    def agrees(self, reference: Sequence[str | None], candidate: Sequence[str | None]) -> bool:
         """Whether ``candidate``'s texts agree with ``reference``'s (lists of texts)."""
         return self.same_text(reference, candidate) >= self.min_same_text
 
-    def judge(self, reference, candidate, need_same_text=False):
+    def judge(self, reference: Measurement, candidate: Measurement, need_same_text: bool = False) -> Verdict:
         """Judge ``candidate`` against ``reference`` (two :class:`Measurement` of the same lines).
 
         With labels (both accuracies known) the accuracy drop decides and the share of
@@ -153,12 +155,14 @@ class AgreementPolicy:
             Verdict: ``holds`` and a one-line ``reason`` with the measured figures.
         """
         same = self.same_text(reference.texts, candidate.texts)
-        drop = speedup = None
+        drop: float | None = None
+        speedup: float | None = None
         problems, facts = [], [f"same text as {reference.name} on {same:.1%} of {len(reference.texts)} lines"]
-        labelled = reference.accuracy is not None and candidate.accuracy is not None
-        if labelled:
-            drop = (reference.accuracy - candidate.accuracy) * 100.0
-            facts.append(f"word accuracy {candidate.accuracy:.2%} vs {reference.accuracy:.2%}")
+        ref_acc, cand_acc = reference.accuracy, candidate.accuracy
+        labelled = ref_acc is not None and cand_acc is not None
+        if ref_acc is not None and cand_acc is not None:
+            drop = (ref_acc - cand_acc) * 100.0
+            facts.append(f"word accuracy {cand_acc:.2%} vs {ref_acc:.2%}")
             if drop > self.max_drop_points:
                 problems.append(f"loses {drop:.2f} points (> {self.max_drop_points:g})")
         if (not labelled or need_same_text) and same < self.min_same_text:

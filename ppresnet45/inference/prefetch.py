@@ -6,20 +6,26 @@ with it. The worker stops as soon as the consumer does (an error, an early exit)
 thread outlives a call.
 """
 
+from __future__ import annotations
+
 import queue
 import threading
 import time
+from collections.abc import Generator, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
-def in_background(items, depth, stats):
+def in_background(items: Iterable[T], depth: int, stats: dict[str, Any]) -> Generator[T, None, None]:
     """Iterate ``items`` in a worker thread, up to ``depth`` ahead; time spent waiting for
     the worker is added to ``stats["wait_s"]``, and the worker's exceptions re-raised here.
     Closing the generator (or an error in the consumer) stops the worker."""
-    q = queue.Queue(maxsize=depth)
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
     end = object()
 
-    def put(item):
+    def put(item: object) -> bool:
         """Queue ``item`` unless the consumer has stopped; False once it has."""
         while not stop.is_set():
             try:
@@ -29,7 +35,7 @@ def in_background(items, depth, stats):
                 continue
         return False
 
-    def work():
+    def work() -> None:
         try:
             for item in items:
                 if not put(item):

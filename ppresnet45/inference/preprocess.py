@@ -18,15 +18,21 @@ Channel order: images arrive as OpenCV decodes them (BGR, or gray); a model whos
 (PaddleOCR's ``predict_rec`` feeds ABINet BGR although it was trained on RGB; this does not.)
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from ..data.imgproc import resize_norm_img, to_model_channels
 
+if TYPE_CHECKING:
+    from .spec import InferenceSpec
 
-def in_channel_order(img, spec):
+
+def in_channel_order(img: np.ndarray, spec: InferenceSpec) -> np.ndarray:
     """``img`` (gray, BGR or BGRA, any depth) as uint8 with the model's channels, in its order."""
     img = to_model_channels(img, spec.channels)
     if spec.img_mode == "RGB" and img.shape[2] == 3:
@@ -34,7 +40,7 @@ def in_channel_order(img, spec):
     return img
 
 
-def stretch_norm_img(img, spec):
+def stretch_norm_img(img: np.ndarray, spec: InferenceSpec) -> np.ndarray:
     """Stretch to the spec's ``[C, H, W]`` and normalise: float32 ``[C, H, W]``."""
     c, h, w = spec.image_shape
     img = np.ascontiguousarray(in_channel_order(img, spec))
@@ -46,7 +52,7 @@ def stretch_norm_img(img, spec):
     return ((x - mean) / std).transpose(2, 0, 1).astype(np.float32)
 
 
-def paddleocr_norm_img(img, spec, width):
+def paddleocr_norm_img(img: np.ndarray, spec: InferenceSpec, width: int) -> tuple[np.ndarray, int]:
     """One line as PaddleOCR's ``predict_rec`` prepares it for a batch ``width`` px wide.
 
     Returns:
@@ -63,7 +69,7 @@ def paddleocr_norm_img(img, spec, width):
     return row, rw
 
 
-def model_input(img, spec, width=None):
+def model_input(img: np.ndarray, spec: InferenceSpec, width: int | None = None) -> tuple[np.ndarray, int]:
     """One whole line as a model-input row.
 
     Args:

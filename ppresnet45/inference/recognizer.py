@@ -49,9 +49,13 @@ batches, results in input order) and yields each window's results as soon as it 
 a caller can write them out while the rest is recognized (``ppresnet45 infer`` does).
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import time
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from tqdm import tqdm
@@ -69,19 +73,25 @@ from .runtime import create_runtime
 from .scoring import score_against_labels  # noqa: F401 - kept importable from here
 from .spec import CONFIG_FILE, InferenceSpec, check_model_dir
 
+if TYPE_CHECKING:
+    from .._types import Row, StrPath
+    from .chunking import Piece
+    from .sources import ImageInput
+
 DEFAULT_BATCH_SIZE = 8  # lines per model call, for the engine, the entry point, auto and the CLI
 DEFAULT_MAX_CHUNKS = 16  # most chunks one over-wide line is cut into
 STAT_KEYS = ("failed", "pieces", "batches", "preprocess_s", "model_s", "postprocess_s", "wait_s", "plan_s",
              "padded_pixels", "content_pixels")
 
 
-def _check_positive_int(value, name):
+def _check_positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise DataError(f"{name}: expected a positive int, got {value!r}")
     return value
 
 
-def _resolve_spec(inference_config, runtime, model_dir):
+def _resolve_spec(inference_config: InferenceSpec | dict[str, Any] | None, runtime: Any,
+                  model_dir: StrPath | None) -> InferenceSpec:
     """The spec from an InferenceSpec, a parsed ``inference.yml``, the runtime, or ``model_dir``."""
     if isinstance(inference_config, InferenceSpec):
         return inference_config
@@ -128,9 +138,13 @@ class TextRecognizer:
             recognizer cannot run (another decoder or normalisation).
     """
 
-    def __init__(self, model_dir=None, backend="paddle", precision="fp32", cpu_threads=None, use_gpu=False,
-                 use_onednn=True, batch_size=DEFAULT_BATCH_SIZE, prefetch=None, max_chunks=DEFAULT_MAX_CHUNKS,
-                 width_align=WIDTH_ALIGN, runtime=None, inference_config=None, max_pixels=DEFAULT_MAX_PIXELS):
+    def __init__(self, model_dir: StrPath | None = None, backend: str = "paddle", precision: str = "fp32",
+                 cpu_threads: int | None = None, use_gpu: bool = False, use_onednn: bool = True,
+                 batch_size: int = DEFAULT_BATCH_SIZE, prefetch: int | None = None,
+                 max_chunks: int = DEFAULT_MAX_CHUNKS, width_align: int = WIDTH_ALIGN,
+                 runtime: Callable[[np.ndarray], Any] | None = None,
+                 inference_config: InferenceSpec | dict[str, Any] | None = None,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         self.batch_size = _check_positive_int(batch_size, "batch_size")
         self.max_chunks = _check_positive_int(max_chunks, "max_chunks")
         self.max_pixels = check_max_pixels(max_pixels)
@@ -148,15 +162,15 @@ class TextRecognizer:
             prefetch = 0 if getattr(runtime, "holds_gil", False) else 2
         self.prefetch = int(prefetch)
         self.width_align = int(width_align)
-        self.last_stats = {}
+        self.last_stats: dict[str, Any] = {}
 
     @property
-    def decoder(self):
+    def decoder(self) -> Any:
         """The decoder in use (``PostProcess.name``'s, over the dictionary the output fits)."""
         return self.output.decoder
 
     # -- pre-processing -----------------------------------------------------------------
-    def _prepare(self, img, piece, width):
+    def _prepare(self, img: np.ndarray, piece: Piece, width: int) -> tuple[np.ndarray, int]:
         """One model-input row ``[C, H, width]`` and its content width."""
         spec = self.spec
         if not piece.is_chunk:
@@ -169,7 +183,7 @@ class TextRecognizer:
         return row, piece.width
 
     @staticmethod
-    def _image(piece, loader, cache):
+    def _image(piece: Piece, loader: InputLoader, cache: dict[str, Any]) -> np.ndarray:
         """The piece's decoded image; the last chunked image is kept in ``cache`` (its chunks are adjacent)."""
         if piece.is_chunk and cache.get("index") == piece.index:
             return cache["image"]
@@ -178,11 +192,11 @@ class TextRecognizer:
             cache.update(index=piece.index, image=img)
         return img
 
-    def _build_batch(self, pieces, loader, cache):
+    def _build_batch(self, pieces: list[Piece], loader: InputLoader, cache: dict[str, Any]) -> PreparedBatch:
         """Decode and pre-process one batch; a file that fails is recorded, not raised."""
         t0 = time.thread_time()  # CPU time: wall time would count the model's threads preempting us
         batch = PreparedBatch(width=batch_width(pieces, self.spec, self.width_align))
-        rows = []
+        rows: list[np.ndarray] = []
         for p in pieces:
             if p.index in batch.failed:
                 continue
@@ -201,14 +215,15 @@ class TextRecognizer:
         batch.seconds = time.thread_time() - t0
         return batch
 
-    def _batches(self, plan, loader, stats):
+    def _batches(self, plan: list[list[Piece]], loader: InputLoader,
+                 stats: dict[str, Any]) -> Generator[PreparedBatch, None, None]:
         """The prepared batches of ``plan``, ``prefetch`` ahead in a worker thread when > 0."""
-        cache = {}
+        cache: dict[str, Any] = {}
         built = (self._build_batch(pieces, loader, cache) for pieces in plan)
         return in_background(built, self.prefetch, stats) if self.prefetch > 0 else built
 
     # -- model and decoding -----------------------------------------------------------
-    def _run_batch(self, batch, results, stats):
+    def _run_batch(self, batch: PreparedBatch, results: Results, stats: dict[str, Any]) -> None:
         """Run the model on one batch and decode (or, for chunks, collect) its rows."""
         stats["preprocess_s"] += batch.seconds
         for i, reason in batch.failed.items():
@@ -238,7 +253,7 @@ class TextRecognizer:
                 results.finish(p.index, text=text, score=score, chunks=results.n_chunks[p.index])
         stats["postprocess_s"] += time.perf_counter() - t1
 
-    def _recognize(self, images, bs, stats, bar):
+    def _recognize(self, images: list[ImageInput], bs: int, stats: dict[str, Any], bar: Any) -> list[Row]:
         """The results of one window of inputs, in input order."""
         t0 = time.perf_counter()
         loader = InputLoader(images, self.max_pixels)
@@ -260,7 +275,8 @@ class TextRecognizer:
         return out
 
     # -- public -------------------------------------------------------------------------
-    def stream(self, images, batch_size=None, progress=False, window=None):
+    def stream(self, images: ImageInput | Iterable[ImageInput] | list[ImageInput], batch_size: int | None = None,
+               progress: bool = False, window: int | None = None) -> Iterator[list[Row]]:
         """Recognize text lines window by window, yielding each window's results when it is done.
 
         Args:
@@ -274,10 +290,13 @@ class TextRecognizer:
             list[dict]: the results of the next ``window`` inputs, in input order. Timings of
             the whole call are in :attr:`last_stats` once the generator is exhausted.
         """
-        images = [images] if isinstance(images, (str, os.PathLike, np.ndarray)) else list(images)
+        if isinstance(images, (str, os.PathLike, np.ndarray)):
+            images = [images]
+        else:
+            images = list(cast("Iterable[ImageInput]", images))  # not one path or array: a list of inputs
         bs = _check_positive_int(self.batch_size if batch_size is None else batch_size, "batch_size")
         window = (len(images) or 1) if window is None else _check_positive_int(window, "window")
-        stats = dict(dict.fromkeys(STAT_KEYS, 0), images=len(images))
+        stats: dict[str, Any] = dict(dict.fromkeys(STAT_KEYS, 0), images=len(images))
         stats.update({k: 0.0 for k in STAT_KEYS if k.endswith("_s")}, wall_s=0.0)
         t_start = time.perf_counter()
         self.last_stats = stats
@@ -289,7 +308,8 @@ class TextRecognizer:
         done = len(images) - stats["failed"]
         stats["images_per_s"] = done / stats["wall_s"] if stats["wall_s"] > 0 else 0.0
 
-    def __call__(self, images, batch_size=None, progress=False):
+    def __call__(self, images: ImageInput | Iterable[ImageInput], batch_size: int | None = None,
+                 progress: bool = False) -> list[Row]:
         """Recognize text lines.
 
         Args:
@@ -306,7 +326,7 @@ class TextRecognizer:
             and score None) for an input that could not be read, and ``chunks`` for a
             line recognized in several chunks. Timings of the call are in :attr:`last_stats`.
         """
-        out = []
+        out: list[Row] = []
         for rows in self.stream(images, batch_size=batch_size, progress=progress):
             out.extend(rows)
         return out

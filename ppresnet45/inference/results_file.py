@@ -10,21 +10,28 @@ path; resuming skips every input whose key is already in the file. An interrupte
 leave a partial last line: resuming cuts it off (that input is recognized again).
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sys
+from collections.abc import Iterable, Mapping
+from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import DataError
 
+if TYPE_CHECKING:
+    from .._types import Row, StrPath
 
-def row_key(row):
+
+def row_key(row: Mapping[str, Any]) -> tuple[str, Any]:
     """What identifies a row across runs: ``("line", n)`` for label-file rows, else ``("path", p)``."""
     if row.get("line") is not None:
         return "line", row["line"]
     return "path", row.get("path")
 
 
-def read_rows(path):
+def read_rows(path: StrPath) -> list[Row]:
     """The complete rows of a results file (a partial last line is cut off the file).
 
     Raises:
@@ -38,7 +45,7 @@ def read_rows(path):
     if end < len(data):  # an interrupted write: drop the partial line
         with open(path, "r+b") as f:
             f.truncate(end)
-    rows = []
+    rows: list[Row] = []
     for lineno, line in enumerate(data[:end].splitlines(), 1):
         if not line.strip():
             continue
@@ -61,8 +68,9 @@ class ResultsWriter:
         resume (bool): keep the file's rows and append (else start the file afresh).
     """
 
-    def __init__(self, path, resume=False):
+    def __init__(self, path: str | None, resume: bool = False) -> None:
         self.path = path
+        self._file: IO[str]
         if path is None:
             self._file, self._own = sys.stdout, False
         else:
@@ -73,17 +81,17 @@ class ResultsWriter:
                 raise DataError(f"--output: '{path}' is a folder (expected a file for the JSON lines)")
             self._file, self._own = open(path, "a" if resume else "w", encoding="utf-8"), True  # noqa: SIM115 - closed by close()
 
-    def write(self, rows):
+    def write(self, rows: Iterable[Row]) -> None:
         """Write ``rows``, one JSON line each, and flush."""
         self._file.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         self._file.flush()
 
-    def close(self):
+    def close(self) -> None:
         if self._own:
             self._file.close()
 
-    def __enter__(self):
+    def __enter__(self) -> ResultsWriter:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()

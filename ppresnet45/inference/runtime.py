@@ -12,12 +12,18 @@ never loads Paddle. A runtime returns the model's text output (probabilities ``[
 or VisionLAN's time-major logits: see :mod:`.runtime_base`).
 """
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RegistryError
 from ..registry import RUNTIMES
 from ..utils.lazy import lazy_exports
 from .runtime_base import PRECISIONS, BackendError, Runtime, UnknownBackendError, default_cpu_threads
+
+if TYPE_CHECKING:
+    from .._types import StrPath
 
 __all__ = [
     "BACKENDS", "PRECISIONS", "BackendError", "Runtime", "UnknownBackendError", "available_backends",
@@ -33,7 +39,7 @@ BUILTIN_ORDER = tuple(RUNTIMES.lazy)  # deployment backends first, eager last
 __getattr__, __dir__ = lazy_exports(__package__, _LAZY_CLASSES, globals())
 
 
-def backend_names():
+def backend_names() -> tuple[str, ...]:
     """Names of the registered runtimes: the built-ins (deployment backends first, ``eager``
     last), then plugins' by name. Called again, it includes runtimes registered since.
     Listing imports no backend."""
@@ -44,7 +50,7 @@ def backend_names():
 BACKENDS = backend_names()  # the runtimes registered when this module was imported
 
 
-def available_backends(model_dir=None):
+def available_backends(model_dir: StrPath | None = None) -> list[str]:
     """Backends usable in this environment (a subset of :func:`backend_names`, in its order).
 
     Args:
@@ -59,8 +65,8 @@ def available_backends(model_dir=None):
     return out
 
 
-def create_runtime(model_dir, backend="paddle", precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True,
-                   **kwargs):
+def create_runtime(model_dir: StrPath, backend: str = "paddle", precision: str = "fp32", cpu_threads: int | None = None,
+                   use_gpu: bool = False, use_onednn: bool = True, **kwargs: Any) -> Runtime:
     """Open an export directory with the runtime registered as ``backend`` (:func:`backend_names`).
 
     Args:

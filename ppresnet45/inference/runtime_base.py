@@ -8,8 +8,10 @@ returns every output of the model (VisionLAN: the logits and the features). With
 width, consecutive calls may change both ``N`` and ``W``.
 """
 
+from __future__ import annotations
+
 import os
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -17,6 +19,9 @@ from ..errors import ModelDirError, PPResNetError, RegistryError
 from ..utils.cpu import available_cores
 from .families import select_output
 from .spec import InferenceSpec, check_model_dir
+
+if TYPE_CHECKING:
+    from .._types import StrPath
 
 PRECISIONS = ("fp32", "bf16", "int8")  # int8: the model `ppresnet45 quantize` kept
 # The one-line refusal of bf16 on a CPU without it (the CPU's description follows).
@@ -31,7 +36,7 @@ class UnknownBackendError(BackendError, RegistryError):
     """No runtime is registered under the requested backend name (the registry's message)."""
 
 
-def default_cpu_threads():
+def default_cpu_threads() -> int:
     """The number of CPU cores this process may use (the default for ``cpu_threads``)."""
     return available_cores()
 
@@ -64,16 +69,17 @@ class Runtime:
         use_gpu (bool): whether the backend runs on a GPU.
     """
 
-    backend = None
+    backend: str | None = None
     required_files: ClassVar[dict[str, str]] = {}
     holds_gil = False
 
     @classmethod
-    def is_installed(cls):
+    def is_installed(cls) -> bool:
         """Whether this backend's libraries are importable here."""
         return True
 
-    def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False):
+    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
+                 use_gpu: bool = False) -> None:
         self.model_dir = check_model_dir(model_dir)
         for name, how in self.required_files.items():
             if not os.path.isfile(os.path.join(self.model_dir, name)):
@@ -94,12 +100,12 @@ class Runtime:
         self.dynamic_width = self.spec.dynamic_width
         self.text_output = self.spec.output_layout.text_output
         self.input_name = "x"
-        self.output_names = []
+        self.output_names: list[str] = []
 
-    def _unsupported(self, what):
+    def _unsupported(self, what: str) -> BackendError:
         return BackendError(f"backend '{self.backend}': {what}")
 
-    def _check_input(self, images):
+    def _check_input(self, images: object) -> np.ndarray:
         if not isinstance(images, np.ndarray):
             raise TypeError(f"{self.backend} runtime: expected a numpy array [N, C, H, W], got "
                             f"{type(images).__name__}")
@@ -113,26 +119,26 @@ class Runtime:
             raise ValueError(f"{self.backend} runtime: expected input {want}, got {list(images.shape)}")
         return np.ascontiguousarray(images, dtype=np.float32)
 
-    def __call__(self, images):
+    def __call__(self, images: np.ndarray) -> np.ndarray:
         """Run one float32 ``[N, C, H, W]`` batch; returns the float32 text output (a fresh
         array, not a view of a backend buffer)."""
         return np.asarray(self._run(self._check_input(images)), dtype=np.float32)
 
-    def run_all(self, images):
+    def run_all(self, images: np.ndarray) -> list[np.ndarray]:
         """Run one batch; returns every output of the model, as float32 arrays, in order."""
         return [np.asarray(o, dtype=np.float32) for o in self._run_all(self._check_input(images))]
 
-    def _run(self, images):
+    def _run(self, images: np.ndarray) -> np.ndarray:
         """The text output of one checked batch (default: picked from :meth:`_run_all`)."""
         return select_output(self._run_all(images), self.spec.postprocess)
 
-    def _run_all(self, images):
+    def _run_all(self, images: np.ndarray) -> list[np.ndarray]:
         """Every output of one checked batch (default: the text output alone)."""
         if type(self)._run is Runtime._run:  # pragma: no cover - a subclass must implement one
             raise NotImplementedError(f"{type(self).__name__} implements neither _run nor _run_all")
         return [self._run(images)]
 
-    def info(self):
+    def info(self) -> dict[str, Any]:
         """A JSON-friendly description of the runtime's settings (for reports)."""
         return {
             "backend": self.backend,
@@ -145,6 +151,6 @@ class Runtime:
             "outputs": list(self.output_names),
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"{type(self).__name__}(model_dir={self.model_dir!r}, backend={self.backend!r}, "
                 f"precision={self.precision!r})")

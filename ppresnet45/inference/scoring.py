@@ -6,7 +6,15 @@ label None) is left out of the score. :class:`LabelScore` accumulates results as
 (``infer`` scores rows window by window); :func:`score_against_labels` scores one list.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 from ..modeling.metrics import RecMetric
+
+if TYPE_CHECKING:
+    from .._types import Row
 
 _FAILED = "\ufffd"  # no label equals it: a failed image is simply wrong
 
@@ -14,11 +22,11 @@ _FAILED = "\ufffd"  # no label equals it: a failed image is simply wrong
 class LabelScore:
     """Accumulated accuracy of results against their labels."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.metric = RecMetric()
         self.total = 0
 
-    def update(self, results, labels):
+    def update(self, results: Iterable[Row], labels: Iterable[str | None]) -> None:
         """Add ``results`` (rows with ``text``, ``path``) scored against ``labels`` (None: skipped)."""
         pairs = [(r, label) for r, label in zip(results, labels) if label is not None]
         if not pairs:
@@ -27,7 +35,7 @@ class LabelScore:
         self.metric.update(preds, [label for _, label in pairs], [{"img_path": r.get("path")} for r, _ in pairs])
         self.total += len(pairs)
 
-    def result(self):
+    def result(self) -> dict[str, Any]:
         """``accuracy``, ``correct``, ``total``, ``norm_edit_dis`` (1 - mean normalised edit
         distance) and, when the images lie in two or more folders, ``by_group``
         (``{folder: {"acc", "norm_edit_dis", "count"}}``, e.g. per held-out font)."""
@@ -39,7 +47,7 @@ class LabelScore:
         return out
 
 
-def score_against_labels(results, labels):
+def score_against_labels(results: Sequence[Row], labels: Iterable[str | None]) -> dict[str, Any]:
     """Accuracy of recognizer results against ground-truth texts (see the module docs).
 
     Returns:

@@ -13,11 +13,19 @@ A source is one of
   ``<file>:<line>: <what is wrong>``) and the other lines go on.
 """
 
+from __future__ import annotations
+
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
 
 from ..data.label_file import iter_label_lines
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .._types import StrPath
 
 IMAGE_EXTENSIONS = (
     ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif", ".rgb",
@@ -40,6 +48,10 @@ class BadInput:
     reason: str
 
 
+# What the recognizer accepts per image: a path, a decoded array, or an input known to be bad.
+ImageInput = Union[str, "os.PathLike[str]", "np.ndarray", BadInput]
+
+
 @dataclass
 class ImageSources:
     """The images named by a source path.
@@ -55,26 +67,26 @@ class ImageSources:
         lines (list[int] | None): the label file's line number of each entry.
     """
 
-    paths: list
-    labels: list = None
+    paths: list[str]
+    labels: list[str | None] | None = None
     kind: str = "file"
     source: str = ""
-    errors: dict = field(default_factory=dict)
-    lines: list = None
+    errors: dict[int, str] = field(default_factory=dict)
+    lines: list[int] | None = None
 
-    def inputs(self):
+    def inputs(self) -> list[str | BadInput]:
         """What to hand the recognizer: the paths, with a :class:`BadInput` for each bad entry."""
         return [BadInput(None, self.errors[i]) if i in self.errors else p for i, p in enumerate(self.paths)]
 
 
-def is_image_path(path):
+def is_image_path(path: StrPath) -> bool:
     """True when ``path`` ends with one of :data:`IMAGE_EXTENSIONS` (case-insensitive)."""
     return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
 
 
-def list_folder_images(folder):
+def list_folder_images(folder: StrPath) -> list[str]:
     """Image files under ``folder`` (recursive), sorted by relative path; hidden entries skipped."""
-    found = []
+    found: list[str] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
@@ -83,7 +95,7 @@ def list_folder_images(folder):
     return sorted(found, key=lambda p: os.path.relpath(p, folder))
 
 
-def _check_text_file(path):
+def _check_text_file(path: str) -> None:
     """A binary file is no label file: a one-line error for the whole source."""
     try:
         with open(path, "rb") as f:
@@ -95,7 +107,7 @@ def _check_text_file(path):
                         f"(expected 'path<TAB>text' lines; image extensions: {' '.join(IMAGE_EXTENSIONS)})")
 
 
-def read_label_sources(path):
+def read_label_sources(path: str) -> ImageSources:
     """The entries of a ``path<TAB>text`` label file, malformed lines included as errors.
 
     Raises:
@@ -103,23 +115,25 @@ def read_label_sources(path):
     """
     _check_text_file(path)
     base = os.path.dirname(os.path.abspath(path))
-    out = ImageSources(paths=[], labels=[], kind="label_file", source=path, lines=[])
+    labels: list[str | None] = []
+    lines: list[int] = []
+    out = ImageSources(paths=[], labels=labels, kind="label_file", source=path, lines=lines)
     for line in iter_label_lines(path):
         if line.error:
             out.errors[len(out.paths)] = f"{path}:{line.lineno}: {line.error}"
             out.paths.append(f"{path}:{line.lineno}")
-            out.labels.append(None)
+            labels.append(None)
         else:
             image = line.path.strip()
             out.paths.append(image if os.path.isabs(image) else os.path.join(base, image))
-            out.labels.append(line.text)
-        out.lines.append(line.lineno)
+            labels.append(line.text)
+        lines.append(line.lineno)
     if not out.paths:
         raise DataError(f"label file '{path}' has no 'path<TAB>text' lines")
     return out
 
 
-def list_image_sources(path):
+def list_image_sources(path: StrPath) -> ImageSources:
     """List the images of an image file, a folder (recursive) or a label file.
 
     Args:

@@ -41,8 +41,12 @@ it, at least the nominal width, at most :data:`PADDLEOCR_MAX_WIDTH`; every time 
 Our exports use ``batching: chunks`` (:mod:`.chunking`); ``Global.batching`` overrides either.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -54,6 +58,10 @@ from . import spec_parse as parse
 from .families import DEFAULT_RESIZE_OP, output_layout, preprocessing
 from .int8 import INT8_ONNX_FILE  # noqa: F401 - kept importable from here
 from .spec_parse import BATCHING, CHUNKS, PADDLEOCR, PADDLEOCR_MAX_WIDTH  # noqa: F401 - part of this module's API
+
+if TYPE_CHECKING:
+    from .._types import StrPath
+    from .families import OutputLayout, Preprocessing
 
 MODEL_FILE = "inference.json"
 PARAMS_FILE = "inference.pdiparams"
@@ -70,12 +78,12 @@ REQUIRED_FILES = (CONFIG_FILE, MODEL_FILE, PARAMS_FILE)
 MAX_WIDTH_RATIO = 25
 
 
-def default_max_width(height, width):
+def default_max_width(height: int, width: int) -> int:
     """The default ``max_width`` of a dynamic-width model ``height`` px high (nominal ``width``)."""
     return max(int(width), MAX_WIDTH_RATIO * int(height))
 
 
-def check_model_dir(model_dir, names=REQUIRED_FILES):
+def check_model_dir(model_dir: StrPath, names: Iterable[str] = REQUIRED_FILES) -> str:
     """Check that ``model_dir`` is a folder holding ``names``; returns it as a ``str``.
 
     Raises:
@@ -95,20 +103,21 @@ def check_model_dir(model_dir, names=REQUIRED_FILES):
     return model_dir
 
 
-def _read_yaml(path):
+def _read_yaml(path: StrPath) -> Any:
     """The parsed YAML of ``path``; syntax and encoding errors as one line with the file (and line)."""
     return read_yaml_file(path, ModelDirError, what="inference config")
 
 
-def dump_inference_yml(data):
+def dump_inference_yml(data: dict[str, Any]) -> str:
     """YAML text of ``inference.yml``: short number lists in flow style (``[3, 32, -1]``),
     the character list one entry per line, as PaddleOCR/PaddleX write it."""
 
     class _Dumper(yaml.SafeDumper):
-        def ignore_aliases(self, data):  # a record repeated in two places is written twice, never as &id001
+        # a record repeated in two places is written twice, never as &id001
+        def ignore_aliases(self, data: Any) -> bool:
             return True
 
-    def represent_list(dumper, value):
+    def represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
         flow = len(value) <= 8 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
 
@@ -158,66 +167,66 @@ class InferenceSpec:
     dynamic_width: bool
     max_width: int
     img_mode: str
-    character_list: list
-    macs_per_image: int = None
+    character_list: list[str]
+    macs_per_image: int | None = None
     model_name: str = ""
     scale: float = SCALE
-    mean: tuple = MEAN
-    std: tuple = STD
+    mean: tuple[float, ...] = MEAN
+    std: tuple[float, ...] = STD
     postprocess: str = "CTCLabelDecode"
     resize_op: str = DEFAULT_RESIZE_OP
     batching: str = CHUNKS
     model_type: str = "rec"
     algorithm: str = "CTC"
-    backbone: str = None
-    untrained: bool = None
-    ppresnet45_version: str = None
-    quantization: dict = None
-    architecture: dict = field(default=None, repr=False)
-    raw: dict = field(default=None, repr=False, compare=False)
+    backbone: str | None = None
+    untrained: bool | None = None
+    ppresnet45_version: str | None = None
+    quantization: dict[str, Any] | None = None
+    architecture: dict[str, Any] | None = field(default=None, repr=False)
+    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     source: str = field(default=CONFIG_FILE, compare=False)
 
     # -- derived ------------------------------------------------------------------
     @property
-    def image_shape(self):
+    def image_shape(self) -> list[int]:
         """``[C, H, W]`` at the nominal width."""
         return [self.channels, self.height, self.width]
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> list[int]:
         """The model input ``[C, H, W]``; ``W = -1`` for a dynamic width."""
         return [self.channels, self.height, -1 if self.dynamic_width else self.width]
 
     @property
-    def chunking(self):
+    def chunking(self) -> bool:
         """Whether over-wide lines are split into chunks (dynamic width, padding, ``chunks`` batching)."""
         return self.dynamic_width and self.padding and self.batching == CHUNKS
 
     @property
-    def paddleocr_batching(self):
+    def paddleocr_batching(self) -> bool:
         """Whether batches are formed, padded and decoded as PaddleOCR's ``predict_rec`` does
         (dynamic width, padding, ``paddleocr`` batching)."""
         return self.dynamic_width and self.padding and self.batching == PADDLEOCR
 
     @property
-    def preprocessing(self):
+    def preprocessing(self) -> Preprocessing:
         """The family's :class:`.families.Preprocessing` (from the resize op)."""
         return preprocessing(self.resize_op)
 
     @property
-    def keep_ratio_resize(self):
+    def keep_ratio_resize(self) -> bool:
         """Lines go through the aspect-ratio resize of ``RecResizeImg`` (else a stretch)."""
         return self.preprocessing.keep_ratio
 
     @property
-    def output_layout(self):
+    def output_layout(self) -> OutputLayout:
         """The family's :class:`.families.OutputLayout` (from the decoder's name)."""
         return output_layout(self.postprocess)
 
     # -- constructors -------------------------------------------------------------
     @classmethod
-    def for_model(cls, image_shape, character_list, dynamic_width=True, resize_op=DEFAULT_RESIZE_OP, img_mode=None,
-                  **meta):
+    def for_model(cls, image_shape: Sequence[int], character_list: Iterable[str], dynamic_width: bool = True,
+                  resize_op: str = DEFAULT_RESIZE_OP, img_mode: str | None = None, **meta: Any) -> InferenceSpec:
         """The spec of a freshly exported model: the pre-processing of its family's resize op
         (aspect-ratio resize with right padding for ``RecResizeImg``, else a stretch), its
         normalisation and channel order, and the default max width.
@@ -239,7 +248,7 @@ class InferenceSpec:
                    mean=tuple(pre.mean[:c]), std=tuple(pre.std[:c]), resize_op=pre.resize_op, **meta)
 
     @classmethod
-    def from_config(cls, cfg, source=CONFIG_FILE):
+    def from_config(cls, cfg: dict[str, Any], source: StrPath = CONFIG_FILE) -> InferenceSpec:
         """Read and check a parsed ``inference.yml``.
 
         Args:
@@ -274,7 +283,7 @@ class InferenceSpec:
         )
 
     @classmethod
-    def from_yaml(cls, path):
+    def from_yaml(cls, path: StrPath) -> InferenceSpec:
         """Read ``inference.yml``, given as the file or as its export directory.
 
         Raises:
@@ -290,7 +299,7 @@ class InferenceSpec:
         return cls.from_config(_read_yaml(path), path)
 
     # -- writing ------------------------------------------------------------------
-    def extras(self):
+    def extras(self) -> dict[str, Any]:
         """What only ppresnet45 reads: the ``Global`` keys besides ``model_name`` (None values left out)."""
         keys = {
             "model_type": self.model_type,
@@ -310,18 +319,18 @@ class InferenceSpec:
         }
         return {k: v for k, v in keys.items() if v is not None}
 
-    def _transform_ops(self):
+    def _transform_ops(self) -> list[dict[str, Any]]:
         """``PreProcess.transform_ops``: PaddleOCR's ops for the family (see the module docs)."""
-        resize = {"image_shape": self.image_shape}
+        resize: dict[str, Any] = {"image_shape": self.image_shape}
         if self.keep_ratio_resize and not self.padding:
             resize["padding"] = False
         return [{"DecodeImage": {"channel_first": False, "img_mode": self.img_mode}}, {self.resize_op: resize},
                 {"KeepKeys": {"keep_keys": ["image"]}}]
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         """The ``inference.yml`` mapping (what :meth:`from_config` reads back)."""
         glob = {"model_name": self.model_name} if self.model_name else {}
-        out = {
+        out: dict[str, Any] = {
             "Global": dict(glob, **self.extras()),
             "PreProcess": {"transform_ops": self._transform_ops()},
             "PostProcess": {"name": self.postprocess, "character_dict": list(self.character_list)},
@@ -330,11 +339,11 @@ class InferenceSpec:
             out["Architecture"] = self.architecture
         return out
 
-    def to_yaml(self, path):
+    def to_yaml(self, path: StrPath) -> None:
         """Write :meth:`to_config` to ``path`` atomically (a reader never sees half a file)."""
         atomic_write_text(path, dump_inference_yml(self.to_config()))
 
-    def save_records(self, path=None):
+    def save_records(self, path: StrPath | None = None) -> None:
         """Write the records only ppresnet45 keeps (``quantization``) into the file the spec was
         read from (or ``path``), leaving every other key as it was (a PaddleOCR export keeps
         its own layout), atomically."""
@@ -349,7 +358,7 @@ class InferenceSpec:
         atomic_write_text(os.fspath(path or self.source), dump_inference_yml(cfg))
 
 
-def load_inference_config(model_dir):
+def load_inference_config(model_dir: StrPath) -> dict[str, Any] | None:
     """Check an export directory and return its parsed ``inference.yml``.
 
     Args:

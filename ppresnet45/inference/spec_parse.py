@@ -5,9 +5,15 @@ the file (``src``) and the key. Where a value can come from PaddleOCR's vocabula
 (``PreProcess`` ops) and from our own ``Global`` keys, both are read, and they must agree.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from ..charset import DEFAULT_CHARACTERS
 from ..errors import ModelDirError
-from .families import DEFAULT_RESIZE_OP, PREPROCESSING
+from .families import DEFAULT_RESIZE_OP, PREPROCESSING, Preprocessing
+
+Norm = tuple[float, tuple[float, ...], tuple[float, ...]]  # (scale, mean, std)
 
 IMG_MODES = ("BGR", "RGB", "GRAY")
 CHUNKS, PADDLEOCR = "chunks", "paddleocr"
@@ -19,11 +25,11 @@ PADDLEOCR_MAX_WIDTH = 3200
 OWN_SHAPE_KEYS = ("image_shape", "input_shape", "dynamic_width", "max_width", "ppresnet45_version")
 
 
-def is_int(value):
+def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def number(value, where):
+def number(value: object, where: str) -> float:
     """A number that PaddleOCR configs may spell as a string like ``"1./255."``."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
@@ -38,7 +44,7 @@ def number(value, where):
     raise ModelDirError(f"{where}: expected a number, got {value!r}")
 
 
-def numbers(values, default, where):
+def numbers(values: object, default: tuple[float, ...], where: str) -> tuple[float, ...]:
     if values is None:
         return tuple(default)
     if not isinstance(values, (list, tuple)) or not values:
@@ -46,7 +52,7 @@ def numbers(values, default, where):
     return tuple(number(v, where) for v in values)
 
 
-def sections(cfg, src):
+def sections(cfg: object, src: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """``(Global, {transform op name: args})`` of a parsed file, type-checked. ``Global`` may
     be absent (PaddleOCR's exports of most models have none)."""
     if not isinstance(cfg, dict):
@@ -57,7 +63,7 @@ def sections(cfg, src):
     pre = cfg.get("PreProcess")
     if pre is not None and not (isinstance(pre, dict) and isinstance(pre.get("transform_ops", []), list)):
         raise ModelDirError(f"{src}: PreProcess: expected a mapping with a 'transform_ops' list")
-    ops = {}
+    ops: dict[str, dict[str, Any]] = {}
     for op in (pre or {}).get("transform_ops") or []:
         if isinstance(op, dict):
             for name, args in op.items():
@@ -65,7 +71,7 @@ def sections(cfg, src):
     return glob, ops
 
 
-def postprocess(cfg, src):
+def postprocess(cfg: dict[str, Any], src: str) -> tuple[str, list[str]]:
     """``(decoder name, character list)`` of ``PostProcess``; ``Architecture`` is type-checked too.
 
     Without ``character_dict`` the dictionary is PaddleOCR's default ``0-9a-z`` (its exports of
@@ -84,7 +90,7 @@ def postprocess(cfg, src):
     return post["name"], list(chars)
 
 
-def resize_op(ops, src):
+def resize_op(ops: dict[str, dict[str, Any]], src: str) -> str:
     """The name of the one resize op in ``PreProcess`` (``RecResizeImg`` when there is none)."""
     found = [name for name in ops if name in PREPROCESSING]
     if len(found) > 1:
@@ -92,7 +98,8 @@ def resize_op(ops, src):
     return found[0] if found else DEFAULT_RESIZE_OP
 
 
-def shape(glob, ops, resize, dynamic_default, src):
+def shape(glob: dict[str, Any], ops: dict[str, dict[str, Any]], resize: str, dynamic_default: bool,
+          src: str) -> tuple[list[int], bool]:
     """``(image_shape, dynamic_width)``: the nominal ``[C, H, W]`` and whether any width is accepted.
 
     Without our ``Global`` keys (a PaddleOCR file) the width is dynamic when the family's
@@ -120,7 +127,7 @@ def shape(glob, ops, resize, dynamic_default, src):
     return value, dynamic
 
 
-def padding(ops, resize, pre, src):
+def padding(ops: dict[str, dict[str, Any]], resize: str, pre: Preprocessing, src: str) -> bool:
     """Whether an aspect-ratio resize op pads (``padding``, default true as in PaddleOCR);
     always ``False`` for the stretching ops."""
     if not pre.keep_ratio:
@@ -131,7 +138,7 @@ def padding(ops, resize, pre, src):
     return value
 
 
-def batching(glob, src):
+def batching(glob: dict[str, Any], src: str) -> str:
     """``Global.batching`` (``chunks`` or ``paddleocr``); without it ``paddleocr`` for a file with
     none of our keys (PaddleOCR's export), else ``chunks``."""
     value = glob.get("batching")
@@ -142,16 +149,17 @@ def batching(glob, src):
     return value
 
 
-def _norm_triple(args, pre, where):
+def _norm_triple(args: dict[str, Any], pre: Preprocessing, where: str) -> Norm:
     return (number(args.get("scale", pre.scale), f"{where}.scale"),
             numbers(args.get("mean"), pre.mean, f"{where}.mean"),
             numbers(args.get("std"), pre.std, f"{where}.std"))
 
 
-def normalization(glob, ops, pre, src):
+def normalization(glob: dict[str, Any], ops: dict[str, dict[str, Any]], pre: Preprocessing, src: str) -> Norm:
     """``(scale, mean, std)``: ``Global.normalize`` (ours), ``NormalizeImage`` (PaddleOCR's op;
     both must agree when both are there), else the resize op's own."""
-    from_op = from_glob = None
+    from_op: Norm | None = None
+    from_glob: Norm | None = None
     if "NormalizeImage" in ops:
         from_op = _norm_triple(ops["NormalizeImage"], pre, f"{src}: NormalizeImage")
     if glob.get("normalize") is not None:
@@ -165,17 +173,17 @@ def normalization(glob, ops, pre, src):
     return from_glob or from_op or (pre.scale, pre.mean, pre.std)
 
 
-def _close(a, b):
+def _close(a: Norm, b: Norm) -> bool:
     flat = lambda t: [t[0], *t[1], *t[2]]  # noqa: E731
     return len(a[1]) == len(b[1]) and len(a[2]) == len(b[2]) and all(
         abs(x - y) <= 1e-9 for x, y in zip(flat(a), flat(b)))
 
 
-def _show(norm):
+def _show(norm: Norm) -> str:
     return f"(scale={norm[0]:g}, mean={list(norm[1])}, std={list(norm[2])})"
 
 
-def img_mode(glob, ops, pre, src):
+def img_mode(glob: dict[str, Any], ops: dict[str, dict[str, Any]], pre: Preprocessing, src: str) -> str:
     """The channel order: ``DecodeImage.img_mode`` and ``Global.channel_order`` (both must agree
     when both are there), else the resize op's default."""
     decode = ops.get("DecodeImage")
@@ -194,7 +202,7 @@ def img_mode(glob, ops, pre, src):
     return order
 
 
-def max_width(glob, default, src):
+def max_width(glob: dict[str, Any], default: int, src: str) -> int:
     value = glob.get("max_width")
     value = default if value is None else value
     if not is_int(value) or value < 1:
@@ -202,7 +210,7 @@ def max_width(glob, default, src):
     return value
 
 
-def quantization(glob, src):
+def quantization(glob: dict[str, Any], src: str) -> dict[str, dict[str, Any]] | None:
     """``Global.quantization`` (a mapping of records, e.g. ``{"int8": {...}}``), or None."""
     value = glob.get("quantization")
     if value is None:

@@ -8,6 +8,7 @@ messages). :func:`build_training_parts` assembles what :class:`.trainer.Trainer`
 import contextlib
 import dataclasses
 import os
+from typing import Optional
 
 from ..charset import CTCCharset
 from ..data import build_dataloader
@@ -146,7 +147,7 @@ class TrainingParts:
     train_positions: dict
     characters: list
     eval_loader: object = None
-    eval_positions: dict = None
+    eval_positions: Optional[dict] = None
 
 
 def build_training_parts(config, seed=0, rank=0, world_size=1, epoch=0, last_step=-1, with_eval=True):

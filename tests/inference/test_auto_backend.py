@@ -8,8 +8,7 @@ import pytest
 
 from ppresnet45.cli import main
 from ppresnet45.data.synth import render_dataset
-from ppresnet45.inference import choose_backend
-from ppresnet45.inference import auto
+from ppresnet45.inference import auto, choose_backend
 from ppresnet45.inference.auto import CANDIDATE_PRECISIONS, cache_path
 from ppresnet45.utils.cpu import cpu_has_bf16, isa_cap
 

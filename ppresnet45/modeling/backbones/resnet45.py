@@ -18,6 +18,8 @@ A stride may be an int or ``[stride_h, stride_w]``; ``[2, 1]`` halves the height
 keeps the horizontal resolution, which suits CTC on long text lines.
 """
 
+from typing import Optional
+
 import paddle
 from paddle import nn
 
@@ -327,7 +329,7 @@ BACKBONES.register("ResNet", ResNet)  # the generic network: every argument from
 class _ResNetPreset(ResNet):
     """A :class:`ResNet` whose arguments default to one row of :data:`PRESETS`."""
 
-    preset = None  # the PRESETS row; set by each subclass
+    preset: Optional[dict[str, object]] = None  # the PRESETS row; set by each subclass
 
     def __init__(self, in_channels=3, layers=None, strides=None, channels=None, stem_channels=None,
                  stem_stride=None):
