@@ -155,7 +155,7 @@ def _recognize(model_dir, label_file, out, threads, trained, by_font=False):
     print(f"  {st['images']} lines, {st['images_per_s']:.1f} lines/s, accuracy {acc['accuracy']:.4f} "
           f"({acc['correct']}/{acc['total']})")
     for font, row in (acc.get("by_group") or {}).items():
-        print(f"    {font}: accuracy {row['acc']:.4f} (n={row['count']}), 1 - NED {row['norm_edit_dis']:.4f}")
+        print(f"    {font}: accuracy {row['acc']:.4f} (n={row['count']}), norm_edit_dis {row['norm_edit_dis']:.4f}")
     if not trained and not by_font:
         print("  NOTE: the weights are UNTRAINED (random), so the text above is noise. Train the demo model "
               "with:  .venv/bin/python tools/train_demo.py, then run make demo again.")

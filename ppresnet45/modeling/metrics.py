@@ -38,8 +38,9 @@ class RecMetric:
     Any other keyword (a typo in the config's ``Metric`` section) is an error.
 
     Metrics (``get_metric``): ``acc`` (exact word accuracy), ``acc_case_insensitive``,
-    ``norm_edit_dis`` (``1 -`` mean normalized edit distance, as PaddleOCR reports it),
-    ``mean_norm_edit_distance``, ``num_samples``, ``acc_by_length``
+    ``norm_edit_dis`` (``1 -`` mean normalized edit distance, as PaddleOCR reports it: higher
+    is better, 1.0 = every line exact; the only edit-distance metric, in configs, logs and
+    reports alike), ``num_samples``, ``acc_by_length``
     (``{length: {"acc", "count"}}`` over the ground-truth length) and, when the samples'
     ``img_path`` (in ``extras``) lie in two or more folders, ``acc_by_group``
     (``{folder: {"acc", "norm_edit_dis", "count"}}``): the folder says where a line comes
@@ -108,7 +109,7 @@ class RecMetric:
                 group[2] += 1
             if self.keep_records:
                 rec = {"pred": pred_text, "label": target_text, "score": None if score is None else float(score),
-                       "edit_distance": dist, "norm_edit_distance": n, "correct": bool(ok)}
+                       "edit_distance": dist, "norm_edit_dis": 1.0 - n, "correct": bool(ok)}
                 if extras is not None:
                     rec.update(extras[i])
                 self._records.append(rec)
@@ -135,7 +136,6 @@ class RecMetric:
             "acc": self.correct / total if total else 0.0,
             "acc_case_insensitive": self.correct_ci / total if total else 0.0,
             "norm_edit_dis": 1.0 - mean_ned,
-            "mean_norm_edit_distance": mean_ned,
             "num_samples": total,
             "acc_by_length": {
                 int(k): {"acc": v[0] / v[1], "count": v[1]} for k, v in sorted(self.by_length.items())
@@ -155,9 +155,9 @@ def line_group(path):
 
 
 def worst_samples(records, num=50):
-    """The ``num`` records with the highest edit distance (ties: higher normalized distance,
-    then lower score), wrong ones only."""
+    """The ``num`` records with the highest edit distance (ties: lower ``norm_edit_dis``, then
+    lower score), wrong ones only."""
     wrong = [r for r in records if not r.get("correct")]
-    wrong.sort(key=lambda r: (-r["edit_distance"], -r["norm_edit_distance"],
+    wrong.sort(key=lambda r: (-r["edit_distance"], r["norm_edit_dis"],
                               r["score"] if r.get("score") is not None else 0.0))
     return wrong[:num]

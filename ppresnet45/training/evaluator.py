@@ -148,8 +148,7 @@ def format_metrics(metrics):
     lines = [
         f"samples: {metrics.get('num_samples')}",
         f"word accuracy: {metrics.get('acc', 0.0):.4f} (case-insensitive {metrics.get('acc_case_insensitive', 0.0):.4f})",
-        f"normalized edit distance: {metrics.get('mean_norm_edit_distance', 0.0):.4f} "
-        f"(1 - NED = {metrics.get('norm_edit_dis', 0.0):.4f})",
+        f"norm_edit_dis: {metrics.get('norm_edit_dis', 0.0):.4f} (1 - normalized edit distance; 1.0 = all exact)",
     ]
     by_len = metrics.get("acc_by_length") or {}
     if by_len:

@@ -54,7 +54,7 @@ def test_eval_command_writes_json_and_worst_samples(tmp_path, capsys):
     result = json.loads((tmp_path / "model" / "eval_result.json").read_text())
     m = result["metrics"]
     assert m["num_samples"] == 6
-    for key in ("acc", "acc_case_insensitive", "norm_edit_dis", "mean_norm_edit_distance", "acc_by_length"):
+    for key in ("acc", "acc_case_insensitive", "norm_edit_dis", "acc_by_length"):
         assert key in m
     assert result["checkpoint"] == prefix
     lines = (tmp_path / "model" / "eval_worst.tsv").read_text().splitlines()
