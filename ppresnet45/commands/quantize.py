@@ -7,6 +7,8 @@ records what was measured (with the CPU) in ``inference.yml``. Refuses, writing 
 when none holds. Exit status: 0, 1 when refused, 2 for bad input.
 """
 
+import shlex
+
 from ..quantization import CALIBRATION_METHODS, QUANTIZERS, QuantizationRefused, quantize_export
 from ._args import name_list, non_negative_float, positive_int
 
@@ -58,6 +60,14 @@ def run(args):
           f"accuracy {report['word_accuracy']:.4f} vs fp32 {report['fp32_word_accuracy']:.4f}, "
           f"{report['speedup_vs_fp32']:.2f}x fp32 on {report['runtime']}, {report['cpu']['model']} "
           f"({report['cpu']['kind']})")
-    print(f"run it: ppresnet45 infer --model_dir {args.model_dir} --backend {report['runtime']} --precision int8 "
-          "--image_dir YOUR_LINES   (--backend auto also considers it)")
+    print(f"run it: {run_hint(args.model_dir, report['runtime'], args.eval_data or args.calib_data)}")
     return 0
+
+
+def run_hint(model_dir, runtime, lines=None):
+    """The command that runs the kept int8 model, ready to copy: ``infer`` on the lines the
+    check used when they are files, else ``benchmark`` (which needs none)."""
+    if lines:
+        return (f"ppresnet45 infer --model_dir {shlex.quote(str(model_dir))} --image_dir {shlex.quote(str(lines))} "
+                f"--backend {runtime} --precision int8")
+    return f"ppresnet45 benchmark --model_dir {shlex.quote(str(model_dir))} --backends {runtime} --precision int8"

@@ -171,8 +171,10 @@ def choose_backend(model_dir: StrPath, probe: Iterable[ImageInput], batch_size: 
                 f"{hit.get('reason', '')})")
             return dict(hit, cached=True)
     candidates = sorted(_candidates(model_dir, measured, backends), key=lambda c: c[1] != "fp32")
+    if not any(p in wanted for _, p in candidates):
+        raise BackendError(_nothing_to_run(model_dir, wanted))
     if job_lines is not None and not worth_probing(job_lines, len(candidates)):
-        return _without_probe(candidates, wanted, job_lines, log)
+        return _without_probe(model_dir, candidates, wanted, job_lines, log)
     spec = InferenceSpec.from_yaml(model_dir)
     table: dict[str, dict[str, Any]] = {}
     reference: list[str | None] | None = None
@@ -200,8 +202,10 @@ def choose_backend(model_dir: StrPath, probe: Iterable[ImageInput], batch_size: 
         raise BackendError("--backend auto: no fp32 backend runs this model here: "
                            + "; ".join(f"{k}: {v['skipped']}" for k, v in table.items()))
     if best is None:
-        raise BackendError(f"--backend auto: no {'/'.join(sorted(wanted))} backend agrees with fp32 on "
-                           f">= {min_agreement:.0%} of the probe lines: {table}")
+        measured_text = ", ".join(f"{k} {v['agreement']:.0%} same" if "agreement" in v else f"{k} skipped"
+                                  for k, v in table.items())
+        raise BackendError(f"--backend auto: no {'/'.join(sorted(wanted))} runtime reads like fp32 on "
+                           f">= {min_agreement:.0%} of the probe lines ({measured_text})")
     backend, precision = best.split("/")
     ranked = sorted((n for n in table if "images_per_s" in table[n]), key=lambda n: -table[n]["images_per_s"])
     reason = (f"fastest of {len(ranked)} with text = fp32 on >= {min_agreement:.0%} of {len(probe)} probe lines: "
@@ -221,13 +225,19 @@ def choose_backend(model_dir: StrPath, probe: Iterable[ImageInput], batch_size: 
     return dict(choice, runtime=best_runtime)
 
 
-def _without_probe(candidates: list[tuple[str, str]], wanted: set[str], job_lines: int,
+def _nothing_to_run(model_dir: StrPath, wanted: set[str]) -> str:
+    hint = (f"; `ppresnet45 quantize --model_dir {model_dir}` makes int8 models for OpenVINO and ONNX Runtime"
+            if wanted == {"int8"} else "")
+    return f"--backend auto: no {'/'.join(sorted(wanted))} runtime runs the model in {model_dir} here{hint}"
+
+
+def _without_probe(model_dir: StrPath, candidates: list[tuple[str, str]], wanted: set[str], job_lines: int,
                    log: LogFn) -> dict[str, Any]:
     """The choice for a job too small to probe for: the first candidate of the wanted
     precision in :data:`CANDIDATE_BACKENDS` order (``paddle``, PaddleOCR's own, first)."""
     pick = next(((b, p) for b, p in candidates if p in wanted), None)
     if pick is None:
-        raise BackendError(f"--backend auto: no {'/'.join(sorted(wanted))} runtime runs this model here")
+        raise BackendError(_nothing_to_run(model_dir, wanted))
     others = len(candidates)
     reason = ("the only candidate" if others <= 1 else
               f"not probed: measuring {others} runtimes costs ~{probe_cost_lines(others, min(PROBE_LINES, job_lines))} "

@@ -1,12 +1,13 @@
 """``--backend auto``: measured choice among the runtimes, text agreement with FP32, the cache."""
 
 import json
+import shlex
 import os
 from pathlib import Path
 
 import pytest
 
-from ppresnet45.cli import main
+from ppresnet45.cli import build_parser, main
 from ppresnet45.data.synth import render_dataset
 from ppresnet45.inference import auto, choose_backend
 from ppresnet45.inference.auto import CANDIDATE_PRECISIONS, cache_path
@@ -89,3 +90,14 @@ def test_infer_auto_probes_a_large_enough_job_and_keeps_fp32(onnx_model_dir, pro
     cached = json.loads(Path(cache_path()).read_text())
     assert all(k.endswith("/fp32") for v in cached.values() for k in v["candidates"])  # nothing lower was tried
 
+
+
+def test_asking_for_int8_without_an_int8_model_is_one_line_with_a_hint_that_parses(onnx_model_dir, probe_lines,
+                                                                                     capsys):
+    rc = main(["infer", "--model_dir", str(onnx_model_dir), "--image_dir", os.path.dirname(probe_lines[0]),
+               "--precision", "int8", "--no_progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: --backend auto: no int8 runtime")
+    hint = shlex.split(err[0].split("`")[1])  # the command between backticks, as a user copies it
+    assert hint[:2] == ["ppresnet45", "quantize"]
+    assert build_parser(only="quantize").parse_args(hint[2:]).model_dir == str(onnx_model_dir)

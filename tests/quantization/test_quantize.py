@@ -9,12 +9,14 @@ speed and agreement differ between AVX2, VNNI and AMX machines).
 
 import json
 import os
+import shlex
 import shutil
 from pathlib import Path
 
 import pytest
 
-from ppresnet45.cli import main
+from ppresnet45.cli import build_parser, main
+from ppresnet45.commands.quantize import run_hint
 from ppresnet45.export.exporter import export_inference_model
 from ppresnet45.inference import BackendError, InferenceSpec, create_runtime
 from ppresnet45.inference.int8 import INT8_FILES, int8_file
@@ -81,12 +83,17 @@ def test_quantize_keeps_the_fastest_int8_model_that_holds_and_records_it(quantiz
     assert not [p for p in os.listdir(out) if p.startswith(".quantize")]  # its work folder is gone
 
 
-def test_infer_runs_the_kept_int8_model(quantized, overfit_ctc, tmp_path):
+def test_infer_runs_the_kept_int8_model_as_quantize_says(quantized, overfit_ctc, tmp_path):
     out, report = quantized
     rows_file = tmp_path / "rows.jsonl"
-    rc = main(["infer", "--model_dir", str(out), "--image_dir", overfit_ctc["labels"], "--backend", report["runtime"],
-               "--precision", "int8", "--cpu_threads", "1", "--no_progress", "--output", str(rows_file)])
+    hint = run_hint(out, report["runtime"], overfit_ctc["labels"])  # what `ppresnet45 quantize` prints, copied
+    argv = shlex.split(hint)
+    assert argv[0] == "ppresnet45"
+    rc = main([*argv[1:], "--cpu_threads", "1", "--no_progress", "--output", str(rows_file)])
     assert rc == 0
+    bench = shlex.split(run_hint(out, report["runtime"]))  # the hint when the check used rendered lines
+    args = build_parser(only=bench[1]).parse_args(bench[2:])
+    assert args.model_dir == [str(out)] and args.backends == [report["runtime"]] and args.precision == ["int8"]
     rows = [json.loads(line) for line in Path(rows_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(rows) == 16 and all(isinstance(r["text"], str) for r in rows)
     rt = create_runtime(str(out), backend=report["runtime"], precision="int8", cpu_threads=1)
