@@ -1,8 +1,8 @@
 """``--backend auto``: measured choice among the runtimes, text agreement with FP32, the cache."""
 
 import json
-import shlex
 import os
+import shlex
 from pathlib import Path
 
 import pytest
