@@ -101,3 +101,12 @@ def test_asking_for_int8_without_an_int8_model_is_one_line_with_a_hint_that_pars
     hint = shlex.split(err[0].split("`")[1])  # the command between backticks, as a user copies it
     assert hint[:2] == ["ppresnet45", "quantize"]
     assert build_parser(only="quantize").parse_args(hint[2:]).model_dir == str(onnx_model_dir)
+
+
+def test_a_200_line_job_is_not_worth_a_probe_but_a_large_one_is():
+    # the figure: auto may cost at most 5 % of a 200-line job
+    assert auto.MAX_PROBE_SHARE == 0.05
+    assert not auto.worth_probing(200, 3)
+    cost = auto.probe_cost_lines(3)
+    assert auto.worth_probing(int(cost / auto.MAX_PROBE_SHARE) + 1, 3)
+    assert not auto.worth_probing(10**9, 1)  # one candidate: nothing to choose between
