@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import paddle
+import pytest
 import yaml
 
 from ppresnet45.cli import main
@@ -16,6 +17,8 @@ from ppresnet45.inference.images import list_image_sources
 from ppresnet45.modeling import build_model
 from ppresnet45.training.checkpoint import save_checkpoint
 from ppresnet45.utils.cpu import cpu_has_bf16
+
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
 
 
 def _outputs(out):

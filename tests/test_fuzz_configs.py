@@ -32,6 +32,8 @@ from ppresnet45.cli import main
 from ppresnet45.config import PACKAGE_CONFIG_DIR
 from ppresnet45.errors import PPResNetError
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 BASES = {"ctc": "rec_resnet45_ctc_demo.yml", "abinet": "rec_resnet45_abinet_demo.yml",
          "visionlan": "rec_resnet45_visionlan_demo.yml"}
 HUGE = 10 ** 12

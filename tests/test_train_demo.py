@@ -36,6 +36,7 @@ def _loaded_from(model_dir):
     return [str(yaml.safe_load((model_dir / "config.yml").read_text())["Global"].get("pretrained_model"))]
 
 
+@pytest.mark.slow
 def test_ctc_diverse_recipe_trains_plain_then_diverse(train_demo, tmp_path):
     rc, out = _run(train_demo, tmp_path, "--num_train", "32", "--plain_lines", "32", "--stage_steps", "2", "2")
     assert rc == 0

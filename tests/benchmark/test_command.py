@@ -36,6 +36,7 @@ def test_flags_are_checked_by_their_types(bad, capsys):
     assert exc.value.code == 2 and "expected" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_benchmark_cli_prints_the_table_and_rejects_a_bad_model_dir(tiny_model_dir, tmp_path, capsys):
     label_file = render_dataset(str(tmp_path / "lines"), 3, seed=1, show_progress=False)
     rc = main(["--model_dir", tiny_model_dir, "--image_dir", label_file, "--batch_sizes", "2", "--backends", "eager",

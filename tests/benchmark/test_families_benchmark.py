@@ -14,6 +14,7 @@ from ppresnet45.inference.images import list_image_sources
 SHAPES = {"abinet": [3, 32, 128], "visionlan": [3, 64, 256]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["abinet", "visionlan"])
 def test_benchmark_runs_on_a_fixed_size_export(family, family_dirs, tmp_path, capsys, monkeypatch):
     # the CPU's peak probe is tested in test_peak.py; here it would only add two 6-s probes

@@ -1,6 +1,7 @@
 """``ppresnet45.benchmark.machine``: what the report says about the machine."""
 
 import numpy as np
+import pytest
 
 from ppresnet45.benchmark.machine import (
     LIBRARIES,
@@ -11,6 +12,7 @@ from ppresnet45.benchmark.machine import (
 from ppresnet45.utils.cpu import available_cores, cpu_model_and_flags
 
 
+@pytest.mark.slow
 def test_report_records_the_machine(tiny_run):
     machine = tiny_run.report["machine"]
     for key in ("cpu_model", "cpu_flags", "logical_cpus", "usable_cpus", "python", "paddlepaddle", "numpy"):

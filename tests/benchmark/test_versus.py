@@ -14,6 +14,8 @@ from ppresnet45.benchmark.versus import default_paddleocr_python, side_environme
 from ppresnet45.cli import main
 from ppresnet45.utils.cpu import ISA_CAP_ENV
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 PYTHON = default_paddleocr_python()
 needs_paddleocr = pytest.mark.skipif(
     not os.access(PYTHON, os.X_OK),

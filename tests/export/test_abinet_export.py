@@ -17,6 +17,8 @@ from ppresnet45.export.exporter import export_inference_model
 from ppresnet45.export.parity import parity_batches
 from ppresnet45.inference import InferenceSpec, create_runtime
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 
 def _yml(folder):
     with open(folder / "inference.yml", encoding="utf-8") as f:

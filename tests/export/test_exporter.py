@@ -17,6 +17,8 @@ from ppresnet45.inference import InferenceSpec, create_runtime, load_inference_c
 from ppresnet45.modeling.heads.ctc import CTCHead
 from ppresnet45.training.components import build_model, load_weights
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 
 def _batch(n, w, seed=0):
     return np.random.default_rng(seed).uniform(-1, 1, (n, 3, 32, w)).astype(np.float32)

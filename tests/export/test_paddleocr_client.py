@@ -24,10 +24,13 @@ from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PYTHON = os.environ.get("PPRESNET45_PADDLEOCR_PYTHON") or str(REPO / ".venv-paddleocr" / "bin" / "python")
-pytestmark = pytest.mark.skipif(
-    not os.access(PYTHON, os.X_OK),
-    reason=f"PaddleOCR 3 client not found ({PYTHON}): run `make .venv-paddleocr` (`make test` does), or set "
-           "PPRESNET45_PADDLEOCR_PYTHON to a Python with paddleocr==3.7.0")
+pytestmark = [
+    pytest.mark.slow,  # trains a small model and runs PaddleOCR's client in its own process
+    pytest.mark.skipif(
+        not os.access(PYTHON, os.X_OK),
+        reason=f"PaddleOCR 3 client not found ({PYTHON}): run `make .venv-paddleocr` (`make test` does), or set "
+               "PPRESNET45_PADDLEOCR_PYTHON to a Python with paddleocr==3.7.0"),
+]
 SHAPE = [3, 32, 64]
 STEPS = 60
 CLIENT = """

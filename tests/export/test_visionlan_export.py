@@ -16,6 +16,8 @@ from ppresnet45.export.parity import parity_batches
 from ppresnet45.inference import InferenceSpec, create_runtime
 from ppresnet45.modeling.decoders.base import softmax
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 
 def test_paddleocr_config_exports_unchanged_and_infers(tmp_path, capsys):
     if config_file("visionlan") is None:

@@ -6,6 +6,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from ppresnet45.cli import build_parser
 from ppresnet45.data.synth import render_dataset
@@ -25,6 +26,7 @@ def test_the_api_and_the_cli_have_the_same_defaults():
     assert inspect.signature(recognize).parameters["backend"].default == "auto"
 
 
+@pytest.mark.slow
 def test_run_resumes_writes_and_scores_through_the_python_api(model_dir, tmp_path):
     labels = render_dataset(str(tmp_path / "lines"), 6, seed=3, show_progress=False)
     out = tmp_path / "rows.jsonl"

@@ -13,6 +13,8 @@ from ppresnet45.inference import auto, choose_backend
 from ppresnet45.inference.auto import CANDIDATE_PRECISIONS, cache_path
 from ppresnet45.utils.cpu import cpu_has_bf16, isa_cap
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 
 @pytest.fixture(scope="module")
 def probe_lines(tmp_path_factory):

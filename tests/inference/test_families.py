@@ -136,6 +136,7 @@ def test_bad_family_keys_are_one_line_errors(edit, message):
         InferenceSpec.from_config(cfg, "/m/inference.yml")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["abinet", "visionlan"])
 def test_every_backend_reads_the_same_text(family, family_dirs):
     out = family_dirs[family]
@@ -151,6 +152,7 @@ def test_every_backend_reads_the_same_text(family, family_dirs):
     assert all(t == texts["eager"] for t in texts.values()), texts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["abinet", "visionlan"])
 def test_bf16_runs_on_onednn(family, family_dirs):
     """Regression (VisionLAN): a Conv1D failed under oneDNN BF16 with a Paddle 3.3 fuse pass."""

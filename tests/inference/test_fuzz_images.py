@@ -17,6 +17,7 @@ import zlib
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
 from ppresnet45.cli import main
@@ -172,6 +173,7 @@ def _generate(folder, seed=0):
     return lines, expect
 
 
+@pytest.mark.slow
 def test_a_thousand_generated_inputs_give_one_row_each_and_never_stop_infer(model_dir, tmp_path, capsys):
     folder = tmp_path / "fuzz ü"
     folder.mkdir()

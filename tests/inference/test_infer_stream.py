@@ -36,6 +36,7 @@ def _bomb_png(w, h):
             + chunk(b"IDAT", zlib.compress(b"\x00" * 300, 9)) + chunk(b"IEND", b""))
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_keeps_its_finished_windows_and_resume_finishes_it(model_dir, tmp_path, monkeypatch,
                                                                               capsys):
     paths = _lines(tmp_path / "lines", 40)

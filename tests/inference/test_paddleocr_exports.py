@@ -23,6 +23,8 @@ from ppresnet45.cli import main
 from ppresnet45.inference import InferenceSpec, TextRecognizer
 from ppresnet45.inference.spec import PADDLEOCR_MAX_WIDTH
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 EXPORTS = pathlib.Path("/work/shared/third_party/paddleocr/exports")
 PPOCRV5 = EXPORTS / "PP-OCRv5_mobile_rec"
 R34 = EXPORTS / "rec_r34_vd_none_none_ctc"

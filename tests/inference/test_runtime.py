@@ -45,6 +45,7 @@ def _shapes_round_trip(runtime, eager):
     np.testing.assert_array_equal(outs[0], outs[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["paddle", "paddle-nomkl", "onnxruntime"])
 def test_backends_accept_changing_shapes_and_match_eager(onnx_model_dir, backend):
     eager = create_runtime(onnx_model_dir, "eager")

@@ -341,6 +341,7 @@ def saved_model(model, tmp_path_factory):
     return prefix, x, eager
 
 
+@pytest.mark.slow
 @needs_shared
 def test_pir_jit_save_with_dynamic_batch(saved_model):
     prefix, x, eager = saved_model

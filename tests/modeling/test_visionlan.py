@@ -16,6 +16,8 @@ from ppresnet45.modeling.losses.visionlan import VLLoss
 from ppresnet45.modeling.model import RecModel
 from ppresnet45.modeling.summary import count_parameters
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 SHARED = pathlib.Path("/work/shared/third_party/paddleocr")
 CONFIG = SHARED / "configs" / "rec" / "rec_r45_visionlan.yml"
 KEYS = SHARED / "state_dict_keys" / "rec_r45_visionlan.keys.tsv"

@@ -24,6 +24,8 @@ from ppresnet45.inference.spec import CONFIG_FILE
 from ppresnet45.quantization import QUANTIZERS, QuantizationRefused, quantize_export
 from ppresnet45.utils.cpu import ISA_CAP_ENV, cpu_description, cpu_kind, cpu_record, isa_cap
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 pytest.importorskip("onnxruntime", reason="quantize needs the onnx extra (installed by make test)")
 pytest.importorskip("nncf", reason="OpenVINO's quantizer needs the openvino extra (installed by make test)")
 INT8_NAMES = {n for names in INT8_FILES.values() for n in names} | {"model_int8.bin"}

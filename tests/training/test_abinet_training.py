@@ -23,6 +23,8 @@ from ppresnet45.errors import ConfigError
 from ppresnet45.training.optim import build_optimizer
 from ppresnet45.training.trainer import Trainer
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 REC = os.path.join(PACKAGE_CONFIG_DIR, "rec")
 PARTS = {"align_loss", "lang_loss", "vision_loss"}
 

@@ -61,6 +61,7 @@ def _losses(out_dir):
     return {r["step"]: r for r in recs if r["type"] == "train"}
 
 
+@pytest.mark.slow
 def test_resume_after_stop_gives_the_same_next_step_as_an_uninterrupted_run(tmp_path):
     n = 6  # 4 steps per epoch: the stop falls mid-epoch (epoch 1, batch 2)
     full_dir, part_dir = tmp_path / "full", tmp_path / "part"

@@ -38,6 +38,8 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import paddle
 from ppresnet45.config import load_config
 from ppresnet45.training.trainer import Trainer
+
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
 trainer = Trainer(load_config(sys.argv[1]), show_progress=False)
 trainer.fit()
 paddle.save(trainer.model.state_dict(), os.path.join(sys.argv[2], f"rank{trainer.rank}.pdparams"))

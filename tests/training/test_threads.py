@@ -8,6 +8,8 @@ import pytest
 from ppresnet45.training.threads import ThreadTuner, thread_candidates
 from ppresnet45.utils.cpu import available_cores
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 
 def test_thread_candidates():
     assert thread_candidates(1) == [1]

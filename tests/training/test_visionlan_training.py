@@ -26,6 +26,8 @@ from ppresnet45.errors import ConfigError
 from ppresnet45.training import steps
 from ppresnet45.training.trainer import Trainer
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 REC = os.path.join(PACKAGE_CONFIG_DIR, "rec")
 DEMO = os.path.join(REC, "rec_resnet45_visionlan_demo.yml")
 KEEP = ["image", "label", "label_res", "label_sub", "label_id", "length"]
