@@ -54,8 +54,14 @@ def test_unknown_metric_keyword_in_a_config_file_is_a_one_line_error(tmp_path):
     config = _config(tmp_path)
     config["Metric"]["ignore_spaces"] = False
     save_config(config, tmp_path / "typo.yml")
-    with pytest.raises(RegistryError) as err:
-        components.build_metric(load_config(str(tmp_path / "typo.yml")))
+    with pytest.raises(ConfigError) as err:  # the config schema stops it when the file loads
+        load_config(str(tmp_path / "typo.yml"))
+    msg = str(err.value)
+    assert len(msg.splitlines()) == 1
+    assert msg == (f"{tmp_path / 'typo.yml'}: unknown key 'Metric.ignore_spaces' "
+                   "(closest known key: 'Metric.ignore_space')")
+    with pytest.raises(RegistryError) as err:  # a config built in code meets the same rule when the metric is built
+        components.build_metric(config)
     msg = str(err.value)
     assert len(msg.splitlines()) == 1
     assert msg.startswith("Metric 'RecMetric' got unexpected argument(s) 'ignore_spaces'")

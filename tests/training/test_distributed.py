@@ -28,6 +28,8 @@ import pytest
 
 from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config, save_config
 
+pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
+
 DEMO = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")
 SHAPE = [3, 32, 64]
 STEPS = 3
@@ -38,8 +40,6 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import paddle
 from ppresnet45.config import load_config
 from ppresnet45.training.trainer import Trainer
-
-pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
 trainer = Trainer(load_config(sys.argv[1]), show_progress=False)
 trainer.fit()
 paddle.save(trainer.model.state_dict(), os.path.join(sys.argv[2], f"rank{trainer.rank}.pdparams"))
