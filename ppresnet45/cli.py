@@ -23,6 +23,7 @@ COMMANDS = {
     "export": ("ppresnet45.commands.export", "export an inference model (inference.json/.pdiparams/.yml) with a parity check"),
     "quantize": ("ppresnet45.commands.quantize", "post-training int8 quantization of an export, with its accuracy checked"),
     "infer": ("ppresnet45.commands.infer", "recognize text-line images with an exported model"),
+    "serve": ("ppresnet45.commands.serve", "the recognition service: POST /v1/recognize (FastAPI on uvicorn, or Ray Serve)"),
     "benchmark": ("ppresnet45.commands.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
     "versus": ("ppresnet45.commands.versus", "whole-process speed and text agreement: ppresnet45 infer vs PaddleOCR's recognizer on the same export and lines"),
     "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),
