@@ -39,15 +39,18 @@ class RecognizeBatch:
         os.environ.setdefault("GLOG_minloglevel", "2")
         from ..inference.api import Recognizer
 
+        import ray
+
         self.recognizer = Recognizer(**settings)
+        self.worker = f"{ray.get_runtime_context().get_node_id()}:{os.getpid()}"
 
     def __call__(self, batch):
-        """``{"pos", "path", "bad"}`` columns -> ``{"pos", "row" (JSON), "runtime"}`` columns."""
+        """``{"pos", "path", "bad"}`` columns -> ``{"pos", "row" (JSON), "runtime", "worker"}`` columns."""
         inputs = [BadInput(None, str(bad)) if bad else str(path) for path, bad in zip(batch["path"], batch["bad"])]
         rows = self.recognizer(inputs)
         runtime = f"{self.recognizer.backend}/{self.recognizer.precision}"
         return {"pos": batch["pos"], "row": [json.dumps(r, ensure_ascii=False) for r in rows],
-                "runtime": [runtime] * len(rows)}
+                "runtime": [runtime] * len(rows), "worker": [self.worker] * len(rows)}
 
 
 def plan_threads(node_cpus, workers, cpu_threads=None):
@@ -86,6 +89,7 @@ class RayBatchEngine:
     Attributes (after a run):
         backend, precision (str): what the actors ran (the first batch's).
         stats (dict): ``images``, ``wall_s``, ``images_per_s``, ``workers``, ``threads``.
+        rows_by_worker (dict): ``"<node id>:<pid>"`` -> rows it returned (a restarted actor is a new pid).
     """
 
     def __init__(self, workers=1, address=None, cpu_threads=None, batch_rows=None):
@@ -95,6 +99,7 @@ class RayBatchEngine:
         self.backend = self.precision = None
         self.stats = None
         self.threads = None
+        self.rows_by_worker = {}
 
     def _connect(self, ray):
         """Join ``address`` / ``RAY_ADDRESS`` or start a local Ray; True when this engine started it."""
@@ -145,6 +150,8 @@ class RayBatchEngine:
                 if self.backend is None and len(batch["runtime"]):
                     self.backend, self.precision = str(batch["runtime"][0]).split("/", 1)
                 failed += sum("error" in r for r in rows)
+                for worker in batch["worker"]:
+                    self.rows_by_worker[str(worker)] = self.rows_by_worker.get(str(worker), 0) + 1
                 bar.update(len(rows))
                 yield [int(p) for p in batch["pos"]], rows
         wall = time.perf_counter() - t0

@@ -24,6 +24,8 @@ import binascii
 import contextlib
 import json
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
 
@@ -106,11 +108,26 @@ class RecognitionService:
         self.recognizer([render_line(t, rng, augment=False) for t in WARMUP_TEXTS])
 
     async def start(self):
-        await asyncio.to_thread(self.warm_up)
+        with _signal_handlers_kept():
+            await asyncio.to_thread(self.warm_up)
         await self.batcher.start()
 
     async def stop(self):
         await self.batcher.stop()
+
+
+@contextlib.contextmanager
+def _signal_handlers_kept():
+    """Put the server's SIGINT/SIGTERM handlers back after loading the model: Paddle installs its
+    own on import (they abort the process), which would cut in-flight requests off."""
+    main = threading.current_thread() is threading.main_thread()
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 async def read_body(request, limit):
