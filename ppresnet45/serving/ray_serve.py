@@ -1,13 +1,13 @@
 """The same FastAPI app on Ray Serve: ``ppresnet45 serve --engine ray --replicas N``.
 
-:func:`deploy` wraps :func:`.app.create_app` with ``serve.ingress`` as a builder, so each
-replica builds the app itself, runs its lifespan (one model, one batcher per replica) and
+:func:`deploy` deploys :class:`RecognitionDeployment`: each replica builds the app of
+:func:`.app.create_app` itself, runs its lifespan (one model, one batcher per replica) and
 Ray Serve's HTTP proxy spreads requests over the replicas. Each replica asks Ray for
 ``cpu_threads`` CPUs, so N replicas never run more math threads than the cluster has cores.
 The model folder must be visible under the same path on every node.
 """
 
-import functools
+from dataclasses import asdict
 
 from .app import create_app
 
@@ -37,12 +37,26 @@ def deploy(config, replicas=1, host="127.0.0.1", port=8000, address=None, max_on
     serve.start(http_options={"host": host, "port": port})
     threads = config.cpu_threads or 1
     config.cpu_threads = threads
-    ingress = serve.ingress(functools.partial(create_app, config))()
-    deployment = serve.deployment(ingress, name=DEPLOYMENT, num_replicas=replicas,
+    deployment = serve.deployment(serve.ingress()(RecognitionDeployment), name=DEPLOYMENT, num_replicas=replicas,
                                   ray_actor_options={"num_cpus": threads},
                                   max_ongoing_requests=max_ongoing_requests)
-    serve.run(deployment.bind(), name=DEPLOYMENT, route_prefix="/")
+    serve.run(deployment.bind(asdict(config)), name=DEPLOYMENT, route_prefix="/")
     return started
+
+
+class RecognitionDeployment:
+    """The Ray Serve deployment: each replica builds the app of its config (``serve.ingress()``
+    late-bound), and Ray Serve runs the app's lifespan (model, batcher) in the replica.
+
+    Args:
+        config (dict): a :class:`.app.ServiceConfig` as a dict.
+    """
+
+    def __init__(self, config):
+        self.config = config
+
+    def __serve_build_asgi_app__(self):
+        return create_app(self.config)
 
 
 def shutdown(started):

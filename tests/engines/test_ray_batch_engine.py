@@ -53,21 +53,6 @@ def local_rows(tiny_model_dir, labels, tmp_path_factory):
     return {row_key(r): r for r in _rows(out)}
 
 
-@pytest.fixture(scope="module")
-def two_nodes():
-    ray = pytest.importorskip("ray", reason="--engine ray needs the [ray] extra")
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
-                                                            "object_store_memory": 100 * 1024 * 1024})
-    cluster.add_node(num_cpus=1, object_store_memory=100 * 1024 * 1024)
-    ray.init(address=cluster.address, log_to_driver=False)
-    cluster.wait_for_nodes()
-    yield cluster
-    ray.shutdown()
-    cluster.shutdown()
-
-
 def _same_text(rows, local_rows):
     keys = [row_key(r) for r in rows]
     assert len(keys) == len(set(keys)) == len(local_rows), "not exactly one row per input"
