@@ -45,12 +45,15 @@ class RecognizeBatch:
         self.worker = f"{ray.get_runtime_context().get_node_id()}:{os.getpid()}"
 
     def __call__(self, batch):
-        """``{"pos", "path", "bad"}`` columns -> ``{"pos", "row" (JSON), "runtime", "worker"}`` columns."""
+        """``{"pos", "path", "bad"}`` columns -> ``{"pos", "row" (JSON), "runtime", "worker", "busy_s"}``
+        columns (``busy_s``: the call's recognition time, shared among its rows)."""
         inputs = [BadInput(None, str(bad)) if bad else str(path) for path, bad in zip(batch["path"], batch["bad"])]
+        t0 = time.perf_counter()
         rows = self.recognizer(inputs)
+        share = (time.perf_counter() - t0) / max(len(rows), 1)
         runtime = f"{self.recognizer.backend}/{self.recognizer.precision}"
         return {"pos": batch["pos"], "row": [json.dumps(r, ensure_ascii=False) for r in rows],
-                "runtime": [runtime] * len(rows), "worker": [self.worker] * len(rows)}
+                "runtime": [runtime] * len(rows), "worker": [self.worker] * len(rows), "busy_s": [share] * len(rows)}
 
 
 def plan_threads(node_cpus, workers, cpu_threads=None):
@@ -90,6 +93,9 @@ class RayBatchEngine:
         backend, precision (str): what the actors ran (the first batch's).
         stats (dict): ``images``, ``wall_s``, ``images_per_s``, ``workers``, ``threads``.
         rows_by_worker (dict): ``"<node id>:<pid>"`` -> rows it returned (a restarted actor is a new pid).
+        busy_by_worker (dict): ``"<node id>:<pid>"`` -> seconds it spent recognizing (model
+            loading and Ray's scheduling excluded): ``images / max(busy)`` is the run's rate with
+            every actor busy.
     """
 
     def __init__(self, workers=1, address=None, cpu_threads=None, batch_rows=None):
@@ -100,6 +106,7 @@ class RayBatchEngine:
         self.stats = None
         self.threads = None
         self.rows_by_worker = {}
+        self.busy_by_worker = {}
 
     def _connect(self, ray):
         """Join ``address`` / ``RAY_ADDRESS`` or start a local Ray; True when this engine started it."""
@@ -150,10 +157,14 @@ class RayBatchEngine:
                 if self.backend is None and len(batch["runtime"]):
                     self.backend, self.precision = str(batch["runtime"][0]).split("/", 1)
                 failed += sum("error" in r for r in rows)
-                for worker in batch["worker"]:
-                    self.rows_by_worker[str(worker)] = self.rows_by_worker.get(str(worker), 0) + 1
+                for worker, busy in zip(batch["worker"], batch["busy_s"]):
+                    worker = str(worker)
+                    self.rows_by_worker[worker] = self.rows_by_worker.get(worker, 0) + 1
+                    self.busy_by_worker[worker] = self.busy_by_worker.get(worker, 0.0) + float(busy)
                 bar.update(len(rows))
                 yield [int(p) for p in batch["pos"]], rows
         wall = time.perf_counter() - t0
+        busiest = max(self.busy_by_worker.values(), default=0.0)
         self.stats.update(wall_s=wall, threads=self.threads, failed=failed,
-                          images_per_s=(len(items) - failed) / wall if wall > 0 else 0.0)
+                          images_per_s=(len(items) - failed) / wall if wall > 0 else 0.0,
+                          busy_images_per_s=len(items) / busiest if busiest > 0 else 0.0)

@@ -1,5 +1,6 @@
 """`ppresnet45 serve` as a real uvicorn process on 127.0.0.1: concurrent requests share one
-model call, and SIGTERM lets the requests in flight finish before the process exits."""
+model call, a few seconds of locust load see no failure, and SIGTERM lets the requests in
+flight finish before the process exits."""
 
 import base64
 import json
@@ -73,32 +74,55 @@ def line_png():
     return buf.tobytes()
 
 
-@pytest.mark.slow
-def test_concurrent_requests_share_a_batch_and_sigterm_lets_in_flight_requests_finish(tiny_model_dir, line_png):
-    proc, url = start_server(tiny_model_dir, free_port(), "--max_batch_size", "64", "--max_wait_ms", "1500")
-    try:
-        answers = [None] * 6
-        threads = [threading.Thread(target=lambda i=i: answers.__setitem__(i, _post(url, [line_png])))
-                   for i in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert all(a is not None and a[0] == 200 for a in answers), answers
-        assert len({json.dumps(a[1]) for a in answers}) == 1  # the same image, the same text
-        # six requests within the 1.5 s window: one model call of six images
-        assert _metric(url, "ppresnet45_batch_images_count") == 1 and _metric(url, "ppresnet45_batch_images_sum") == 6
+@pytest.fixture(scope="module")
+def server(tiny_model_dir):
+    """One uvicorn process for the tests below (the last one stops it with SIGTERM)."""
+    proc, url = start_server(tiny_model_dir, free_port(), "--max_batch_size", "6", "--max_wait_ms", "1500")
+    yield proc, url
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(30)
 
-        in_flight = {}
-        sender = threading.Thread(target=lambda: in_flight.update(answer=_post(url, [line_png, line_png])))
-        sender.start()
-        time.sleep(0.5)  # the request now waits in the batcher (1.5 s window)
-        proc.send_signal(signal.SIGTERM)
-        sender.join(60)
-        rc = proc.wait(60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+
+@pytest.mark.slow
+def test_concurrent_requests_share_one_model_call(server, line_png):
+    _, url = server
+    answers = [None] * 6
+    threads = [threading.Thread(target=lambda i=i: answers.__setitem__(i, _post(url, [line_png]))) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(a is not None and a[0] == 200 for a in answers), answers
+    assert len({json.dumps(a[1]) for a in answers}) == 1  # the same image, the same text
+    # six requests within the 1.5 s window fill one batch of six: one model call
+    assert _metric(url, "ppresnet45_batch_images_count") == 1 and _metric(url, "ppresnet45_batch_images_sum") == 6
+
+
+@pytest.mark.slow
+def test_a_short_locust_run_has_no_failures(server, tmp_path, line_png):
+    pytest.importorskip("locust")
+    from ppresnet45.serving.loadtest import run_locust
+
+    _, url = server
+    (tmp_path / "line.png").write_bytes(line_png)
+    before = _metric(url, "ppresnet45_batch_images_count")
+    stats = run_locust(url, str(tmp_path), users=6, duration_s=4)
+    assert stats["requests"] >= 6 and stats["failures"] == 0 and stats["p99_ms"] >= stats["p50_ms"] > 0, stats
+    calls = _metric(url, "ppresnet45_batch_images_count") - before
+    assert calls < stats["requests"]  # batched: fewer model calls than requests
+
+
+@pytest.mark.slow
+def test_sigterm_lets_in_flight_requests_finish(server, line_png):
+    proc, url = server
+    in_flight = {}
+    sender = threading.Thread(target=lambda: in_flight.update(answer=_post(url, [line_png, line_png])))
+    sender.start()
+    time.sleep(0.5)  # the request now waits in the batcher (2 images < 6, 1.5 s window)
+    proc.send_signal(signal.SIGTERM)
+    sender.join(60)
+    rc = proc.wait(60)
     log = proc.stdout.read()
     assert in_flight["answer"][0] == 200 and len(in_flight["answer"][1]["results"]) == 2, (in_flight, log[-2000:])
     # uvicorn re-raises the signal it handled once it has shut down gracefully: rc is -SIGTERM
