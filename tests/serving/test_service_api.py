@@ -137,3 +137,15 @@ def test_a_bad_service_config_is_refused_with_the_option_named(tiny_model_dir):
     with pytest.raises(DataError, match="max_images"):
         create_app(ServiceConfig(model_dir=str(tiny_model_dir), max_images=0))
     assert json.loads(json.dumps({"ok": True}))  # the module imports cleanly without a running loop
+
+
+def test_serve_command_errors_are_one_line(tiny_model_dir, tmp_path, capsys):
+    from ppresnet45.cli import main
+
+    assert main(["serve", "--model_dir", tiny_model_dir, "--replicas", "2"]) == 2
+    assert main(["serve", "--model_dir", tiny_model_dir, "--engine", "ray", "--workers", "2"]) == 2
+    assert main(["serve", "--model_dir", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(":")[0] for line in err if line.startswith("error")] == ["error"] * 3, err
+    assert "--replicas and --address need --engine ray" in err[0] and "use --replicas" in err[1]
+    assert "nothing" in err[2] and "Traceback" not in "\n".join(err)

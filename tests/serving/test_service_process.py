@@ -3,6 +3,7 @@ model call, a few seconds of locust load see no failure, and SIGTERM lets the re
 flight finish before the process exits."""
 
 import base64
+import importlib.util
 import json
 import os
 import signal
@@ -101,7 +102,9 @@ def test_concurrent_requests_share_one_model_call(server, line_png):
 
 @pytest.mark.slow
 def test_a_short_locust_run_has_no_failures(server, tmp_path, line_png):
-    pytest.importorskip("locust")
+    # never import locust here: it monkey-patches the process with gevent (it runs in a child)
+    if importlib.util.find_spec("locust") is None:
+        pytest.skip("locust is not installed (the [loadtest] extra)")
     from ppresnet45.serving.loadtest import run_locust
 
     _, url = server
