@@ -41,7 +41,9 @@ def timed_run(recognizer, labels, engine):
     return {"lines": done.images, "failed": done.n_failed, "wall_s": round(wall, 2),
             "end_to_end_lines_per_s": round(done.images / wall, 1),
             "steady_lines_per_s": round(busy, 1),
-            "runtime": f"{done.backend}/{done.precision}", "load_before": load0, "load_after": load_average()}
+            "runtime": f"{done.backend}/{done.precision}", "load_before": load0, "load_after": load_average(),
+            "rows_by_worker": list(engine.rows_by_worker.values()) if engine else None,
+            "busy_s_by_worker": [round(b, 2) for b in engine.busy_by_worker.values()] if engine else None}
 
 
 class CannedEngine:

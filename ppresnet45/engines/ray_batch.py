@@ -56,6 +56,16 @@ class RecognizeBatch:
                 "runtime": [runtime] * len(rows), "worker": [self.worker] * len(rows), "busy_s": [share] * len(rows)}
 
 
+def import_ray():
+    """``ray``, or a one-line error naming the extra to install."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as exc:
+        raise DataError(f"--engine ray needs Ray Data ({exc}); pip install 'ppresnet45[ray]'") from None
+    return ray
+
+
 def plan_threads(node_cpus, workers, cpu_threads=None):
     """Math-library threads (and Ray CPUs) per actor: ``cpu_threads`` if given, else the cluster's
     CPUs shared among the workers, at most one node's worth.
@@ -123,7 +133,7 @@ class RayBatchEngine:
     def windows(self, recognizer, inputs, progress):
         """Yield ``(positions, rows)`` as the actors finish batches (the engine protocol of
         :meth:`ppresnet45.inference.Recognizer.run`)."""
-        import ray
+        ray = import_ray()
 
         started = self._connect(ray)
         try:

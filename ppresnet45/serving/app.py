@@ -238,7 +238,12 @@ async def recognize_request(service, request):
 
 def create_app(config):
     """The FastAPI app of a :class:`ServiceConfig` (or its dict); the model loads at startup."""
-    from fastapi import FastAPI, Request
+    try:
+        import python_multipart  # noqa: F401 - FastAPI needs it to parse uploads
+        from fastapi import FastAPI, Request
+    except ImportError as exc:
+        raise DataError(f"the service needs FastAPI, uvicorn and python-multipart ({exc}); "
+                        "pip install 'ppresnet45[serve]'") from None
     from fastapi.responses import JSONResponse, PlainTextResponse
     from starlette.exceptions import HTTPException
 

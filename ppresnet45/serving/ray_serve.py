@@ -9,6 +9,7 @@ The model folder must be visible under the same path on every node.
 
 from dataclasses import asdict
 
+from ..errors import DataError
 from .app import create_app
 
 DEPLOYMENT = "ppresnet45"
@@ -27,9 +28,11 @@ def deploy(config, replicas=1, host="127.0.0.1", port=8000, address=None, max_on
     Returns:
         bool: True when this call started Ray (the caller shuts it down).
     """
-    import ray
-    from ray import serve
-
+    try:
+        import ray
+        from ray import serve
+    except ImportError as exc:
+        raise DataError(f"--engine ray needs Ray Serve ({exc}); pip install 'ppresnet45[ray]'") from None
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
