@@ -130,7 +130,8 @@ def main(argv=None):
     if len(workers) >= 2:
         a, b = workers[0], workers[1]
         report["ratio_steady"] = round(summary[b]["steady_lines_per_s"] / summary[a]["steady_lines_per_s"], 2)
-        report["ratio_end_to_end"] = round(summary[b]["end_to_end_lines_per_s"] / summary[a]["end_to_end_lines_per_s"], 2)
+        report["ratio_end_to_end"] = round(summary[b]["end_to_end_lines_per_s"]
+                                           / summary[a]["end_to_end_lines_per_s"], 2)
     with open(args.out + ".tmp", "w", encoding="utf-8") as f:
         json.dump(report, f, indent=2)
     os.replace(args.out + ".tmp", args.out)

@@ -6,6 +6,8 @@ finishes, appended to ``--output`` and flushed (the one output that is not writt
 atomically, so that an interrupted run keeps what it finished); ``--resume`` skips the inputs
 already there. No input stops the run: an unreadable image, a decompression bomb, a
 malformed label-file line each get a row with an ``error``, and the exit code is 1.
+``--engine ray --workers N [--address ADDR]`` runs the same entry point in Ray Data actors
+(:mod:`ppresnet45.engines.ray_batch`; docs/scale_out.md).
 """
 
 import sys

@@ -37,9 +37,9 @@ class RecognizeBatch:
 
     def __init__(self, settings):
         os.environ.setdefault("GLOG_minloglevel", "2")
-        from ..inference.api import Recognizer
-
         import ray
+
+        from ..inference.api import Recognizer
 
         self.recognizer = Recognizer(**settings)
         self.worker = f"{ray.get_runtime_context().get_node_id()}:{os.getpid()}"
@@ -60,7 +60,7 @@ def import_ray():
     """``ray``, or a one-line error naming the extra to install."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise DataError(f"--engine ray needs Ray Data ({exc}); pip install 'ppresnet45[ray]'") from None
     return ray
@@ -133,8 +133,10 @@ class RayBatchEngine:
     def windows(self, recognizer, inputs, progress):
         """Yield ``(positions, rows)`` as the actors finish batches (the engine protocol of
         :meth:`ppresnet45.inference.Recognizer.run`)."""
+        self.stats = {"images": len(inputs), "wall_s": 0.0, "images_per_s": 0.0, "workers": self.workers}
+        if not inputs:  # everything was resumed: no cluster needed
+            return
         ray = import_ray()
-
         started = self._connect(ray)
         try:
             yield from self._run(ray, recognizer, inputs, progress)
@@ -144,9 +146,6 @@ class RayBatchEngine:
 
     def _run(self, ray, recognizer, inputs, progress):
         t0 = time.perf_counter()
-        self.stats = {"images": len(inputs), "wall_s": 0.0, "images_per_s": 0.0, "workers": self.workers}
-        if not inputs:
-            return
         node_cpus = [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
         self.threads = plan_threads(node_cpus, self.workers, self.cpu_threads)
         settings = dict(recognizer.settings(), cpu_threads=self.threads)

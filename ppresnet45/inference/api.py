@@ -11,7 +11,9 @@ larger scale call this class and nothing below it. It owns, with the same defaul
 * for a whole source (:meth:`Recognizer.run`): listing it (an image, a folder, a label file),
   resuming from an existing results file (the inputs already there are skipped), writing each
   window of rows as it finishes (an interrupted run keeps what it finished), and scoring the
-  rows against the labels by the rule of ``ppresnet45 eval``.
+  rows against the labels by the rule of ``ppresnet45 eval``. What recognizes the inputs is an
+  engine: this process by default (:class:`LocalEngine`), or Ray Data actors
+  (:mod:`ppresnet45.engines.ray_batch`, ``infer --engine ray``), each making this class again.
 
 Nothing an input can be stops a run: a bad file becomes a row with an ``error``.
 """

@@ -231,9 +231,8 @@ async def recognize_request(service, request):
     decoded = await asyncio.to_thread(_decode_all, named, cfg.max_pixels, partial)
     good = [x for x in decoded if not isinstance(x, ImageLoadError)]
     rows = iter(await service.batcher.submit(good) if good else [])
-    results = [{"error": f"images[{i}] ({x.path}): {x.reason}"} if isinstance(x, ImageLoadError) else _result(next(rows))
-               for i, x in enumerate(decoded)]
-    return results
+    return [{"error": f"images[{i}] ({x.path}): {x.reason}"} if isinstance(x, ImageLoadError)
+            else _result(next(rows)) for i, x in enumerate(decoded)]
 
 
 def create_app(config):

@@ -89,7 +89,7 @@ class DynamicBatcher:
             left = deadline - time.monotonic()
             try:
                 entry = self._queue.get_nowait() if left <= 0 else await self._next(left)
-            except (asyncio.TimeoutError, asyncio.QueueEmpty):
+            except (TimeoutError, asyncio.QueueEmpty):
                 break
             if entry is None:
                 return batch, True

@@ -132,7 +132,7 @@ def test_healthz_names_the_runtime(client):
 
 def test_a_bad_service_config_is_refused_with_the_option_named(tiny_model_dir):
     from ppresnet45.errors import DataError
-    from ppresnet45.serving.app import create_app, ServiceConfig
+    from ppresnet45.serving.app import ServiceConfig, create_app
 
     with pytest.raises(DataError, match="max_images"):
         create_app(ServiceConfig(model_dir=str(tiny_model_dir), max_images=0))

@@ -72,6 +72,7 @@ def start_server(model_dir, port, *extra):
 @pytest.fixture(scope="module")
 def line_png():
     ok, buf = cv2.imencode(".png", render_line("hello", np.random.default_rng(0), augment=False))
+    assert ok
     return buf.tobytes()
 
 
