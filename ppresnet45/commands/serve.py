@@ -12,6 +12,7 @@ import threading
 from ..errors import DataError
 from ..inference import AUTO, PRECISIONS, backend_names
 from ..inference.images import DEFAULT_MAX_PIXELS
+from ..utils.cpu import available_cores
 from ._args import non_negative_float, non_negative_int, positive_float, positive_int
 
 
@@ -32,7 +33,8 @@ def add_arguments(parser):
                         help="inference runtime (default auto, measured at start-up as in `ppresnet45 infer`)")
     parser.add_argument("--precision", choices=PRECISIONS, default=None, help="fp32, bf16 or int8 (as in infer)")
     parser.add_argument("--cpu_threads", type=positive_int, default=None,
-                        help="math-library threads per worker / replica (default: local all cores, ray 1)")
+                        help="math-library threads per worker / replica (default: the cores shared among the uvicorn "
+                             "workers; Ray Serve 1)")
     parser.add_argument("--no_auto_cache", action="store_true", help="with --backend auto: probe again at start-up")
     parser.add_argument("--max_batch_size", type=positive_int, default=16,
                         help="dynamic batching: most images per model call (default 16; 1 = no batching)")
@@ -52,8 +54,11 @@ def _config(args):
     from ..serving.app import ServiceConfig
 
     check_model_dir(args.model_dir)
+    threads = args.cpu_threads
+    if threads is None and args.engine == "local" and args.workers > 1:  # share the cores, don't oversubscribe
+        threads = max(1, available_cores() // args.workers)
     return ServiceConfig(model_dir=os.path.abspath(args.model_dir), backend=args.backend, precision=args.precision,
-                         cpu_threads=args.cpu_threads, use_cache=not args.no_auto_cache,
+                         cpu_threads=threads, use_cache=not args.no_auto_cache,
                          max_batch_size=args.max_batch_size, max_wait_ms=args.max_wait_ms, max_images=args.max_images,
                          max_body_bytes=int(args.max_body_mb * 1024 * 1024),
                          max_pixels=args.max_pixels or None).check()
