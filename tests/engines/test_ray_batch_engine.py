@@ -87,13 +87,27 @@ def test_two_nodes_a_killed_worker_still_one_row_per_input_with_the_local_text(t
 
 
 @pytest.mark.slow
-def test_a_rerun_resumes_from_a_cut_off_results_file(two_nodes, tiny_model_dir, labels, local_rows, tmp_path):
+def test_the_cli_joins_the_cluster_by_address_and_resumes_a_cut_off_results_file(two_nodes, tiny_model_dir, labels,
+                                                                                  local_rows, tmp_path, capsys):
+    import ray
+
+    from ppresnet45.cli import main
+
     out = tmp_path / "rows.jsonl"
     kept = [json.dumps(r) for r in list(local_rows.values())[:20]]
     out.write_text("\n".join(kept) + "\n" + '{"path": "cut off mid-wri', encoding="utf-8")
-    done = _recognizer(tiny_model_dir).run(labels, output=str(out), resume=True,
-                                           engine=RayBatchEngine(workers=2, cpu_threads=1))
-    assert done.skipped == 20 and done.images == N_LINES + 3 - 20
+    ray.shutdown()  # the command connects by itself, with --address
+    try:
+        rc = main(["infer", "--model_dir", tiny_model_dir, "--image_dir", labels, "--output", str(out), "--resume",
+                   "--engine", "ray", "--workers", "2", "--address", two_nodes.address, "--backend", "paddle",
+                   "--precision", "fp32", "--cpu_threads", "1", "--batch_size", "1", "--no_progress"])
+        assert not ray.is_initialized()  # it disconnected when done; the cluster stays up
+    finally:
+        ray.init(address=two_nodes.address, log_to_driver=False)
+    err = capsys.readouterr().err
+    assert rc == 1, err  # the three bad inputs
+    assert f"infer: {N_LINES + 3 - 20} images, 3 failed" in err and "20 already in" in err
+    assert "ray: 2 workers x 1 threads" in err
     _same_text(_rows(out), local_rows)
 
 

@@ -149,3 +149,21 @@ def test_serve_command_errors_are_one_line(tiny_model_dir, tmp_path, capsys):
     assert [line.split(":")[0] for line in err if line.startswith("error")] == ["error"] * 3, err
     assert "--replicas and --address need --engine ray" in err[0] and "use --replicas" in err[1]
     assert "nothing" in err[2] and "Traceback" not in "\n".join(err)
+
+
+def test_the_uvicorn_workers_factory_builds_the_app_from_the_environment(tiny_model_dir, lines, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from ppresnet45.errors import DataError
+    from ppresnet45.serving.app import CONFIG_ENV, ServiceConfig, app_from_env, config_json
+
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    with pytest.raises(DataError, match=CONFIG_ENV):
+        app_from_env()
+    config = ServiceConfig(model_dir=str(tiny_model_dir), backend="paddle", precision="fp32", cpu_threads=1,
+                           max_images=2)
+    monkeypatch.setenv(CONFIG_ENV, config_json(config))
+    with TestClient(app_from_env()) as client:
+        assert client.get("/healthz").json()["runtime"] == "paddle/fp32"
+        too_many = client.post("/v1/recognize", files=[("images", ("a.png", lines[0][1]))] * 3)
+    assert too_many.status_code == 413 and "limit of 2" in too_many.json()["error"]
