@@ -4,10 +4,11 @@ batching and with batch 1, same machine, same run.
     python tools/benchmark_serve.py --model_dir /tmp/demo_export \\
         --image_dir output/demo_plain/data/heldout --users 32 --duration 60 --batch_sizes 1,16
 
-For each ``--batch_sizes`` value: start ``ppresnet45 serve`` (uvicorn on 127.0.0.1, a free port,
-``--max_batch_size`` that value), wait for ``/healthz``, run locust headless (``--users``
-concurrent users, one image per request, no think time) for ``--duration`` seconds, read the
-service's own ``/metrics`` (mean images per model call), stop it with SIGTERM. Prints one line
+For each ``--batch_sizes`` value: start ``ppresnet45 serve`` (uvicorn on 127.0.0.1, or Ray
+Serve with ``--engine ray --replicas N``; a free port, ``--max_batch_size`` that value), wait
+for ``/healthz``, run locust headless (``--users`` concurrent users, one image per request, no
+think time) for ``--duration`` seconds, read the service's own ``/metrics`` (mean images per
+model call; under Ray Serve, of the replica that answered), stop it with SIGTERM. Prints one line
 per setting and the throughput gain of the largest batch over batch 1, with the CPU and the
 load average; writes ``--out`` (JSON).
 """
@@ -37,7 +38,8 @@ def free_port():
 def start(args, batch, port):
     cmd = [sys.executable, os.path.join(REPO, "tools", "serve.py"), "--model_dir", args.model_dir, "--port", str(port),
            "--max_batch_size", str(batch), "--max_wait_ms", str(args.max_wait_ms), "--backend", args.backend,
-           "--workers", str(args.workers)]
+           "--engine", args.engine]
+    cmd += ["--replicas", str(args.replicas)] if args.engine == "ray" else ["--workers", str(args.workers)]
     if args.precision:
         cmd += ["--precision", args.precision]
     if args.cpu_threads:
@@ -75,6 +77,8 @@ def main(argv=None):
     parser.add_argument("--batch_sizes", default="1,16", help="--max_batch_size values to compare (default 1,16)")
     parser.add_argument("--max_wait_ms", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local", help="uvicorn or Ray Serve")
+    parser.add_argument("--replicas", type=int, default=1, help="with --engine ray: Ray Serve replicas")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--precision", default=None)
     parser.add_argument("--cpu_threads", type=int, default=None)
@@ -101,6 +105,7 @@ def main(argv=None):
               f"p95 {stats['p95_ms']:.0f} ms, p99 {stats['p99_ms']:.0f} ms, {stats['failures']} failures of "
               f"{stats['requests']}, mean batch {stats['mean_batch']}, load {load0:.2f} -> {stats['load_after']:.2f}")
     report = {"cpu": cpu_record(), "users": args.users, "duration_s": args.duration, "workers": args.workers,
+              "engine": args.engine, "replicas": args.replicas if args.engine == "ray" else None,
               "results": results}
     if len(results) >= 2 and results[0]["rps"] > 0:
         report["gain"] = round(results[-1]["rps"] / results[0]["rps"], 2)
