@@ -23,10 +23,15 @@ extras = {
               "font-caladea", "font-hanken-grotesk", "font-manrope", "font-rhd", "font-fredoka-one",
               "font-amatic-sc", "font-intuitive"],
     "visualdl": ["visualdl"],
+    # Past one process (docs/scale_out.md): `infer --engine ray` and `serve` (uvicorn, or Ray Serve).
+    "ray": ["ray[data,serve]>=2.40"],
+    "serve": ["fastapi>=0.110", "uvicorn>=0.29", "python-multipart>=0.0.9"],
+    "loadtest": ["locust>=2.20"],  # tools/benchmark_serve.py
 }
 extras["all"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] + extras["plot"] + extras["fonts"]))
 extras["lint"] = ["ruff>=0.6", "mypy>=1.10", "types-PyYAML"]  # `make lint`
-extras["test"] = sorted(set(extras["all"] + extras["lint"] + ["pytest>=7"]))
+extras["test"] = sorted(set(extras["all"] + extras["lint"] + extras["ray"] + extras["serve"] + extras["loadtest"]
+                           + ["pytest>=7", "httpx"]))  # httpx: FastAPI's TestClient
 
 setup(
     name="ppresnet45",

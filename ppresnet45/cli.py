@@ -24,6 +24,7 @@ COMMANDS = {
     "export": ("ppresnet45.commands.export", "export an inference model (inference.json/.pdiparams/.yml) with a parity check"),
     "quantize": ("ppresnet45.commands.quantize", "post-training int8 quantization of an export, with its accuracy checked"),
     "infer": ("ppresnet45.commands.infer", "recognize text-line images with an exported model"),
+    "serve": ("ppresnet45.commands.serve", "the recognition service: POST /v1/recognize (FastAPI on uvicorn, or Ray Serve)"),
     "benchmark": ("ppresnet45.commands.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
     "benchmark-int8": ("ppresnet45.commands.benchmark_int8", "int8 vs bf16 vs FP32 on this CPU: quantize, check accuracy, benchmark, same-run ratios"),
     "versus": ("ppresnet45.commands.versus", "whole-process speed and text agreement: ppresnet45 infer vs PaddleOCR's recognizer on the same export and lines"),

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-HEAVY = ("paddle", "cv2", "onnxruntime", "openvino", "nncf")
+HEAVY = ("paddle", "cv2", "onnxruntime", "openvino", "nncf", "ray", "fastapi", "starlette", "uvicorn", "locust")
 
 
 def _loaded_after(code):
@@ -45,3 +45,9 @@ def test_registries_still_list_every_builtin_on_first_use():
     assert "Adam" in OPTIMIZERS.names()
     assert {"paddle", "onnxruntime", "openvino", "eager"} <= set(RUNTIMES.names())
     assert "ResNet45" in BACKBONES and "paddle" in RUNTIMES
+
+
+@pytest.mark.parametrize("module", ["ppresnet45.commands.serve", "ppresnet45.engines.ray_batch",
+                                    "ppresnet45.serving.app", "ppresnet45.serving.ray_serve"])
+def test_the_scale_out_modules_import_no_ray_or_web_framework_until_they_run(module):
+    assert _loaded_after(f"import {module}") <= {"cv2"}

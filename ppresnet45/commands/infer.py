@@ -6,10 +6,13 @@ finishes, appended to ``--output`` and flushed (the one output that is not writt
 atomically, so that an interrupted run keeps what it finished); ``--resume`` skips the inputs
 already there. No input stops the run: an unreadable image, a decompression bomb, a
 malformed label-file line each get a row with an ``error``, and the exit code is 1.
+``--engine ray --workers N [--address ADDR]`` runs the same entry point in Ray Data actors
+(:mod:`ppresnet45.engines.ray_batch`; docs/scale_out.md).
 """
 
 import sys
 
+from ..errors import DataError
 from ..inference import AUTO, PRECISIONS, Recognizer, backend_names
 from ..inference.auto import ANY
 from ..inference.images import DEFAULT_MAX_PIXELS
@@ -52,12 +55,23 @@ def add_arguments(parser):
     parser.add_argument("--resume", action="store_true",
                         help="with --output: keep its rows and recognize only the inputs not in it yet")
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local: this process (default); ray: Ray Data actors, one model each "
+                             "(pip install ppresnet45[ray]; see docs/scale_out.md)")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="with --engine ray: actors (default 1); each gets --cpu_threads threads "
+                             "(default: the cluster's CPUs shared among them)")
+    parser.add_argument("--address", default=None,
+                        help="with --engine ray: join this running cluster (default: $RAY_ADDRESS, else "
+                             "start a local Ray for the run)")
 
 
 def _summary(args, done):
     stats = done.stats
+    where = f", ray: {stats['workers']} workers x {stats['threads']} threads" if "threads" in stats else ""
     line = (f"infer: {stats['images']} images, {done.n_failed} failed, {stats['wall_s']:.2f} s, "
-            f"{stats.get('images_per_s', 0.0):.1f} images/s ({done.backend}/{done.precision}, batch {args.batch_size})")
+            f"{stats.get('images_per_s', 0.0):.1f} images/s ({done.backend}/{done.precision}, batch {args.batch_size}"
+            f"{where})")
     if done.skipped:
         line += f"; {done.skipped} already in {args.output} (--resume)"
     if done.score:
@@ -88,7 +102,15 @@ def run(args):
                             max_chunks=args.max_chunks, max_pixels=args.max_pixels or None,
                             use_cache=not args.no_auto_cache, int8_other_cpu=args.int8_other_cpu,
                             log=lambda line: print(line, file=sys.stderr))
-    done = recognizer.run(args.image_dir, output=args.output, resume=args.resume, progress=not args.no_progress)
+    engine = None
+    if args.engine == "ray":
+        from ..engines.ray_batch import RayBatchEngine
+
+        engine = RayBatchEngine(workers=args.workers, address=args.address, cpu_threads=args.cpu_threads)
+    elif args.workers != 1 or args.address:
+        raise DataError("--workers and --address need --engine ray")
+    done = recognizer.run(args.image_dir, output=args.output, resume=args.resume, progress=not args.no_progress,
+                          engine=engine)
     _warn_failures(done)
     print(_summary(args, done), file=sys.stderr)
     return 1 if done.n_failed else 0

@@ -11,7 +11,9 @@ larger scale call this class and nothing below it. It owns, with the same defaul
 * for a whole source (:meth:`Recognizer.run`): listing it (an image, a folder, a label file),
   resuming from an existing results file (the inputs already there are skipped), writing each
   window of rows as it finishes (an interrupted run keeps what it finished), and scoring the
-  rows against the labels by the rule of ``ppresnet45 eval``.
+  rows against the labels by the rule of ``ppresnet45 eval``. What recognizes the inputs is an
+  engine: this process by default (:class:`LocalEngine`), or Ray Data actors
+  (:mod:`ppresnet45.engines.ray_batch`, ``infer --engine ray``), each making this class again.
 
 Nothing an input can be stops a run: a bad file becomes a row with an ``error``.
 """
@@ -19,11 +21,11 @@ Nothing an input can be stops a run: a bad file becomes a row with an ``error``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import DataError
+from ..errors import DataError, PPResNetError
 from .auto import AUTO, resolve_runtime
 from .images import DEFAULT_MAX_PIXELS
 from .recognizer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHUNKS, TextRecognizer
@@ -101,6 +103,12 @@ class Recognizer:
         self.log: LogFn = log or (lambda line: None)
         self.engine: TextRecognizer | None = None
 
+    def settings(self) -> dict[str, Any]:
+        """The keyword arguments that make this recognizer again, in another process (no ``log``)."""
+        backend, precision = self.requested
+        return dict(self.options, model_dir=self.model_dir, backend=backend, precision=precision,
+                    use_cache=self.use_cache, int8_other_cpu=self.int8_other_cpu)
+
     def _engine_for(self, probe: list[ImageInput]) -> TextRecognizer:
         """The engine, made on first use: the runtime chosen with ``probe`` (the run's inputs)."""
         if self.engine is None:
@@ -128,7 +136,7 @@ class Recognizer:
         return self._engine_for(_probe(items))(items, progress=progress)
 
     def run(self, source: StrPath, output: str | None = None, resume: bool = False, progress: bool = False,
-            on_rows: Callable[[list[Row]], Any] | None = None) -> RunSummary:
+            on_rows: Callable[[list[Row]], Any] | None = None, engine: Any = None) -> RunSummary:
         """Recognize everything in ``source`` and write the rows (see the module docs).
 
         Args:
@@ -139,24 +147,31 @@ class Recognizer:
             resume (bool): keep the rows already in ``output`` and recognize only the rest.
             progress (bool): a progress bar on stderr.
             on_rows (callable | None): called with each window's rows after they are written.
+            engine (object | None): what recognizes the inputs still to do: None runs them in this
+                process; another engine (e.g. :class:`ppresnet45.engines.ray_batch.RayBatchEngine`)
+                has ``windows(recognizer, inputs, progress)`` yielding ``(positions, rows)`` in any
+                order, and ``backend``, ``precision``, ``stats`` once done. A position given twice
+                (a retried task) is written once.
 
         Returns:
             RunSummary: what was done.
+
+        Raises:
+            PPResNetError: an engine gave no row for some input (a rerun with ``resume`` finishes).
         """
         sources = list_image_sources(source)
         score = LabelScore()
         done = _previous(output, resume, score)
         todo, extra = _todo(sources, done)
         inputs = sources.inputs()
-        engine = self._engine_for(_probe([inputs[i] for i in todo]))
-        summary = RunSummary(images=len(todo), skipped=len(sources.paths) - len(todo), backend=self.backend,
-                             precision=self.precision, output=output)
-        pos = 0
+        engine = engine or LocalEngine()
+        summary = RunSummary(images=len(todo), skipped=len(sources.paths) - len(todo), output=output)
+        written: set[int] = set()
         with ResultsWriter(output, resume=resume) as out:
-            for rows in engine.stream([inputs[i] for i in todo], progress=progress,
-                                      window=engine.batch_size * WINDOW_BATCHES):
-                rows = [dict(r, **more) for r, more in zip(rows, extra[pos:pos + len(rows)])]
-                pos += len(rows)
+            for positions, rows in engine.windows(self, [inputs[i] for i in todo], progress):
+                fresh = [(p, r) for p, r in zip(positions, rows) if p not in written]
+                written.update(p for p, _ in fresh)
+                rows = [dict(r, **extra[p]) for p, r in fresh]
                 out.write(rows)
                 score.update(rows, [r.get("label") for r in rows])
                 bad = [r for r in rows if "error" in r]
@@ -164,9 +179,32 @@ class Recognizer:
                 summary.failed.extend(bad[:MAX_LISTED_FAILURES - len(summary.failed)])
                 if on_rows is not None:
                     on_rows(rows)
-        summary.stats = engine.last_stats or {"images": 0, "wall_s": 0.0}
+        if len(written) != len(todo):
+            raise PPResNetError(f"{len(todo) - len(written)} of {len(todo)} inputs came back without a row "
+                                f"from the {type(engine).__name__}; run again with --resume to finish them")
+        summary.backend, summary.precision = engine.backend, engine.precision
+        summary.stats = engine.stats or {"images": 0, "wall_s": 0.0}
         summary.score = score.result() if score.total else None
         return summary
+
+
+class LocalEngine:
+    """The default engine of :meth:`Recognizer.run`: this process, window by window, in input order."""
+
+    backend: str | None = None
+    precision: str | None = None
+    stats: dict[str, Any] | None = None
+
+    def windows(self, recognizer: Recognizer, inputs: list[ImageInput],
+                progress: bool) -> Iterator[tuple[range, list[Row]]]:
+        """Yield ``(positions, rows)`` for ``inputs``, one window of batches at a time."""
+        engine = recognizer._engine_for(_probe(inputs))
+        self.backend, self.precision = recognizer.backend, recognizer.precision
+        pos = 0
+        for rows in engine.stream(inputs, progress=progress, window=engine.batch_size * WINDOW_BATCHES):
+            yield range(pos, pos + len(rows)), rows
+            pos += len(rows)
+        self.stats = engine.last_stats
 
 
 def _probe(inputs: Sequence[ImageInput]) -> list[ImageInput]:

@@ -279,6 +279,28 @@ def load_image(path: StrPath, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np
         raise ImageLoadError(path, "file not found") from None
     except (OSError, ValueError) as exc:
         raise ImageLoadError(path, f"cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    return decode_image_bytes(data, path, max_pixels)
+
+
+def decode_image_bytes(data: bytes | np.ndarray, name: str = "image",
+                       max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode the bytes of an image file with every check of :func:`load_image` (the service's
+    uploads go through here, files through :func:`load_image`).
+
+    Args:
+        data (bytes | ndarray): the encoded file (``uint8`` array or bytes).
+        name (str): what the errors call it.
+        max_pixels (int | None): refuse images of more pixels (read from the header first).
+
+    Returns:
+        ndarray: as :func:`load_image`.
+
+    Raises:
+        ImageLoadError: empty, truncated, too large or not an image.
+    """
+    path = name
+    if not isinstance(data, np.ndarray):
+        data = np.frombuffer(bytes(data), dtype=np.uint8)
     if data.size == 0:
         raise ImageLoadError(path, "empty file (0 bytes)")
     _check_complete(data, path)
