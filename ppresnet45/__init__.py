@@ -15,8 +15,8 @@ import warnings
 os.environ.setdefault("GLOG_minloglevel", "2")
 warnings.filterwarnings("ignore", message="No ccache found")
 
-from .errors import ConfigError, DataError, ModelDirError, PPResNetError, RegistryError  # noqa: E402
-from .registry import (  # noqa: E402
+from .errors import ConfigError, DataError, ModelDirError, PPResNetError, RegistryError  # noqa: E402 - after the logging setup above
+from .registry import (  # noqa: E402 - after the logging setup above
     ALL_REGISTRIES,
     BACKBONES,
     DATA_TRANSFORMS,
@@ -34,8 +34,8 @@ from .registry import (  # noqa: E402
     Registry,
     load_plugins,
 )
-from .utils.lazy import lazy_exports  # noqa: E402
-from .version import __version__  # noqa: E402
+from .utils.lazy import lazy_exports  # noqa: E402 - after the logging setup above
+from .version import __version__  # noqa: E402 - after the logging setup above
 
 # name -> module that defines it, imported on first access (PEP 562)
 _LAZY = {

@@ -41,7 +41,7 @@ MARK = "@@ppresnet45-train-speed@@"
 
 def _child(spec):
     """Train ``spec['steps'] + spec['warmup']`` steps; print the measured row after MARK."""
-    import ppresnet45  # noqa: F401
+    import ppresnet45  # noqa: F401 - imported for its logging setup before Paddle
     from ppresnet45.config import load_config
     from ppresnet45.training.trainer import Trainer
 

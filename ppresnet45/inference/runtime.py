@@ -60,8 +60,8 @@ def available_backends(model_dir: StrPath | None = None) -> list[str]:
     """
     out = [name for name in backend_names() if RUNTIMES.get(name).is_installed()]
     if model_dir is not None:
-        has = lambda name: os.path.isfile(os.path.join(os.fspath(model_dir), name))  # noqa: E731
-        out = [b for b in out if all(has(f) for f in RUNTIMES.get(b).required_files)]
+        folder = os.fspath(model_dir)
+        out = [b for b in out if all(os.path.isfile(os.path.join(folder, f)) for f in RUNTIMES.get(b).required_files)]
     return out
 
 

@@ -174,7 +174,9 @@ def normalization(glob: dict[str, Any], ops: dict[str, dict[str, Any]], pre: Pre
 
 
 def _close(a: Norm, b: Norm) -> bool:
-    flat = lambda t: [t[0], *t[1], *t[2]]  # noqa: E731
+    def flat(t: Norm) -> list[float]:
+        return [t[0], *t[1], *t[2]]
+
     return len(a[1]) == len(b[1]) and len(a[2]) == len(b[2]) and all(
         abs(x - y) <= 1e-9 for x, y in zip(flat(a), flat(b)))
 

@@ -25,7 +25,7 @@ SHARED_MISSING = ("PaddleOCR's configs not found (expected shared/third_party/pa
 FAMILIES = ("abinet", "visionlan")
 CHARS = list("0123456789abcdefghijklmnopqrstuvwxyz")
 
-_EVAL = lambda *ops: {"dataset": {"name": "SimpleDataSet", "transforms": list(ops)}}  # noqa: E731
+_EVAL = lambda *ops: {"dataset": {"name": "SimpleDataSet", "transforms": list(ops)}}  # noqa: E731 - a one-line table helper
 FALLBACK = {
     "abinet": {
         "Global": {"character_dict_path": None, "max_text_length": 25, "use_space_char": False},
