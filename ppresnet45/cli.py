@@ -30,6 +30,8 @@ COMMANDS = {
     "versus": ("ppresnet45.commands.versus", "whole-process speed and text agreement: ppresnet45 infer vs PaddleOCR's recognizer on the same export and lines"),
     "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),
     "plot": ("ppresnet45.commands.plot", "plot training curves (loss, learning rate, accuracy) from train_log.jsonl"),
+    "benchmark-ray": ("ppresnet45.commands.benchmark_ray", "lines/s of infer --engine ray with 1 and 2 workers against one local process, and the driver's own bounds"),
+    "benchmark-serve": ("ppresnet45.commands.benchmark_serve", "load the recognition service with locust: throughput, p50/p95/p99 latency, dynamic batching vs batch 1"),
     "demo": ("ppresnet45.commands.demo", "the end-to-end demo run by `make demo`"),
 }
 
