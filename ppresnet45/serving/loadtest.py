@@ -3,7 +3,7 @@
 :func:`run_locust` runs ``python -m locust`` against ``url`` with
 :mod:`.locust_recognize` (one image per request, no think time) for a fixed time and returns
 throughput, failures and latency percentiles from locust's CSV summary. Used by
-``tools/benchmark_serve.py`` (60 s, 32 users) and by a few-second smoke test.
+``ppresnet45 benchmark-serve`` (60 s, 32 users) and by a few-second smoke test.
 """
 
 import csv
