@@ -31,7 +31,7 @@ extras = {
 extras["all"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] + extras["plot"] + extras["fonts"]))
 extras["lint"] = ["ruff>=0.6", "mypy>=1.10", "types-PyYAML"]  # `make lint`
 extras["test"] = sorted(set(extras["all"] + extras["lint"] + extras["ray"] + extras["serve"] + extras["loadtest"]
-                           + ["pytest>=7", "httpx"]))  # httpx: FastAPI's TestClient
+                           + ["pytest>=7", "pytest-xdist>=3", "httpx"]))  # httpx: FastAPI's TestClient
 
 setup(
     name="ppresnet45",
