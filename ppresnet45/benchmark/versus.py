@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from ..errors import ConfigError, DataError, PPResNetError
 from ..inference.auto import CACHE_FILE
+from ..inference.recognizer import DEFAULT_BATCH_SIZE
 from ..inference.scoring import score_against_labels
 from ..inference.sources import list_image_sources
 from ..inference.spec import InferenceSpec, check_model_dir
@@ -184,7 +185,7 @@ def _side(runs: list[dict[str, Any]], labels: list[str | None] | None,
 
 
 def run_versus(model_dir: str, image_dir: str | None = None, num_lines: int = 2000, cpu_threads: int = 2,
-               batch_size: int = 8, rounds: int = 3, paddleocr_python: str | None = None, isa: str | None = None,
+               batch_size: int = DEFAULT_BATCH_SIZE, rounds: int = 3, paddleocr_python: str | None = None, isa: str | None = None,
                output_dir: str = "output/versus", infer_args: Iterable[str] = (), progress: bool = True,
                command: str | None = None) -> dict[str, Any]:
     """Time ``ppresnet45 infer`` and PaddleOCR's recognizer as whole processes (see the module docs).

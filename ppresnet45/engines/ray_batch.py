@@ -23,9 +23,8 @@ import time
 from tqdm import tqdm
 
 from ..errors import DataError
+from ..inference.api import WINDOW_BATCHES  # model batches per actor call, as a local window
 from ..inference.sources import BadInput
-
-WINDOW_BATCHES = 8  # model batches per actor call: a window sorted by width pads little
 
 
 class RecognizeBatch:

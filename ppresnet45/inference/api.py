@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .sources import ImageInput, ImageSources
 
 MAX_LISTED_FAILURES = 20  # failed rows kept in a run's summary; the rest are counted
-WINDOW_BATCHES = 8  # batches planned together and written out together
+WINDOW_BATCHES = 8  # batches planned together (sorted by width: little padding) and written out together
 
 
 @dataclass
