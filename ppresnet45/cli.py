@@ -25,6 +25,7 @@ COMMANDS = {
     "infer": ("ppresnet45.commands.infer", "recognize text-line images with an exported model"),
     "benchmark": ("ppresnet45.commands.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
     "versus": ("ppresnet45.commands.versus", "whole-process speed and text agreement: ppresnet45 infer vs PaddleOCR's recognizer on the same export and lines"),
+    "versus-ppocr": ("ppresnet45.commands.versus_ppocr", "whole-process speed and text agreement on a PP-OCR model: ppresnet45 infer vs PaddleOCR 2.x predict_rec vs RapidOCR"),
     "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),
     "demo": ("ppresnet45.commands.demo", "the end-to-end demo run by `make demo`"),
 }

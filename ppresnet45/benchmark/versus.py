@@ -116,14 +116,14 @@ def _timed(side, argv, env, rows_file):
     seconds, out, err = time.perf_counter() - t0, proc.stdout, proc.stderr
     if proc.returncode != 0:
         tail = " | ".join([line.strip().removeprefix("error: ") for line in err.splitlines() if line.strip()][-3:])
-        raise VersusError(f"{SIDES[side]} exited with code {proc.returncode}: {tail[-400:] or '(no stderr)'}")
+        raise VersusError(f"{SIDES.get(side, side)} exited with code {proc.returncode}: {tail[-400:] or '(no stderr)'}")
     if side == "ppresnet45":  # infer's summary line: the loop's seconds and the runtime it used
         found = [dict(zip(("loop_s", "backend", "precision"), m.groups()))
                  for m in map(_INFER_SUMMARY.match, err.splitlines()) if m]
     else:  # the client's marked line: the loop's seconds, start-up and versions
         found = [json.loads(line[len(_MARK):]) for line in out.splitlines() if line.startswith(_MARK)]
     if not found:
-        raise VersusError(f"{SIDES[side]} printed no timings: {(err or out).strip()[-300:]!r}")
+        raise VersusError(f"{SIDES.get(side, side)} printed no timings: {(err or out).strip()[-300:]!r}")
     with open(rows_file, encoding="utf-8") as f:
         rows = json.load(f) if side == "paddleocr" else [json.loads(line) for line in f if line.strip()]
     return dict(found[-1], loop_s=float(found[-1]["loop_s"]), seconds=seconds, rows=rows)

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 from .auto import AUTO, resolve_runtime
 from .images import DEFAULT_MAX_PIXELS
-from .recognizer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHUNKS, TextRecognizer
+from .formats import open_model
+from .recognizer import DEFAULT_MAX_CHUNKS, TextRecognizer
 from .results_file import ResultsWriter, read_rows, row_key
 from .scoring import LabelScore
 from .sources import BadInput, list_image_sources
-from .spec import check_model_dir
 from ..errors import DataError
 
 MAX_LISTED_FAILURES = 20  # failed rows kept in a run's summary; the rest are counted
@@ -62,27 +62,36 @@ class Recognizer:
     """Recognize text-line images with an exported model (see the module docs).
 
     Args:
-        model_dir (str): the export folder.
+        model_dir (str | ModelFiles): the model: an export folder, a PaddleOCR 2.x inference
+            folder or a PP-OCR ONNX file or folder (:func:`.formats.open_model`).
         backend (str): ``"auto"`` (default: the fastest runtime × precision that reads like FP32
             here) or a runtime name (``paddle``, ``onnxruntime``, ``openvino``, ...).
         precision (str | None): ``fp32``, ``bf16`` or ``int8``; None: auto's choice, else fp32.
         cpu_threads (int | None): math-library threads (default: the cores this process may use).
         use_gpu (bool): run on the GPU.
-        batch_size (int): lines per model call.
+        batch_size (int | None): lines per model call (None: 8, or 6 for a model run with
+            PaddleOCR's batching, as ``predict_rec`` and RapidOCR batch).
         max_chunks (int): most chunks a line wider than the model's ``max_width`` is cut into.
         max_pixels (int | None): images of more pixels become error rows (None: no limit).
         use_cache (bool): ``auto`` reads and writes its cached choice.
         int8_other_cpu (str): ``recheck``, ``fp32`` or ``run`` (:data:`.int8.INT8_OTHER_CPU`).
         log (callable | None): receives the one-line notes (what auto picked, int8 re-checks).
+        dict_path (str | None): PaddleOCR's ``rec_char_dict_path``, for a model without a
+            dictionary of its own (a 2.x folder, an ONNX file without ``character`` metadata).
+        image_shape (str | list | None): ``C,H,W`` of such a model (default 3,48,320).
+        use_space_char (bool): append the space to ``dict_path``'s characters (PP-OCR's default).
 
     Raises:
-        ModelDirError: the export folder is missing or incomplete.
+        ModelDirError: the model is missing, incomplete or not a text recognizer.
     """
 
     def __init__(self, model_dir, backend=AUTO, precision=None, cpu_threads=None, use_gpu=False,
-                 batch_size=DEFAULT_BATCH_SIZE, max_chunks=DEFAULT_MAX_CHUNKS, max_pixels=DEFAULT_MAX_PIXELS,
-                 use_cache=True, int8_other_cpu="recheck", log=None):
-        self.model_dir = check_model_dir(model_dir)
+                 batch_size=None, max_chunks=DEFAULT_MAX_CHUNKS, max_pixels=DEFAULT_MAX_PIXELS,
+                 use_cache=True, int8_other_cpu="recheck", log=None, dict_path=None, image_shape=None,
+                 use_space_char=True):
+        self.model = open_model(model_dir, dict_path=dict_path, image_shape=image_shape,
+                                use_space_char=use_space_char)
+        self.model_dir = self.model.folder
         self.requested = (backend, precision)
         self.backend, self.precision = None, None  # what runs, once chosen
         self.options = {"cpu_threads": cpu_threads, "use_gpu": use_gpu, "batch_size": batch_size,
@@ -96,9 +105,9 @@ class Recognizer:
         if self.engine is None:
             o = self.options
             self.backend, self.precision, runtime = resolve_runtime(
-                self.model_dir, *self.requested, probe, batch_size=o["batch_size"], cpu_threads=o["cpu_threads"],
+                self.model, *self.requested, probe, batch_size=o["batch_size"], cpu_threads=o["cpu_threads"],
                 use_gpu=o["use_gpu"], use_cache=self.use_cache, int8_other_cpu=self.int8_other_cpu, log=self.log)
-            self.engine = TextRecognizer(self.model_dir, backend=self.backend, precision=self.precision,
+            self.engine = TextRecognizer(self.model, backend=self.backend, precision=self.precision,
                                          cpu_threads=o["cpu_threads"], use_gpu=o["use_gpu"],
                                          batch_size=o["batch_size"], max_chunks=o["max_chunks"],
                                          max_pixels=o["max_pixels"], runtime=runtime)
@@ -183,7 +192,7 @@ def _previous(output, resume, score):
     return {row_key(r) for r in rows}
 
 
-def recognize(model_dir, images, backend=AUTO, precision=None, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None,
+def recognize(model_dir, images, backend=AUTO, precision=None, batch_size=None, cpu_threads=None,
               use_gpu=False, progress=False, **kwargs):
     """Recognize text-line images with an exported model (one-shot :class:`Recognizer`).
 
@@ -193,7 +202,8 @@ def recognize(model_dir, images, backend=AUTO, precision=None, batch_size=DEFAUL
         backend, precision, batch_size, cpu_threads, use_gpu: as for :class:`Recognizer`
             (the same defaults as ``ppresnet45 infer``).
         progress (bool): show a progress bar.
-        **kwargs: more :class:`Recognizer` arguments (``max_chunks``, ``max_pixels``, ``use_cache``).
+        **kwargs: more :class:`Recognizer` arguments (``max_chunks``, ``max_pixels``, ``use_cache``,
+            ``dict_path``, ``image_shape``).
 
     Returns:
         list[dict]: ``{"path", "text", "score"}`` (+ ``"error"``) per image, in input order.

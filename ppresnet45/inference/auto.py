@@ -26,10 +26,10 @@ from ..utils.io import atomic_write_text
 from ..version import __version__
 from .int8 import INT8_OTHER_CPU, int8_backends, other_cpu_note
 from .policy import DEFAULT_POLICY, MIN_SAME_TEXT, AgreementPolicy
-from .recognizer import DEFAULT_BATCH_SIZE, TextRecognizer
+from .recognizer import TextRecognizer
 from .runtime import available_backends, create_runtime
 from .runtime_base import BF16_NEEDS, BackendError, default_cpu_threads
-from .spec import InferenceSpec
+from .formats import open_model
 
 AUTO = "auto"
 CANDIDATE_BACKENDS = ("paddle", "onnxruntime", "openvino")  # eager and paddle-nomkl are never the fastest
@@ -83,15 +83,16 @@ def _measure(runtime, spec, probe, batch_size):
     return texts, len(probe) / max(time.perf_counter() - t0, 1e-9)
 
 
-def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None, use_gpu=False,
+def choose_backend(model_dir, probe, batch_size=None, cpu_threads=None, use_gpu=False,
                    min_agreement=MIN_AGREEMENT, precisions=CANDIDATE_PRECISIONS, use_cache=True, log=None,
                    backends=CANDIDATE_BACKENDS):
     """Pick the fastest backend × precision whose text agrees with FP32 (see the module docs).
 
     Args:
-        model_dir (str): the export directory.
+        model_dir (str | ModelFiles): the model (:func:`.formats.open_model`).
         probe (list): inputs to probe with (paths or arrays; the first :data:`PROBE_LINES` are used).
-        batch_size (int): lines per model call, as the run will use.
+        batch_size (int | None): lines per model call, as the run will use (None: the model's
+            default, :func:`.recognizer.default_batch_size`).
         cpu_threads (int | None): threads, as the run will use (default: all cores).
         use_gpu (bool): a GPU run: no probe, ``paddle`` FP32.
         min_agreement (float): share of probe lines that must read as with FP32.
@@ -112,7 +113,8 @@ def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=
     log = log or (lambda line: None)
     cpu_threads = cpu_threads or default_cpu_threads()
     if use_gpu:
-        return {"backend": "paddle", "precision": "fp32", "reason": "GPU run: paddle fp32", "candidates": {}}
+        gpu = "paddle" if "paddle" in available_backends(model_dir) else "onnxruntime"
+        return {"backend": gpu, "precision": "fp32", "reason": f"GPU run: {gpu} fp32", "candidates": {}}
     probe = [p for p in probe if isinstance(p, (str, os.PathLike)) or hasattr(p, "shape")][:PROBE_LINES]
     if not probe:
         raise ModelDirError("--backend auto needs at least one readable input to probe with")
@@ -130,7 +132,7 @@ def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=
             log(f"auto: {hit['backend']}/{hit['precision']} (cached {hit.get('when', '')} in {path}: "
                 f"{hit.get('reason', '')})")
             return dict(hit, cached=True)
-    spec = InferenceSpec.from_yaml(model_dir)
+    spec = open_model(model_dir).spec
     table, reference, best, best_runtime = {}, None, None, None
     # fp32 candidates first: the first that runs is the reference the others must agree with
     for backend, precision in sorted(_candidates(model_dir, measured, backends), key=lambda c: c[1] != "fp32"):
@@ -175,7 +177,7 @@ def choose_backend(model_dir, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=
     return dict(choice, runtime=best_runtime)
 
 
-def resolve_runtime(model_dir, backend, precision, probe, batch_size=DEFAULT_BATCH_SIZE, cpu_threads=None,
+def resolve_runtime(model_dir, backend, precision, probe, batch_size=None, cpu_threads=None,
                     use_gpu=False, use_cache=True, int8_other_cpu="recheck", log=None):
     """The runtime a run uses: ``(backend, precision, opened runtime or None)``.
 
@@ -186,7 +188,7 @@ def resolve_runtime(model_dir, backend, precision, probe, batch_size=DEFAULT_BAT
     replaced by FP32 (``fp32``), or run as asked (``run``); each says so in one line.
 
     Args:
-        model_dir (str): the export directory.
+        model_dir (str | ModelFiles): the model (:func:`.formats.open_model`).
         backend (str): a runtime name or ``"auto"``.
         precision (str | None): ``fp32``, ``bf16``, ``int8`` or None (auto: any; else fp32).
         probe (list): the run's inputs (the first :data:`PROBE_LINES` are measured when needed).
@@ -198,14 +200,14 @@ def resolve_runtime(model_dir, backend, precision, probe, batch_size=DEFAULT_BAT
     if int8_other_cpu not in INT8_OTHER_CPU:
         raise BackendError(f"int8_other_cpu: expected one of {', '.join(INT8_OTHER_CPU)}, got {int8_other_cpu!r}")
     if backend == AUTO and not probe:  # nothing to read: no probe, the reference runtime
-        backend = "paddle"
+        backend = next((b for b in CANDIDATE_BACKENDS if b in available_backends(model_dir)), "paddle")
     if backend == AUTO:
         choice = choose_backend(model_dir, probe, batch_size=batch_size, cpu_threads=cpu_threads, use_gpu=use_gpu,
                                 precisions=(precision,) if precision else CANDIDATE_PRECISIONS, use_cache=use_cache,
                                 log=log)
         return choice["backend"], choice["precision"], choice.get("runtime")
     precision = precision or "fp32"
-    note = other_cpu_note(InferenceSpec.from_yaml(model_dir)) if precision == "int8" else None
+    note = other_cpu_note(open_model(model_dir).spec) if precision == "int8" else None
     if note is None or int8_other_cpu == "run":
         if note:
             log(f"warning: {note}; running it as asked (--int8_other_cpu run)")

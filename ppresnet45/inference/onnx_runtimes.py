@@ -1,6 +1,6 @@
-"""Runtimes on ``model.onnx`` (written by ``export --onnx``): ONNX Runtime (``onnxruntime``)
-and OpenVINO (``openvino``). Both are optional packages, imported only when their backend
-is used."""
+"""Runtimes on an ONNX model (``model.onnx`` written by ``export --onnx``, or a PP-OCR ONNX
+file, :mod:`.formats`): ONNX Runtime (``onnxruntime``) and OpenVINO (``openvino``). Both are
+optional packages, imported only when their backend is used."""
 
 import importlib
 import importlib.util
@@ -18,8 +18,13 @@ from .spec import ONNX_FILE
 class _OnnxFileRuntime(Runtime):
     """Base of the runtimes on ``model.onnx``; each needs one optional package."""
 
-    required_files = {ONNX_FILE: "run export with --onnx"}
     package = extra = None  # the module to import, and the pip extra that installs it
+
+    @classmethod
+    def missing(cls, model):
+        if model.onnx_file:
+            return None
+        return f"model dir '{model.folder}': {ONNX_FILE} missing (backend '{cls.backend}' needs it; run export with --onnx)"
 
     @classmethod
     def is_installed(cls):
@@ -39,7 +44,7 @@ class _OnnxFileRuntime(Runtime):
                 raise self._unsupported(f"precision 'int8': no int8 model for {self.backend} in {self.model_dir} "
                                         f"({' or '.join(INT8_FILES[self.backend])}; {hint})")
             return path
-        return os.path.join(self.model_dir, ONNX_FILE)
+        return self.model.onnx_file
 
     def _import(self):
         try:

@@ -1,7 +1,11 @@
 """Paddle Inference runtimes on ``inference.json`` + ``inference.pdiparams``: ``paddle``
-(oneDNN kernels on CPU; FP32 or BF16) and ``paddle-nomkl`` (Paddle's plain CPU kernels)."""
+(oneDNN kernels on CPU; FP32 or BF16) and ``paddle-nomkl`` (Paddle's plain CPU kernels).
 
-import os
+PaddleOCR 2.x folders (``inference.pdmodel``, Paddle's program format before PIR) load the
+same way: Paddle 3.3 reads a ``.pdmodel`` through the same ``Config`` (no flag needed), so
+the runtime only points it at that file; their output shape is checked once on load (the
+old format does not declare it), so a detection model or a wrong dictionary is one line
+before any image is read."""
 
 import numpy as np
 import paddle
@@ -12,7 +16,7 @@ from ..registry import RUNTIMES
 from ..utils.cpu import cpu_description, cpu_has_bf16
 from ..utils.stdio import captured_native_output
 from .runtime_base import BF16_NEEDS, BackendError, Runtime
-from .spec import MODEL_FILE, PARAMS_FILE
+from .formats import check_class_count, check_recognizer_output
 
 # oneDNN keeps compiled primitives per input shape. Batches have widths in multiples of 8, so
 # 32 entries cover the common widths of a text-line stream while bounding the memory of a
@@ -47,14 +51,20 @@ class PaddleRuntime(Runtime):
         check = getattr(paddle_core, "is_compiled_with_onednn", getattr(paddle_core, "is_compiled_with_mkldnn", None))
         return bool(check and check())
 
+    @classmethod
+    def missing(cls, model):
+        if model.program and model.params:
+            return None
+        return (f"model '{model}': backend '{cls.backend}' needs a Paddle program (inference.json or inference.pdmodel "
+                f"with inference.pdiparams); this {model.format} model has none: use --backend onnxruntime or openvino")
+
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True, gpu_mem_mb=500):
         self.use_onednn = bool(use_onednn) and not use_gpu
         self.backend = "paddle" if (use_onednn or use_gpu) else "paddle-nomkl"
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if precision == "int8":
             raise self._unsupported(INT8_UNSUPPORTED)
-        config = paddle_infer.Config(os.path.join(self.model_dir, MODEL_FILE),
-                                     os.path.join(self.model_dir, PARAMS_FILE))
+        config = paddle_infer.Config(self.model.program, self.model.params)
         config.switch_ir_optim(True)
         config.disable_glog_info()
         if self.use_gpu:
@@ -67,6 +77,15 @@ class PaddleRuntime(Runtime):
         self.input_name = self._predictor.get_input_names()[0]
         self.output_names = list(self._predictor.get_output_names())
         self._first_run = True
+        if self.model.old_program:
+            self._check_output()
+
+    def _check_output(self):
+        """Run one blank line at the nominal shape: a recognizer outputs ``[N, T, classes]``."""
+        out = self._run(np.zeros([1] + self.spec.image_shape, np.float32))
+        classes = check_recognizer_output([list(out.shape)], self.model.program)
+        if self.spec.raw is None:  # the dictionary came from --dict, not from an inference.yml
+            check_class_count(self.spec.character_list, classes, self.model.program, self.spec.source)
 
     def _configure_gpu(self, config, gpu_mem_mb):
         if not paddle.is_compiled_with_cuda():

@@ -67,9 +67,13 @@ from .prefetch import in_background
 from .preprocess import in_channel_order, model_input
 from .runtime import create_runtime
 from .scoring import score_against_labels  # noqa: F401 - kept importable from here
-from .spec import CONFIG_FILE, InferenceSpec, check_model_dir
+from .formats import open_model
+from .spec import CONFIG_FILE, InferenceSpec
 
 DEFAULT_BATCH_SIZE = 8  # lines per model call, for the engine, the entry point, auto and the CLI
+# With PaddleOCR's batching a line's padding depends on its batch's widest line, so the text can
+# depend on the batch: the default is then the batch of predict_rec and RapidOCR (rec_batch_num 6).
+PADDLEOCR_BATCH_SIZE = 6
 DEFAULT_MAX_CHUNKS = 16  # most chunks one over-wide line is cut into
 STAT_KEYS = ("failed", "pieces", "batches", "preprocess_s", "model_s", "postprocess_s", "wait_s", "plan_s",
              "padded_pixels", "content_pixels")
@@ -79,6 +83,12 @@ def _check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise DataError(f"{name}: expected a positive int, got {value!r}")
     return value
+
+
+def default_batch_size(spec):
+    """Lines per model call when none is given: :data:`PADDLEOCR_BATCH_SIZE` for a model run
+    with PaddleOCR's batching (same batches, same text), else :data:`DEFAULT_BATCH_SIZE`."""
+    return PADDLEOCR_BATCH_SIZE if spec.paddleocr_batching else DEFAULT_BATCH_SIZE
 
 
 def _resolve_spec(inference_config, runtime, model_dir):
@@ -92,22 +102,23 @@ def _resolve_spec(inference_config, runtime, model_dir):
         return runtime.spec
     if model_dir is None:
         raise DataError("TextRecognizer: give model_dir, or a runtime and its inference_config")
-    return InferenceSpec.from_yaml(check_model_dir(model_dir))
+    return open_model(model_dir).spec
 
 
 class TextRecognizer:
     """Load an exported model once and recognize lists of text-line images.
 
     Args:
-        model_dir (str | None): folder with ``inference.json``/``.pdiparams``/``inference.yml``
-            (``model.onnx`` for ONNX Runtime / OpenVINO).
+        model_dir (str | ModelFiles | None): the model: an export folder (``inference.json`` /
+            ``.pdiparams`` / ``inference.yml``, ``model.onnx`` for ONNX Runtime / OpenVINO) or
+            any format :func:`.formats.open_model` opens.
         backend (str): a registered runtime: ``paddle`` (Paddle Inference + oneDNN),
             ``paddle-nomkl``, ``onnxruntime``, ``openvino``, ``eager`` or a plugin's.
         precision (str): ``fp32`` or ``bf16``.
         cpu_threads (int | None): math-library threads (``None``: the runtime's default).
         use_gpu (bool): run on the GPU (Paddle backends).
         use_onednn (bool): let Paddle Inference use oneDNN on CPU.
-        batch_size (int): lines per model call.
+        batch_size (int | None): lines per model call (None: :func:`default_batch_size`).
         prefetch (int | None): batches pre-processed ahead in a background thread; 0
             pre-processes in the calling thread. ``None`` (default): 0 for runtimes whose
             ``run()`` holds the GIL (a thread cannot overlap and only adds hand-off cost),
@@ -129,9 +140,8 @@ class TextRecognizer:
     """
 
     def __init__(self, model_dir=None, backend="paddle", precision="fp32", cpu_threads=None, use_gpu=False,
-                 use_onednn=True, batch_size=DEFAULT_BATCH_SIZE, prefetch=None, max_chunks=DEFAULT_MAX_CHUNKS,
+                 use_onednn=True, batch_size=None, prefetch=None, max_chunks=DEFAULT_MAX_CHUNKS,
                  width_align=WIDTH_ALIGN, runtime=None, inference_config=None, max_pixels=DEFAULT_MAX_PIXELS):
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
         self.max_chunks = _check_positive_int(max_chunks, "max_chunks")
         self.max_pixels = check_max_pixels(max_pixels)
         if runtime is None:
@@ -141,6 +151,8 @@ class TextRecognizer:
                                      use_gpu=use_gpu, use_onednn=use_onednn)
         self.model_dir = model_dir
         self.spec = _resolve_spec(inference_config, runtime, model_dir)
+        self.batch_size = _check_positive_int(default_batch_size(self.spec) if batch_size is None else batch_size,
+                                              "batch_size")
         self.output = OutputDecoder(self.spec, where=model_dir or "model")
         self.inference_config = self.spec.raw
         self.runtime = runtime
@@ -268,7 +280,8 @@ class TextRecognizer:
             batch_size (int | None): lines per model call (default: the constructor's).
             progress (bool): show a tqdm progress bar on stderr.
             window (int | None): inputs planned and batched together (sorted by width within a
-                window); None: all of them.
+                window); None: all of them. With PaddleOCR's batching always all of them, as
+                ``predict_rec`` sorts and batches everything it is given.
 
         Yields:
             list[dict]: the results of the next ``window`` inputs, in input order. Timings of
@@ -277,6 +290,8 @@ class TextRecognizer:
         images = [images] if isinstance(images, (str, os.PathLike, np.ndarray)) else list(images)
         bs = _check_positive_int(self.batch_size if batch_size is None else batch_size, "batch_size")
         window = (len(images) or 1) if window is None else _check_positive_int(window, "window")
+        if self.spec.paddleocr_batching:  # predict_rec sorts and batches all its lines at once: so must we
+            window = max(window, len(images), 1)
         stats = dict({k: 0 for k in STAT_KEYS}, images=len(images))
         stats.update({k: 0.0 for k in STAT_KEYS if k.endswith("_s")}, wall_s=0.0)
         t_start = time.perf_counter()
