@@ -13,21 +13,23 @@ import cv2
 from ..data.imgproc import to_model_channels
 from ..data.synth import render_dataset
 from ..errors import DataError
-from ..inference import CONFIG_FILE, InferenceSpec, load_inference_config
+from ..inference.formats import open_model
 from ..inference.images import ImageLoadError, list_image_sources, load_image
 from ..inference.preprocess import model_input
 from ..modeling.model import RecModel
 from ..modeling.summary import count_macs
 
 
-def load_model_spec(model_dir):
-    """``(parsed inference.yml, InferenceSpec)`` of the export in ``model_dir``.
+def load_model_spec(model_dir, **model_options):
+    """``(parsed inference.yml, InferenceSpec)`` of the model in ``model_dir`` (any format
+    :func:`~ppresnet45.inference.formats.open_model` opens, with ``model_options``; a model
+    without an ``inference.yml`` gets the mapping its spec would write).
 
-    The parsed config is kept as well as the spec: recognizers reuse it instead of reading
-    the file again, and the report reads ``Global.untrained`` and ``Architecture`` from it.
+    The parsed config is kept as well as the spec: the report reads ``Global.untrained`` and
+    ``Architecture`` from it.
     """
-    cfg = load_inference_config(model_dir)
-    return cfg, InferenceSpec.from_config(cfg, os.path.join(model_dir, CONFIG_FILE))
+    spec = open_model(model_dir, **model_options).spec
+    return (spec.raw if spec.raw is not None else spec.to_config()), spec
 
 
 def benchmark_images(image_dir, num_images, height, workdir):

@@ -38,7 +38,7 @@ VENVS = {"predict_rec": (".venv-ppocr2", PREDICT_REC_PYTHON_ENV), "rapidocr": ("
 RESULT_FILE, REPORT_FILE = "versus_ppocr.json", "versus_ppocr.md"
 SIDES = ("ppresnet45", "predict_rec", "rapidocr")
 _VERSIONS = """
-versions = {{(d.metadata["Name"] or "").lower(): d.version for d in md.distributions()}}
+versions = {{(d.metadata["Name"] or "").lower().replace("_", "-"): d.version for d in md.distributions()}}
 versions = {{k: versions[k] for k in {names!r} if k in versions}}
 print({mark!r} + json.dumps({{"start_s": t1 - t0, "loop_s": t2 - t1, "versions": versions}}))
 """
@@ -76,7 +76,7 @@ paths = json.load(open(paths_file, encoding="utf-8"))
 t1 = time.perf_counter()
 results, _ = engine.text_rec([engine.load_img(p) for p in paths])
 t2 = time.perf_counter()
-""" + _ROWS + _VERSIONS.format(names=("rapidocr_onnxruntime", "onnxruntime"), mark=_MARK)
+""" + _ROWS + _VERSIONS.format(names=("rapidocr-onnxruntime", "onnxruntime"), mark=_MARK)
 
 
 def default_python(side):

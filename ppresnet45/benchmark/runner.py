@@ -36,6 +36,7 @@ from ..errors import DataError
 from ..inference import BACKENDS, PRECISIONS, available_backends
 from ..inference.runtime_base import BF16_NEEDS
 from ..utils.cpu import available_cores, cpu_description, cpu_has_bf16
+from ..inference.formats import open_model
 from .inputs import benchmark_images, load_model_spec, macs_per_image, nominal_copies
 from .machine import machine_info
 from .measure import BenchmarkJob, measure_backend
@@ -211,7 +212,7 @@ def plan_jobs(settings, model, paths, nominal_paths):
                 model_dir=model["model_dir"], backend=b, precision=p, batch_sizes=settings["batch_sizes"],
                 warmup=settings["warmup"], iters=settings["iters"], cpu_threads=settings["cpu_threads"],
                 paths=paths, nominal_paths=nominal_paths, macs_per_image=model["macs_per_image"],
-                label=model["label"]))
+                label=model["label"], model_options=model["model_options"]))
     return jobs, skipped
 
 
@@ -251,17 +252,18 @@ def _measure(settings, specs, image_dir, progress):
     return peak, records, unique_rows(skipped + failed)
 
 
-def _model_settings(model_dir, backends):
-    """``(settings entry, spec, macs note)`` of one export: what the report says about it."""
+def _model_settings(model_dir, backends, model_options):
+    """``(settings entry, spec, macs note)`` of one model: what the report says about it."""
     model_dir = os.path.abspath(os.fspath(model_dir))
-    cfg, spec = load_model_spec(model_dir)
-    usable = available_backends(model_dir)
+    cfg, spec = load_model_spec(model_dir, **model_options)
+    usable = available_backends(open_model(model_dir, **model_options))
     macs, macs_note = macs_per_image(cfg, spec)
     entry = {
         "model_dir": model_dir, "model_name": spec.model_name or spec.algorithm,  # ABINet/VisionLAN files name none
         "untrained": bool((cfg.get("Global") or {}).get("untrained", False)),
         "image_shape": spec.image_shape, "max_width": spec.max_width, "batching": spec.batching,
         "macs_per_image": macs, "backends": list(usable) if backends is None else list(backends), "usable": usable,
+        "model_options": dict(model_options),
     }
     return entry, spec, macs_note and f"{entry['model_name']}: {macs_note}"
 
@@ -295,7 +297,7 @@ def _run_notes(records, settings):
 
 def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=("fp32",), warmup=3, iters=10,
                   output_dir=None, image_dir=None, cpu_threads=None, num_images=64, isolate=True, progress=True,
-                  rounds=1):
+                  rounds=1, model_options=None):
     """Benchmark exported models (see the module docs for how, and
     :mod:`ppresnet45.benchmark.measure` for what is measured).
 
@@ -317,6 +319,8 @@ def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=(
         progress (bool): tqdm progress bar on stderr.
         rounds (int): run every backend × precision this many times, interleaved, and keep
             each row's fastest round (``throughput_rounds`` keeps every round's images/s).
+        model_options (dict | None): ``dict_path``, ``image_shape``, ``use_space_char`` for
+            models without an ``inference.yml`` (PaddleOCR 2.x folders, ONNX files).
 
     Returns:
         dict: ``machine``, ``peak``, ``settings`` (the first model's ``model_dir``,
@@ -329,7 +333,7 @@ def run_benchmark(model_dir, batch_sizes=(1, 8, 32), backends=None, precisions=(
     model_dirs = [model_dir] if isinstance(model_dir, (str, os.PathLike)) else list(model_dir)
     if not model_dirs:
         raise DataError("model_dir: expected one or more exported model folders, got none")
-    loaded = [_model_settings(d, None if backends is None else requested) for d in model_dirs]
+    loaded = [_model_settings(d, None if backends is None else requested, model_options or {}) for d in model_dirs]
     models, specs = [m for m, _, _ in loaded], [spec for _, spec, _ in loaded]
     _label_models(models)
     first = {k: models[0][k] for k in ("model_dir", "model_name", "untrained", "image_shape", "max_width",

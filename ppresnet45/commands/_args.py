@@ -88,11 +88,16 @@ def _bool(text):
 
 
 def add_model_arguments(parser, what="exported model folder (inference.json/.pdiparams/.yml)"):
-    """``--model_dir`` and the options of models without an ``inference.yml`` (PaddleOCR 2.x
-    folders, PP-OCR ONNX files): ``--dict``, ``--image_shape``, ``--use_space_char``."""
+    """``--model_dir`` and :func:`add_model_options`."""
     parser.add_argument("--model_dir", required=True,
                         help=f"{what}, a PaddleOCR 2.x inference folder (inference.pdmodel/.pdiparams) or a PP-OCR "
                              "recognition ONNX file or folder; the format is detected from the files")
+    add_model_options(parser)
+
+
+def add_model_options(parser):
+    """The options of models without an ``inference.yml`` (PaddleOCR 2.x folders, PP-OCR ONNX
+    files): ``--dict``, ``--image_shape``, ``--use_space_char``."""
     parser.add_argument("--dict", dest="dict_path", default=None,
                         help="PaddleOCR 2.x folder / ONNX without a 'character' metadata: the dictionary "
                              "(PaddleOCR's rec_char_dict_path, e.g. ppocr_keys_v1.txt)")

@@ -199,8 +199,8 @@ def open_model(path, dict_path=None, image_shape=None, use_space_char=True):
         return _open_onnx(given, os.path.dirname(os.path.abspath(given)), None, dict_path, image_shape,
                           use_space_char, given)
     if not os.path.isdir(given):
-        raise ModelDirError(f"model '{given}' not found (expected a folder written by `ppresnet45 export`, a PaddleOCR "
-                            "2.x inference folder or an ONNX recognizer)")
+        raise ModelDirError(f"model dir '{given}' not found (expected a folder written by `ppresnet45 export`, a "
+                            "PaddleOCR 2.x inference folder or an ONNX recognizer)")
     folder = given
     yml = os.path.join(folder, CONFIG_FILE) if _has(folder, CONFIG_FILE) else None
     if yml and _has(folder, MODEL_FILE):
@@ -208,6 +208,8 @@ def open_model(path, dict_path=None, image_shape=None, use_space_char=True):
         onnx_file = os.path.join(folder, ONNX_FILE) if _has(folder, ONNX_FILE) else None
         return ModelFiles(folder, EXPORT, InferenceSpec.from_yaml(yml), os.path.join(folder, MODEL_FILE),
                           os.path.join(folder, PARAMS_FILE) if _has(folder, PARAMS_FILE) else None, onnx_file, given)
+    if _has(folder, MODEL_FILE) and not yml:
+        check_model_dir(folder)  # a Paddle 3 export without its inference.yml: names it
     if _has(folder, OLD_PROGRAM_FILE):
         if not _has(folder, PARAMS_FILE):
             raise ModelDirError(f"model dir '{folder}': {PARAMS_FILE} missing (a PaddleOCR 2.x folder holds "

@@ -12,11 +12,13 @@ import paddle
 import paddle.inference as paddle_infer
 from paddle.base import core as paddle_core
 
+from ..errors import ModelDirError
 from ..registry import RUNTIMES
 from ..utils.cpu import cpu_description, cpu_has_bf16
 from ..utils.stdio import captured_native_output
+from .formats import OLD_PROGRAM_FILE, check_class_count, check_recognizer_output
+from .spec import MODEL_FILE, PARAMS_FILE
 from .runtime_base import BF16_NEEDS, BackendError, Runtime
-from .formats import check_class_count, check_recognizer_output
 
 # oneDNN keeps compiled primitives per input shape. Batches have widths in multiples of 8, so
 # 32 entries cover the common widths of a text-line stream while bounding the memory of a
@@ -55,8 +57,10 @@ class PaddleRuntime(Runtime):
     def missing(cls, model):
         if model.program and model.params:
             return None
-        return (f"model '{model}': backend '{cls.backend}' needs a Paddle program (inference.json or inference.pdmodel "
-                f"with inference.pdiparams); this {model.format} model has none: use --backend onnxruntime or openvino")
+        name = PARAMS_FILE if model.program else MODEL_FILE
+        return (f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs {MODEL_FILE} or a PaddleOCR "
+                f"2.x {OLD_PROGRAM_FILE}, with {PARAMS_FILE}; re-run `ppresnet45 export`, or run an ONNX model with "
+                "--backend onnxruntime or openvino)")
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True, gpu_mem_mb=500):
         self.use_onednn = bool(use_onednn) and not use_gpu
@@ -82,7 +86,13 @@ class PaddleRuntime(Runtime):
 
     def _check_output(self):
         """Run one blank line at the nominal shape: a recognizer outputs ``[N, T, classes]``."""
-        out = self._run(np.zeros([1] + self.spec.image_shape, np.float32))
+        shape = [1] + self.spec.image_shape
+        try:
+            out = self._run(np.zeros(shape, np.float32))
+        except Exception as exc:  # noqa: BLE001 - Paddle raises many kinds; the file is what is wrong
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise ModelDirError(f"'{self.model.program}': a blank text line {shape} does not run through it ({why}); "
+                                "expected a text recognizer of that --image_shape") from None
         classes = check_recognizer_output([list(out.shape)], self.model.program)
         if self.spec.raw is None:  # the dictionary came from --dict, not from an inference.yml
             check_class_count(self.spec.character_list, classes, self.model.program, self.spec.source)

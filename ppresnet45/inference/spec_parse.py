@@ -140,7 +140,8 @@ def batching(glob, src):
     if value is None:
         return CHUNKS if any(k in glob for k in OWN_SHAPE_KEYS) else PADDLEOCR
     if value not in BATCHING:
-        raise ModelDirError(f"{src}: Global.batching: expected {', '.join(BATCHING)}, got {value!r}")
+        raise ModelDirError(f"{src}: Global.batching: expected {', '.join(BATCHING[:-1])} or {BATCHING[-1]}, "
+                            f"got {value!r}")
     return value
 
 

@@ -35,13 +35,14 @@ import numpy as np
 from ..data.synth import find_fonts, render_dataset
 from ..errors import DataError, PPResNetError
 from ..inference import TextRecognizer, create_runtime, score_against_labels
+from ..inference.formats import EXPORT, PADDLEOCR2, open_model
 from ..inference.int8 import INT8_FILES
 from ..inference.policy import AgreementPolicy, Measurement
 from ..inference.recognizer import default_batch_size
 from ..inference.runtime import available_backends
 from ..inference.sources import list_image_sources
-from ..inference.formats import EXPORT, PADDLEOCR2, open_model
 from ..inference.spec import CONFIG_FILE, ONNX_FILE
+from ..registry import RUNTIMES
 from ..utils.cpu import ISA_CAP_ENV, cpu_description, cpu_record, ignores_isa_cap, isa_cap
 from ..utils.io import atomic_write_bytes, atomic_write_text
 from ..version import __version__
@@ -183,7 +184,8 @@ def _check_arguments(runtimes, method, max_drop, min_speedup):
 def _try_runtime(runtime, model_dir, spec, batches, eval_lines, work, settings, policy, log):
     """Quantize for ``runtime``, measure FP32 and int8 on it: ``(row for the report, int8 file or None)``."""
     if runtime not in available_backends(model_dir):
-        return {"skipped": f"backend '{runtime}' is not installed here"}, None
+        why = RUNTIMES.get(runtime).missing(open_model(model_dir)) if runtime in available_backends() else None
+        return {"skipped": why or f"backend '{runtime}' is not installed here"}, None
     if ignores_isa_cap(runtime):
         return {"skipped": f"its kernels ignore {ISA_CAP_ENV}={isa_cap()}: its speed here is not that of the "
                            "capped CPU"}, None
