@@ -34,9 +34,10 @@ from tqdm import tqdm
 
 from ..errors import DataError
 from ..inference import BACKENDS, PRECISIONS, available_backends
-from ..inference.runtime_base import BF16_NEEDS
-from ..utils.cpu import available_cores, cpu_description, cpu_has_bf16
 from ..inference.formats import open_model
+from ..inference.runtime_base import BF16_NEEDS
+from ..registry import RUNTIMES
+from ..utils.cpu import available_cores, cpu_description, cpu_has_bf16
 from .inputs import benchmark_images, load_model_spec, macs_per_image, nominal_copies
 from .machine import machine_info
 from .measure import BenchmarkJob, measure_backend
@@ -180,15 +181,14 @@ def _check_arguments(batch_sizes, backends, precisions, warmup, counts):
     return batch_sizes, backends, precisions
 
 
-def _skip_reason(backend, precision, installed, usable):
-    """Why ``backend`` cannot run this export at ``precision`` here, or ``None`` when it can."""
+def _skip_reason(backend, precision, installed, model):
+    """Why ``backend`` cannot run this model (a settings entry) at ``precision`` here, or ``None`` when it can."""
     if precision == "bf16" and not cpu_has_bf16():
         return BF16_NEEDS + cpu_description()
     if backend not in installed:
         return f"backend '{backend}' is not installed here"
-    if backend not in usable:
-        return ("no model.onnx in the model dir (export with --onnx)" if backend in ("onnxruntime", "openvino")
-                else "no model.pdparams in the model dir")
+    if backend not in model["usable"]:
+        return RUNTIMES.get(backend).missing(open_model(model["model_dir"], **model.get("model_options", {})))
     return None
 
 
@@ -203,7 +203,7 @@ def plan_jobs(settings, model, paths, nominal_paths):
     jobs, skipped = [], []
     for b in model["backends"]:
         for p in settings["precisions"]:
-            reason = _skip_reason(b, p, installed, model["usable"])
+            reason = _skip_reason(b, p, installed, model)
             if reason:
                 skipped.extend({"model": model["label"], "backend": b, "precision": p, "batch_size": bs,
                                 "reason": reason} for bs in settings["batch_sizes"])
