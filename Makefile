@@ -9,8 +9,18 @@ PYTEST_ARGS ?=
 PADDLEOCR_VENV ?= .venv-paddleocr
 PADDLEOCR_STAMP := $(PADDLEOCR_VENV)/.paddleocr-installed
 PADDLEOCR_PINS := paddleocr==3.7.0 paddlepaddle==3.3.1
+# The programs PP-OCR models come from, each in its own venv, for tests/inference/test_ppocr_models.py and
+# `ppresnet45 versus-ppocr`: PaddleOCR 2.x (its tools/infer/predict_rec.py) and RapidOCR. OpenCV, NumPy and
+# ONNX Runtime pinned as in constraints.txt, so both resize and run as ours do.
+PPOCR2_VENV ?= .venv-ppocr2
+PPOCR2_STAMP := $(PPOCR2_VENV)/.ppocr2-installed
+PPOCR2_PINS := paddleocr==2.10.0 paddlepaddle==3.3.1 numpy==2.4.6 opencv-python==5.0.0.93 opencv-contrib-python==5.0.0.93 \
+	opencv-python-headless==5.0.0.93
+RAPIDOCR_VENV ?= .venv-rapidocr
+RAPIDOCR_STAMP := $(RAPIDOCR_VENV)/.rapidocr-installed
+RAPIDOCR_PINS := rapidocr_onnxruntime==1.4.4 onnxruntime==1.32.0 opencv-python==5.0.0.93 numpy==2.4.6 pillow==13.0.0
 
-.PHONY: demo test test-fast test-avx2 lint install clean .venv-paddleocr
+.PHONY: demo test test-fast test-avx2 lint install clean .venv-paddleocr .venv-ppocr2 .venv-rapidocr
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +38,23 @@ $(PADDLEOCR_STAMP):
 
 .venv-paddleocr: $(PADDLEOCR_STAMP)
 
+# A venv's pip failing (no registry) leaves no stamp: the tests that need it skip with the reason.
+$(PPOCR2_STAMP):
+	test -x $(PPOCR2_VENV)/bin/python || $(PYTHON) -m venv $(PPOCR2_VENV)
+	$(PPOCR2_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PPOCR2_VENV)/bin/python -m pip install --quiet $(PPOCR2_PINS)
+	touch $(PPOCR2_STAMP)
+
+.venv-ppocr2: $(PPOCR2_STAMP)
+
+$(RAPIDOCR_STAMP):
+	test -x $(RAPIDOCR_VENV)/bin/python || $(PYTHON) -m venv $(RAPIDOCR_VENV)
+	$(RAPIDOCR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RAPIDOCR_VENV)/bin/python -m pip install --quiet $(RAPIDOCR_PINS)
+	touch $(RAPIDOCR_STAMP)
+
+.venv-rapidocr: $(RAPIDOCR_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/ppresnet45 demo
 
@@ -38,6 +65,7 @@ AVX2_TESTS := tests/utils/test_cpu.py tests/inference/test_runtime.py tests/infe
 	tests/quantization tests/benchmark/test_runner.py tests/test_demo.py
 
 test: $(STAMP) $(PADDLEOCR_STAMP)
+	-$(MAKE) --no-print-directory $(PPOCR2_STAMP) $(RAPIDOCR_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q $(PYTEST_ARGS) $(AVX2_TESTS)
 
@@ -55,4 +83,4 @@ test-avx2: $(STAMP)
 	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q $(PYTEST_ARGS) $(AVX2_TESTS)
 
 clean:
-	rm -rf $(VENV) $(PADDLEOCR_VENV) build *.egg-info demo_output .pytest_cache
+	rm -rf $(VENV) $(PADDLEOCR_VENV) $(PPOCR2_VENV) $(RAPIDOCR_VENV) build *.egg-info demo_output .pytest_cache

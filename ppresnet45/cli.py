@@ -28,6 +28,7 @@ COMMANDS = {
     "benchmark": ("ppresnet45.commands.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
     "benchmark-int8": ("ppresnet45.commands.benchmark_int8", "int8 vs bf16 vs FP32 on this CPU: quantize, check accuracy, benchmark, same-run ratios"),
     "versus": ("ppresnet45.commands.versus", "whole-process speed and text agreement: ppresnet45 infer vs PaddleOCR's recognizer on the same export and lines"),
+    "versus-ppocr": ("ppresnet45.commands.versus_ppocr", "whole-process speed and text agreement on a PP-OCR model: ppresnet45 infer vs PaddleOCR 2.x predict_rec vs RapidOCR"),
     "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),
     "plot": ("ppresnet45.commands.plot", "plot training curves (loss, learning rate, accuracy) from train_log.jsonl"),
     "benchmark-ray": ("ppresnet45.commands.benchmark_ray", "lines/s of infer --engine ray with 1 and 2 workers against one local process, and the driver's own bounds"),

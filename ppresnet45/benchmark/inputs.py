@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import cv2
 
 from ..data.imgproc import to_model_channels
 from ..data.synth import render_dataset
 from ..errors import DataError
-from ..inference import CONFIG_FILE, InferenceSpec, load_inference_config
+from ..inference.formats import open_model
 from ..inference.images import ImageLoadError, list_image_sources, load_image
 from ..inference.preprocess import model_input
 from ..modeling.model import RecModel
@@ -27,16 +27,19 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .._types import StrPath
+    from ..inference.spec import InferenceSpec
 
 
-def load_model_spec(model_dir: str) -> tuple[dict[str, Any], InferenceSpec]:
-    """``(parsed inference.yml, InferenceSpec)`` of the export in ``model_dir``.
+def load_model_spec(model_dir: str, **model_options: Any) -> tuple[dict[str, Any], InferenceSpec]:
+    """``(parsed inference.yml, InferenceSpec)`` of the model in ``model_dir`` (any format
+    :func:`~ppresnet45.inference.formats.open_model` opens, with ``model_options``; a model
+    without an ``inference.yml`` gets the mapping its spec would write).
 
-    The parsed config is kept as well as the spec: recognizers reuse it instead of reading
-    the file again, and the report reads ``Global.untrained`` and ``Architecture`` from it.
+    The parsed config is kept as well as the spec: the report reads ``Global.untrained`` and
+    ``Architecture`` from it.
     """
-    cfg = cast("dict[str, Any]", load_inference_config(model_dir))  # a checked file is a mapping
-    return cfg, InferenceSpec.from_config(cfg, os.path.join(model_dir, CONFIG_FILE))
+    spec = open_model(model_dir, **model_options).spec
+    return (spec.raw if spec.raw is not None else spec.to_config()), spec
 
 
 def benchmark_images(image_dir: StrPath | None, num_images: int, height: int,

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import DataError, PPResNetError
 from ..inference import TextRecognizer, create_runtime
+from ..inference.formats import open_model
 from .inputs import load_model_spec, nominal_batches
 
 resource: ModuleType | None
@@ -59,6 +60,8 @@ class BenchmarkJob:
         nominal_paths (list[str]): the same images stretched to exactly the nominal size.
         macs_per_image (int | None): multiply-adds of one image; ``None`` leaves GFLOP/s out.
         label (str): the model's name in the report (its records' ``model``).
+        model_options (dict): ``dict_path``, ``image_shape``, ``use_space_char`` of a model
+            without an ``inference.yml`` (:func:`~ppresnet45.inference.formats.open_model`).
     """
 
     model_dir: str
@@ -72,6 +75,7 @@ class BenchmarkJob:
     nominal_paths: list[str] = field(default_factory=list)
     macs_per_image: int | None = None
     label: str = ""
+    model_options: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The job as a plain dict of JSON types."""
@@ -209,21 +213,21 @@ def measure_backend(job: BenchmarkJob, emit: Callable[[dict[str, Any]], Any]) ->
     rss_before = rss_mb()
     t0 = time.perf_counter()
     try:
-        runtime = create_runtime(job.model_dir, backend=job.backend, precision=job.precision,
-                                 cpu_threads=job.cpu_threads)
+        runtime = create_runtime(open_model(job.model_dir, **job.model_options), backend=job.backend,
+                                 precision=job.precision, cpu_threads=job.cpu_threads)
     except RUNTIME_ERRORS as exc:
         reason = _first_line(str(exc)) or type(exc).__name__
         for bs in job.batch_sizes:
             emit(dict(base, type="skip", batch_size=bs, reason=reason))
         return
     load_s = time.perf_counter() - t0
-    cfg, spec = load_model_spec(job.model_dir)
+    _, spec = load_model_spec(job.model_dir, **job.model_options)
     pool = nominal_batches(job.paths, spec, max(job.batch_sizes))
     for bs in job.batch_sizes:
         x = np.stack([pool[i % len(pool)] for i in range(bs)])
         try:
             lat, ips = time_model(runtime, x, job.warmup, job.iters)
-            rec = TextRecognizer(runtime=runtime, inference_config=cfg, batch_size=bs, model_dir=job.model_dir)
+            rec = TextRecognizer(runtime=runtime, inference_config=spec, batch_size=bs, model_dir=job.model_dir)
             nominal, full = time_full_path(rec, job, ips)
         except Exception as exc:  # noqa: BLE001 - one failing batch size must not lose the rest
             emit(dict(base, type="skip", batch_size=bs, reason=_first_line(f"failed: {type(exc).__name__}: {exc}")))

@@ -38,7 +38,9 @@ from tqdm import tqdm
 
 from ..errors import DataError
 from ..inference import BACKENDS, PRECISIONS, available_backends
+from ..inference.formats import open_model
 from ..inference.runtime_base import BF16_NEEDS
+from ..registry import RUNTIMES
 from ..utils.cpu import available_cores, cpu_description, cpu_has_bf16
 from .inputs import benchmark_images, load_model_spec, macs_per_image, nominal_copies
 from .machine import machine_info
@@ -194,15 +196,14 @@ def _check_arguments(batch_sizes: Iterable[int], backends: Iterable[str], precis
     return sizes, backend_list, precision_list
 
 
-def _skip_reason(backend: str, precision: str, installed: Sequence[str], usable: Sequence[str]) -> str | None:
-    """Why ``backend`` cannot run this export at ``precision`` here, or ``None`` when it can."""
+def _skip_reason(backend: str, precision: str, installed: Sequence[str], model: dict[str, Any]) -> str | None:
+    """Why ``backend`` cannot run this model (a settings entry) at ``precision`` here, or ``None`` when it can."""
     if precision == "bf16" and not cpu_has_bf16():
         return BF16_NEEDS + cpu_description()
     if backend not in installed:
         return f"backend '{backend}' is not installed here"
-    if backend not in usable:
-        return ("no model.onnx in the model dir (export with --onnx)" if backend in ("onnxruntime", "openvino")
-                else "no model.pdparams in the model dir")
+    if backend not in model["usable"]:
+        return RUNTIMES.get(backend).missing(open_model(model["model_dir"], **model.get("model_options", {})))
     return None
 
 
@@ -219,7 +220,7 @@ def plan_jobs(settings: dict[str, Any], model: dict[str, Any], paths: list[str],
     skipped: list[dict[str, Any]] = []
     for b in model["backends"]:
         for p in settings["precisions"]:
-            reason = _skip_reason(b, p, installed, model["usable"])
+            reason = _skip_reason(b, p, installed, model)
             if reason:
                 skipped.extend({"model": model["label"], "backend": b, "precision": p, "batch_size": bs,
                                 "reason": reason} for bs in settings["batch_sizes"])
@@ -228,7 +229,7 @@ def plan_jobs(settings: dict[str, Any], model: dict[str, Any], paths: list[str],
                 model_dir=model["model_dir"], backend=b, precision=p, batch_sizes=settings["batch_sizes"],
                 warmup=settings["warmup"], iters=settings["iters"], cpu_threads=settings["cpu_threads"],
                 paths=paths, nominal_paths=nominal_paths, macs_per_image=model["macs_per_image"],
-                label=model["label"]))
+                label=model["label"], model_options=model["model_options"]))
     return jobs, skipped
 
 
@@ -271,18 +272,19 @@ def _measure(settings: dict[str, Any], specs: Sequence[InferenceSpec], image_dir
     return peak, records, unique_rows(skipped + failed)
 
 
-def _model_settings(model_dir: StrPath,
-                    backends: Sequence[str] | None) -> tuple[dict[str, Any], InferenceSpec, str | None]:
-    """``(settings entry, spec, macs note)`` of one export: what the report says about it."""
+def _model_settings(model_dir: StrPath, backends: Sequence[str] | None,
+                    model_options: dict[str, Any]) -> tuple[dict[str, Any], InferenceSpec, str | None]:
+    """``(settings entry, spec, macs note)`` of one model: what the report says about it."""
     folder = os.path.abspath(os.fspath(model_dir))
-    cfg, spec = load_model_spec(folder)
-    usable = available_backends(folder)
+    cfg, spec = load_model_spec(folder, **model_options)
+    usable = available_backends(open_model(folder, **model_options))
     macs, macs_note = macs_per_image(cfg, spec)
     entry = {
         "model_dir": folder, "model_name": spec.model_name or spec.algorithm,  # ABINet/VisionLAN files name none
         "untrained": bool((cfg.get("Global") or {}).get("untrained", False)),
         "image_shape": spec.image_shape, "max_width": spec.max_width, "batching": spec.batching,
         "macs_per_image": macs, "backends": list(usable) if backends is None else list(backends), "usable": usable,
+        "model_options": dict(model_options),
     }
     return entry, spec, macs_note and f"{entry['model_name']}: {macs_note}"
 
@@ -318,7 +320,7 @@ def run_benchmark(model_dir: StrPath | Iterable[StrPath], batch_sizes: Iterable[
                   backends: Iterable[str] | None = None, precisions: Iterable[str] = ("fp32",), warmup: int = 3,
                   iters: int = 10, output_dir: str | None = None, image_dir: StrPath | None = None,
                   cpu_threads: int | None = None, num_images: int = 64, isolate: bool = True, progress: bool = True,
-                  rounds: int = 1) -> dict[str, Any]:
+                  rounds: int = 1, model_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Benchmark exported models (see the module docs for how, and
     :mod:`ppresnet45.benchmark.measure` for what is measured).
 
@@ -340,6 +342,8 @@ def run_benchmark(model_dir: StrPath | Iterable[StrPath], batch_sizes: Iterable[
         progress (bool): tqdm progress bar on stderr.
         rounds (int): run every backend × precision this many times, interleaved, and keep
             each row's fastest round (``throughput_rounds`` keeps every round's images/s).
+        model_options (dict | None): ``dict_path``, ``image_shape``, ``use_space_char`` for
+            models without an ``inference.yml`` (PaddleOCR 2.x folders, ONNX files).
 
     Returns:
         dict: ``machine``, ``peak``, ``settings`` (the first model's ``model_dir``,
@@ -352,7 +356,7 @@ def run_benchmark(model_dir: StrPath | Iterable[StrPath], batch_sizes: Iterable[
     model_dirs = [model_dir] if isinstance(model_dir, (str, os.PathLike)) else list(model_dir)
     if not model_dirs:
         raise DataError("model_dir: expected one or more exported model folders, got none")
-    loaded = [_model_settings(d, None if backends is None else requested) for d in model_dirs]
+    loaded = [_model_settings(d, None if backends is None else requested, model_options or {}) for d in model_dirs]
     models, specs = [m for m, _, _ in loaded], [spec for _, spec, _ in loaded]
     _label_models(models)
     first = {k: models[0][k] for k in ("model_dir", "model_name", "untrained", "image_shape", "max_width",

@@ -122,7 +122,7 @@ def _timed(side: str, argv: list[str], env: dict[str, str], rows_file: str) -> d
     seconds, out, err = time.perf_counter() - t0, proc.stdout, proc.stderr
     if proc.returncode != 0:
         tail = " | ".join([line.strip().removeprefix("error: ") for line in err.splitlines() if line.strip()][-3:])
-        raise VersusError(f"{SIDES[side]} exited with code {proc.returncode}: {tail[-400:] or '(no stderr)'}")
+        raise VersusError(f"{SIDES.get(side, side)} exited with code {proc.returncode}: {tail[-400:] or '(no stderr)'}")
     found: list[dict[str, Any]]
     if side == "ppresnet45":  # infer's summary line: the loop's seconds and the runtime it used
         found = [dict(zip(("loop_s", "backend", "precision"), m.groups()))
@@ -130,7 +130,7 @@ def _timed(side: str, argv: list[str], env: dict[str, str], rows_file: str) -> d
     else:  # the client's marked line: the loop's seconds, start-up and versions
         found = [json.loads(line[len(_MARK):]) for line in out.splitlines() if line.startswith(_MARK)]
     if not found:
-        raise VersusError(f"{SIDES[side]} printed no timings: {(err or out).strip()[-300:]!r}")
+        raise VersusError(f"{SIDES.get(side, side)} printed no timings: {(err or out).strip()[-300:]!r}")
     with open(rows_file, encoding="utf-8") as f:
         rows = json.load(f) if side == "paddleocr" else [json.loads(line) for line in f if line.strip()]
     return dict(found[-1], loop_s=float(found[-1]["loop_s"]), seconds=seconds, rows=rows)

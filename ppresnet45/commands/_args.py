@@ -76,3 +76,38 @@ def name_list(choices):
         return values
 
     return parse
+
+
+def _bool(text):
+    value = str(text).strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_model_arguments(parser, what="exported model folder (inference.json/.pdiparams/.yml)"):
+    """``--model_dir`` and :func:`add_model_options`."""
+    parser.add_argument("--model_dir", required=True,
+                        help=f"{what}, a PaddleOCR 2.x inference folder (inference.pdmodel/.pdiparams) or a PP-OCR "
+                             "recognition ONNX file or folder; the format is detected from the files")
+    add_model_options(parser)
+
+
+def add_model_options(parser):
+    """The options of models without an ``inference.yml`` (PaddleOCR 2.x folders, PP-OCR ONNX
+    files): ``--dict``, ``--image_shape``, ``--use_space_char``."""
+    parser.add_argument("--dict", dest="dict_path", default=None,
+                        help="PaddleOCR 2.x folder / ONNX without a 'character' metadata: the dictionary "
+                             "(PaddleOCR's rec_char_dict_path, e.g. ppocr_keys_v1.txt)")
+    parser.add_argument("--image_shape", default=None,
+                        help="such a model's C,H,W (default 3,48,320 as PP-OCRv3/v4/v5; an ONNX model's fixed "
+                             "input height wins)")
+    parser.add_argument("--use_space_char", type=_bool, default=True,
+                        help="append the space to --dict's characters (default true, as PP-OCR)")
+
+
+def model_options(args):
+    """The keyword arguments :class:`ppresnet45.inference.Recognizer` takes from :func:`add_model_arguments`."""
+    return {"dict_path": args.dict_path, "image_shape": args.image_shape, "use_space_char": args.use_space_char}

@@ -5,7 +5,7 @@ import sys
 from ..benchmark import format_markdown, run_benchmark
 from ..inference import BACKENDS, PRECISIONS
 from ..utils.cpu import available_cores
-from ._args import name_list, non_negative_int, positive_int, positive_int_list
+from ._args import add_model_options, model_options, name_list, non_negative_int, positive_int, positive_int_list
 
 
 def add_arguments(parser):
@@ -13,7 +13,8 @@ def add_arguments(parser):
     cores = available_cores()
     parser.add_argument("--model_dir", required=True, nargs="+",
                         help="exported model folder(s): several are compared in one run on the same images "
-                             "(ours and PaddleOCR's exports alike)")
+                             "(ours and PaddleOCR's exports alike; PaddleOCR 2.x folders and PP-OCR ONNX files too)")
+    add_model_options(parser)
     parser.add_argument("--image_dir", default=None,
                         help="images to use (image, folder or label file); default: generated text lines")
     parser.add_argument("--batch_sizes", type=positive_int_list, default=[1, 8, 32],
@@ -45,7 +46,7 @@ def run(args):
                            precisions=args.precision, warmup=args.warmup, iters=args.iters,
                            output_dir=args.output_dir, image_dir=args.image_dir, cpu_threads=args.cpu_threads,
                            num_images=args.num_images, isolate=not args.in_process, progress=not args.no_progress,
-                           rounds=args.rounds)
+                           rounds=args.rounds, model_options=model_options(args))
     sys.stdout.write(format_markdown(report))
     if report["outputs"]:
         print(f"reports: {', '.join(report['outputs'].values())}", file=sys.stderr)

@@ -17,18 +17,19 @@ from ..inference import AUTO, PRECISIONS, Recognizer, backend_names
 from ..inference.auto import ANY
 from ..inference.images import DEFAULT_MAX_PIXELS
 from ..inference.int8 import INT8_OTHER_CPU
-from ..inference.recognizer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHUNKS
-from ._args import non_negative_int, positive_int
+from ..inference.recognizer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHUNKS, PADDLEOCR_BATCH_SIZE
+from ._args import add_model_arguments, model_options, non_negative_int, positive_int
 
 
 def add_arguments(parser):
     """Arguments of ``ppresnet45 infer`` / ``tools/infer_rec.py``."""
-    parser.add_argument("--model_dir", required=True, help="exported model folder (inference.json/.pdiparams/.yml)")
+    add_model_arguments(parser)
     parser.add_argument("--image_dir", required=True,
                         help="an image, a folder (searched recursively) or a 'path<TAB>text' label file "
                              "(then accuracy is reported, by the rule of `ppresnet45 eval`)")
-    parser.add_argument("--batch_size", type=positive_int, default=DEFAULT_BATCH_SIZE,
-                        help=f"lines per model call (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--batch_size", type=positive_int, default=None,
+                        help=f"lines per model call (default {DEFAULT_BATCH_SIZE}; {PADDLEOCR_BATCH_SIZE} for models run "
+                             "with PaddleOCR's batching, as predict_rec and RapidOCR)")
     parser.add_argument("--cpu_threads", type=positive_int, default=None, help="math-library threads")
     parser.add_argument("--precision", choices=(*PRECISIONS, ANY), default=None,
                         help="fp32 (default), bf16 (CPUs with AVX512-BF16 or AMX) or int8 (after `ppresnet45 "
@@ -66,11 +67,11 @@ def add_arguments(parser):
                              "start a local Ray for the run)")
 
 
-def _summary(args, done):
+def _summary(args, done, batch_size):
     stats = done.stats
     where = f", ray: {stats['workers']} workers x {stats['threads']} threads" if "threads" in stats else ""
     line = (f"infer: {stats['images']} images, {done.n_failed} failed, {stats['wall_s']:.2f} s, "
-            f"{stats.get('images_per_s', 0.0):.1f} images/s ({done.backend}/{done.precision}, batch {args.batch_size}"
+            f"{stats.get('images_per_s', 0.0):.1f} images/s ({done.backend}/{done.precision}, batch {batch_size}"
             f"{where})")
     if done.skipped:
         line += f"; {done.skipped} already in {args.output} (--resume)"
@@ -101,7 +102,7 @@ def run(args):
                             cpu_threads=args.cpu_threads, use_gpu=args.use_gpu, batch_size=args.batch_size,
                             max_chunks=args.max_chunks, max_pixels=args.max_pixels or None,
                             use_cache=not args.no_auto_cache, int8_other_cpu=args.int8_other_cpu,
-                            log=lambda line: print(line, file=sys.stderr))
+                            log=lambda line: print(line, file=sys.stderr), **model_options(args))
     engine = None
     if args.engine == "ray":
         from ..engines.ray_batch import RayBatchEngine
@@ -112,5 +113,6 @@ def run(args):
     done = recognizer.run(args.image_dir, output=args.output, resume=args.resume, progress=not args.no_progress,
                           engine=engine)
     _warn_failures(done)
-    print(_summary(args, done), file=sys.stderr)
+    print(_summary(args, done, recognizer.engine.batch_size if recognizer.engine else args.batch_size),
+          file=sys.stderr)
     return 1 if done.n_failed else 0

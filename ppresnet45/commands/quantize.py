@@ -10,13 +10,16 @@ when none holds. Exit status: 0, 1 when refused, 2 for bad input.
 import shlex
 
 from ..quantization import CALIBRATION_METHODS, QUANTIZERS, QuantizationRefused, quantize_export
-from ._args import name_list, non_negative_float, positive_int
+from ._args import add_model_arguments, model_options, name_list, non_negative_float, positive_int
 
 
 def add_arguments(parser):
     """Arguments of ``ppresnet45 quantize`` / ``tools/quantize.py``."""
-    parser.add_argument("--model_dir", required=True,
-                        help="export folder (inference.json/.pdiparams/.yml; model.onnx is made when missing)")
+    add_model_arguments(parser, what="export folder (inference.json/.pdiparams/.yml; model.onnx is made when missing; "
+                                      "quantized in place)")
+    parser.add_argument("--output", default=None,
+                        help="for a PaddleOCR 2.x folder or an ONNX model (left as they are): the new model folder "
+                             "(inference.yml + model.onnx + the int8 model; default <model>_int8 beside it)")
     parser.add_argument("--calib_data", default=None,
                         help="calibration lines: a folder, an image or a label file (default: --calib_num lines "
                              "from the built-in renderer)")
@@ -39,7 +42,8 @@ def add_arguments(parser):
     parser.add_argument("--per_tensor", action="store_true",
                         help="ONNX Runtime: one weight scale per tensor instead of per output channel")
     parser.add_argument("--cpu_threads", type=positive_int, default=None, help="runtime threads (default: all cores)")
-    parser.add_argument("--batch_size", type=positive_int, default=8, help="lines per model call (default 8)")
+    parser.add_argument("--batch_size", type=positive_int, default=None,
+                        help="lines per model call (default 8; 6 for models run with PaddleOCR's batching)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the rendered lines (default 0)")
 
 
@@ -50,17 +54,19 @@ def run(args):
                                  calib_num=args.calib_num, eval_num=args.eval_num, max_drop=args.max_drop,
                                  min_speedup=args.min_speedup, runtimes=args.runtimes,
                                  per_channel=not args.per_tensor, method=args.method, cpu_threads=args.cpu_threads,
-                                 batch_size=args.batch_size, seed=args.seed)
+                                 batch_size=args.batch_size, seed=args.seed, output=args.output,
+                                 **model_options(args))
     except QuantizationRefused as exc:
         if args.debug:
             raise
         print(f"refused: {exc}")
         return 1
-    print(f"kept {report['runtime']} int8 ({args.model_dir}/{report['file']}, {report['seconds']:.0f} s): word "
+    folder = report.get("output") or args.model_dir
+    print(f"kept {report['runtime']} int8 ({folder}/{report['file']}, {report['seconds']:.0f} s): word "
           f"accuracy {report['word_accuracy']:.4f} vs fp32 {report['fp32_word_accuracy']:.4f}, "
           f"{report['speedup_vs_fp32']:.2f}x fp32 on {report['runtime']}, {report['cpu']['model']} "
           f"({report['cpu']['kind']})")
-    print(f"run it: {run_hint(args.model_dir, report['runtime'], args.eval_data or args.calib_data)}")
+    print(f"run it: {run_hint(folder, report['runtime'], args.eval_data or args.calib_data)}")
     return 0
 
 

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import DataError, PPResNetError
 from .auto import AUTO, resolve_runtime
+from .formats import open_model
 from .images import DEFAULT_MAX_PIXELS
-from .recognizer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHUNKS, TextRecognizer
+from .recognizer import DEFAULT_MAX_CHUNKS, TextRecognizer
 from .results_file import ResultsWriter, read_rows, row_key
 from .scoring import LabelScore
 from .sources import BadInput, list_image_sources
-from .spec import check_model_dir
 
 if TYPE_CHECKING:
     from .._types import LogFn, Row, StrPath
@@ -72,28 +72,39 @@ class Recognizer:
     """Recognize text-line images with an exported model (see the module docs).
 
     Args:
-        model_dir (str): the export folder.
+        model_dir (str | ModelFiles): the model: an export folder, a PaddleOCR 2.x inference
+            folder or a PP-OCR ONNX file or folder (:func:`.formats.open_model`).
         backend (str): ``"auto"`` (default: the fastest runtime × precision that reads like FP32
             here) or a runtime name (``paddle``, ``onnxruntime``, ``openvino``, ...).
         precision (str | None): ``fp32``, ``bf16`` or ``int8``; None: auto's choice, else fp32.
         cpu_threads (int | None): math-library threads (default: the cores this process may use).
         use_gpu (bool): run on the GPU.
-        batch_size (int): lines per model call.
+        batch_size (int | None): lines per model call (None: 8, or 6 for a model run with
+            PaddleOCR's batching, as ``predict_rec`` and RapidOCR batch).
         max_chunks (int): most chunks a line wider than the model's ``max_width`` is cut into.
         max_pixels (int | None): images of more pixels become error rows (None: no limit).
         use_cache (bool): ``auto`` reads and writes its cached choice.
         int8_other_cpu (str): ``recheck``, ``fp32`` or ``run`` (:data:`.int8.INT8_OTHER_CPU`).
         log (callable | None): receives the one-line notes (what auto picked, int8 re-checks).
+        dict_path (str | None): PaddleOCR's ``rec_char_dict_path``, for a model without a
+            dictionary of its own (a 2.x folder, an ONNX file without ``character`` metadata).
+        image_shape (str | list | None): ``C,H,W`` of such a model (default 3,48,320).
+        use_space_char (bool): append the space to ``dict_path``'s characters (PP-OCR's default).
 
     Raises:
-        ModelDirError: the export folder is missing or incomplete.
+        ModelDirError: the model is missing, incomplete or not a text recognizer.
     """
 
     def __init__(self, model_dir: StrPath, backend: str = AUTO, precision: str | None = None,
-                 cpu_threads: int | None = None, use_gpu: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
+                 cpu_threads: int | None = None, use_gpu: bool = False, batch_size: int | None = None,
                  max_chunks: int = DEFAULT_MAX_CHUNKS, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 use_cache: bool = True, int8_other_cpu: str = "recheck", log: LogFn | None = None) -> None:
-        self.model_dir = check_model_dir(model_dir)
+                 use_cache: bool = True, int8_other_cpu: str = "recheck", log: LogFn | None = None,
+                 dict_path: str | None = None, image_shape: Sequence[int] | None = None,
+                 use_space_char: bool = True) -> None:
+        self.model_options: dict[str, Any] = {"dict_path": dict_path, "image_shape": image_shape,
+                                              "use_space_char": use_space_char}
+        self.model = open_model(model_dir, **self.model_options)
+        self.model_dir = self.model.folder
         self.requested = (backend, precision)
         self.backend: str | None = None  # what runs, once chosen
         self.precision: str | None = None
@@ -106,17 +117,17 @@ class Recognizer:
     def settings(self) -> dict[str, Any]:
         """The keyword arguments that make this recognizer again, in another process (no ``log``)."""
         backend, precision = self.requested
-        return dict(self.options, model_dir=self.model_dir, backend=backend, precision=precision,
-                    use_cache=self.use_cache, int8_other_cpu=self.int8_other_cpu)
+        return dict(self.options, **self.model_options, model_dir=self.model_dir, backend=backend,
+                    precision=precision, use_cache=self.use_cache, int8_other_cpu=self.int8_other_cpu)
 
     def _engine_for(self, probe: list[ImageInput]) -> TextRecognizer:
         """The engine, made on first use: the runtime chosen with ``probe`` (the run's inputs)."""
         if self.engine is None:
             o = self.options
             self.backend, self.precision, runtime = resolve_runtime(
-                self.model_dir, *self.requested, probe, batch_size=o["batch_size"], cpu_threads=o["cpu_threads"],
+                self.model, *self.requested, probe, batch_size=o["batch_size"], cpu_threads=o["cpu_threads"],
                 use_gpu=o["use_gpu"], use_cache=self.use_cache, int8_other_cpu=self.int8_other_cpu, log=self.log)
-            self.engine = TextRecognizer(self.model_dir, backend=self.backend, precision=self.precision,
+            self.engine = TextRecognizer(self.model, backend=self.backend, precision=self.precision,
                                          cpu_threads=o["cpu_threads"], use_gpu=o["use_gpu"],
                                          batch_size=o["batch_size"], max_chunks=o["max_chunks"],
                                          max_pixels=o["max_pixels"], runtime=runtime)
@@ -238,7 +249,7 @@ def _previous(output: str | None, resume: bool, score: LabelScore) -> set[tuple[
 
 
 def recognize(model_dir: StrPath, images: ImageInput | Iterable[ImageInput], backend: str = AUTO,
-              precision: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, cpu_threads: int | None = None,
+              precision: str | None = None, batch_size: int | None = None, cpu_threads: int | None = None,
               use_gpu: bool = False, progress: bool = False, **kwargs: Any) -> list[Row]:
     """Recognize text-line images with an exported model (one-shot :class:`Recognizer`).
 
@@ -248,7 +259,8 @@ def recognize(model_dir: StrPath, images: ImageInput | Iterable[ImageInput], bac
         backend, precision, batch_size, cpu_threads, use_gpu: as for :class:`Recognizer`
             (the same defaults as ``ppresnet45 infer``).
         progress (bool): show a progress bar.
-        **kwargs: more :class:`Recognizer` arguments (``max_chunks``, ``max_pixels``, ``use_cache``).
+        **kwargs: more :class:`Recognizer` arguments (``max_chunks``, ``max_pixels``, ``use_cache``,
+            ``dict_path``, ``image_shape``).
 
     Returns:
         list[dict]: ``{"path", "text", "score"}`` (+ ``"error"``) per image, in input order.

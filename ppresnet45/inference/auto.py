@@ -35,17 +35,19 @@ from ..errors import ModelDirError
 from ..utils.cpu import cpu_description, cpu_has_bf16, ignores_isa_cap
 from ..utils.io import atomic_write_text
 from ..version import __version__
+from .formats import open_model
 from .int8 import INT8_OTHER_CPU, int8_backends, other_cpu_note
 from .policy import DEFAULT_POLICY, MIN_SAME_TEXT, AgreementPolicy
-from .recognizer import DEFAULT_BATCH_SIZE, TextRecognizer
+from .recognizer import TextRecognizer
 from .runtime import available_backends, create_runtime
 from .runtime_base import BF16_NEEDS, BackendError, default_cpu_threads
-from .spec import InferenceSpec
 
 if TYPE_CHECKING:
     from .._types import LogFn, StrPath
+    from .formats import ModelFiles
     from .runtime_base import Runtime
     from .sources import ImageInput
+    from .spec import InferenceSpec
 
 AUTO = "auto"
 ANY = "any"  # --precision any: auto may pick a lower precision whose text agrees with fp32
@@ -78,7 +80,8 @@ def cache_path() -> str:
     return os.path.join(root, CACHE_FILE)
 
 
-def cache_key(model_dir: StrPath, cpu_threads: int | None, batch_size: int, use_gpu: bool = False) -> str:
+def cache_key(model_dir: StrPath | ModelFiles, cpu_threads: int | None, batch_size: int | None,
+              use_gpu: bool = False) -> str:
     """What a cached choice is valid for: the model's files, the CPU, threads, batch size, version."""
     model_dir = os.path.abspath(os.fspath(model_dir))
     files: list[list[Any]] = []
@@ -110,7 +113,7 @@ def _candidates(model_dir: StrPath, measured: Iterable[str],
 
 
 def _measure(runtime: Runtime, spec: InferenceSpec, probe: list[ImageInput],
-             batch_size: int) -> tuple[list[str | None], float]:
+             batch_size: int | None) -> tuple[list[str | None], float]:
     rec = TextRecognizer(runtime=runtime, inference_config=spec, batch_size=batch_size)
     rec(probe)  # warm-up: oneDNN primitives, OpenVINO / ORT first-run allocations
     t0 = time.perf_counter()
@@ -118,7 +121,7 @@ def _measure(runtime: Runtime, spec: InferenceSpec, probe: list[ImageInput],
     return texts, len(probe) / max(time.perf_counter() - t0, 1e-9)
 
 
-def choose_backend(model_dir: StrPath, probe: Iterable[ImageInput], batch_size: int = DEFAULT_BATCH_SIZE,
+def choose_backend(model_dir: StrPath | ModelFiles, probe: Iterable[ImageInput], batch_size: int | None = None,
                    cpu_threads: int | None = None, use_gpu: bool = False, min_agreement: float = MIN_AGREEMENT,
                    precisions: Sequence[str] = ("fp32",), use_cache: bool = True,
                    log: LogFn | None = None, backends: Sequence[str] = CANDIDATE_BACKENDS,
@@ -126,9 +129,10 @@ def choose_backend(model_dir: StrPath, probe: Iterable[ImageInput], batch_size: 
     """Pick the fastest backend × precision whose text agrees with FP32 (see the module docs).
 
     Args:
-        model_dir (str): the export directory.
+        model_dir (str | ModelFiles): the model (:func:`.formats.open_model`).
         probe (list): inputs to probe with (paths or arrays; the first :data:`PROBE_LINES` are used).
-        batch_size (int): lines per model call, as the run will use.
+        batch_size (int | None): lines per model call, as the run will use (None: the model's
+            default, :func:`.recognizer.default_batch_size`).
         cpu_threads (int | None): threads, as the run will use (default: all cores).
         use_gpu (bool): a GPU run: no probe, ``paddle`` FP32.
         min_agreement (float): share of probe lines that must read as with FP32.
@@ -152,7 +156,8 @@ def choose_backend(model_dir: StrPath, probe: Iterable[ImageInput], batch_size: 
     log = log or (lambda line: None)
     cpu_threads = cpu_threads or default_cpu_threads()
     if use_gpu:
-        return {"backend": "paddle", "precision": "fp32", "reason": "GPU run: paddle fp32", "candidates": {}}
+        gpu = "paddle" if "paddle" in available_backends(model_dir) else "onnxruntime"
+        return {"backend": gpu, "precision": "fp32", "reason": f"GPU run: {gpu} fp32", "candidates": {}}
     probe = [p for p in probe if isinstance(p, (str, os.PathLike)) or hasattr(p, "shape")][:PROBE_LINES]
     if not probe:
         raise ModelDirError("--backend auto needs at least one readable input to probe with")
@@ -175,7 +180,7 @@ def choose_backend(model_dir: StrPath, probe: Iterable[ImageInput], batch_size: 
         raise BackendError(_nothing_to_run(model_dir, wanted))
     if job_lines is not None and not worth_probing(job_lines, len(candidates)):
         return _without_probe(model_dir, candidates, wanted, job_lines, log)
-    spec = InferenceSpec.from_yaml(model_dir)
+    spec = open_model(model_dir).spec
     table: dict[str, dict[str, Any]] = {}
     reference: list[str | None] | None = None
     best: str | None = None
@@ -225,14 +230,15 @@ def choose_backend(model_dir: StrPath, probe: Iterable[ImageInput], batch_size: 
     return dict(choice, runtime=best_runtime)
 
 
-def _nothing_to_run(model_dir: StrPath, wanted: set[str]) -> str:
-    hint = (f"; `ppresnet45 quantize --model_dir {model_dir}` makes int8 models for OpenVINO and ONNX Runtime"
+def _nothing_to_run(model_dir: StrPath | ModelFiles, wanted: set[str]) -> str:
+    folder = getattr(model_dir, "folder", model_dir)
+    hint = (f"; `ppresnet45 quantize --model_dir {folder}` makes int8 models for OpenVINO and ONNX Runtime"
             if wanted == {"int8"} else "")
-    return f"--backend auto: no {'/'.join(sorted(wanted))} runtime runs the model in {model_dir} here{hint}"
+    return f"--backend auto: no {'/'.join(sorted(wanted))} runtime runs the model in {folder} here{hint}"
 
 
-def _without_probe(model_dir: StrPath, candidates: list[tuple[str, str]], wanted: set[str], job_lines: int,
-                   log: LogFn) -> dict[str, Any]:
+def _without_probe(model_dir: StrPath | ModelFiles, candidates: list[tuple[str, str]], wanted: set[str],
+                   job_lines: int, log: LogFn) -> dict[str, Any]:
     """The choice for a job too small to probe for: the first candidate of the wanted
     precision in :data:`CANDIDATE_BACKENDS` order (``paddle``, PaddleOCR's own, first)."""
     pick = next(((b, p) for b, p in candidates if p in wanted), None)
@@ -246,9 +252,9 @@ def _without_probe(model_dir: StrPath, candidates: list[tuple[str, str]], wanted
     return {"backend": pick[0], "precision": pick[1], "reason": reason, "candidates": {}, "probed": False}
 
 
-def resolve_runtime(model_dir: StrPath, backend: str, precision: str | None, probe: Sequence[ImageInput],
-                    batch_size: int = DEFAULT_BATCH_SIZE, cpu_threads: int | None = None, use_gpu: bool = False,
-                    use_cache: bool = True, int8_other_cpu: str = "recheck",
+def resolve_runtime(model_dir: StrPath | ModelFiles, backend: str, precision: str | None,
+                    probe: Sequence[ImageInput], batch_size: int | None = None, cpu_threads: int | None = None,
+                    use_gpu: bool = False, use_cache: bool = True, int8_other_cpu: str = "recheck",
                     log: LogFn | None = None) -> tuple[str, str, Runtime | None]:
     """The runtime a run uses: ``(backend, precision, opened runtime or None)``.
 
@@ -259,7 +265,7 @@ def resolve_runtime(model_dir: StrPath, backend: str, precision: str | None, pro
     replaced by FP32 (``fp32``), or run as asked (``run``); each says so in one line.
 
     Args:
-        model_dir (str): the export directory.
+        model_dir (str | ModelFiles): the model (:func:`.formats.open_model`).
         backend (str): a runtime name or ``"auto"``.
         precision (str | None): ``fp32``, ``bf16``, ``int8``, ``any`` (auto only: a lower precision
             that agrees with fp32 may be picked) or None (fp32).
@@ -272,7 +278,7 @@ def resolve_runtime(model_dir: StrPath, backend: str, precision: str | None, pro
     if int8_other_cpu not in INT8_OTHER_CPU:
         raise BackendError(f"int8_other_cpu: expected one of {', '.join(INT8_OTHER_CPU)}, got {int8_other_cpu!r}")
     if backend == AUTO and not probe:  # nothing to read: no probe, the reference runtime
-        backend = "paddle"
+        backend = next((b for b in CANDIDATE_BACKENDS if b in available_backends(model_dir)), "paddle")
     if backend == AUTO:
         wanted = CANDIDATE_PRECISIONS if precision == ANY else (precision or "fp32",)
         choice = choose_backend(model_dir, probe, batch_size=batch_size, cpu_threads=cpu_threads, use_gpu=use_gpu,
@@ -281,7 +287,7 @@ def resolve_runtime(model_dir: StrPath, backend: str, precision: str | None, pro
     if precision == ANY:
         raise BackendError(f"--precision any: only with --backend auto (got --backend {backend})")
     precision = precision or "fp32"
-    note = other_cpu_note(InferenceSpec.from_yaml(model_dir)) if precision == "int8" else None
+    note = other_cpu_note(open_model(model_dir).spec) if precision == "int8" else None
     if note is None or int8_other_cpu == "run":
         if note:
             log(f"warning: {note}; running it as asked (--int8_other_cpu run)")

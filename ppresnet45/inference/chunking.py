@@ -16,7 +16,7 @@ characters over that padding, so a line keeps the steps up to ``max(its width, W
 steps over the padding beyond that (up to its batch's widest line) are dropped.
 
 With ``paddleocr`` batching (PaddleOCR's own exports, :mod:`.spec`) every line is one piece;
-lines are sorted by aspect ratio ``w / h``, and a batch's width is PaddleOCR's
+lines are sorted by aspect ratio ``w / h`` as ``predict_rec`` sorts them, and a batch's width is PaddleOCR's
 ``predict_rec`` width, ``int(H * max(W / H, widest ratio))``, capped at ``max_width``; each
 line keeps its resized width up to that, and every time step is decoded, padding included,
 so the text is what PaddleOCR reads.
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data.imgproc import resized_width
+from .spec_parse import PREDICT_REC
 
 if TYPE_CHECKING:
     from .spec import InferenceSpec
@@ -135,14 +136,20 @@ def plan_pieces(sizes: Sequence[tuple[int, int] | None], spec: InferenceSpec, ma
 
 
 def _paddleocr_pieces(sizes: Sequence[tuple[int, int] | None], spec: InferenceSpec) -> list[Piece]:
-    """One piece per line, sorted by aspect ratio (then input order), as PaddleOCR batches them."""
+    """One piece per line, in the order PaddleOCR batches them: by aspect ratio, ties in input
+    order (PaddleX), or with ``predict_rec`` batching in the order of numpy's default sort, as
+    PaddleOCR 2.x's ``predict_rec`` and RapidOCR call ``np.argsort`` (among equal ratios its
+    order is its own). A model that mixes the whole line (SVTR) reads a line differently in a
+    batch of another width, so the batches must be theirs."""
     pieces: list[Piece] = []
     for i, hw in enumerate(sizes):
         if hw is not None:
             rw = resized_width(hw[0], hw[1], spec.height, spec.max_width)
             pieces.append(Piece(i, 0, 0, rw, rw, ratio=hw[1] / float(max(hw[0], 1))))
-    pieces.sort(key=lambda p: (p.ratio, p.index))
-    return pieces
+    ratios = np.array([p.ratio for p in pieces], dtype=np.float64)
+    # predict_rec: numpy's default sort, as PaddleOCR 2.x and RapidOCR call it; PaddleX: a stable sort
+    order = np.argsort(ratios) if spec.batching == PREDICT_REC else np.argsort(ratios, kind="stable")
+    return [pieces[k] for k in order]
 
 
 def paddleocr_batch_width(ratios: Iterable[float], spec: InferenceSpec) -> int:

@@ -1,6 +1,6 @@
-"""Runtimes on ``model.onnx`` (written by ``export --onnx``): ONNX Runtime (``onnxruntime``)
-and OpenVINO (``openvino``). Both are optional packages, imported only when their backend
-is used."""
+"""Runtimes on an ONNX model (``model.onnx`` written by ``export --onnx``, or a PP-OCR ONNX
+file, :mod:`.formats`): ONNX Runtime (``onnxruntime``) and OpenVINO (``openvino``). Both are
+optional packages, imported only when their backend is used."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .spec import ONNX_FILE
 
 if TYPE_CHECKING:
     from .._types import StrPath
+    from .formats import ModelFiles
 
 
 class _OnnxFileRuntime(Runtime):
@@ -29,6 +30,12 @@ class _OnnxFileRuntime(Runtime):
     backend: str  # each subclass names its own
     package: str = ""  # the module to import (set by each subclass)
     extra: str = ""  # the pip extra that installs it
+
+    @classmethod
+    def missing(cls, model: ModelFiles) -> str | None:
+        if model.onnx_file:
+            return None
+        return f"model dir '{model.folder}': {ONNX_FILE} missing (backend '{cls.backend}' needs it; run export with --onnx)"
 
     @classmethod
     def is_installed(cls) -> bool:
@@ -48,7 +55,7 @@ class _OnnxFileRuntime(Runtime):
                 raise self._unsupported(f"precision 'int8': no int8 model for {self.backend} in {self.model_dir} "
                                         f"({' or '.join(INT8_FILES[self.backend])}; {hint})")
             return path
-        return os.path.join(self.model_dir, ONNX_FILE)
+        return self.model.onnx_file
 
     def _import(self) -> ModuleType:
         try:

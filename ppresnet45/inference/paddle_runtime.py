@@ -1,9 +1,14 @@
 """Paddle Inference runtimes on ``inference.json`` + ``inference.pdiparams``: ``paddle``
-(oneDNN kernels on CPU; FP32 or BF16) and ``paddle-nomkl`` (Paddle's plain CPU kernels)."""
+(oneDNN kernels on CPU; FP32 or BF16) and ``paddle-nomkl`` (Paddle's plain CPU kernels).
+
+PaddleOCR 2.x folders (``inference.pdmodel``, Paddle's program format before PIR) load the
+same way: Paddle 3.3 reads a ``.pdmodel`` through the same ``Config`` (no flag needed), so
+the runtime only points it at that file; their output shape is checked once on load (the
+old format does not declare it), so a detection model or a wrong dictionary is one line
+before any image is read."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,14 +16,17 @@ import paddle
 import paddle.inference as paddle_infer
 from paddle.base import core as paddle_core
 
+from ..errors import ModelDirError
 from ..registry import RUNTIMES
 from ..utils.cpu import cpu_description, cpu_has_bf16
 from ..utils.stdio import captured_native_output
+from .formats import OLD_PROGRAM_FILE, check_class_count, check_recognizer_output
 from .runtime_base import BF16_NEEDS, BackendError, Runtime
 from .spec import MODEL_FILE, PARAMS_FILE
 
 if TYPE_CHECKING:
     from .._types import StrPath
+    from .formats import ModelFiles
 
 # oneDNN keeps compiled primitives per input shape. Batches have widths in multiples of 8, so
 # 32 entries cover the common widths of a text-line stream while bounding the memory of a
@@ -53,6 +61,15 @@ class PaddleRuntime(Runtime):
         check = getattr(paddle_core, "is_compiled_with_onednn", getattr(paddle_core, "is_compiled_with_mkldnn", None))
         return bool(check and check())
 
+    @classmethod
+    def missing(cls, model: ModelFiles) -> str | None:
+        if model.program and model.params:
+            return None
+        name = PARAMS_FILE if model.program else MODEL_FILE
+        return (f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs {MODEL_FILE} or a PaddleOCR "
+                f"2.x {OLD_PROGRAM_FILE}, with {PARAMS_FILE}; re-run `ppresnet45 export`, or run an ONNX model with "
+                "--backend onnxruntime or openvino)")
+
     def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
                  use_gpu: bool = False, use_onednn: bool = True, gpu_mem_mb: int = 500) -> None:
         self.use_onednn = bool(use_onednn) and not use_gpu
@@ -60,8 +77,7 @@ class PaddleRuntime(Runtime):
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if precision == "int8":
             raise self._unsupported(INT8_UNSUPPORTED)
-        config = paddle_infer.Config(os.path.join(self.model_dir, MODEL_FILE),
-                                     os.path.join(self.model_dir, PARAMS_FILE))
+        config = paddle_infer.Config(self.model.program, self.model.params)
         config.switch_ir_optim(True)
         config.disable_glog_info()
         if self.use_gpu:
@@ -74,6 +90,21 @@ class PaddleRuntime(Runtime):
         self.input_name = self._predictor.get_input_names()[0]
         self.output_names = list(self._predictor.get_output_names())
         self._first_run = True
+        if self.model.old_program:
+            self._check_output()
+
+    def _check_output(self) -> None:
+        """Run one blank line at the nominal shape: a recognizer outputs ``[N, T, classes]``."""
+        shape = [1] + self.spec.image_shape
+        try:
+            out = self._run(np.zeros(shape, np.float32))
+        except Exception as exc:  # noqa: BLE001 - Paddle raises many kinds; the file is what is wrong
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise ModelDirError(f"'{self.model.program}': a blank text line {shape} does not run through it ({why}); "
+                                "expected a text recognizer of that --image_shape") from None
+        classes = check_recognizer_output([list(out.shape)], self.model.program)
+        if self.spec.raw is None:  # the dictionary came from --dict, not from an inference.yml
+            check_class_count(self.spec.character_list, classes, self.model.program, self.spec.source)
 
     def _configure_gpu(self, config: Any, gpu_mem_mb: int) -> None:
         if not paddle.is_compiled_with_cuda():

@@ -65,20 +65,25 @@ from ..errors import DataError
 from .batches import PreparedBatch, Results
 from .chunking import WIDTH_ALIGN, batch_width, decoded_steps, plan_pieces
 from .decoding import OutputDecoder
+from .formats import open_model
 from .images import DEFAULT_MAX_PIXELS, ImageLoadError, check_max_pixels
 from .loading import InputLoader
 from .prefetch import in_background
 from .preprocess import in_channel_order, model_input
 from .runtime import create_runtime
 from .scoring import score_against_labels  # noqa: F401 - kept importable from here
-from .spec import CONFIG_FILE, InferenceSpec, check_model_dir
+from .spec import CONFIG_FILE, InferenceSpec
 
 if TYPE_CHECKING:
     from .._types import Row, StrPath
     from .chunking import Piece
+    from .formats import ModelFiles
     from .sources import ImageInput
 
 DEFAULT_BATCH_SIZE = 8  # lines per model call, for the engine, the entry point, auto and the CLI
+# With PaddleOCR's batching a line's padding depends on its batch's widest line, so the text can
+# depend on the batch: the default is then the batch of predict_rec and RapidOCR (rec_batch_num 6).
+PADDLEOCR_BATCH_SIZE = 6
 DEFAULT_MAX_CHUNKS = 16  # most chunks one over-wide line is cut into
 STAT_KEYS = ("failed", "pieces", "batches", "preprocess_s", "model_s", "postprocess_s", "wait_s", "plan_s",
              "padded_pixels", "content_pixels")
@@ -90,8 +95,14 @@ def _check_positive_int(value: Any, name: str) -> int:
     return value
 
 
+def default_batch_size(spec: InferenceSpec) -> int:
+    """Lines per model call when none is given: :data:`PADDLEOCR_BATCH_SIZE` for a model run
+    with PaddleOCR's batching (same batches, same text), else :data:`DEFAULT_BATCH_SIZE`."""
+    return PADDLEOCR_BATCH_SIZE if spec.paddleocr_batching else DEFAULT_BATCH_SIZE
+
+
 def _resolve_spec(inference_config: InferenceSpec | dict[str, Any] | None, runtime: Any,
-                  model_dir: StrPath | None) -> InferenceSpec:
+                  model_dir: StrPath | ModelFiles | None) -> InferenceSpec:
     """The spec from an InferenceSpec, a parsed ``inference.yml``, the runtime, or ``model_dir``."""
     if isinstance(inference_config, InferenceSpec):
         return inference_config
@@ -102,22 +113,23 @@ def _resolve_spec(inference_config: InferenceSpec | dict[str, Any] | None, runti
         return runtime.spec
     if model_dir is None:
         raise DataError("TextRecognizer: give model_dir, or a runtime and its inference_config")
-    return InferenceSpec.from_yaml(check_model_dir(model_dir))
+    return open_model(model_dir).spec
 
 
 class TextRecognizer:
     """Load an exported model once and recognize lists of text-line images.
 
     Args:
-        model_dir (str | None): folder with ``inference.json``/``.pdiparams``/``inference.yml``
-            (``model.onnx`` for ONNX Runtime / OpenVINO).
+        model_dir (str | ModelFiles | None): the model: an export folder (``inference.json`` /
+            ``.pdiparams`` / ``inference.yml``, ``model.onnx`` for ONNX Runtime / OpenVINO) or
+            any format :func:`.formats.open_model` opens.
         backend (str): a registered runtime: ``paddle`` (Paddle Inference + oneDNN),
             ``paddle-nomkl``, ``onnxruntime``, ``openvino``, ``eager`` or a plugin's.
         precision (str): ``fp32`` or ``bf16``.
         cpu_threads (int | None): math-library threads (``None``: the runtime's default).
         use_gpu (bool): run on the GPU (Paddle backends).
         use_onednn (bool): let Paddle Inference use oneDNN on CPU.
-        batch_size (int): lines per model call.
+        batch_size (int | None): lines per model call (None: :func:`default_batch_size`).
         prefetch (int | None): batches pre-processed ahead in a background thread; 0
             pre-processes in the calling thread. ``None`` (default): 0 for runtimes whose
             ``run()`` holds the GIL (a thread cannot overlap and only adds hand-off cost),
@@ -138,14 +150,13 @@ class TextRecognizer:
             recognizer cannot run (another decoder or normalisation).
     """
 
-    def __init__(self, model_dir: StrPath | None = None, backend: str = "paddle", precision: str = "fp32",
-                 cpu_threads: int | None = None, use_gpu: bool = False, use_onednn: bool = True,
-                 batch_size: int = DEFAULT_BATCH_SIZE, prefetch: int | None = None,
+    def __init__(self, model_dir: StrPath | ModelFiles | None = None, backend: str = "paddle",
+                 precision: str = "fp32", cpu_threads: int | None = None, use_gpu: bool = False,
+                 use_onednn: bool = True, batch_size: int | None = None, prefetch: int | None = None,
                  max_chunks: int = DEFAULT_MAX_CHUNKS, width_align: int = WIDTH_ALIGN,
                  runtime: Callable[[np.ndarray], Any] | None = None,
                  inference_config: InferenceSpec | dict[str, Any] | None = None,
                  max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
         self.max_chunks = _check_positive_int(max_chunks, "max_chunks")
         self.max_pixels = check_max_pixels(max_pixels)
         if runtime is None:
@@ -155,6 +166,8 @@ class TextRecognizer:
                                      use_gpu=use_gpu, use_onednn=use_onednn)
         self.model_dir = model_dir
         self.spec = _resolve_spec(inference_config, runtime, model_dir)
+        self.batch_size = _check_positive_int(default_batch_size(self.spec) if batch_size is None else batch_size,
+                                              "batch_size")
         self.output = OutputDecoder(self.spec, where=model_dir or "model")
         self.inference_config = self.spec.raw
         self.runtime = runtime
@@ -284,7 +297,8 @@ class TextRecognizer:
             batch_size (int | None): lines per model call (default: the constructor's).
             progress (bool): show a tqdm progress bar on stderr.
             window (int | None): inputs planned and batched together (sorted by width within a
-                window); None: all of them.
+                window); None: all of them. With PaddleOCR's batching always all of them, as
+                ``predict_rec`` sorts and batches everything it is given.
 
         Yields:
             list[dict]: the results of the next ``window`` inputs, in input order. Timings of
@@ -296,6 +310,8 @@ class TextRecognizer:
             images = list(cast("Iterable[ImageInput]", images))  # not one path or array: a list of inputs
         bs = _check_positive_int(self.batch_size if batch_size is None else batch_size, "batch_size")
         window = (len(images) or 1) if window is None else _check_positive_int(window, "window")
+        if self.spec.paddleocr_batching:  # predict_rec sorts and batches all its lines at once: so must we
+            window = max(window, len(images), 1)
         stats: dict[str, Any] = dict(dict.fromkeys(STAT_KEYS, 0), images=len(images))
         stats.update({k: 0.0 for k in STAT_KEYS if k.endswith("_s")}, wall_s=0.0)
         t_start = time.perf_counter()

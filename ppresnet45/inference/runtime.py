@@ -14,12 +14,12 @@ or VisionLAN's time-major logits: see :mod:`.runtime_base`).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RegistryError
 from ..registry import RUNTIMES
 from ..utils.lazy import lazy_exports
+from .formats import open_model
 from .runtime_base import PRECISIONS, BackendError, Runtime, UnknownBackendError, default_cpu_threads
 
 if TYPE_CHECKING:
@@ -54,14 +54,14 @@ def available_backends(model_dir: StrPath | None = None) -> list[str]:
     """Backends usable in this environment (a subset of :func:`backend_names`, in its order).
 
     Args:
-        model_dir (str | None): when given, also drop backends whose files this export
-            lacks (``onnxruntime`` / ``openvino`` need ``model.onnx``, ``eager`` needs
-            ``model.pdparams``).
+        model_dir (str | ModelFiles | None): when given, also drop backends that cannot run
+            this model (``onnxruntime`` / ``openvino`` need an ONNX file, ``paddle`` a Paddle
+            program, ``eager`` ``model.pdparams``).
     """
     out = [name for name in backend_names() if RUNTIMES.get(name).is_installed()]
     if model_dir is not None:
-        folder = os.fspath(model_dir)
-        out = [b for b in out if all(os.path.isfile(os.path.join(folder, f)) for f in RUNTIMES.get(b).required_files)]
+        model = open_model(model_dir)
+        out = [b for b in out if RUNTIMES.get(b).missing(model) is None]
     return out
 
 

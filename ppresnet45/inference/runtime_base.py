@@ -18,10 +18,11 @@ import numpy as np
 from ..errors import ModelDirError, PPResNetError, RegistryError
 from ..utils.cpu import available_cores
 from .families import select_output
-from .spec import InferenceSpec, check_model_dir
+from .formats import open_model
 
 if TYPE_CHECKING:
     from .._types import StrPath
+    from .formats import ModelFiles
 
 PRECISIONS = ("fp32", "bf16", "int8")  # int8: the model `ppresnet45 quantize` kept
 # The one-line refusal of bf16 on a CPU without it (the CPU's description follows).
@@ -44,23 +45,25 @@ def default_cpu_threads() -> int:
 class Runtime:
     """Base class: input checks and the common attributes of every backend.
 
-    Subclasses are constructed as ``cls(model_dir, precision=, cpu_threads=, use_gpu=,
+    Subclasses are constructed as ``cls(model, precision=, cpu_threads=, use_gpu=,
     use_onednn=, **options)`` and implement :meth:`_run_all` (every output) and, when
     fetching one output is cheaper, :meth:`_run` (the text output); a plugin may implement
     :meth:`_run` alone. Options they do not know should be accepted and ignored (``**_``).
 
     Class attributes:
         backend (str): the registered name.
-        required_files (dict): files the backend needs beyond :data:`REQUIRED_FILES`,
-            mapped to how to get them (for the error message and :func:`available_backends`).
+        required_files (dict): files the backend needs in the model's folder, mapped to how
+            to get them (for :meth:`missing`, which a backend may override).
         holds_gil (bool): ``run`` keeps the GIL, so pre-processing in a thread cannot overlap it.
 
     Attributes:
         precision (str): ``"fp32"``, ``"bf16"`` or ``"int8"``.
         input_name (str): the model's input tensor name.
         output_names (list[str]): the model's output names (where the backend tells).
-        model_dir (str): the export directory.
-        spec (InferenceSpec): the export's ``inference.yml``.
+        model (ModelFiles): the model's files and spec (:func:`.formats.open_model`; a path
+            given to the constructor is opened with it).
+        model_dir (str): the model's folder.
+        spec (InferenceSpec): how to run it (an export's ``inference.yml``).
         config (dict): the parsed ``inference.yml`` (``spec.raw``).
         input_shape (list[int]): ``[C, H, W]`` with ``W = -1`` for a dynamic width.
         dynamic_width (bool): whether any width is accepted.
@@ -78,14 +81,23 @@ class Runtime:
         """Whether this backend's libraries are importable here."""
         return True
 
+    @classmethod
+    def missing(cls, model: ModelFiles) -> str | None:
+        """Why this backend cannot run ``model`` (a :class:`.formats.ModelFiles`): a one-line
+        reason, or None when it can. Default: a file of :attr:`required_files` is missing."""
+        for name, how in cls.required_files.items():
+            if not os.path.isfile(os.path.join(model.folder, name)):
+                return f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs it; {how})"
+        return None
+
     def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
                  use_gpu: bool = False) -> None:
-        self.model_dir = check_model_dir(model_dir)
-        for name, how in self.required_files.items():
-            if not os.path.isfile(os.path.join(self.model_dir, name)):
-                raise ModelDirError(f"model dir '{self.model_dir}': {name} missing (backend '{self.backend}' needs "
-                                    f"it; {how})")
-        self.spec = InferenceSpec.from_yaml(self.model_dir)
+        self.model = open_model(model_dir)
+        self.model_dir = self.model.folder
+        reason = type(self).missing(self.model)
+        if reason:
+            raise ModelDirError(reason)
+        self.spec = self.model.spec
         self.config = self.spec.raw
         if precision not in PRECISIONS:
             raise BackendError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")

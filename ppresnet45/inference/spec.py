@@ -57,7 +57,7 @@ from ..utils.io import atomic_write_text
 from . import spec_parse as parse
 from .families import DEFAULT_RESIZE_OP, output_layout, preprocessing
 from .int8 import INT8_ONNX_FILE  # noqa: F401 - kept importable from here
-from .spec_parse import BATCHING, CHUNKS, PADDLEOCR, PADDLEOCR_MAX_WIDTH  # noqa: F401 - part of this module's API
+from .spec_parse import BATCHING, CHUNKS, PADDLEOCR, PADDLEOCR_MAX_WIDTH, PREDICT_REC  # noqa: F401 - part of this module's API
 
 if TYPE_CHECKING:
     from .._types import StrPath
@@ -148,8 +148,9 @@ class InferenceSpec:
         postprocess (str): the decoder's name (``PostProcess.name``).
         resize_op (str): the resize op of ``PreProcess`` (the model family's pre-processing).
         batching (str): ``"chunks"`` (ours: a batch padded to its widest line, long lines cut
-            into chunks, the steps over padding dropped) or ``"paddleocr"`` (as PaddleOCR's
-            ``predict_rec``); see the module docs.
+            into chunks, the steps over padding dropped), ``"paddleocr"`` (as PaddleOCR 3 /
+            PaddleX) or ``"predict_rec"`` (as PaddleOCR 2.x's ``predict_rec`` and RapidOCR: the
+            same, but lines ordered by numpy's default sort); see the module docs.
         model_type, algorithm, backbone (str | None): what the model is (``Global``).
         untrained (bool | None): exported without trained weights.
         ppresnet45_version (str | None): the version that wrote the file.
@@ -206,7 +207,7 @@ class InferenceSpec:
     def paddleocr_batching(self) -> bool:
         """Whether batches are formed, padded and decoded as PaddleOCR's ``predict_rec`` does
         (dynamic width, padding, ``paddleocr`` batching)."""
-        return self.dynamic_width and self.padding and self.batching == PADDLEOCR
+        return self.dynamic_width and self.padding and self.batching in (PADDLEOCR, PREDICT_REC)
 
     @property
     def preprocessing(self) -> Preprocessing:
@@ -266,7 +267,7 @@ class InferenceSpec:
         postprocess, chars = parse.postprocess(cfg, src)
         padding = parse.padding(ops, resize, pre, src)
         batching = parse.batching(glob, src)
-        default = max(w, PADDLEOCR_MAX_WIDTH) if batching == PADDLEOCR else default_max_width(h, w)
+        default = max(w, PADDLEOCR_MAX_WIDTH) if batching in (PADDLEOCR, PREDICT_REC) else default_max_width(h, w)
         max_width = parse.max_width(glob, default, src) if dynamic and padding else w
         scale, mean, std = parse.normalization(glob, ops, pre, src)
         macs = glob.get("macs_per_image")

@@ -16,8 +16,10 @@ from .families import DEFAULT_RESIZE_OP, PREPROCESSING, Preprocessing
 Norm = tuple[float, tuple[float, ...], tuple[float, ...]]  # (scale, mean, std)
 
 IMG_MODES = ("BGR", "RGB", "GRAY")
-CHUNKS, PADDLEOCR = "chunks", "paddleocr"
-BATCHING = (CHUNKS, PADDLEOCR)
+CHUNKS, PADDLEOCR, PREDICT_REC = "chunks", "paddleocr", "predict_rec"
+# paddleocr: as PaddleOCR 3 / PaddleX batch (a stable sort by aspect ratio); predict_rec: as PaddleOCR 2.x's
+# predict_rec and RapidOCR do (numpy's default sort, its own order among equal ratios).
+BATCHING = (CHUNKS, PADDLEOCR, PREDICT_REC)
 # The widest batch PaddleX's text recognizer builds (OCRReisizeNormImg.max_imgW): with
 # ``paddleocr`` batching, wider lines are squeezed to it.
 PADDLEOCR_MAX_WIDTH = 3200
@@ -139,13 +141,14 @@ def padding(ops: dict[str, dict[str, Any]], resize: str, pre: Preprocessing, src
 
 
 def batching(glob: dict[str, Any], src: str) -> str:
-    """``Global.batching`` (``chunks`` or ``paddleocr``); without it ``paddleocr`` for a file with
+    """``Global.batching`` (``chunks``, ``paddleocr`` or ``predict_rec``); without it ``paddleocr`` for a file with
     none of our keys (PaddleOCR's export), else ``chunks``."""
     value = glob.get("batching")
     if value is None:
         return CHUNKS if any(k in glob for k in OWN_SHAPE_KEYS) else PADDLEOCR
     if value not in BATCHING:
-        raise ModelDirError(f"{src}: Global.batching: expected {' or '.join(BATCHING)}, got {value!r}")
+        raise ModelDirError(f"{src}: Global.batching: expected {', '.join(BATCHING[:-1])} or {BATCHING[-1]}, "
+                            f"got {value!r}")
     return value
 
 

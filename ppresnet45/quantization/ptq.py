@@ -34,14 +34,18 @@ import numpy as np
 
 from ..data.synth import find_fonts, render_dataset
 from ..errors import DataError, PPResNetError
-from ..inference import InferenceSpec, TextRecognizer, create_runtime, score_against_labels
+from ..inference import TextRecognizer, create_runtime, score_against_labels
+from ..inference.formats import EXPORT, PADDLEOCR2, open_model
 from ..inference.int8 import INT8_FILES
 from ..inference.policy import AgreementPolicy, Measurement
+from ..inference.recognizer import default_batch_size
 from ..inference.runtime import available_backends
 from ..inference.sources import list_image_sources
-from ..inference.spec import ONNX_FILE, check_model_dir
+from ..inference.spec import CONFIG_FILE, ONNX_FILE
+from ..registry import RUNTIMES
 from ..utils.cpu import ISA_CAP_ENV, cpu_description, cpu_record, ignores_isa_cap, isa_cap
-from ..utils.io import atomic_write_text
+from ..utils.io import atomic_write_bytes, atomic_write_text
+from ..version import __version__
 from .quantizers import CALIBRATION_METHODS, QUANTIZERS, QuantizerUnavailable
 
 REPORT_FILE = "quantize_report.json"
@@ -108,6 +112,37 @@ def measure(name, runtime, spec, paths, labels, batch_size):
     return Measurement(name, texts, speed, acc)
 
 
+def quantizes_in_place(model):
+    """Whether ``quantize`` writes into the model's own folder: our exports (and folders an earlier
+    ``quantize`` wrote); a PaddleOCR 2.x folder or a PP-OCR ONNX model gets a new folder instead."""
+    return model.format == EXPORT or (model.spec.ppresnet45_version is not None and
+                                      model.onnx_file == os.path.join(model.folder, ONNX_FILE))
+
+
+def default_output(model):
+    """Where ``quantize`` writes the folder of a model it does not write into: ``<model>_int8`` beside it."""
+    given = os.path.abspath(model.given or model.folder).rstrip(os.sep)
+    return (os.path.splitext(given)[0] if given.lower().endswith(".onnx") else given) + "_int8"
+
+
+def _adopt(model, folder, log):
+    """Write ``inference.yml`` (the spec ``model`` is run with) and ``model.onnx`` (the model's ONNX
+    file, or its 2.x program converted with paddle2onnx) into ``folder``."""
+    if model.onnx_file:
+        with open(model.onnx_file, "rb") as f:
+            atomic_write_bytes(os.path.join(folder, ONNX_FILE), f.read())
+    elif model.format == PADDLEOCR2:
+        from ..export.onnx import _convert
+
+        data, _ = _convert(model.program, model.params)
+        atomic_write_bytes(os.path.join(folder, ONNX_FILE), data)
+        log(f"converted {model.program} to ONNX (paddle2onnx) to quantize from")
+    spec = model.spec
+    spec.ppresnet45_version = __version__
+    spec.to_yaml(os.path.join(folder, CONFIG_FILE))
+    return open_model(folder)
+
+
 def _ensure_onnx(model_dir, spec, log):
     if os.path.isfile(os.path.join(model_dir, ONNX_FILE)):
         return
@@ -149,7 +184,8 @@ def _check_arguments(runtimes, method, max_drop, min_speedup):
 def _try_runtime(runtime, model_dir, spec, batches, eval_lines, work, settings, policy, log):
     """Quantize for ``runtime``, measure FP32 and int8 on it: ``(row for the report, int8 file or None)``."""
     if runtime not in available_backends(model_dir):
-        return {"skipped": f"backend '{runtime}' is not installed here"}, None
+        why = RUNTIMES.get(runtime).missing(open_model(model_dir)) if runtime in available_backends() else None
+        return {"skipped": why or f"backend '{runtime}' is not installed here"}, None
     if ignores_isa_cap(runtime):
         return {"skipped": f"its kernels ignore {ISA_CAP_ENV}={isa_cap()}: its speed here is not that of the "
                            "capped CPU"}, None
@@ -188,12 +224,21 @@ def _install(model_dir, runtime, path, log):
 
 def quantize_export(model_dir, calib_data=None, eval_data=None, calib_num=128, eval_num=300, max_drop=0.5,
                     min_speedup=1.0, runtimes=None, per_channel=True, method="minmax", cpu_threads=None,
-                    batch_size=8, seed=0, log=print):
-    """Quantize the export in ``model_dir`` to int8 and keep what holds here (see the module docs).
+                    batch_size=None, seed=0, log=print, output=None, **model_options):
+    """Quantize the model in ``model_dir`` to int8 and keep what holds here (see the module docs).
+
+    An export is quantized in place. A PaddleOCR 2.x folder or a PP-OCR ONNX model
+    (:func:`~ppresnet45.inference.formats.open_model`) is left as it is: ``output`` (default
+    :func:`default_output`) becomes a model folder of its own, ``inference.yml`` (the
+    dictionary, shape and batching it was run with) + ``model.onnx`` + the int8 model, written
+    only when an int8 model holds.
 
     Args:
         model_dir (str): the export directory (``inference.json`` + ``inference.yml``; ``model.onnx``
-            is made when missing).
+            is made when missing), or a model in another format.
+        output (str | None): the folder for a model not quantized in place.
+        **model_options: ``dict_path``, ``image_shape``, ``use_space_char`` for
+            :func:`~ppresnet45.inference.formats.open_model`.
         calib_data (str | None): a folder, image or label file of calibration lines (default:
             ``calib_num`` rendered lines).
         eval_data (str | None): a label file of held-out lines (default: ``eval_num`` rendered lines).
@@ -206,7 +251,8 @@ def quantize_export(model_dir, calib_data=None, eval_data=None, calib_num=128, e
         per_channel (bool): ONNX Runtime: one weight scale per output channel (else per tensor).
         method (str): ONNX Runtime's calibration method, one of :data:`CALIBRATION_METHODS`.
         cpu_threads (int | None): threads for the runtimes.
-        batch_size (int): lines per model call (calibration and evaluation).
+        batch_size (int | None): lines per model call (calibration and evaluation; None: the
+            model's default, :func:`~ppresnet45.inference.recognizer.default_batch_size`).
         seed (int): seed of the rendered lines.
         log (callable): where progress lines go.
 
@@ -217,16 +263,44 @@ def quantize_export(model_dir, calib_data=None, eval_data=None, calib_num=128, e
         QuantizationRefused: no int8 model held (nothing written).
         DataError, ModelDirError, BackendError: bad data, export or missing packages.
     """
-    model_dir = check_model_dir(model_dir)
+    model = open_model(model_dir, **model_options)
     runtimes, policy = _check_arguments(runtimes, method, max_drop, min_speedup)
-    spec = InferenceSpec.from_yaml(model_dir)
+    if quantizes_in_place(model):
+        if output and os.path.abspath(output) != os.path.abspath(model.folder):
+            raise DataError(f"--output: {model_dir} is quantized in place (its int8 model goes into that folder); "
+                            "leave --output out")
+        return _quantize(model.folder, calib_data, eval_data, calib_num, eval_num, policy, runtimes, per_channel,
+                         method, cpu_threads, batch_size, seed, log)
+    output = os.path.abspath(output or default_output(model))
+    if os.path.exists(output):
+        raise DataError(f"--output '{output}' exists; remove it, give another --output, or quantize it again with "
+                        f"--model_dir {output}")
+    parent = os.path.dirname(output)
+    os.makedirs(parent, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".quantize-model-", dir=parent) as staging:
+        adopted = _adopt(model, staging, log)
+        report = _quantize(adopted.folder, calib_data, eval_data, calib_num, eval_num, policy, runtimes, per_channel,
+                           method, cpu_threads, batch_size, seed, log)
+        os.replace(staging, output)
+        os.makedirs(staging)  # for the context manager's clean-up
+    report["output"] = output
+    return report
+
+
+def _quantize(model_dir, calib_data, eval_data, calib_num, eval_num, policy, runtimes, per_channel, method,
+              cpu_threads, batch_size, seed, log):
+    """:func:`quantize_export` on a folder it writes into."""
+    model = open_model(model_dir)
+    spec = model.spec
+    batch_size = batch_size or default_batch_size(spec)
     settings = {"method": method, "per_channel": per_channel, "cpu_threads": cpu_threads, "batch_size": batch_size}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=".quantize-", dir=model_dir) as work:
         calib_paths, calib_desc, eval_paths, labels, eval_desc = _lines(work, spec, calib_data, eval_data, calib_num,
                                                                         eval_num, seed)
         _ensure_onnx(model_dir, spec, log)
-        recorder = _RecordingRuntime(create_runtime(model_dir, "paddle", "fp32", cpu_threads=cpu_threads))
+        reference = next(b for b in ("paddle", "onnxruntime", "openvino") if b in available_backends(model_dir))
+        recorder = _RecordingRuntime(create_runtime(model_dir, reference, "fp32", cpu_threads=cpu_threads))
         TextRecognizer(runtime=recorder, inference_config=spec, batch_size=batch_size, prefetch=0)(calib_paths)
         log(f"calibrating on {calib_desc}: {len(recorder.batches)} batches; evaluating on {eval_desc}")
         batches = recorder.batches

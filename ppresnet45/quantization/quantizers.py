@@ -106,6 +106,13 @@ def nncf_child():
         ov.save_model(quantized, dst, compress_to_fp16=False)
 
 
+PER_CHANNEL_OPSET = 13
+
+
+def _opset(model):
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
 def quantize_onnxruntime(onnx_path, batches, workdir, settings):
     """ONNX Runtime static QDQ quantization of ``onnx_path``."""
     try:
@@ -136,7 +143,16 @@ def quantize_onnxruntime(onnx_path, batches, workdir, settings):
     with _quiet("ONNX Runtime quantization"):
         import onnx
 
-        input_name = onnx.load(onnx_path, load_external_data=False).graph.input[0].name
+        model = onnx.load(onnx_path)
+        input_name = model.graph.input[0].name
+        if per_channel and _opset(model) < PER_CHANNEL_OPSET:
+            # per-channel DequantizeLinear (its axis) needs opset 13: older files (RapidOCR's PP-OCRv4 is
+            # opset 12) are converted first, the graph otherwise unchanged
+            from onnx import version_converter
+
+            onnx_path = os.path.join(workdir, "opset13.onnx")
+            onnx.save(version_converter.convert_version(model, PER_CHANNEL_OPSET), onnx_path)
+        del model
         # graph optimisation first: BatchNormalization folds into the convolutions (a conv whose
         # bias is not a constant cannot be quantized), constants are folded
         quant_pre_process(onnx_path, prepared, skip_symbolic_shape=True)

@@ -111,7 +111,7 @@ def test_numbers_spelled_as_strings_are_read():
     (lambda c: c["PreProcess"]["transform_ops"][1]["RecResizeImg"].update(image_shape=[3, 0, 8]),
      r"PreProcess RecResizeImg.image_shape: expected \[C, H, W\] of positive ints"),
     (lambda c: c["PostProcess"].update(character_dict="abc"), r"PostProcess.character_dict: expected the list"),
-    (lambda c: c["Global"].update(batching="fast"), r"Global.batching: expected chunks or paddleocr, got 'fast'"),
+    (lambda c: c["Global"].update(batching="fast"), r"Global.batching: expected chunks, paddleocr or predict_rec, got 'fast'"),
     (lambda c: c["PreProcess"]["transform_ops"][1]["RecResizeImg"].update(padding="no"),
      r"PreProcess RecResizeImg.padding: expected true or false, got 'no'"),
     (lambda c: c.pop("PostProcess"), r"PostProcess: expected a mapping with 'name'"),
