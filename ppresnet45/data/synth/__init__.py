@@ -17,6 +17,7 @@ Output follows PaddleOCR's label format: ``images/000000.png<TAB>text`` per line
 
 from ...charset import DEFAULT_CHARACTERS
 from ..label_file import read_label_texts
+from .curriculum import StyleRamp
 from .dataset import render_dataset, render_font_holdout
 from .fonts import (BUILTIN_FONT, DEFAULT_FONTS_HOLDOUT, FONT_EXTENSIONS, PACKAGE_FONTS, find_fonts, font_family, font_supports_char,
                     fonts_for_text, package_fonts, split_fonts)
@@ -27,4 +28,4 @@ from .text import random_text, read_word_list
 __all__ = ["BUILTIN_FONT", "DEFAULT_FONTS_HOLDOUT", "FONT_EXTENSIONS", "PACKAGE_FONTS", "DEFAULT_CHARACTERS", "find_fonts", "package_fonts",
            "font_family", "split_fonts", "font_supports_char", "fonts_for_text", "random_text", "read_word_list",
            "render_line", "draw_line", "render_dataset", "render_font_holdout", "read_label_texts", "LineStyle",
-           "StyleRanges", "sample_style", "plain_style"]
+           "StyleRanges", "StyleRamp", "sample_style", "plain_style"]
