@@ -154,9 +154,12 @@ def main(argv=None):
                         help="share of plain lines (black on white, no distortion) in the diverse and mixed training "
                              "sets; diverse draws them in the training fonts, mixed in the built-in font (default: "
                              "0.25 for diverse, 0.33 for mixed)")
-    parser.add_argument("--ramp", type=float, nargs=2, default=[0.15, 0.55], metavar=("START", "END"),
+    parser.add_argument("--ramp", type=float, nargs=2, default=[0.25, 0.65], metavar=("START", "END"),
                         help="--augment diverse: the curriculum file is all plain built-in-font lines up to fraction "
-                             "START, then the diverse lines' share rises linearly to 1 at fraction END (default 0.15 0.55)")
+                             "START, then the diverse lines' share rises linearly to 1 at fraction END (default 0.25 0.65)")
+    parser.add_argument("--short_len", type=int, default=None,
+                        help="--augment diverse: a length curriculum too: the first line's text has at most this many "
+                             "characters, the cap rising to the full length at START (default: none)")
     parser.add_argument("--nproc", type=int, default=1, help="data-parallel training processes (default 1)")
     parser.add_argument("--target", type=float, default=0.95, help="held-out word accuracy to reach (default 0.95)")
     parser.add_argument("--eval_only", action="store_true",
@@ -191,7 +194,8 @@ def _render_all(args, data_dir, charset):
                                            show_progress=progress, fonts=held_fonts, folder_per_family=True)
     exclude = set(heldout) | set(fonts_texts)
     if diverse:
-        ramp = StyleRamp(args.num_train, tuple(train_fonts), args.ramp[0], args.ramp[1], args.clean_fraction)
+        ramp = StyleRamp(args.num_train, tuple(train_fonts), args.ramp[0], args.ramp[1], args.clean_fraction,
+                         args.short_len)
         return heldout_file, fonts_file, [render_split(data_dir, "train_curriculum", args.num_train, seed=8,
                                                        charset=charset, augment=True, exclude=exclude,
                                                        show_progress=progress, fonts=train_fonts, ramp=ramp)[0]]
