@@ -73,3 +73,10 @@ def test_stage_steps_must_match_the_stages(train_demo, tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "--stage_steps" in err and "vision, full" in err
+
+
+def test_bad_ramp_is_a_one_line_error_before_rendering(train_demo, tmp_path, capsys):
+    rc, out = _run(train_demo, tmp_path, "--ramp", "0.7", "0.2")
+    assert rc == 2
+    assert "--ramp: expected 0 <= START <= END <= 1" in capsys.readouterr().err
+    assert not (out / "data").exists()

@@ -229,6 +229,9 @@ def _run(args):
         args.clean_fraction = 0.25 if args.augment == "diverse" else 0.33
     if not 0.0 <= args.clean_fraction <= 1.0:
         raise ConfigError(f"--clean_fraction: expected a number in [0, 1], got {args.clean_fraction}")
+    if not 0.0 <= args.ramp[0] <= args.ramp[1] <= 1.0 or (args.short_len is not None and args.short_len < 1):
+        raise ConfigError(f"--ramp: expected 0 <= START <= END <= 1 (got {args.ramp[0]} {args.ramp[1]}) and "
+                          f"--short_len positive (got {args.short_len})")
     stages = _stages(args)
     if args.stage_steps is None:
         args.stage_steps = ALGORITHMS[args.algorithm][2][:len(stages)]
