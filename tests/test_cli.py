@@ -45,7 +45,8 @@ def test_tools_run_the_installed_package_with_the_same_parser(name, repo_root):
     assert f"usage: ppresnet45 {name}" in proc.stdout
 
 
-@pytest.mark.parametrize("script", ["train_demo.py", "benchmark_train.py", "benchmark_int8.py", "plot_log.py"])
+@pytest.mark.parametrize("script", ["train_demo.py", "benchmark_train.py", "benchmark_recipe.py", "benchmark_int8.py",
+                                    "plot_log.py"])
 def test_recipe_tools_have_a_help_text(script, repo_root):
     proc = subprocess.run([sys.executable, str(repo_root / "tools" / script), "--help"], capture_output=True,
                           text=True, timeout=120)

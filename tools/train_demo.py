@@ -8,19 +8,23 @@ times and accuracies):
    lowercase, 1-10 characters), a second held-out set of 500 unseen strings drawn ONLY in
    the held-out font families (``--fonts_holdout``; each family in its own folder, so the
    evaluation reports accuracy per font), and training lines that never contain either
-   set's strings. ``--augment diverse`` (default): the training lines and the first
-   held-out set use every font the installed packages carry except the held-out families,
-   a quarter of the training lines plain, the rest with synth's full style distribution
-   (``StyleRanges``); for ctc, ``--plain_lines`` more plain lines in the built-in font for
-   the first stage. The earlier recipes stay available: ``none`` (plain lines in Pillow's
-   built-in font), ``mixed`` and ``full`` (styled, built-in font). Files go to
-   ``OUTPUT/data`` (``--data_dir``) and are reused when already rendered with the same settings;
-2. trains in stages, each from the previous stage's ``best_accuracy`` (``--stage_steps``
-   steps each): ctc with ``--augment diverse`` plain lines first, then the diverse ones
-   (``configs/rec/rec_resnet45_ctc_demo.yml``, cosine schedule); abinet the vision model
-   alone, then the full model (``rec_resnet45_abinet_demo.yml``); visionlan LF_1, LF_2, LA
-   (``rec_resnet45_visionlan_demo.yml``). The last stage trains into ``OUTPUT/model``, the
-   others into ``OUTPUT/model_<stage>`` (``--eval_only`` skips training);
+   set's strings. ``--augment diverse`` (default): the first held-out set uses every font
+   the installed packages carry except the held-out families, and the training lines are
+   one curriculum file (``train_curriculum.txt``, :class:`~ppresnet45.data.synth.StyleRamp`):
+   plain lines in Pillow's built-in font first, then a linear ramp (``--ramp START END``,
+   fractions of the file) to the diverse distribution (the training fonts,
+   ``--clean_fraction`` of those lines plain, the rest with synth's full ``StyleRanges``).
+   The earlier recipes stay available: ``none`` (plain lines in Pillow's built-in font),
+   ``mixed`` and ``full`` (styled, built-in font). Files go to ``OUTPUT/data``
+   (``--data_dir``) and are reused when already rendered with the same settings;
+2. trains: ctc in ONE run with one continuous schedule (warm-up, cosine), reading the
+   curriculum in file order (``configs/rec/rec_resnet45_ctc_demo.yml`` has
+   ``Train.loader.shuffle: false``), so the style strength rises without a restart of the
+   learning rate or the optimizer; abinet trains the vision model alone, then the full model
+   (``rec_resnet45_abinet_demo.yml``); visionlan LF_1, LF_2, LA (``rec_resnet45_visionlan_demo.yml``),
+   each stage from the previous stage's ``best_accuracy`` (``--stage_steps`` steps each; their
+   configs shuffle, so they see the curriculum file as a mixture). The last stage trains
+   into ``OUTPUT/model``, the others into ``OUTPUT/model_<stage>`` (``--eval_only`` skips training);
 3. evaluates ``best_accuracy`` on both held-out sets (``OUTPUT/model/eval_heldout/``,
    ``OUTPUT/model/eval_heldout_fonts/``), draws ``OUTPUT/curves.png`` over every stage and
    writes ``OUTPUT/demo_result.json`` (with the accuracy per held-out font).
@@ -40,7 +44,7 @@ import time
 
 from ppresnet45.charset import load_character_list
 from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config, merge_overrides
-from ppresnet45.data.synth import DEFAULT_FONTS_HOLDOUT, find_fonts, split_fonts
+from ppresnet45.data.synth import DEFAULT_FONTS_HOLDOUT, StyleRamp, find_fonts, split_fonts
 from ppresnet45.errors import ConfigError, PPResNetError
 from ppresnet45.training.evaluator import evaluate_checkpoint, format_metrics
 from ppresnet45.training.plot import plot_training_log
@@ -57,9 +61,8 @@ def _visionlan_stage(step):
 # vision model alone (use_lang false), VisionLAN goes LF_1 -> LF_2 -> LA. The step counts fit about 30 min on one
 # core of a 2-vCPU AMD EPYC (VisionLAN ~65 images/s, ABINet ~18 images/s at batch 32).
 ALGORITHMS = {
-    # --augment diverse: first plain lines in the built-in font (CTC leaves its blank plateau within ~100 steps
-    # there; on the diverse lines alone it was still on it after 300), then the diverse lines
-    "ctc": ("rec_resnet45_ctc_demo.yml", [("plain", []), ("diverse", [])], [None, None]),
+    # one run over the curriculum file (see ppresnet45.data.synth.curriculum for why not two stages)
+    "ctc": ("rec_resnet45_ctc_demo.yml", [("train", [])], [None]),
     "abinet": ("rec_resnet45_abinet_demo.yml",
                [("vision", ["Architecture.Head.use_lang=false"]), ("full", [])], [600, 400]),
     "visionlan": ("rec_resnet45_visionlan_demo.yml",
@@ -69,14 +72,15 @@ DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", ALGORITHMS["ctc"][0])
 
 
 def render_split(out_dir, name, num, seed, charset, augment, exclude=None, unique=False, show_progress=True,
-                 fonts=None, folder_per_family=False):
+                 fonts=None, folder_per_family=False, ramp=None):
     """Render ``num`` lines as ``out_dir/<name>/*.png`` + ``out_dir/<name>.txt`` unless they exist
     with the same settings; returns (label file, its texts)."""
     from ppresnet45.data.synth import read_label_texts, render_dataset
 
     settings = {"num": num, "seed": seed, "charset": charset, "min_len": 1, "max_len": 10, "unique": unique,
                 "augment": augment, "exclude": len(exclude or ()), "height": 32,
-                "fonts": [os.path.basename(f) for f in fonts or ["builtin"]], "per_family": folder_per_family}
+                "fonts": [os.path.basename(f) for f in fonts or ["builtin"]], "per_family": folder_per_family,
+                **(ramp.settings() if ramp is not None else {})}
     stamp = os.path.join(out_dir, name + ".render.json")
     label_file = os.path.join(out_dir, name + ".txt")
     if os.path.isfile(stamp) and os.path.isfile(label_file):
@@ -86,7 +90,7 @@ def render_split(out_dir, name, num, seed, charset, augment, exclude=None, uniqu
                 return label_file, read_label_texts(label_file)
     render_dataset(out_dir, num, seed=seed, charset=charset, min_len=1, max_len=10, height=32, augment=augment,
                    label_file=name + ".txt", image_subdir=name, exclude_texts=exclude, unique=unique,
-                   show_progress=show_progress, fonts=fonts, folder_per_family=folder_per_family)
+                   show_progress=show_progress, fonts=fonts, folder_per_family=folder_per_family, line_recipe=ramp)
     atomic_write_text(stamp, json.dumps(settings) + "\n")
     return label_file, read_label_texts(label_file)
 
@@ -113,6 +117,7 @@ def _train_distributed(config, nproc, output_dir, no_progress):
 
 
 DEFAULT_HOLDOUT = list(DEFAULT_FONTS_HOLDOUT)
+DEFAULT_NUM_TRAIN = 12000
 
 
 def main(argv=None):
@@ -132,12 +137,14 @@ def main(argv=None):
                              "algorithms on the same lines")
     parser.add_argument("-o", "--opt", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                         help="config overrides, e.g. Global.max_steps=300")
-    parser.add_argument("--num_train", type=int, default=8000, help="training lines to render (default 8000)")
+    parser.add_argument("--num_train", type=int, default=DEFAULT_NUM_TRAIN,
+                        help=f"training lines to render (default {DEFAULT_NUM_TRAIN}); ctc trains one epoch of them")
     parser.add_argument("--num_heldout", type=int, default=500,
                         help="held-out lines of unseen strings, and as many in held-out fonts (default 500)")
     parser.add_argument("--augment", choices=("diverse", "none", "mixed", "full"), default="diverse",
-                        help="diverse (default): every font the installed packages carry except --fonts_holdout, "
-                             "--clean_fraction plain lines, the rest with synth's full style distribution; none: plain lines in the built-in font (the "
+                        help="diverse (default): a curriculum file, plain built-in-font lines ramping (--ramp) to "
+                             "every font the installed packages carry except --fonts_holdout, --clean_fraction of "
+                             "those plain, the rest with synth's full style distribution; none: plain lines in the built-in font (the "
                              "earlier recipe); mixed: --clean_fraction plain, the rest styled (built-in font); "
                              "full: all styled (built-in font)")
     parser.add_argument("--fonts_holdout", nargs="+", default=DEFAULT_HOLDOUT, metavar="FAMILY",
@@ -147,9 +154,12 @@ def main(argv=None):
                         help="share of plain lines (black on white, no distortion) in the diverse and mixed training "
                              "sets; diverse draws them in the training fonts, mixed in the built-in font (default: "
                              "0.25 for diverse, 0.33 for mixed)")
-    parser.add_argument("--plain_lines", type=int, default=4000,
-                        help="ctc with --augment diverse: plain lines (built-in font) of the first stage "
-                             "(default 4000: 250 steps of 16)")
+    parser.add_argument("--ramp", type=float, nargs=2, default=[0.25, 0.65], metavar=("START", "END"),
+                        help="--augment diverse: the curriculum file is all plain built-in-font lines up to fraction "
+                             "START, then the diverse lines' share rises linearly to 1 at fraction END (default 0.25 0.65)")
+    parser.add_argument("--short_len", type=int, default=None,
+                        help="--augment diverse: a length curriculum too: the first line's text has at most this many "
+                             "characters, the cap rising to the full length at START (default: none)")
     parser.add_argument("--nproc", type=int, default=1, help="data-parallel training processes (default 1)")
     parser.add_argument("--target", type=float, default=0.95, help="held-out word accuracy to reach (default 0.95)")
     parser.add_argument("--eval_only", action="store_true",
@@ -183,30 +193,26 @@ def _render_all(args, data_dir, charset):
                                            augment=True, unique=True, exclude=set(heldout),
                                            show_progress=progress, fonts=held_fonts, folder_per_family=True)
     exclude = set(heldout) | set(fonts_texts)
+    if diverse:
+        ramp = StyleRamp(args.num_train, tuple(train_fonts), args.ramp[0], args.ramp[1], args.clean_fraction,
+                         args.short_len)
+        return heldout_file, fonts_file, [render_split(data_dir, "train_curriculum", args.num_train, seed=8,
+                                                       charset=charset, augment=True, exclude=exclude,
+                                                       show_progress=progress, fonts=train_fonts, ramp=ramp)[0]]
     n_clean = {"none": args.num_train, "full": 0}.get(args.augment, int(round(args.num_train * args.clean_fraction)))
-    if diverse and args.algorithm == "ctc":  # the first stage's plain lines
-        first = render_split(data_dir, "train_clean", args.plain_lines, seed=7, charset=charset, augment=False,
-                             exclude=exclude, show_progress=progress)[0]
     train_files = []
-    if n_clean:  # plain lines (diverse: in every training font) let CTC leave its blank plateau early
-        train_files.append(render_split(data_dir, "train_clean_fonts" if diverse else "train_clean", n_clean, seed=7,
-                                        charset=charset, augment=False, exclude=exclude, show_progress=progress,
-                                        fonts=line_fonts)[0])
+    if n_clean:
+        train_files.append(render_split(data_dir, "train_clean", n_clean, seed=7, charset=charset, augment=False,
+                                        exclude=exclude, show_progress=progress)[0])
     if args.num_train - n_clean:
-        name = "train_diverse" if diverse else "train_aug"
-        train_files.append(render_split(data_dir, name, args.num_train - n_clean, seed=8, charset=charset,
-                                        augment=True, exclude=exclude, show_progress=progress,
-                                        fonts=line_fonts)[0])
-    stage_files = [[first], train_files] if diverse and args.algorithm == "ctc" else [train_files]
-    return heldout_file, fonts_file, stage_files
+        train_files.append(render_split(data_dir, "train_aug", args.num_train - n_clean, seed=8, charset=charset,
+                                        augment=True, exclude=exclude, show_progress=progress)[0])
+    return heldout_file, fonts_file, train_files
 
 
 def _stages(args):
-    """The training stages: ``(name, overrides)``; ctc has two with --augment diverse only."""
-    stages = ALGORITHMS[args.algorithm][1]
-    if args.algorithm == "ctc" and args.augment != "diverse":
-        return [("train", [])]
-    return stages
+    """The training stages: ``(name, overrides)``."""
+    return ALGORITHMS[args.algorithm][1]
 
 
 def _evaluate(config, model_dir, label_file, name, progress):
@@ -217,12 +223,15 @@ def _evaluate(config, model_dir, label_file, name, progress):
 
 
 def _run(args):
-    if args.num_train < 1 or args.num_heldout < 1 or args.nproc < 1 or args.plain_lines < 1:
-        raise ConfigError("--num_train, --num_heldout, --plain_lines and --nproc must be positive")
+    if args.num_train < 1 or args.num_heldout < 1 or args.nproc < 1:
+        raise ConfigError("--num_train, --num_heldout and --nproc must be positive")
     if args.clean_fraction is None:
         args.clean_fraction = 0.25 if args.augment == "diverse" else 0.33
     if not 0.0 <= args.clean_fraction <= 1.0:
         raise ConfigError(f"--clean_fraction: expected a number in [0, 1], got {args.clean_fraction}")
+    if not 0.0 <= args.ramp[0] <= args.ramp[1] <= 1.0 or (args.short_len is not None and args.short_len < 1):
+        raise ConfigError(f"--ramp: expected 0 <= START <= END <= 1 (got {args.ramp[0]} {args.ramp[1]}) and "
+                          f"--short_len positive (got {args.short_len})")
     stages = _stages(args)
     if args.stage_steps is None:
         args.stage_steps = ALGORITHMS[args.algorithm][2][:len(stages)]
@@ -238,8 +247,7 @@ def _run(args):
     t0 = time.time()
     base = load_config(args.config)
     charset = "".join(load_character_list(base["Global"].get("character_dict_path")))
-    heldout_file, fonts_file, stage_files = _render_all(args, data_dir, charset)
-    train_files = [f for files in stage_files for f in files]
+    heldout_file, fonts_file, train_files = _render_all(args, data_dir, charset)
     timings["render_s"] = time.time() - t0
 
     overrides = [
@@ -253,7 +261,7 @@ def _run(args):
     config = load_config(args.config, overrides + list(args.opt) + stages[-1][1])
     t1 = time.time()
     if not args.eval_only:
-        rc = _train(config, args, out, stage_files if len(stage_files) == len(stages) else [train_files] * len(stages))
+        rc = _train(config, args, out, train_files)
         if rc:
             return rc
     timings["train_s"] = time.time() - t1
@@ -276,7 +284,9 @@ def _run(args):
               "target": args.target, "target_met": acc >= args.target, "num_train": args.num_train,
               "num_heldout": args.num_heldout, "nproc": args.nproc, "augment": args.augment,
               "algorithm": args.algorithm, "stages": [name for name, _ in _stages(args)], "stage_steps": args.stage_steps,
-              "clean_fraction": args.clean_fraction if args.augment in ("mixed", "diverse") else None, "timings": timings,
+              "clean_fraction": args.clean_fraction if args.augment in ("mixed", "diverse") else None,
+              "ramp": args.ramp if args.augment == "diverse" else None, "seed": config["Global"].get("seed"),
+              "timings": timings,
               "eval_result": metrics["result_file"], "eval_result_heldout_fonts": font_metrics["result_file"],
               "curves": png}
     atomic_write_text(os.path.join(out, "demo_result.json"), json.dumps(result, indent=2) + "\n")
@@ -322,12 +332,12 @@ def _joined_log(out, stages):
     return path
 
 
-def _train(config, args, out, stage_files):
+def _train(config, args, out, train_files):
     """Train every stage of ``--algorithm``; each later stage starts from the previous stage's best_accuracy."""
     stages = _stages(args)
     for i, ((name, stage_opts), steps) in enumerate(zip(stages, args.stage_steps)):
         opts = list(stage_opts) + [f"Global.save_model_dir={_stage_dir(out, stages, i)}",
-                                   f"Train.dataset.label_file_list=[{', '.join(stage_files[i])}]"]
+                                   f"Train.dataset.label_file_list=[{', '.join(train_files)}]"]
         if steps is not None:
             opts.append(f"Global.max_steps={steps}")
         if i:

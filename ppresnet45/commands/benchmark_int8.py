@@ -4,7 +4,7 @@
 
 For the default model (``configs/rec/rec_resnet45_ctc.yml``, untrained: text agreement only)
 and, with ``--checkpoint``, the trained demo model (``rec_resnet45_ctc_demo.yml``; calibration
-on ``DATA/train_clean.txt`` else ``DATA/train_diverse.txt``, accuracy on ``DATA/heldout.txt``):
+on ``DATA/train_clean.txt``, ``train_diverse.txt`` or ``train_curriculum.txt``, accuracy on ``DATA/heldout.txt``):
 
 1. exports with ONNX (``OUT/<name>/``, reused when present);
 2. runs ``ppresnet45 quantize`` (each runtime's quantizer; word accuracy and speed of int8 vs
@@ -56,7 +56,7 @@ def run_model(name, config_file, checkpoint, data, args):
     out = _export(config_file, checkpoint, os.path.join(args.output_dir, name))
     calib = evald = None
     if data:
-        calib = next((os.path.join(data, f) for f in ("train_clean.txt", "train_diverse.txt")
+        calib = next((os.path.join(data, f) for f in ("train_clean.txt", "train_diverse.txt", "train_curriculum.txt")
                       if os.path.isfile(os.path.join(data, f))), None)
         evald = os.path.join(data, "heldout.txt")
     try:

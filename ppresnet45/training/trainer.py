@@ -270,6 +270,8 @@ class Trainer:
             n_images = int(batch[self.train_positions["image"]].shape[0]) * self.world_size
             if self.thread_tuner is not None:
                 self.cpu_threads = self.thread_tuner.after_step(n_images, time.perf_counter() - t0)
+                for record in self.thread_tuner.pop_records():
+                    self.run_log.record({"type": "threads", **record, "step": self.global_step})
             meter.add(loss_value, n_images, time.perf_counter() - t0 + reader_cost, reader_cost)
             if self.global_step % s.print_batch_step == 0 or self.global_step == 1:
                 self._log_step(preds, batch, lr, meter, bar)

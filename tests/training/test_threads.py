@@ -37,6 +37,37 @@ def test_tuner_keeps_the_faster_thread_count(slow, caplog):
     assert "cpu_threads: 1 thread(s)" in caplog.text and f"-> {3 - slow} thread(s)" in caplog.text
 
 
+def test_tuner_times_again_when_the_speed_drifts(caplog):
+    """Another job starts after the choice: the chosen count slows down, the tuner notices,
+    times both counts again and switches; the log and the history say why."""
+    tuner = ThreadTuner([1, 2], probe_steps=2, watch_steps=4, drift=0.3, min_steps_between=8)
+    slow = {1}  # thread counts that run slowly right now
+
+    def step():
+        current = tuner.current
+        t0 = time.perf_counter()
+        time.sleep(0.05 if current in slow else 0.01)
+        return tuner.after_step(8, time.perf_counter() - t0)
+
+    with caplog.at_level(logging.INFO, logger="ppresnet45.train"):
+        for _ in range(tuner.steps_needed()):
+            step()
+        assert tuner.chosen == 2
+        for _ in range(6):  # steady speed: no re-timing
+            step()
+        assert tuner.chosen == 2 and len(tuner.history) == 1
+        slow = {2}  # the load changed
+        for _ in range(12):
+            step()
+            if tuner.done and tuner.chosen == 1:
+                break
+    assert tuner.chosen == 1 and len(tuner.history) == 2
+    assert tuner.history[0]["reason"] == "first timing"
+    assert tuner.history[1]["reason"].startswith("re-timed at step") and "2 thread(s) ran" in tuner.history[1]["reason"]
+    assert [r["chosen"] for r in tuner.pop_records()] == [2, 1] and tuner.pop_records() == []
+    assert "re-timed at step" in caplog.text
+
+
 def test_training_with_cpu_threads_null_times_each_count(overfit_ctc, tmp_path, caplog):
     """A real run: the first steps go to the probe, the log says what was chosen, training goes on."""
     from ppresnet45.config import merge_overrides

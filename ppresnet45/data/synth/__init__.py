@@ -17,6 +17,7 @@ Output follows PaddleOCR's label format: ``images/000000.png<TAB>text`` per line
 
 from ...charset import DEFAULT_CHARACTERS
 from ..label_file import read_label_texts
+from .curriculum import StyleRamp
 from .dataset import render_dataset, render_font_holdout
 from .fonts import (
                     BUILTIN_FONT,
@@ -35,26 +36,27 @@ from .style import LineStyle, StyleRanges, plain_style, sample_style
 from .text import random_text, read_word_list
 
 __all__ = [
-                    "BUILTIN_FONT",
-                    "DEFAULT_CHARACTERS",
-                    "DEFAULT_FONTS_HOLDOUT",
-                    "FONT_EXTENSIONS",
-                    "PACKAGE_FONTS",
-                    "LineStyle",
-                    "StyleRanges",
-                    "draw_line",
-                    "find_fonts",
-                    "font_family",
-                    "font_supports_char",
-                    "fonts_for_text",
-                    "package_fonts",
-                    "plain_style",
-                    "random_text",
-                    "read_label_texts",
-                    "read_word_list",
-                    "render_dataset",
-                    "render_font_holdout",
-                    "render_line",
-                    "sample_style",
-                    "split_fonts",
+    "BUILTIN_FONT",
+    "DEFAULT_CHARACTERS",
+    "DEFAULT_FONTS_HOLDOUT",
+    "FONT_EXTENSIONS",
+    "PACKAGE_FONTS",
+    "LineStyle",
+    "StyleRamp",
+    "StyleRanges",
+    "draw_line",
+    "find_fonts",
+    "font_family",
+    "font_supports_char",
+    "fonts_for_text",
+    "package_fonts",
+    "plain_style",
+    "random_text",
+    "read_label_texts",
+    "read_word_list",
+    "render_dataset",
+    "render_font_holdout",
+    "render_line",
+    "sample_style",
+    "split_fonts",
 ]

@@ -60,6 +60,7 @@ def render_dataset(
     show_progress=True,
     ranges=None,
     folder_per_family=False,
+    line_recipe=None,
 ):
     """Render ``num`` text lines into ``out_dir`` with a PaddleOCR label file.
 
@@ -89,6 +90,12 @@ def render_dataset(
         ranges (StyleRanges | None): the style distribution when ``augment``.
         folder_per_family (bool): put each image under ``<image_subdir>/<font family>/``,
             so evaluation can report accuracy by font (the image's folder).
+        line_recipe (Callable | None): ``line_recipe(index, rng) -> (fonts, augment)`` for
+            line ``index``, overriding ``fonts`` / ``augment`` line by line (a curriculum
+            whose style strength changes along the file; ``fonts`` None is the built-in
+            font). ``fonts`` must still cover the charset (it is the coverage check's). A
+            recipe with a ``max_len_at(index, max_len)`` method also caps line ``index``'s
+            text length (a length curriculum).
 
     Returns:
         str: the label-file path.
@@ -128,9 +135,14 @@ def render_dataset(
     os.makedirs(image_dir, exist_ok=True)
     rng = np.random.default_rng(seed)
     lines, records = [], []
+    cap = getattr(line_recipe, "max_len_at", None)
+
+    def line_max_len(index):
+        return max(min_len, min(max_len, cap(index, max_len))) if cap is not None else max_len
+
     for i in tqdm(range(num), desc="synth", unit="line", disable=not show_progress):
         for _ in range(_MAX_TEXT_TRIES):
-            text = random_text(rng, chars, min_len, max_len, words=words)
+            text = random_text(rng, chars, min_len, line_max_len(i), words=words)
             if text in exclude or (unique and text in seen):
                 continue
             break
@@ -140,8 +152,7 @@ def render_dataset(
                 f"(allow more texts: raise max_len, widen the charset/words, or drop unique/exclude)"
             )
         seen.add(text)
-        image, style = render_line(text, rng, fonts=fonts, height=height, augment=augment, ranges=ranges,
-                                   return_style=True)
+        image, style = _render_with_retries(text, rng, i, fonts, augment, line_recipe, height, ranges)
         family = font_family(style.font)
         folder = "/".join(p for p in (image_subdir, family_slug(family) if folder_per_family else "") if p)
         rel = f"{folder}/{i:06d}.png" if folder else f"{i:06d}.png"
@@ -154,6 +165,24 @@ def render_dataset(
     atomic_write_text(os.path.join(out_dir, os.path.splitext(label_file)[0] + ".jsonl"), "".join(records))
     atomic_write_text(label_path, "".join(lines))
     return label_path
+
+
+def _render_with_retries(text, rng, index, fonts, augment, line_recipe, height, ranges, tries=5):
+    """``render_line`` of line ``index`` (its fonts and augment from ``line_recipe`` when given).
+
+    A font that covers every character can still draw no ink for a text at a drawn size (a
+    rare pairing among the many package fonts); the line is then drawn again with fresh
+    choices from ``rng`` instead of ending a long render."""
+    for attempt in range(tries):
+        line_fonts, line_augment = line_recipe(index, rng) if line_recipe is not None else (fonts, augment)
+        try:
+            return render_line(text, rng, fonts=line_fonts, height=height, augment=line_augment, ranges=ranges,
+                               return_style=True)
+        except DataError as exc:
+            if attempt == tries - 1 or "drew nothing" not in str(exc):
+                raise
+            logger.info("line %d: %s; drawing it again", index, exc)
+    raise AssertionError("unreachable")
 
 
 def _style_record(style):
