@@ -64,14 +64,20 @@ demo: $(STAMP)
 AVX2_TESTS := tests/utils/test_cpu.py tests/inference/test_runtime.py tests/inference/test_auto_backend.py \
 	tests/quantization tests/benchmark/test_runner.py tests/test_demo.py
 
+# Two pytest workers (pytest-xdist), one test file each at a time (module fixtures are built
+# once): most tests run one math thread, so two keep both cores busy. PYTEST_WORKERS=0 runs
+# them in this process.
+PYTEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 test: $(STAMP) $(PADDLEOCR_STAMP)
 	-$(MAKE) --no-print-directory $(PPOCR2_STAMP) $(RAPIDOCR_STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS) tests
-	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q $(PYTEST_ARGS) $(AVX2_TESTS)
+	$(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS) tests
+	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS) $(AVX2_TESTS)
 
 # Everything but the tests marked slow (training, exports, third-party clients): a quick check while editing.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS) tests
+	$(PY) -m pytest -q $(XDIST) -m "not slow" $(PYTEST_ARGS) tests
 
 # ruff (lint + format) and mypy (settings in ruff.toml and setup.cfg); .ci/run runs it before the tests.
 lint: $(STAMP)
@@ -80,7 +86,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test-avx2: $(STAMP)
-	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q $(PYTEST_ARGS) $(AVX2_TESTS)
+	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS) $(AVX2_TESTS)
 
 clean:
 	rm -rf $(VENV) $(PADDLEOCR_VENV) $(PPOCR2_VENV) $(RAPIDOCR_VENV) build *.egg-info demo_output .pytest_cache
