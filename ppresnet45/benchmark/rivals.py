@@ -31,7 +31,7 @@ from ..errors import ConfigError
 from ..inference.formats import open_model
 from ..inference.sources import list_image_sources
 from ..utils.io import atomic_write_text
-from .versus import OUR_DISTS, VersusError, _cpu, _installed, _MARK, _side, _timed
+from .versus import _MARK, OUR_DISTS, VersusError, _cpu, _installed, _side, _timed
 
 PREDICT_REC_PYTHON_ENV, RAPIDOCR_PYTHON_ENV = "PPRESNET45_PREDICT_REC_PYTHON", "PPRESNET45_RAPIDOCR_PYTHON"
 VENVS = {"predict_rec": (".venv-ppocr2", PREDICT_REC_PYTHON_ENV), "rapidocr": (".venv-rapidocr", RAPIDOCR_PYTHON_ENV)}

@@ -24,12 +24,12 @@ from ..errors import ModelDirError
 from ..utils.cpu import cpu_description, cpu_has_bf16, ignores_isa_cap
 from ..utils.io import atomic_write_text
 from ..version import __version__
+from .formats import open_model
 from .int8 import INT8_OTHER_CPU, int8_backends, other_cpu_note
 from .policy import DEFAULT_POLICY, MIN_SAME_TEXT, AgreementPolicy
 from .recognizer import TextRecognizer
 from .runtime import available_backends, create_runtime
 from .runtime_base import BF16_NEEDS, BackendError, default_cpu_threads
-from .formats import open_model
 
 AUTO = "auto"
 CANDIDATE_BACKENDS = ("paddle", "onnxruntime", "openvino")  # eager and paddle-nomkl are never the fastest
@@ -47,14 +47,19 @@ def cache_path():
 
 def cache_key(model_dir, cpu_threads, batch_size, use_gpu=False):
     """What a cached choice is valid for: the model's files, the CPU, threads, batch size, version."""
+    model = model_dir
     model_dir = os.path.abspath(os.fspath(model_dir))
     files = []
     for name in sorted(os.listdir(model_dir)):
         path = os.path.join(model_dir, name)
-        if os.path.isfile(path) and name.endswith((".json", ".pdiparams", ".onnx", ".yml")):
+        if os.path.isfile(path) and name.endswith((".json", ".pdmodel", ".pdiparams", ".onnx", ".yml")):
             st = os.stat(path)
             files.append([name, st.st_size, st.st_mtime_ns])
-    text = json.dumps([model_dir, files, cpu_description(), cpu_threads, batch_size, bool(use_gpu), __version__])
+    # an opened model (.formats.ModelFiles) also names its file and dictionary: two ONNX files share a folder
+    which = [os.path.abspath(getattr(model, "given", "") or model_dir),
+             getattr(getattr(model, "spec", None), "source", "")]
+    text = json.dumps([model_dir, files, cpu_description(), cpu_threads, batch_size, bool(use_gpu), __version__]
+                      + which)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 

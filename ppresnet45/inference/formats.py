@@ -30,8 +30,17 @@ from dataclasses import dataclass, field
 
 from ..errors import ModelDirError
 from ..utils.io import read_utf8_text
-from .spec import (CONFIG_FILE, MODEL_FILE, ONNX_FILE, PADDLEOCR_MAX_WIDTH, PARAMS_FILE, PREDICT_REC, REQUIRED_FILES,
-                   InferenceSpec, check_model_dir)
+from .spec import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    ONNX_FILE,
+    PADDLEOCR_MAX_WIDTH,
+    PARAMS_FILE,
+    PREDICT_REC,
+    REQUIRED_FILES,
+    InferenceSpec,
+    check_model_dir,
+)
 
 EXPORT, PADDLEOCR2, ONNX = "export", "paddleocr2", "onnx"
 FORMATS = (EXPORT, PADDLEOCR2, ONNX)

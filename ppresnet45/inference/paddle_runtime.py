@@ -17,8 +17,8 @@ from ..registry import RUNTIMES
 from ..utils.cpu import cpu_description, cpu_has_bf16
 from ..utils.stdio import captured_native_output
 from .formats import OLD_PROGRAM_FILE, check_class_count, check_recognizer_output
-from .spec import MODEL_FILE, PARAMS_FILE
 from .runtime_base import BF16_NEEDS, BackendError, Runtime
+from .spec import MODEL_FILE, PARAMS_FILE
 
 # oneDNN keeps compiled primitives per input shape. Batches have widths in multiples of 8, so
 # 32 entries cover the common widths of a text-line stream while bounding the memory of a
@@ -58,9 +58,9 @@ class PaddleRuntime(Runtime):
         if model.program and model.params:
             return None
         name = PARAMS_FILE if model.program else MODEL_FILE
-        return (f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs {MODEL_FILE} or a PaddleOCR "
-                f"2.x {OLD_PROGRAM_FILE}, with {PARAMS_FILE}; re-run `ppresnet45 export`, or run an ONNX model with "
-                "--backend onnxruntime or openvino)")
+        return (f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs {MODEL_FILE} or a "
+                f"PaddleOCR 2.x {OLD_PROGRAM_FILE}, with {PARAMS_FILE}; re-run `ppresnet45 export`, or run an ONNX "
+                "model with --backend onnxruntime or openvino)")
 
     def __init__(self, model_dir, precision="fp32", cpu_threads=None, use_gpu=False, use_onednn=True, gpu_mem_mb=500):
         self.use_onednn = bool(use_onednn) and not use_gpu
