@@ -71,6 +71,11 @@ class PaddleRuntime(Runtime):
         config = paddle_infer.Config(self.model.program, self.model.params)
         config.switch_ir_optim(True)
         config.disable_glog_info()
+        if self.model.old_program:
+            # As predict_rec sets it: on PP-OCRv4's 2.x program ~1.3x faster per batch here (a [6, 3, 48, 480]
+            # batch), outputs the same to the bit. Its other settings (feed/fetch ops off, two fuse passes left
+            # out) measured no faster and are not copied.
+            config.enable_memory_optim()
         if self.use_gpu:
             self._configure_gpu(config, gpu_mem_mb)
         else:
