@@ -9,8 +9,8 @@ lines, threads and batch size, in its own venv:
   ``infer`` opens, e.g. the folder ``ppresnet45 quantize`` wrote; more flags after ``--``);
 * ``predict_rec``: PaddleOCR 2.x's ``tools/infer/predict_rec.py`` (shipped inside the
   ``paddleocr`` 2.x package) on the 2.x folder, with its own argument parser: the dictionary,
-  ``rec_image_shape``, ``rec_batch_num`` = batch, ``cpu_threads`` and oneDNN on (its fastest
-  CPU setting; its default leaves oneDNN off), images read with ``cv2.imread`` as it does;
+  ``rec_image_shape``, ``rec_batch_num`` = batch, ``cpu_threads`` and oneDNN on (its default
+  leaves oneDNN off and then sets no thread count), images read with ``cv2.imread`` as it does;
 * ``rapidocr``: ``rapidocr_onnxruntime``'s recognizer on the ONNX file (``RapidOCR(...).text_rec``
   on the list of lines, as its pipeline calls it on a page's crops), ``intra_op_num_threads`` =
   threads, images loaded by its ``LoadImage``.

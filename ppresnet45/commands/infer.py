@@ -28,8 +28,8 @@ def add_arguments(parser):
                         help="an image, a folder (searched recursively) or a 'path<TAB>text' label file "
                              "(then accuracy is reported, by the rule of `ppresnet45 eval`)")
     parser.add_argument("--batch_size", type=positive_int, default=None,
-                        help=f"lines per model call (default {DEFAULT_BATCH_SIZE}; {PADDLEOCR_BATCH_SIZE} for models run "
-                             "with PaddleOCR's batching, as predict_rec and RapidOCR)")
+                        help=f"lines per model call (default {DEFAULT_BATCH_SIZE}; {PADDLEOCR_BATCH_SIZE} for models "
+                             "run with PaddleOCR's batching, as predict_rec and RapidOCR)")
     parser.add_argument("--cpu_threads", type=positive_int, default=None, help="math-library threads")
     parser.add_argument("--precision", choices=(*PRECISIONS, ANY), default=None,
                         help="fp32 (default), bf16 (CPUs with AVX512-BF16 or AMX) or int8 (after `ppresnet45 "

@@ -31,7 +31,7 @@ def add_arguments(parser):
     parser.add_argument("--output_dir", default="output/versus_ppocr", help="rows and reports")
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
     parser.add_argument("infer_args", nargs=argparse.REMAINDER, metavar="-- INFER_ARGS",
-                        help="more flags of `ppresnet45 infer` after --, e.g. -- --backend onnxruntime --precision int8")
+                        help="more flags of `ppresnet45 infer` after --, e.g. -- --backend openvino --precision fp32")
 
 
 def run(args):

@@ -83,14 +83,19 @@ def cache_path() -> str:
 def cache_key(model_dir: StrPath | ModelFiles, cpu_threads: int | None, batch_size: int | None,
               use_gpu: bool = False) -> str:
     """What a cached choice is valid for: the model's files, the CPU, threads, batch size, version."""
+    model = model_dir
     model_dir = os.path.abspath(os.fspath(model_dir))
     files: list[list[Any]] = []
     for name in sorted(os.listdir(model_dir)):
         path = os.path.join(model_dir, name)
-        if os.path.isfile(path) and name.endswith((".json", ".pdiparams", ".onnx", ".yml")):
+        if os.path.isfile(path) and name.endswith((".json", ".pdmodel", ".pdiparams", ".onnx", ".yml")):
             st = os.stat(path)
             files.append([name, st.st_size, st.st_mtime_ns])
-    text = json.dumps([model_dir, files, cpu_description(), cpu_threads, batch_size, bool(use_gpu), __version__])
+    # an opened model (.formats.ModelFiles) also names its file and dictionary: two ONNX files share a folder
+    which = [os.path.abspath(getattr(model, "given", "") or model_dir),
+             getattr(getattr(model, "spec", None), "source", "")]
+    text = json.dumps([model_dir, files, cpu_description(), cpu_threads, batch_size, bool(use_gpu), __version__]
+                      + which)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 

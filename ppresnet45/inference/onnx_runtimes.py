@@ -35,7 +35,8 @@ class _OnnxFileRuntime(Runtime):
     def missing(cls, model: ModelFiles) -> str | None:
         if model.onnx_file:
             return None
-        return f"model dir '{model.folder}': {ONNX_FILE} missing (backend '{cls.backend}' needs it; run export with --onnx)"
+        return (f"model dir '{model.folder}': {ONNX_FILE} missing (backend '{cls.backend}' needs it; run export "
+                "with --onnx)")
 
     @classmethod
     def is_installed(cls) -> bool:

