@@ -19,11 +19,15 @@ Each side runs once untimed, then ``rounds`` times interleaved; ratios are a sid
 seconds over ours. Agreement is counted on identical texts, pairwise.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shlex
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from tqdm import tqdm
 
@@ -79,7 +83,7 @@ t2 = time.perf_counter()
 """ + _ROWS + _VERSIONS.format(names=("rapidocr-onnxruntime", "onnxruntime"), mark=_MARK)
 
 
-def default_python(side):
+def default_python(side: str) -> str:
     """``$PPRESNET45_PREDICT_REC_PYTHON`` / ``$PPRESNET45_RAPIDOCR_PYTHON``, else the repository's
     ``.venv-ppocr2`` / ``.venv-rapidocr`` (``make .venv-ppocr2 .venv-rapidocr``)."""
     folder, env = VENVS[side]
@@ -87,16 +91,18 @@ def default_python(side):
     return os.environ.get(env) or os.path.join(repo, folder, "bin", "python")
 
 
-def _check_python(side, python):
+def _check_python(side: str, python: str) -> str:
     if not os.access(python, os.X_OK):
         folder, env = VENVS[side]
         raise VersusError(f"{side} python '{python}' not found: run `make {folder}`, or set {env}")
     return python
 
 
-def run_versus_ppocr(paddle_dir, onnx_file, image_dir, dict_path=None, ours=None, cpu_threads=2, batch_size=6,
-                     rounds=3, image_shape="3,48,320", output_dir="output/versus_ppocr", infer_args=(),
-                     pythons=None, progress=True, command=None):
+def run_versus_ppocr(paddle_dir: str, onnx_file: str, image_dir: str, dict_path: str | None = None,
+                     ours: str | None = None, cpu_threads: int = 2, batch_size: int = 6, rounds: int = 3,
+                     image_shape: str = "3,48,320", output_dir: str = "output/versus_ppocr",
+                     infer_args: Sequence[str] = (), pythons: dict[str, str] | None = None, progress: bool = True,
+                     command: str | None = None) -> dict[str, Any]:
     """Time ours, ``predict_rec`` and RapidOCR as whole processes (see the module docs).
 
     Args:
@@ -148,7 +154,7 @@ def run_versus_ppocr(paddle_dir, onnx_file, image_dir, dict_path=None, ours=None
     }
     envs = {"ppresnet45": {"PPRESNET45_CACHE_DIR": os.path.join(output_dir, "cache")},
             "predict_rec": {"GLOG_minloglevel": "2"}, "rapidocr": {}}
-    runs = {side: [] for side in SIDES}
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     with tqdm(total=rounds, desc="versus_ppocr", unit="round", disable=not progress, file=sys.stderr) as bar:
         warm = {side: _run(side, argvs, envs, rows) for side in SIDES}
         for _ in range(rounds):
@@ -156,16 +162,17 @@ def run_versus_ppocr(paddle_dir, onnx_file, image_dir, dict_path=None, ours=None
                 runs[side].append(_run(side, argvs, envs, rows))
             bar.set_postfix_str(", ".join(f"{side} {runs[side][-1]['seconds']:.1f} s" for side in SIDES))
             bar.update()
-    sides, texts = {}, {}
+    sides: dict[str, dict[str, Any]] = {}
+    texts: dict[str, dict[str, str | None]] = {}
     for side in SIDES:
         sides[side], texts[side] = _side(runs[side], labels, paths)
-    agreement = {}
+    agreement: dict[str, dict[str, Any]] = {}
     for a, b in (("ppresnet45", "predict_rec"), ("ppresnet45", "rapidocr"), ("predict_rec", "rapidocr")):
         same = sum(p in texts[a] and p in texts[b] and texts[a][p] == texts[b][p] for p in paths)
         agreement[f"{a}={b}"] = {"same": same, "share": same / len(paths), "differ": [
             {"path": p, a: texts[a].get(p), b: texts[b].get(p)} for p in paths if texts[a].get(p) != texts[b].get(p)
         ][:10]}
-    report = {
+    report: dict[str, Any] = {
         "settings": {"paddle_dir": os.path.abspath(paddle_dir), "onnx_file": os.path.abspath(onnx_file), "ours": ours,
                      "dict": dict_path, "image_shape": image_shape, "lines_source": os.path.abspath(image_dir),
                      "lines": len(paths), "cpu_threads": cpu_threads, "batch_size": batch_size, "rounds": rounds,
@@ -185,12 +192,13 @@ def run_versus_ppocr(paddle_dir, onnx_file, image_dir, dict_path=None, ours=None
     return report
 
 
-def _run(side, argvs, envs, rows):
+def _run(side: str, argvs: dict[str, list[str]], envs: dict[str, dict[str, str]],
+         rows: dict[str, str]) -> dict[str, Any]:
     """One timed run; the clients print the marked line and write JSON lines like ``infer``."""
     return _timed(side, argvs[side], envs[side], rows[side])
 
 
-def format_markdown(report):
+def format_markdown(report: dict[str, Any]) -> str:
     """``versus_ppocr.md``: one row per side, the agreements, the CPU and the exact commands."""
     s, cpu = report["settings"], report["cpu"]
     out = [f"# ppresnet45 infer vs predict_rec vs RapidOCR ({report['when']})", "",

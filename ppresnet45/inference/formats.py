@@ -24,9 +24,13 @@ dictionary anywhere, a detection or classification model instead of a recognizer
 output is not ``[N, T, classes]``), a dictionary whose size does not fit the model's classes.
 """
 
+from __future__ import annotations
+
 import glob
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelDirError
 from ..utils.io import read_utf8_text
@@ -41,6 +45,9 @@ from .spec import (
     InferenceSpec,
     check_model_dir,
 )
+
+if TYPE_CHECKING:
+    from .._types import StrPath
 
 EXPORT, PADDLEOCR2, ONNX = "export", "paddleocr2", "onnx"
 FORMATS = (EXPORT, PADDLEOCR2, ONNX)
@@ -68,24 +75,24 @@ class ModelFiles:
     folder: str
     format: str
     spec: InferenceSpec = field(repr=False)
-    program: str = None
-    params: str = None
-    onnx_file: str = None
+    program: str | None = None
+    params: str | None = None
+    onnx_file: str | None = None
     given: str = ""
 
-    def __fspath__(self):
+    def __fspath__(self) -> str:
         return self.folder
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.given or self.folder
 
     @property
-    def old_program(self):
+    def old_program(self) -> bool:
         """The Paddle program is PaddleOCR 2.x's ``.pdmodel`` (not PIR's ``.json``)."""
-        return bool(self.program) and self.program.endswith(".pdmodel")
+        return self.program is not None and self.program.endswith(".pdmodel")
 
 
-def read_paddleocr_dict(path, use_space_char=True, what="--dict"):
+def read_paddleocr_dict(path: StrPath, use_space_char: bool = True, what: str = "--dict") -> list[str]:
     """The characters of a PaddleOCR dictionary file, as PaddleOCR's decoders read it: every
     line (without its line break) is one class, in file order, and with ``use_space_char``
     a space is appended."""
@@ -100,7 +107,7 @@ def read_paddleocr_dict(path, use_space_char=True, what="--dict"):
     return chars + [SPACE] if use_space_char else chars
 
 
-def parse_image_shape(value, what="--image_shape"):
+def parse_image_shape(value: str | Sequence[int | str], what: str = "--image_shape") -> list[int]:
     """``"3,48,320"`` or a sequence -> ``[C, H, W]`` of positive ints (C 1 or 3)."""
     items = value.split(",") if isinstance(value, str) else list(value)
     try:
@@ -112,7 +119,7 @@ def parse_image_shape(value, what="--image_shape"):
     return shape
 
 
-def _onnx_facts(path):
+def _onnx_facts(path: str) -> tuple[list[int], list[list[int]], dict[str, str]]:
     """``(input shape, output shapes, metadata)`` of an ONNX file, read without running it."""
     try:
         import onnx
@@ -124,7 +131,7 @@ def _onnx_facts(path):
     except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
         raise ModelDirError(f"'{path}': not a readable ONNX model ({type(exc).__name__}: {exc})") from None
 
-    def dims(value):
+    def dims(value: Any) -> list[int]:
         return [d.dim_value if d.HasField("dim_value") else -1 for d in value.type.tensor_type.shape.dim]
 
     weights = {t.name for t in model.graph.initializer}
@@ -135,7 +142,7 @@ def _onnx_facts(path):
     return inputs[0], [dims(v) for v in model.graph.output], {p.key: p.value for p in model.metadata_props}
 
 
-def check_recognizer_output(outputs, path):
+def check_recognizer_output(outputs: Sequence[Sequence[int]], path: StrPath) -> int:
     """The class count of a recognizer's ``[N, T, classes]`` output (-1 when not fixed)."""
     if not outputs or len(outputs[-1]) != 3:
         shape = outputs[-1] if outputs else []
@@ -146,7 +153,7 @@ def check_recognizer_output(outputs, path):
     return outputs[-1][2]
 
 
-def check_class_count(chars, classes, model, dict_source):
+def check_class_count(chars: Sequence[str], classes: int, model: StrPath, dict_source: str) -> None:
     """A CTC model's ``classes`` must be blank + ``chars`` (one line naming both when not)."""
     if classes > 0 and classes != len(chars) + 1:
         raise ModelDirError(f"{model}: the model outputs {classes} classes but the dictionary ({dict_source}) gives "
@@ -154,13 +161,14 @@ def check_class_count(chars, classes, model, dict_source):
                             "was trained with (use_space_char adds the space)")
 
 
-def _foreign_spec(chars, image_shape, source, model_name):
+def _foreign_spec(chars: list[str], image_shape: Sequence[int], source: str, model_name: str) -> InferenceSpec:
     # PaddleOCR's batching; lines wider than PaddleX's widest batch are squeezed to it
     return InferenceSpec.for_model(image_shape, chars, dynamic_width=True, batching=PREDICT_REC, model_name=model_name,
                                    max_width=max(int(image_shape[2]), PADDLEOCR_MAX_WIDTH), source=source)
 
 
-def _dictionary(dict_path, use_space_char, metadata, where):
+def _dictionary(dict_path: StrPath | None, use_space_char: bool, metadata: dict[str, str] | None,
+                where: str) -> tuple[list[str], str]:
     """``(characters, where they came from)``: ``--dict`` first, then the ONNX metadata."""
     if dict_path:
         return read_paddleocr_dict(dict_path, use_space_char), os.fspath(dict_path)
@@ -172,7 +180,7 @@ def _dictionary(dict_path, use_space_char, metadata, where):
     raise ModelDirError(f"'{where}': no dictionary; expected {expected}")
 
 
-def _find_onnx(folder):
+def _find_onnx(folder: str) -> str | None:
     if os.path.isfile(os.path.join(folder, ONNX_FILE)):
         return os.path.join(folder, ONNX_FILE)
     found = sorted(p for p in glob.glob(os.path.join(folder, "*.onnx")) if "_int8" not in os.path.basename(p))
@@ -182,11 +190,12 @@ def _find_onnx(folder):
     return found[0] if found else None
 
 
-def _has(folder, name):
+def _has(folder: str, name: str) -> bool:
     return os.path.isfile(os.path.join(folder, name))
 
 
-def open_model(path, dict_path=None, image_shape=None, use_space_char=True):
+def open_model(path: StrPath | ModelFiles, dict_path: StrPath | None = None,
+               image_shape: str | Sequence[int | str] | None = None, use_space_char: bool = True) -> ModelFiles:
     """Open a recognition model in any of :data:`FORMATS` (see the module docs).
 
     Args:
@@ -242,13 +251,14 @@ def open_model(path, dict_path=None, image_shape=None, use_space_char=True):
                         f"export`, {OLD_PROGRAM_FILE} + {PARAMS_FILE} from PaddleOCR 2.x, or an .onnx file)")
 
 
-def _no_options(dict_path, image_shape, folder):
+def _no_options(dict_path: StrPath | None, image_shape: str | Sequence[int | str] | None, folder: str) -> None:
     if dict_path or image_shape is not None:
         raise ModelDirError(f"model dir '{folder}': --dict and --image_shape are for models without an "
                             f"{CONFIG_FILE}; this one has its dictionary and shape in {CONFIG_FILE}")
 
 
-def _open_onnx(onnx_file, folder, yml, dict_path, image_shape, use_space_char, given):
+def _open_onnx(onnx_file: str, folder: str, yml: str | None, dict_path: StrPath | None,
+               image_shape: str | Sequence[int | str] | None, use_space_char: bool, given: str) -> ModelFiles:
     inp, outputs, metadata = _onnx_facts(onnx_file)
     classes = check_recognizer_output(outputs, onnx_file)
     if yml:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ..errors import ModelDirError
 from ..registry import RUNTIMES
 from ..utils.cpu import cpu_description, cpu_has_bf16
 from .int8 import INT8_FILES, int8_backends, int8_file
@@ -56,6 +57,8 @@ class _OnnxFileRuntime(Runtime):
                 raise self._unsupported(f"precision 'int8': no int8 model for {self.backend} in {self.model_dir} "
                                         f"({' or '.join(INT8_FILES[self.backend])}; {hint})")
             return path
+        if self.model.onnx_file is None:  # not reached: Runtime.__init__ raised missing()'s reason
+            raise ModelDirError(f"model dir '{self.model.folder}': {ONNX_FILE} missing")
         return self.model.onnx_file
 
     def _import(self) -> ModuleType:

@@ -100,16 +100,19 @@ class PaddleRuntime(Runtime):
 
     def _check_output(self) -> None:
         """Run one blank line at the nominal shape: a recognizer outputs ``[N, T, classes]``."""
+        program = self.model.program
+        if program is None:  # not reached: old_program is set and missing() requires the program
+            raise ModelDirError(f"model dir '{self.model.folder}': no Paddle program to check")
         shape = [1] + self.spec.image_shape
         try:
             out = self._run(np.zeros(shape, np.float32))
         except Exception as exc:  # noqa: BLE001 - Paddle raises many kinds; the file is what is wrong
             why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            raise ModelDirError(f"'{self.model.program}': a blank text line {shape} does not run through it ({why}); "
+            raise ModelDirError(f"'{program}': a blank text line {shape} does not run through it ({why}); "
                                 "expected a text recognizer of that --image_shape") from None
-        classes = check_recognizer_output([list(out.shape)], self.model.program)
+        classes = check_recognizer_output([list(out.shape)], program)
         if self.spec.raw is None:  # the dictionary came from --dict, not from an inference.yml
-            check_class_count(self.spec.character_list, classes, self.model.program, self.spec.source)
+            check_class_count(self.spec.character_list, classes, program, self.spec.source)
 
     def _configure_gpu(self, config: Any, gpu_mem_mb: int) -> None:
         if not paddle.is_compiled_with_cuda():
