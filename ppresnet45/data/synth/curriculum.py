@@ -40,8 +40,8 @@ class StyleRamp:
 
     num: int
     fonts: tuple
-    start: float = 0.25
-    end: float = 0.65
+    start: float = 0.3
+    end: float = 0.7
     clean_fraction: float = 0.25
     short_len: object = None
 
