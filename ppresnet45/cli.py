@@ -33,6 +33,9 @@ COMMANDS = {
     "plot": ("ppresnet45.commands.plot", "plot training curves (loss, learning rate, accuracy) from train_log.jsonl"),
     "benchmark-ray": ("ppresnet45.commands.benchmark_ray", "lines/s of infer --engine ray with 1 and 2 workers against one local process, and the driver's own bounds"),
     "benchmark-serve": ("ppresnet45.commands.benchmark_serve", "load the recognition service with locust: throughput, p50/p95/p99 latency, dynamic batching vs batch 1"),
+    "benchmark-train": ("ppresnet45.commands.benchmark_train", "training speed on this CPU: images/s of ResNet45 + CTC training steps in each execution mode"),
+    "benchmark-recipe": ("ppresnet45.commands.benchmark_recipe", "does the demo recipe learn every time? trains it over seeds x threads x ISA caps, prints each run's accuracy"),
+    "train-demo": ("ppresnet45.commands.train_demo", "the demo training run: render data, train ResNet45 + CTC (or ABINet, VisionLAN), evaluate on held-out strings and fonts"),
     "demo": ("ppresnet45.commands.demo", "the end-to-end demo run by `make demo`"),
 }
 

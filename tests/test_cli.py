@@ -12,7 +12,7 @@ from ppresnet45.cli import COMMANDS, build_parser, main
 TOOLS = {"train": "train.py", "eval": "eval.py", "export": "export_model.py", "infer": "infer_rec.py",
          "benchmark": "benchmark.py", "synth": "synth_textlines.py", "convert-lmdb": "lmdb_convert.py",
          "quantize": "quantize.py", "versus": "benchmark_vs_paddleocr.py", "plot": "plot_log.py",
-         "benchmark-int8": "benchmark_int8.py", "benchmark-serve": "benchmark_serve.py", "benchmark-ray": "benchmark_ray.py"}
+         "benchmark-int8": "benchmark_int8.py", "train-demo": "train_demo.py", "benchmark-recipe": "benchmark_recipe.py", "benchmark-train": "benchmark_train.py", "benchmark-serve": "benchmark_serve.py", "benchmark-ray": "benchmark_ray.py"}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

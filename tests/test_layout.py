@@ -19,7 +19,7 @@ TIERS = {
     "errors": 0, "registry": 0, "config": 0, "config_schema": 0, "_types": 0, "charset": 0, "utils": 0, "version": 0,
     "modeling": 1, "data": 1,
     "training": 2, "export": 2, "inference": 2, "benchmark": 2, "quantization": 2,
-    "demo": 3, "engines": 3, "serving": 3, "commands": 4, "cli": 5, "__main__": 5,
+    "demo": 3, "engines": 3, "serving": 3, "commands": 4, "cli": 5, "__main__": 5, "_launch": 5,
 }
 
 

@@ -1,4 +1,4 @@
-"""tools/train_demo.py: ctc trains once over the curriculum file; the staged recipes chain their
+"""ppresnet45 train-demo (tools/train_demo.py): ctc trains once over the curriculum file; the staged recipes chain their
 stages; both report on both held-out sets.
 
 Tiny runs (a few lines, 2-3 steps per stage): what is checked is the plumbing — the curriculum
@@ -7,21 +7,18 @@ the stages' own settings reach the trainer, one curve spans all stages, and demo
 says what ran.
 """
 
-import importlib.util
 import json
-import pathlib
+import types
 
 import pytest
 
-TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "train_demo.py"
+from ppresnet45.cli import main
 
 
 @pytest.fixture(scope="module")
 def train_demo():
-    spec = importlib.util.spec_from_file_location("train_demo_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``ppresnet45 train-demo`` (what ``python tools/train_demo.py`` runs)."""
+    return types.SimpleNamespace(main=lambda argv: main(argv, command="train-demo"))
 
 
 def _run(train_demo, tmp_path, *argv):
