@@ -19,9 +19,20 @@ extras = {
     "lmdb": ["lmdb>=1.4"],
     "plot": ["matplotlib>=3.5"],
     # Font files for the synthetic renderer (ppresnet45.data.synth.PACKAGE_FONTS; licences there).
-    "fonts": ["matplotlib>=3.5", "font-roboto", "font-lato", "font-source-sans-pro", "font-source-serif-pro",
-              "font-caladea", "font-hanken-grotesk", "font-manrope", "font-rhd", "font-fredoka-one",
-              "font-amatic-sc", "font-intuitive"],
+    "fonts": [
+        "matplotlib>=3.5",
+        "font-roboto",
+        "font-lato",
+        "font-source-sans-pro",
+        "font-source-serif-pro",
+        "font-caladea",
+        "font-hanken-grotesk",
+        "font-manrope",
+        "font-rhd",
+        "font-fredoka-one",
+        "font-amatic-sc",
+        "font-intuitive",
+    ],
     "visualdl": ["visualdl"],
     # Past one process (docs/scale_out.md): `infer --engine ray` and `serve` (uvicorn, or Ray Serve).
     "ray": ["ray[data,serve]>=2.40"],
@@ -30,8 +41,16 @@ extras = {
 }
 extras["all"] = sorted(set(extras["onnx"] + extras["openvino"] + extras["lmdb"] + extras["plot"] + extras["fonts"]))
 extras["lint"] = ["ruff>=0.6", "mypy>=1.10", "types-PyYAML"]  # `make lint`
-extras["test"] = sorted(set(extras["all"] + extras["lint"] + extras["ray"] + extras["serve"] + extras["loadtest"]
-                           + ["pytest>=7", "pytest-xdist>=3", "httpx"]))  # httpx: FastAPI's TestClient
+extras["test"] = sorted(
+    set(
+        extras["all"]
+        + extras["lint"]
+        + extras["ray"]
+        + extras["serve"]
+        + extras["loadtest"]
+        + ["pytest>=7", "pytest-xdist>=3", "httpx"]
+    )
+)  # httpx: FastAPI's TestClient
 
 setup(
     name="ppresnet45",

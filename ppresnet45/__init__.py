@@ -41,7 +41,10 @@ from .version import __version__  # noqa: E402 - after the logging setup above
 _LAZY = {
     "load_config": "config",
     **dict.fromkeys(("RecModel", "build_model", "count_macs", "count_parameters", "model_summary"), "modeling"),
-    **dict.fromkeys(("BasicBlock", "Bottleneck", "ClassicBasicBlock", "ResNet", "ResNet18", "ResNet45", "ResNet50"), "modeling.backbones"),
+    **dict.fromkeys(
+        ("BasicBlock", "Bottleneck", "ClassicBasicBlock", "ResNet", "ResNet18", "ResNet45", "ResNet50"),
+        "modeling.backbones",
+    ),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -24,8 +24,7 @@ def load_character_list(character_dict_path=None, use_space_char=False, key="Glo
         chars = list(DEFAULT_CHARACTERS)
     else:
         path = str(character_dict_path)
-        raw = read_utf8_text(path, f"{key}: character dictionary",
-                             "a UTF-8 file, one character per line", ConfigError)
+        raw = read_utf8_text(path, f"{key}: character dictionary", "a UTF-8 file, one character per line", ConfigError)
         chars = []
         for line in raw.splitlines():
             ch = line.rstrip("\r\n")

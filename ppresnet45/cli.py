@@ -17,25 +17,61 @@ from .version import __version__
 # name -> (module, one-line help)
 COMMANDS = {
     "configs": ("ppresnet45.commands.configs", "list the packaged configs (any -c takes their names), or print one"),
-    "summary": ("ppresnet45.commands.summary", "build a model from a config and print parameters, output shape, mult-adds"),
+    "summary": (
+        "ppresnet45.commands.summary",
+        "build a model from a config and print parameters, output shape, mult-adds",
+    ),
     "synth": ("ppresnet45.commands.synth", "render synthetic text-line images and a PaddleOCR label file"),
     "train": ("ppresnet45.commands.train", "train a recognizer from a config"),
     "eval": ("ppresnet45.commands.eval", "evaluate a checkpoint on the Eval dataset"),
-    "export": ("ppresnet45.commands.export", "export an inference model (inference.json/.pdiparams/.yml) with a parity check"),
-    "quantize": ("ppresnet45.commands.quantize", "post-training int8 quantization of an export, with its accuracy checked"),
+    "export": (
+        "ppresnet45.commands.export",
+        "export an inference model (inference.json/.pdiparams/.yml) with a parity check",
+    ),
+    "quantize": (
+        "ppresnet45.commands.quantize",
+        "post-training int8 quantization of an export, with its accuracy checked",
+    ),
     "infer": ("ppresnet45.commands.infer", "recognize text-line images with an exported model"),
-    "serve": ("ppresnet45.commands.serve", "the recognition service: POST /v1/recognize (FastAPI on uvicorn, or Ray Serve)"),
+    "serve": (
+        "ppresnet45.commands.serve",
+        "the recognition service: POST /v1/recognize (FastAPI on uvicorn, or Ray Serve)",
+    ),
     "benchmark": ("ppresnet45.commands.benchmark", "benchmark an exported model: latency, throughput, memory, GFLOP/s"),
-    "benchmark-int8": ("ppresnet45.commands.benchmark_int8", "int8 vs bf16 vs FP32 on this CPU: quantize, check accuracy, benchmark, same-run ratios"),
-    "versus": ("ppresnet45.commands.versus", "whole-process speed and text agreement: ppresnet45 infer vs PaddleOCR's recognizer on the same export and lines"),
-    "versus-ppocr": ("ppresnet45.commands.versus_ppocr", "whole-process speed and text agreement on a PP-OCR model: ppresnet45 infer vs PaddleOCR 2.x predict_rec vs RapidOCR"),
+    "benchmark-int8": (
+        "ppresnet45.commands.benchmark_int8",
+        "int8 vs bf16 vs FP32 on this CPU: quantize, check accuracy, benchmark, same-run ratios",
+    ),
+    "versus": (
+        "ppresnet45.commands.versus",
+        "whole-process speed and text agreement: ppresnet45 infer vs PaddleOCR's recognizer on the same export and lines",
+    ),
+    "versus-ppocr": (
+        "ppresnet45.commands.versus_ppocr",
+        "whole-process speed and text agreement on a PP-OCR model: ppresnet45 infer vs PaddleOCR 2.x predict_rec vs RapidOCR",
+    ),
     "convert-lmdb": ("ppresnet45.commands.convert_lmdb", "convert a label file + images into an LMDB dataset"),
     "plot": ("ppresnet45.commands.plot", "plot training curves (loss, learning rate, accuracy) from train_log.jsonl"),
-    "benchmark-ray": ("ppresnet45.commands.benchmark_ray", "lines/s of infer --engine ray with 1 and 2 workers against one local process, and the driver's own bounds"),
-    "benchmark-serve": ("ppresnet45.commands.benchmark_serve", "load the recognition service with locust: throughput, p50/p95/p99 latency, dynamic batching vs batch 1"),
-    "benchmark-train": ("ppresnet45.commands.benchmark_train", "training speed on this CPU: images/s of ResNet45 + CTC training steps in each execution mode"),
-    "benchmark-recipe": ("ppresnet45.commands.benchmark_recipe", "does the demo recipe learn every time? trains it over seeds x threads x ISA caps, prints each run's accuracy"),
-    "train-demo": ("ppresnet45.commands.train_demo", "the demo training run: render data, train ResNet45 + CTC (or ABINet, VisionLAN), evaluate on held-out strings and fonts"),
+    "benchmark-ray": (
+        "ppresnet45.commands.benchmark_ray",
+        "lines/s of infer --engine ray with 1 and 2 workers against one local process, and the driver's own bounds",
+    ),
+    "benchmark-serve": (
+        "ppresnet45.commands.benchmark_serve",
+        "load the recognition service with locust: throughput, p50/p95/p99 latency, dynamic batching vs batch 1",
+    ),
+    "benchmark-train": (
+        "ppresnet45.commands.benchmark_train",
+        "training speed on this CPU: images/s of ResNet45 + CTC training steps in each execution mode",
+    ),
+    "benchmark-recipe": (
+        "ppresnet45.commands.benchmark_recipe",
+        "does the demo recipe learn every time? trains it over seeds x threads x ISA caps, prints each run's accuracy",
+    ),
+    "train-demo": (
+        "ppresnet45.commands.train_demo",
+        "the demo training run: render data, train ResNet45 + CTC (or ABINet, VisionLAN), evaluate on held-out strings and fonts",
+    ),
     "demo": ("ppresnet45.commands.demo", "the end-to-end demo run by `make demo`"),
 }
 

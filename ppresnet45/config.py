@@ -42,7 +42,15 @@ SCHEMA: dict[str, tuple[type, ...]] = {
     "Metric.name": (str,),
     "Optimizer.name": (str,),
 }
-_TYPE_NAMES = {int: "int", float: "float", str: "string", bool: "bool", list: "list", dict: "mapping", type(None): "null"}
+_TYPE_NAMES = {
+    int: "int",
+    float: "float",
+    str: "string",
+    bool: "bool",
+    list: "list",
+    dict: "mapping",
+    type(None): "null",
+}
 
 
 class _Loader(yaml.SafeLoader):
@@ -72,8 +80,9 @@ def _type_text(types: tuple[type, ...]) -> str:
     return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
 
 
-def read_yaml_file(path: str | os.PathLike[str], error: type[Exception] = ConfigError,
-                   what: str = "config file") -> Any:
+def read_yaml_file(
+    path: str | os.PathLike[str], error: type[Exception] = ConfigError, what: str = "config file"
+) -> Any:
     """The parsed YAML of ``path`` (``1e-3`` reads as a float); a missing file, a syntax error
     or a file that is not UTF-8 raises ``error`` with one line naming the file (and line)."""
     path = os.fspath(path)
@@ -266,8 +275,10 @@ def merge_overrides(config: dict[str, Any], overrides: list[str] | dict[str, Any
     if not overrides:
         return config
     if isinstance(overrides, dict):
-        overrides = [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
-                     for k, v in overrides.items()]
+        overrides = [
+            f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
+            for k, v in overrides.items()
+        ]
     for text in overrides:
         apply_override(config, text)
     return config
@@ -288,14 +299,19 @@ MAX_IMAGE_SIDE = 8192
 def check_image_shape(shape: Any, key: str, source: str = "config") -> list[int]:
     """Return ``shape`` as a list of 3 ints ``[C, H, W]`` (``1 <= C <= 64``, ``1 <= H, W <= 8192``);
     else raise a one-line :class:`ConfigError` naming ``key``."""
-    ok = (isinstance(shape, (list, tuple)) and len(shape) == 3
-          and all(isinstance(v, int) and not isinstance(v, bool) for v in shape))
+    ok = (
+        isinstance(shape, (list, tuple))
+        and len(shape) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in shape)
+    )
     if ok:
         c, h, w = shape
         ok = 0 < c <= MAX_IMAGE_CHANNELS and 0 < h <= MAX_IMAGE_SIDE and 0 < w <= MAX_IMAGE_SIDE
     if not ok:
-        raise ConfigError(f"{source}: {key}: expected [C, H, W] of positive ints (C <= {MAX_IMAGE_CHANNELS}, "
-                          f"H and W <= {MAX_IMAGE_SIDE}), got {shape!r}")
+        raise ConfigError(
+            f"{source}: {key}: expected [C, H, W] of positive ints (C <= {MAX_IMAGE_CHANNELS}, "
+            f"H and W <= {MAX_IMAGE_SIDE}), got {shape!r}"
+        )
     return list(shape)
 
 
@@ -306,14 +322,18 @@ def _transform_shape(config: dict[str, Any], source: str = "config") -> tuple[li
     for section in ("Eval", "Train"):
         transforms: Any = config
         path: list[str] = []
-        for key, want in ((section, "a mapping"), ("dataset", "a mapping like {name: SimpleDataSet, ...}"),
-                          ("transforms", "a list of {Name: args} items")):
+        for key, want in (
+            (section, "a mapping"),
+            ("dataset", "a mapping like {name: SimpleDataSet, ...}"),
+            ("transforms", "a list of {Name: args} items"),
+        ):
             transforms, path = transforms.get(key), path + [key]
             if transforms is None:
                 break
             if not isinstance(transforms, list if key == "transforms" else dict):
-                raise ConfigError(f"{source}: {'.'.join(path)}: expected {want}, "
-                                  f"got {type(transforms).__name__} {transforms!r}")
+                raise ConfigError(
+                    f"{source}: {'.'.join(path)}: expected {want}, got {type(transforms).__name__} {transforms!r}"
+                )
         if transforms is None:
             continue
         for index, op in enumerate(transforms):
@@ -345,14 +365,16 @@ def image_shape_of(config: dict[str, Any], source: str = "config") -> list[int]:
         if glob_shape is not None and list(glob_shape) != shape:
             raise ConfigError(
                 f"{source}: Global.image_shape {list(glob_shape)} disagrees with {where} {shape} (the transforms "
-                f"decide the model input: change both, or drop Global.image_shape)")
+                f"decide the model input: change both, or drop Global.image_shape)"
+            )
         return shape
     if glob_shape:
         return list(glob_shape)
     arch = config.get("Architecture") or {}
     in_channels = arch.get("in_channels", 3) if isinstance(arch, dict) else 3
-    if (isinstance(in_channels, bool) or not isinstance(in_channels, int)
-            or not 0 < in_channels <= MAX_IMAGE_CHANNELS):
-        raise ConfigError(f"{source}: Architecture.in_channels: expected the image channels, a positive int "
-                          f"<= {MAX_IMAGE_CHANNELS}, got {in_channels!r}")
+    if isinstance(in_channels, bool) or not isinstance(in_channels, int) or not 0 < in_channels <= MAX_IMAGE_CHANNELS:
+        raise ConfigError(
+            f"{source}: Architecture.in_channels: expected the image channels, a positive int "
+            f"<= {MAX_IMAGE_CHANNELS}, got {in_channels!r}"
+        )
     return [in_channels, 32, 128]

@@ -58,8 +58,16 @@ def _step(n, text):
     print(f"\n[{n}/5] {text}", flush=True)
 
 
-def run_demo(output_dir="demo_output", config_path=None, overrides=None, num_lines=300, seed=7,
-             checkpoint=TRAINED_CHECKPOINT, bench_iters=10, cpu_threads=None):
+def run_demo(
+    output_dir="demo_output",
+    config_path=None,
+    overrides=None,
+    num_lines=300,
+    seed=7,
+    checkpoint=TRAINED_CHECKPOINT,
+    bench_iters=10,
+    cpu_threads=None,
+):
     """Run the five demo steps; returns 0.
 
     Args:
@@ -79,8 +87,10 @@ def run_demo(output_dir="demo_output", config_path=None, overrides=None, num_lin
     if not os.path.isfile(checkpoint) and os.path.isfile(checkpoint + ".pdparams"):
         checkpoint += ".pdparams"  # PaddleOCR's habit: the checkpoint named without its extension
     if checkpoint != TRAINED_CHECKPOINT and not os.path.isfile(checkpoint):
-        raise ConfigError(f"--checkpoint '{checkpoint}' not found (expected a .pdparams file or its prefix, e.g. "
-                          "output/demo/model/best_accuracy)")
+        raise ConfigError(
+            f"--checkpoint '{checkpoint}' not found (expected a .pdparams file or its prefix, e.g. "
+            "output/demo/model/best_accuracy)"
+        )
     trained = config_path is None and os.path.isfile(checkpoint)
     config_path = config_path or (DEMO_CONFIG if trained else DEFAULT_CONFIG)
     config = load_config(config_path, overrides)
@@ -88,15 +98,37 @@ def run_demo(output_dir="demo_output", config_path=None, overrides=None, num_lin
     train_fonts, held_fonts = split_fonts(find_fonts(include_packages=True), holdout)
     height = image_shape_of(config)[1]
 
-    _step(1, f"rendering {num_lines} synthetic text lines (seed {seed}) in the style the model was trained on "
-             f"({'plain, built-in font' if mode == 'none' else 'styled'}), and {num_lines // 3} in fonts it never "
-             f"saw ({', '.join(holdout)})")
-    label_file = render_dataset(os.path.join(out, "lines"), num_lines, seed=seed, charset=DEMO_CHARSET, min_len=1,
-                                max_len=10, height=height, augment=mode != "none",
-                                fonts=train_fonts if mode == "diverse" else None, show_progress=True)
-    held_file = render_dataset(os.path.join(out, "lines_heldout_fonts"), max(1, num_lines // 3), seed=seed + 1,
-                               charset=DEMO_CHARSET, min_len=1, max_len=10, height=height, augment=True,
-                               fonts=held_fonts, folder_per_family=True, show_progress=True)
+    _step(
+        1,
+        f"rendering {num_lines} synthetic text lines (seed {seed}) in the style the model was trained on "
+        f"({'plain, built-in font' if mode == 'none' else 'styled'}), and {num_lines // 3} in fonts it never "
+        f"saw ({', '.join(holdout)})",
+    )
+    label_file = render_dataset(
+        os.path.join(out, "lines"),
+        num_lines,
+        seed=seed,
+        charset=DEMO_CHARSET,
+        min_len=1,
+        max_len=10,
+        height=height,
+        augment=mode != "none",
+        fonts=train_fonts if mode == "diverse" else None,
+        show_progress=True,
+    )
+    held_file = render_dataset(
+        os.path.join(out, "lines_heldout_fonts"),
+        max(1, num_lines // 3),
+        seed=seed + 1,
+        charset=DEMO_CHARSET,
+        min_len=1,
+        max_len=10,
+        height=height,
+        augment=True,
+        fonts=held_fonts,
+        folder_per_family=True,
+        show_progress=True,
+    )
     _step(2, f"building the model from {config_path}")
     _print_summary(config)
     _step(3, "exporting the inference model (with a parity check against the eager model)")
@@ -106,11 +138,23 @@ def run_demo(output_dir="demo_output", config_path=None, overrides=None, num_lin
     print(f"  lines in fonts never seen in training ({held_file}):")
     _recognize(model_dir, held_file, out, threads, trained, by_font=True)
     precisions = ("fp32", "bf16") if cpu_has_bf16() else ("fp32",)
-    _step(5, f"benchmarking (Paddle Inference oneDNN, {' and '.join(p.upper() for p in precisions)}, {threads} "
-             f"threads{'' if cpu_has_bf16() else '; no BF16: this CPU has neither AVX512-BF16 nor AMX'})")
-    bench = run_benchmark(model_dir, batch_sizes=(1, 8), backends=["paddle"], precisions=precisions,
-                          warmup=2, iters=bench_iters, output_dir=os.path.join(out, "benchmark"),
-                          image_dir=label_file, cpu_threads=threads, num_images=64)
+    _step(
+        5,
+        f"benchmarking (Paddle Inference oneDNN, {' and '.join(p.upper() for p in precisions)}, {threads} "
+        f"threads{'' if cpu_has_bf16() else '; no BF16: this CPU has neither AVX512-BF16 nor AMX'})",
+    )
+    bench = run_benchmark(
+        model_dir,
+        batch_sizes=(1, 8),
+        backends=["paddle"],
+        precisions=precisions,
+        warmup=2,
+        iters=bench_iters,
+        output_dir=os.path.join(out, "benchmark"),
+        image_dir=label_file,
+        cpu_threads=threads,
+        num_images=64,
+    )
     sys.stdout.write(format_markdown(bench))
 
     print("\noutputs:")
@@ -127,16 +171,20 @@ def _print_summary(config):
     c, h, w = image_shape_of(config)
     model = build_model(config)
     model.eval()
-    print(format_summary(model_summary(model.backbone, (c, h, w)),
-                         f"backbone {config['Architecture']['Backbone']['name']}"))
+    print(
+        format_summary(
+            model_summary(model.backbone, (c, h, w)), f"backbone {config['Architecture']['Backbone']['name']}"
+        )
+    )
     print(format_summary(model_summary(model, (c, h, w)), "full model"))
 
 
 def _export(config, config_path, model_dir, pretrained):
     report = export_inference_model(config, model_dir, pretrained=pretrained, config_path=config_path)
     worst = max((row.get("max_abs", 0.0) for row in report.get("parity", [])), default=None)
-    print(f"exported to {model_dir} (parity max |diff| {worst:.2e})" if worst is not None else
-          f"exported to {model_dir}")
+    print(
+        f"exported to {model_dir} (parity max |diff| {worst:.2e})" if worst is not None else f"exported to {model_dir}"
+    )
     return model_dir
 
 
@@ -152,11 +200,15 @@ def _recognize(model_dir, label_file, out, threads, trained, by_font=False):
     for r in results[:5]:
         print(f"  {os.path.relpath(r['path'], out)}: label {r['label']!r} -> {r['text']!r} ({r['score']:.3f})")
     st = rec.last_stats
-    print(f"  {st['images']} lines, {st['images_per_s']:.1f} lines/s, accuracy {acc['accuracy']:.4f} "
-          f"({acc['correct']}/{acc['total']})")
+    print(
+        f"  {st['images']} lines, {st['images_per_s']:.1f} lines/s, accuracy {acc['accuracy']:.4f} "
+        f"({acc['correct']}/{acc['total']})"
+    )
     for font, row in (acc.get("by_group") or {}).items():
         print(f"    {font}: accuracy {row['acc']:.4f} (n={row['count']}), norm_edit_dis {row['norm_edit_dis']:.4f}")
     if not trained and not by_font:
-        print("  NOTE: the weights are UNTRAINED (random), so the text above is noise. Train the demo model "
-              "with:  .venv/bin/python tools/train_demo.py, then run make demo again.")
+        print(
+            "  NOTE: the weights are UNTRAINED (random), so the text above is noise. Train the demo model "
+            "with:  .venv/bin/python tools/train_demo.py, then run make demo again."
+        )
     return pred_file

@@ -83,8 +83,13 @@ class Registry:
             prefixes the message, e.g. "Eval.dataset: ...").
     """
 
-    def __init__(self, kind: str, section: str | None = None, locations: Iterable[str] = (),
-                 lazy: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        section: str | None = None,
+        locations: Iterable[str] = (),
+        lazy: Mapping[str, str] | None = None,
+    ) -> None:
         self.kind = kind
         self.section = section
         self.locations = tuple(locations)  # modules whose import registers the built-ins
@@ -236,7 +241,8 @@ def check_required(obj: Callable[..., Any], kwargs: Mapping[str, Any], what: str
     except (TypeError, ValueError):  # no introspectable signature: let the call decide
         return
     missing = [
-        p.name for p in sig.parameters.values()
+        p.name
+        for p in sig.parameters.values()
         if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in kwargs
     ]
     if not missing:
@@ -251,8 +257,10 @@ def check_required(obj: Callable[..., Any], kwargs: Mapping[str, Any], what: str
 
 
 _M = "ppresnet45.modeling."
-_DATA = tuple("ppresnet45.data." + m for m in ("transforms", "abinet_transforms", "visionlan_transforms", "rec_aug",
-                                                "datasets", "lmdb_dataset"))
+_DATA = tuple(
+    "ppresnet45.data." + m
+    for m in ("transforms", "abinet_transforms", "visionlan_transforms", "rec_aug", "datasets", "lmdb_dataset")
+)
 _OPTIM = ("ppresnet45.training.optim",)
 BACKBONES = Registry("Backbone", "Architecture.Backbone", [_M + "backbones"])
 NECKS = Registry("Neck", "Architecture.Neck", [_M + "necks"])
@@ -266,10 +274,16 @@ DATA_TRANSFORMS = Registry("data transform", None, _DATA)  # Train/Eval.dataset.
 OPTIMIZERS = Registry("Optimizer", "Optimizer", _OPTIM)  # Optimizer.name
 LR_SCHEDULERS = Registry("lr schedule", "Optimizer.lr", _OPTIM)  # Optimizer.lr.name
 # inference backends (infer/benchmark --backend): one module per name, so OpenVINO never loads Paddle
-RUNTIMES = Registry("runtime", lazy={
-    "paddle": "ppresnet45.inference.paddle_runtime", "paddle-nomkl": "ppresnet45.inference.paddle_runtime",
-    "onnxruntime": "ppresnet45.inference.onnx_runtimes", "openvino": "ppresnet45.inference.onnx_runtimes",
-    "eager": "ppresnet45.inference.eager_runtime"})
+RUNTIMES = Registry(
+    "runtime",
+    lazy={
+        "paddle": "ppresnet45.inference.paddle_runtime",
+        "paddle-nomkl": "ppresnet45.inference.paddle_runtime",
+        "onnxruntime": "ppresnet45.inference.onnx_runtimes",
+        "openvino": "ppresnet45.inference.onnx_runtimes",
+        "eager": "ppresnet45.inference.eager_runtime",
+    },
+)
 
 ALL_REGISTRIES = {
     "backbones": BACKBONES,

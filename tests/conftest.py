@@ -68,27 +68,40 @@ def overfit_ctc(tmp_path_factory):
     data = root / "data"
     render_dataset(str(data), 16, seed=1, min_len=1, max_len=4, augment=False, show_progress=False)
     shape = [3, 32, 64]
-    ops = [{"DecodeImage": {"img_mode": "BGR", "channel_first": False}}, {"CTCLabelEncode": None},
-           {"RecResizeImg": {"image_shape": shape}}, {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
+    ops = [
+        {"DecodeImage": {"img_mode": "BGR", "channel_first": False}},
+        {"CTCLabelEncode": None},
+        {"RecResizeImg": {"image_shape": shape}},
+        {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+    ]
     steps = 50
-    config = load_config(os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml"), {
-        "Global.save_model_dir": str(root / "out"),
-        "Global.epoch_num": steps,
-        "Global.max_steps": steps,
-        "Global.print_batch_step": 10,
-        "Global.eval_batch_step": [0, 25],
-        # one thread: on a busy 2-core machine two OpenMP threads per process run 2-5x slower
-        "Global.cpu_threads": 1,
-        "Optimizer.lr": {"name": "Const", "learning_rate": 0.001},
-        "Train.dataset.data_dir": str(data),
-        "Train.dataset.label_file_list": [str(data / "labels.txt")],
-        "Train.dataset.transforms": ops,
-        "Train.loader.batch_size_per_card": 16,
-        "Eval.dataset.data_dir": str(data),
-        "Eval.dataset.label_file_list": [str(data / "labels.txt")],
-        "Eval.dataset.transforms": ops,
-        "Eval.loader.batch_size_per_card": 16,
-    })
+    config = load_config(
+        os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml"),
+        {
+            "Global.save_model_dir": str(root / "out"),
+            "Global.epoch_num": steps,
+            "Global.max_steps": steps,
+            "Global.print_batch_step": 10,
+            "Global.eval_batch_step": [0, 25],
+            # one thread: on a busy 2-core machine two OpenMP threads per process run 2-5x slower
+            "Global.cpu_threads": 1,
+            "Optimizer.lr": {"name": "Const", "learning_rate": 0.001},
+            "Train.dataset.data_dir": str(data),
+            "Train.dataset.label_file_list": [str(data / "labels.txt")],
+            "Train.dataset.transforms": ops,
+            "Train.loader.batch_size_per_card": 16,
+            "Eval.dataset.data_dir": str(data),
+            "Eval.dataset.label_file_list": [str(data / "labels.txt")],
+            "Eval.dataset.transforms": ops,
+            "Eval.loader.batch_size_per_card": 16,
+        },
+    )
     summary = Trainer(config, show_progress=False).fit()
-    return {"summary": summary, "out": root / "out", "data": data, "labels": str(data / "labels.txt"),
-            "config": config, "steps": steps}
+    return {
+        "summary": summary,
+        "out": root / "out",
+        "data": data,
+        "labels": str(data / "labels.txt"),
+        "config": config,
+        "steps": steps,
+    }

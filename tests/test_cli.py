@@ -9,10 +9,24 @@ import pytest
 from ppresnet45 import __version__
 from ppresnet45.cli import COMMANDS, build_parser, main
 
-TOOLS = {"train": "train.py", "eval": "eval.py", "export": "export_model.py", "infer": "infer_rec.py",
-         "benchmark": "benchmark.py", "synth": "synth_textlines.py", "convert-lmdb": "lmdb_convert.py",
-         "quantize": "quantize.py", "versus": "benchmark_vs_paddleocr.py", "plot": "plot_log.py",
-         "benchmark-int8": "benchmark_int8.py", "train-demo": "train_demo.py", "benchmark-recipe": "benchmark_recipe.py", "benchmark-train": "benchmark_train.py", "benchmark-serve": "benchmark_serve.py", "benchmark-ray": "benchmark_ray.py"}
+TOOLS = {
+    "train": "train.py",
+    "eval": "eval.py",
+    "export": "export_model.py",
+    "infer": "infer_rec.py",
+    "benchmark": "benchmark.py",
+    "synth": "synth_textlines.py",
+    "convert-lmdb": "lmdb_convert.py",
+    "quantize": "quantize.py",
+    "versus": "benchmark_vs_paddleocr.py",
+    "plot": "plot_log.py",
+    "benchmark-int8": "benchmark_int8.py",
+    "train-demo": "train_demo.py",
+    "benchmark-recipe": "benchmark_recipe.py",
+    "benchmark-train": "benchmark_train.py",
+    "benchmark-serve": "benchmark_serve.py",
+    "benchmark-ray": "benchmark_ray.py",
+}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -39,17 +53,20 @@ def test_version_and_unknown_command(capsys):
 
 @pytest.mark.parametrize("name", sorted(TOOLS))
 def test_tools_run_the_installed_package_with_the_same_parser(name, repo_root):
-    proc = subprocess.run([sys.executable, str(repo_root / "tools" / TOOLS[name]), "--help"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(repo_root / "tools" / TOOLS[name]), "--help"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"usage: ppresnet45 {name}" in proc.stdout
 
 
-@pytest.mark.parametrize("script", ["train_demo.py", "benchmark_train.py", "benchmark_recipe.py", "benchmark_int8.py",
-                                    "plot_log.py"])
+@pytest.mark.parametrize(
+    "script", ["train_demo.py", "benchmark_train.py", "benchmark_recipe.py", "benchmark_int8.py", "plot_log.py"]
+)
 def test_recipe_tools_have_a_help_text(script, repo_root):
-    proc = subprocess.run([sys.executable, str(repo_root / "tools" / script), "--help"], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(repo_root / "tools" / script), "--help"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "usage:" in proc.stdout
 

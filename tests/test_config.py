@@ -142,8 +142,13 @@ def test_global_image_shape_that_disagrees_with_the_transforms_is_a_one_line_err
 def test_image_shape_comes_from_the_eval_resize_transform_as_in_paddleocr():
     from ppresnet45.config import image_shape_of
 
-    cfg = ppresnet45.load_config(DEFAULT, ["Eval.dataset.transforms.2.RecResizeImg.image_shape=[3,48,320]",
-                                           "Train.dataset.transforms.3.RecResizeImg.image_shape=[3,48,320]"])
+    cfg = ppresnet45.load_config(
+        DEFAULT,
+        [
+            "Eval.dataset.transforms.2.RecResizeImg.image_shape=[3,48,320]",
+            "Train.dataset.transforms.3.RecResizeImg.image_shape=[3,48,320]",
+        ],
+    )
     assert image_shape_of(cfg) == [3, 48, 320]
     # agreeing values are fine; Global.image_shape alone is the fallback
     cfg = ppresnet45.load_config(DEFAULT, ["Global.image_shape=[3,32,128]"])
@@ -153,19 +158,33 @@ def test_image_shape_comes_from_the_eval_resize_transform_as_in_paddleocr():
     assert image_shape_of({"Global": {}, "Architecture": {"in_channels": 1}}) == [1, 32, 128]
 
 
-@pytest.mark.parametrize("mutate, words", [
-    (lambda c: c["Eval"].__setitem__("dataset", "x"), ["Eval.dataset: expected a mapping", "'x'"]),
-    (lambda c: c["Eval"]["dataset"].__setitem__("transforms", 3), ["Eval.dataset.transforms: expected a list", "3"]),
-    (lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", 10 ** 12),
-     ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "1000000000000", "[C, H, W]"]),
-    (lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", [3, 32, {}]),
-     ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "[3, 32, {}]"]),
-    (lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", [3, 32, 10 ** 6]),
-     ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "H and W <= 8192"]),
-    (lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", [100, 32, 128]),
-     ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "C <= 64"]),
-    (lambda c: c["Global"].__setitem__("image_shape", [3, 32, 10 ** 12]), ["Global.image_shape", "[3, 32, "]),
-])
+@pytest.mark.parametrize(
+    "mutate, words",
+    [
+        (lambda c: c["Eval"].__setitem__("dataset", "x"), ["Eval.dataset: expected a mapping", "'x'"]),
+        (
+            lambda c: c["Eval"]["dataset"].__setitem__("transforms", 3),
+            ["Eval.dataset.transforms: expected a list", "3"],
+        ),
+        (
+            lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", 10**12),
+            ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "1000000000000", "[C, H, W]"],
+        ),
+        (
+            lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", [3, 32, {}]),
+            ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "[3, 32, {}]"],
+        ),
+        (
+            lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", [3, 32, 10**6]),
+            ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "H and W <= 8192"],
+        ),
+        (
+            lambda c: c["Eval"]["dataset"]["transforms"][2]["RecResizeImg"].__setitem__("image_shape", [100, 32, 128]),
+            ["Eval.dataset.transforms.2.RecResizeImg.image_shape", "C <= 64"],
+        ),
+        (lambda c: c["Global"].__setitem__("image_shape", [3, 32, 10**12]), ["Global.image_shape", "[3, 32, "]),
+    ],
+)
 def test_malformed_transform_image_shape_or_eval_dataset_is_a_one_line_error(mutate, words):
     # Regression (fuzz): Eval.dataset='x' raised AttributeError and image_shape=10**12 a TypeError in
     # config._transform_shape; image_shape [3, 32, {}] reached summary.count_macs unchecked.
@@ -185,4 +204,4 @@ def test_image_shape_fallback_checks_architecture_in_channels():
     from ppresnet45.config import image_shape_of
 
     with pytest.raises(ConfigError, match=r"Architecture.in_channels: .*got 1000000000000$"):
-        image_shape_of({"Global": {}, "Architecture": {"in_channels": 10 ** 12}})
+        image_shape_of({"Global": {}, "Architecture": {"in_channels": 10**12}})

@@ -35,16 +35,32 @@ def _one_error_line(capsys, argv):
 @pytest.mark.parametrize(
     ("edit", "path", "closest"),
     [
-        (lambda c: c["Global"].__setitem__("pretrained_modle", "x"), "Global.pretrained_modle", "Global.pretrained_model"),
+        (
+            lambda c: c["Global"].__setitem__("pretrained_modle", "x"),
+            "Global.pretrained_modle",
+            "Global.pretrained_model",
+        ),
         (lambda c: c.__setitem__("Optimzer", c.pop("Optimizer")), "Optimzer", "Optimizer"),
-        (lambda c: c["Architecture"]["Backbone"].__setitem__("stride", [2, 1, 2, 1, 1]), "Architecture.Backbone.stride",
-         "Architecture.Backbone.strides"),
-        (lambda c: c["Train"]["loader"].__setitem__("batch_size", 8), "Train.loader.batch_size",
-         "Train.loader.batch_size_per_card"),
-        (lambda c: c["Optimizer"]["lr"].__setitem__("learning_rat", 1e-3), "Optimizer.lr.learning_rat",
-         "Optimizer.lr.learning_rate"),
-        (lambda c: c["Eval"]["dataset"]["transforms"][-1]["KeepKeys"].__setitem__("keep_key", ["image"]),
-         "Eval.dataset.transforms.", ".KeepKeys.keep_keys"),
+        (
+            lambda c: c["Architecture"]["Backbone"].__setitem__("stride", [2, 1, 2, 1, 1]),
+            "Architecture.Backbone.stride",
+            "Architecture.Backbone.strides",
+        ),
+        (
+            lambda c: c["Train"]["loader"].__setitem__("batch_size", 8),
+            "Train.loader.batch_size",
+            "Train.loader.batch_size_per_card",
+        ),
+        (
+            lambda c: c["Optimizer"]["lr"].__setitem__("learning_rat", 1e-3),
+            "Optimizer.lr.learning_rat",
+            "Optimizer.lr.learning_rate",
+        ),
+        (
+            lambda c: c["Eval"]["dataset"]["transforms"][-1]["KeepKeys"].__setitem__("keep_key", ["image"]),
+            "Eval.dataset.transforms.",
+            ".KeepKeys.keep_keys",
+        ),
     ],
 )
 def test_a_typo_in_the_file_stops_export_with_one_line(tmp_path, capsys, edit, path, closest):
@@ -78,8 +94,13 @@ def test_a_paddleocr_v5_style_config_loads_and_lists_its_unused_keys_once(caplog
     assert cfg["Architecture"]["Backbone"]["name"] == "PPHGNetV2_B4"  # not ours: building it will say so
     lines = [r.getMessage() for r in caplog.records if "accepted and not used" in r.getMessage()]
     assert len(lines) == 1
-    for key in ("Global.debug", "Global.infer_mode", "Global.calc_epoch_interval", "Global.d2s_train_image_shape",
-                "Train.sampler"):
+    for key in (
+        "Global.debug",
+        "Global.infer_mode",
+        "Global.calc_epoch_interval",
+        "Global.d2s_train_image_shape",
+        "Train.sampler",
+    ):
         assert key in lines[0]
     assert "debug" in PADDLEOCR_UNUSED["Global"]
 

@@ -32,8 +32,9 @@ def _outputs(out):
 def test_untrained_demo_writes_every_output_and_says_the_weights_are_untrained(tmp_path, capsys):
     out = tmp_path / "demo"
     # -c: the built-in config, untrained, whatever a local output/demo holds
-    rc = main(["--output_dir", str(out), "--num_lines", "12", "--bench_iters", "1",
-               "-c", DEFAULT_CONFIG], command="demo")
+    rc = main(
+        ["--output_dir", str(out), "--num_lines", "12", "--bench_iters", "1", "-c", DEFAULT_CONFIG], command="demo"
+    )
     printed = capsys.readouterr().out
     assert rc == 0
     assert "UNTRAINED" in printed and "tools/train_demo.py" in printed
@@ -66,8 +67,19 @@ def test_trained_demo_exports_the_checkpoint_with_the_demo_config_on_plain_lines
     weights = {k: v.numpy() for k, v in model.state_dict().items()}
 
     out = tmp_path / "demo"
-    rc = main(["--output_dir", str(out), "--num_lines", "8", "--bench_iters", "1",
-               "--checkpoint", str(run_dir / "model" / "best_accuracy.pdparams")], command="demo")
+    rc = main(
+        [
+            "--output_dir",
+            str(out),
+            "--num_lines",
+            "8",
+            "--bench_iters",
+            "1",
+            "--checkpoint",
+            str(run_dir / "model" / "best_accuracy.pdparams"),
+        ],
+        command="demo",
+    )
     printed = capsys.readouterr().out
     assert rc == 0
     assert "UNTRAINED" not in printed and "weights: trained" in printed
@@ -82,7 +94,10 @@ def test_trained_demo_exports_the_checkpoint_with_the_demo_config_on_plain_lines
     for key in ("backbone.conv1.weight", "backbone.layer3.0.downsample.0.weight", "head.fc.weight"):
         np.testing.assert_array_equal(np.asarray(exported[key]), weights[key], err_msg=key)
     # lines in fonts the run never trained on, recognized and reported on their own
-    held = [json.loads(line) for line in Path(out / "predictions_heldout_fonts.jsonl").read_text(encoding="utf-8").splitlines()]
+    held = [
+        json.loads(line)
+        for line in Path(out / "predictions_heldout_fonts.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert len(held) == 8 // 3 and all(r["text"] is not None for r in held)
     assert "lines in fonts never seen in training" in printed
     families = {"computer_modern", "dejavu_sans", "dejavu_sans_mono", "dejavu_serif", "stixgeneral"}

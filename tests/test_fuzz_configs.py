@@ -34,9 +34,12 @@ from ppresnet45.errors import PPResNetError
 
 pytestmark = pytest.mark.slow  # training, exports or third-party clients: over ~10 s on 2 cores
 
-BASES = {"ctc": "rec_resnet45_ctc_demo.yml", "abinet": "rec_resnet45_abinet_demo.yml",
-         "visionlan": "rec_resnet45_visionlan_demo.yml"}
-HUGE = 10 ** 12
+BASES = {
+    "ctc": "rec_resnet45_ctc_demo.yml",
+    "abinet": "rec_resnet45_abinet_demo.yml",
+    "visionlan": "rec_resnet45_visionlan_demo.yml",
+}
+HUGE = 10**12
 BAD_VALUES = ("x", -1, 0, 2.5, True, None, [], {}, [1, "a"], {"name": "NoSuchThing"}, HUGE, "1e999")
 # Keys whose value is a count of things built one by one (blocks, layers, iterations): a huge
 # one is not tried (ResNet45 builds 10**12 blocks until memory runs out after a minute or more).
@@ -64,11 +67,17 @@ def workspace(tmp_path_factory):
         with open(os.path.join(PACKAGE_CONFIG_DIR, "rec", filename), encoding="utf-8") as f:
             cfg = yaml.safe_load(f)
         cfg["Architecture"]["Backbone"]["layers"] = [1, 1, 1, 1, 1]  # ResNet45's structure, ~5x faster
-        cfg["Global"].update(epoch_num=1, max_steps=1, save_model_dir=str(root / "out" / name), cpu_threads=1,
-                             save_inference_dir=str(root / "infer" / name))
+        cfg["Global"].update(
+            epoch_num=1,
+            max_steps=1,
+            save_model_dir=str(root / "out" / name),
+            cpu_threads=1,
+            save_inference_dir=str(root / "infer" / name),
+        )
         if cfg["Global"].get("character_dict_path"):
-            cfg["Global"]["character_dict_path"] = os.path.join(PACKAGE_CONFIG_DIR, "dicts",
-                                                                os.path.basename(cfg["Global"]["character_dict_path"]))
+            cfg["Global"]["character_dict_path"] = os.path.join(
+                PACKAGE_CONFIG_DIR, "dicts", os.path.basename(cfg["Global"]["character_dict_path"])
+            )
         for section in ("Train", "Eval"):
             cfg[section]["dataset"].update(data_dir=str(root / "data"), label_file_list=[labels])
             cfg[section]["loader"].update(batch_size_per_card=2, num_workers=0)
@@ -85,6 +94,7 @@ def stubs(monkeypatch):
     def stop(what):
         def raiser(*args, **kwargs):
             raise Reached(f"reached {what}")
+
         return raiser
 
     monkeypatch.setattr(trainer.Trainer, "fit", stop("the training loop"))
@@ -133,12 +143,26 @@ def _mutations(name, cfg, rng):
             value = -1  # a structure built in a loop would eat the machine's memory (see KNOWN_UNHANDLED)
         _set(out, path, value)
         yield f"{name}:{'.'.join(map(str, path))}={value!r}", out, []
-    for opt in ("Nope.x=1", "Global.epoch_num=abc", "Global", "Global.=3", "Architecture.Backbone.name=NoSuchThing",
-                "Train.dataset.transforms.99.x=1", "Optimizer.lr.learning_rate=-1", "Global.image_shape=[3,0,10]",
-                "Train.dataset.transforms=[{Nope: null}]", "Eval.loader.batch_size_per_card=0"):
+    for opt in (
+        "Nope.x=1",
+        "Global.epoch_num=abc",
+        "Global",
+        "Global.=3",
+        "Architecture.Backbone.name=NoSuchThing",
+        "Train.dataset.transforms.99.x=1",
+        "Optimizer.lr.learning_rate=-1",
+        "Global.image_shape=[3,0,10]",
+        "Train.dataset.transforms=[{Nope: null}]",
+        "Eval.loader.batch_size_per_card=0",
+    ):
         yield f"{name}:-o {opt}", copy.deepcopy(cfg), [opt]
-    for label, raw in (("not yaml", b"Global: [unclosed\n"), ("empty", b""), ("a list", b"- 1\n- 2\n"),
-                       ("not utf-8", b"Global:\n  x: \xff\xfe\n"), ("binary", bytes(range(256)))):
+    for label, raw in (
+        ("not yaml", b"Global: [unclosed\n"),
+        ("empty", b""),
+        ("a list", b"- 1\n- 2\n"),
+        ("not utf-8", b"Global:\n  x: \xff\xfe\n"),
+        ("binary", bytes(range(256))),
+    ):
         yield f"{name}:file {label}", raw, []
 
 
@@ -156,7 +180,7 @@ def _run(command, path, overrides, debug=True):
     except Exception as exc:  # noqa: BLE001 - what the test is looking for
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f"{os.sep}ppresnet45{os.sep}" in f.filename]
         where = frames[-1] if frames else None
-        place = f"{where.filename[where.filename.rindex('ppresnet45' + os.sep):]}:{where.name}" if where else "?"
+        place = f"{where.filename[where.filename.rindex('ppresnet45' + os.sep) :]}:{where.name}" if where else "?"
         return "unhandled", f"{place}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     return "ok", ""
 
@@ -193,8 +217,10 @@ def test_broken_configs_give_one_named_error_line(workspace, stubs, tmp_path, ca
                     cli_checked += 1
             capsys.readouterr()
     runs = sum(counts.values())
-    print(f"config fuzz: {runs} runs, {counts}, {cli_checked} checked without --debug; escaped at: "
-          f"{ {k: len(v) for k, v in unhandled.items()} }")
+    print(
+        f"config fuzz: {runs} runs, {counts}, {cli_checked} checked without --debug; escaped at: "
+        f"{ {k: len(v) for k, v in unhandled.items()} }"
+    )
     assert runs >= 900 and counts["named"] > 300 and counts["ok"] > 100
     assert not broken, broken[:5]
     new = {k: v for k, v in unhandled.items() if k not in KNOWN_UNHANDLED}

@@ -17,9 +17,15 @@ def _loaded_after(code):
     return {m.split(".")[0] for m in json.loads(proc.stdout.strip().splitlines()[-1])}
 
 
-@pytest.mark.parametrize("code", ["import ppresnet45", "import ppresnet45.cli",
-                                  "import ppresnet45.registry; from ppresnet45 import RUNTIMES, BACKBONES",
-                                  "from ppresnet45.cli import build_parser; build_parser()"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import ppresnet45",
+        "import ppresnet45.cli",
+        "import ppresnet45.registry; from ppresnet45 import RUNTIMES, BACKBONES",
+        "from ppresnet45.cli import build_parser; build_parser()",
+    ],
+)
 def test_importing_the_package_cli_and_registries_loads_no_framework(code):
     assert _loaded_after(code) == set()
 
@@ -28,11 +34,13 @@ def test_the_infer_command_and_the_openvino_runtime_do_not_load_paddle():
     """What `ppresnet45 infer --backend openvino` imports: OpenCV and OpenVINO, not Paddle or ONNX Runtime."""
     pytest.importorskip("openvino")
     assert _loaded_after("import ppresnet45.commands.infer") == {"cv2"}
-    code = ("from ppresnet45.inference import backend_names\n"
-            "from ppresnet45.registry import RUNTIMES\n"
-            "assert 'paddle' in backend_names() and 'openvino' in backend_names()\n"
-            "cls = RUNTIMES.get('openvino')\n"
-            "assert cls.__name__ == 'OpenVINORuntime'\n")
+    code = (
+        "from ppresnet45.inference import backend_names\n"
+        "from ppresnet45.registry import RUNTIMES\n"
+        "assert 'paddle' in backend_names() and 'openvino' in backend_names()\n"
+        "cls = RUNTIMES.get('openvino')\n"
+        "assert cls.__name__ == 'OpenVINORuntime'\n"
+    )
     assert _loaded_after(code) == {"cv2"}  # OpenVINO itself is imported when a model is opened
 
 
@@ -47,7 +55,14 @@ def test_registries_still_list_every_builtin_on_first_use():
     assert "ResNet45" in BACKBONES and "paddle" in RUNTIMES
 
 
-@pytest.mark.parametrize("module", ["ppresnet45.commands.serve", "ppresnet45.engines.ray_batch",
-                                    "ppresnet45.serving.app", "ppresnet45.serving.ray_serve"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "ppresnet45.commands.serve",
+        "ppresnet45.engines.ray_batch",
+        "ppresnet45.serving.app",
+        "ppresnet45.serving.ray_serve",
+    ],
+)
 def test_the_scale_out_modules_import_no_ray_or_web_framework_until_they_run(module):
     assert _loaded_after(f"import {module}") <= {"cv2"}

@@ -16,10 +16,28 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "ppresnet45"
 # The tier of each top-level part of the package. A module may import from its own tier
 # (parts of one tier must not import each other in a circle) or from lower tiers.
 TIERS = {
-    "errors": 0, "registry": 0, "config": 0, "config_schema": 0, "_types": 0, "charset": 0, "utils": 0, "version": 0,
-    "modeling": 1, "data": 1,
-    "training": 2, "export": 2, "inference": 2, "benchmark": 2, "quantization": 2,
-    "demo": 3, "engines": 3, "serving": 3, "commands": 4, "cli": 5, "__main__": 5, "_launch": 5,
+    "errors": 0,
+    "registry": 0,
+    "config": 0,
+    "config_schema": 0,
+    "_types": 0,
+    "charset": 0,
+    "utils": 0,
+    "version": 0,
+    "modeling": 1,
+    "data": 1,
+    "training": 2,
+    "export": 2,
+    "inference": 2,
+    "benchmark": 2,
+    "quantization": 2,
+    "demo": 3,
+    "engines": 3,
+    "serving": 3,
+    "commands": 4,
+    "cli": 5,
+    "__main__": 5,
+    "_launch": 5,
 }
 
 
@@ -51,7 +69,8 @@ def _is_type_checking_block(node):
     """``if TYPE_CHECKING:``: imports for annotations only, never run, so they make no cycle."""
     test = getattr(node, "test", None) if isinstance(node, ast.If) else None
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports():
@@ -61,12 +80,20 @@ def _imports():
         name = _module_name(path)
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         targets = set()
-        typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking_block(block)
-                       for stmt in block.body for n in ast.walk(stmt)}
+        typing_only = {
+            id(n)
+            for block in ast.walk(tree)
+            if _is_type_checking_block(block)
+            for stmt in block.body
+            for n in ast.walk(stmt)
+        }
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in typing_only:
-                targets.update(t for t in _resolve(name, path.name == "__init__.py", node)
-                               if t == "ppresnet45" or t.startswith("ppresnet45."))
+                targets.update(
+                    t
+                    for t in _resolve(name, path.name == "__init__.py", node)
+                    if t == "ppresnet45" or t.startswith("ppresnet45.")
+                )
         modules[name] = targets
     known = set(modules)
     resolved = {}
@@ -115,11 +142,24 @@ def test_dependencies_point_down_the_tiers():
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("lower", ["modeling", "data", "training", "export", "inference", "benchmark", "config",
-                                   "registry", "errors", "charset", "utils"])
+@pytest.mark.parametrize(
+    "lower",
+    [
+        "modeling",
+        "data",
+        "training",
+        "export",
+        "inference",
+        "benchmark",
+        "config",
+        "registry",
+        "errors",
+        "charset",
+        "utils",
+    ],
+)
 def test_nothing_below_the_commands_imports_them(lower):
-    bad = [m for m, targets in IMPORTS.items() if _part(m) == lower
-           for t in targets if _part(t) in ("commands", "cli")]
+    bad = [m for m, targets in IMPORTS.items() if _part(m) == lower for t in targets if _part(t) in ("commands", "cli")]
     assert not bad
 
 
@@ -131,7 +171,7 @@ def _find_cycle(graph):
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:
@@ -150,8 +190,7 @@ def _find_cycle(graph):
 
 def test_no_module_import_cycles():
     # A package's __init__ importing its own modules is how it re-exports them, not a cycle.
-    graph = {m: {t for t in targets if not (m.startswith(t + ".") and t in IMPORTS)}
-             for m, targets in IMPORTS.items()}
+    graph = {m: {t for t in targets if not (m.startswith(t + ".") and t in IMPORTS)} for m, targets in IMPORTS.items()}
     cycle = _find_cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
 
@@ -170,8 +209,10 @@ def test_no_cycles_between_parts_of_the_same_tier():
 
 def test_the_rule_checker_sees_violations():
     # The checkers themselves can fail: made-up upward imports and a cycle are reported.
-    fake = {"ppresnet45.modeling.model": {"ppresnet45.training.trainer", "ppresnet45.data.loader"},
-            "ppresnet45.data.loader": {"ppresnet45", "ppresnet45.config"}}
+    fake = {
+        "ppresnet45.modeling.model": {"ppresnet45.training.trainer", "ppresnet45.data.loader"},
+        "ppresnet45.data.loader": {"ppresnet45", "ppresnet45.config"},
+    }
     wrong = upward_imports(fake)
     assert len(wrong) == 2
     assert "imports ppresnet45.training.trainer" in wrong[0] and "root package" in wrong[1]

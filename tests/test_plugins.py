@@ -33,9 +33,7 @@ def _make_distribution(root, module_name="my_ocr_plugin", ep_value=None):
     dist = root / f"{module_name}-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module_name}\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(
-        f"[{ppresnet45.ENTRY_POINT_GROUP}]\ntiny = {ep_value or module_name}\n"
-    )
+    (dist / "entry_points.txt").write_text(f"[{ppresnet45.ENTRY_POINT_GROUP}]\ntiny = {ep_value or module_name}\n")
     return root
 
 

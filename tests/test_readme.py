@@ -18,7 +18,7 @@ def _quick_start():
     start = LINES.index("## Quick start")
     fence = next(i for i in range(start, len(LINES)) if LINES[i].startswith("```"))
     end = next(i for i in range(fence + 1, len(LINES)) if LINES[i].startswith("```"))
-    return start, [line for line in LINES[fence + 1:end] if line.strip()]
+    return start, [line for line in LINES[fence + 1 : end] if line.strip()]
 
 
 def test_the_readme_starts_with_the_two_make_commands_and_stays_short():
@@ -39,6 +39,11 @@ def test_the_quick_start_runs_in_order_in_an_empty_folder(tmp_path):
         assert proc.returncode == 0, f"{command}\n{proc.stderr[-2000:]}"
     rows = (tmp_path / "output" / "rows.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 64  # one row per rendered line
-    for made in ("inference/inference.json", "inference/inference.yml", "benchmark/benchmark.json",
-                 "model/best_accuracy.pdparams", "model/curves.png"):
+    for made in (
+        "inference/inference.json",
+        "inference/inference.yml",
+        "benchmark/benchmark.json",
+        "model/best_accuracy.pdparams",
+        "model/curves.png",
+    ):
         assert (tmp_path / "output" / made).is_file(), made

@@ -102,8 +102,7 @@ def test_a_fresh_import_registers_every_built_in_component():
     import subprocess
     import sys
 
-    code = ("import json, ppresnet45; "
-            "print(json.dumps({k: r.names() for k, r in ppresnet45.ALL_REGISTRIES.items()}))")
+    code = "import json, ppresnet45; print(json.dumps({k: r.names() for k, r in ppresnet45.ALL_REGISTRIES.items()}))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     names = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -133,8 +132,11 @@ def test_a_missing_required_key_names_the_section_and_the_key(tmp_path):
     with pytest.raises(ConfigError) as err:
         build_dataset(cfg, "Eval")
     assert str(err.value) == "Eval.dataset: Dataset 'SimpleDataSet' is missing the required key 'data_dir'"
-    with pytest.raises(ConfigError, match=r"^Architecture.Head: Head 'CTCHead' is missing the required key "
-                                          r"'Architecture.Head.in_channels'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^Architecture.Head: Head 'CTCHead' is missing the required key "
+        r"'Architecture.Head.in_channels'",
+    ):
         HEADS.build({"name": "CTCHead", "out_channels": 10})
 
 

@@ -23,8 +23,21 @@ def train_demo():
 
 def _run(train_demo, tmp_path, *argv):
     out = tmp_path / "demo"
-    rc = train_demo.main(["--output_dir", str(out), "--num_train", "16", "--num_heldout", "6", "--no_progress",
-                          "-o", "Global.cpu_threads=1", "Global.eval_batch_step=[0,1000]", *argv])
+    rc = train_demo.main(
+        [
+            "--output_dir",
+            str(out),
+            "--num_train",
+            "16",
+            "--num_heldout",
+            "6",
+            "--no_progress",
+            "-o",
+            "Global.cpu_threads=1",
+            "Global.eval_batch_step=[0,1000]",
+            *argv,
+        ]
+    )
     return rc, out
 
 
@@ -55,8 +68,20 @@ def test_ctc_diverse_recipe_trains_once_over_the_curriculum_in_order(train_demo,
 
 
 def test_visionlan_recipe_runs_lf1_lf2_la(train_demo, tmp_path):
-    rc, out = _run(train_demo, tmp_path, "--algorithm", "visionlan", "--augment", "none",
-                   "--stage_steps", "2", "2", "2", "-o", "Train.loader.batch_size_per_card=8")
+    rc, out = _run(
+        train_demo,
+        tmp_path,
+        "--algorithm",
+        "visionlan",
+        "--augment",
+        "none",
+        "--stage_steps",
+        "2",
+        "2",
+        "2",
+        "-o",
+        "Train.loader.batch_size_per_card=8",
+    )
     assert rc == 0
     for stage, prev in (("LF_2", "LF_1"), ("LA", "LF_2")):
         folder = out / ("model" if stage == "LA" else f"model_{stage}")

@@ -1,6 +1,6 @@
 """int8 vs bf16 vs FP32 on this CPU (``ppresnet45 benchmark-int8``; see its --help).
 
-    python tools/benchmark_int8.py [--checkpoint output/demo/model/best_accuracy --data output/demo/data]
+python tools/benchmark_int8.py [--checkpoint output/demo/model/best_accuracy --data output/demo/data]
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Pack a PaddleOCR label file and its images into an LMDB dataset.
 
-    python tools/lmdb_convert.py --label_file train_data/train_list.txt --output train_data/lmdb/train --check
+python tools/lmdb_convert.py --label_file train_data/train_list.txt --output train_data/lmdb/train --check
 """
 
 import sys

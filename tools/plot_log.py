@@ -1,6 +1,6 @@
 """Plot training curves from ``train_log.jsonl`` (``ppresnet45 plot``).
 
-    python tools/plot_log.py output/demo/model/train_log.jsonl -o curves.png
+python tools/plot_log.py output/demo/model/train_log.jsonl -o curves.png
 """
 
 import sys

@@ -42,8 +42,7 @@ def load_model_spec(model_dir: str, **model_options: Any) -> tuple[dict[str, Any
     return (spec.raw if spec.raw is not None else spec.to_config()), spec
 
 
-def benchmark_images(image_dir: StrPath | None, num_images: int, height: int,
-                     workdir: str) -> tuple[list[str], str]:
+def benchmark_images(image_dir: StrPath | None, num_images: int, height: int, workdir: str) -> tuple[list[str], str]:
     """The first ``num_images`` images of ``image_dir`` (an image, a folder or a label file),
     or that many generated text lines (seeded) ``height`` px high, rendered under ``workdir``
     when it is ``None``.
@@ -52,8 +51,9 @@ def benchmark_images(image_dir: StrPath | None, num_images: int, height: int,
         tuple: (list of absolute image paths, a one-line description for the report).
     """
     if image_dir is None:
-        source = render_dataset(os.path.join(workdir, "lines"), num_images, seed=0, height=int(height),
-                                show_progress=False)
+        source = render_dataset(
+            os.path.join(workdir, "lines"), num_images, seed=0, height=int(height), show_progress=False
+        )
     else:
         source = image_dir
     paths = [os.path.abspath(p) for p in list_image_sources(source).paths[:num_images]]
@@ -118,8 +118,9 @@ def macs_per_image(cfg: dict[str, Any], spec: InferenceSpec) -> tuple[int | None
     if spec.macs_per_image:
         return spec.macs_per_image, None
     macs = _macs_from_architecture(cfg, spec)
-    note = "inference.yml has no Global.macs_per_image; " + ("counted from its Architecture" if macs
-                                                             else "GFLOP/s not reported")
+    note = "inference.yml has no Global.macs_per_image; " + (
+        "counted from its Architecture" if macs else "GFLOP/s not reported"
+    )
     return macs, note
 
 

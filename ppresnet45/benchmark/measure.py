@@ -113,7 +113,7 @@ def rss_mb() -> float:
     """Current resident set size in MB (Linux /proc; 0 where unavailable)."""
     try:
         with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, ValueError, IndexError):
         return 0.0
 
@@ -123,7 +123,7 @@ def peak_rss_mb() -> float:
     if resource is None:
         return rss_mb()
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024.0 if sys.platform != "darwin" else kb / 2 ** 20  # macOS reports bytes
+    return kb / 1024.0 if sys.platform != "darwin" else kb / 2**20  # macOS reports bytes
 
 
 def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
@@ -133,8 +133,9 @@ def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
     return {"mean": float(ms.mean()), "min": float(ms.min()), "p50": p50, "p90": p90, "p99": p99}
 
 
-def time_model(runtime: Callable[[np.ndarray], Any], x: np.ndarray, warmup: int,
-               iters: int) -> tuple[dict[str, float], float]:
+def time_model(
+    runtime: Callable[[np.ndarray], Any], x: np.ndarray, warmup: int, iters: int
+) -> tuple[dict[str, float], float]:
     """Latency statistics of ``runtime(x)`` and the images/s they imply (from the mean)."""
     for _ in range(warmup):
         runtime(x)
@@ -175,8 +176,9 @@ def full_path_summary(st: dict[str, Any], model_only_ips: float | None) -> dict[
     )
 
 
-def time_full_path(recognizer: TextRecognizer, job: BenchmarkJob,
-                   model_only_ips: float) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+def time_full_path(
+    recognizer: TextRecognizer, job: BenchmarkJob, model_only_ips: float
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """``(full_path_nominal, full_path)`` summaries of ``recognizer`` on the job's images.
 
     ``full_path`` also holds ``empty_texts`` and the decoded ``texts`` (compared across rows
@@ -213,8 +215,12 @@ def measure_backend(job: BenchmarkJob, emit: Callable[[dict[str, Any]], Any]) ->
     rss_before = rss_mb()
     t0 = time.perf_counter()
     try:
-        runtime = create_runtime(open_model(job.model_dir, **job.model_options), backend=job.backend,
-                                 precision=job.precision, cpu_threads=job.cpu_threads)
+        runtime = create_runtime(
+            open_model(job.model_dir, **job.model_options),
+            backend=job.backend,
+            precision=job.precision,
+            cpu_threads=job.cpu_threads,
+        )
     except RUNTIME_ERRORS as exc:
         reason = _first_line(str(exc)) or type(exc).__name__
         for bs in job.batch_sizes:
@@ -232,19 +238,21 @@ def measure_backend(job: BenchmarkJob, emit: Callable[[dict[str, Any]], Any]) ->
         except Exception as exc:  # noqa: BLE001 - one failing batch size must not lose the rest
             emit(dict(base, type="skip", batch_size=bs, reason=_first_line(f"failed: {type(exc).__name__}: {exc}")))
             continue
-        emit(dict(
-            base,
-            type="record",
-            batch_size=bs,
-            cpu_threads=getattr(runtime, "cpu_threads", job.cpu_threads),
-            input_shape=list(x.shape),
-            load_s=load_s,
-            latency_ms=lat,
-            throughput_ips=ips,
-            gflops=2.0 * job.macs_per_image * ips / 1e9 if job.macs_per_image else None,
-            pct_of_peak=None,
-            full_path_nominal=nominal,
-            full_path=full,
-            rss_before_load_mb=rss_before,
-            peak_rss_mb=peak_rss_mb(),
-        ))
+        emit(
+            dict(
+                base,
+                type="record",
+                batch_size=bs,
+                cpu_threads=getattr(runtime, "cpu_threads", job.cpu_threads),
+                input_shape=list(x.shape),
+                load_s=load_s,
+                latency_ms=lat,
+                throughput_ips=ips,
+                gflops=2.0 * job.macs_per_image * ips / 1e9 if job.macs_per_image else None,
+                pct_of_peak=None,
+                full_path_nominal=nominal,
+                full_path=full,
+                rss_before_load_mb=rss_before,
+                peak_rss_mb=peak_rss_mb(),
+            )
+        )

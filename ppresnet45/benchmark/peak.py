@@ -34,7 +34,7 @@ def _matmul_gflops(fn: Callable[[], Any], n: int, repeats: int) -> float:
         t0 = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t0)
-    return 2.0 * n ** 3 / best / 1e9
+    return 2.0 * n**3 / best / 1e9
 
 
 def probe_peak(n: int = PROBE_SIZE, repeats: int = 20, threads: int | None = None) -> dict[str, Any]:

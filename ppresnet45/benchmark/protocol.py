@@ -46,4 +46,4 @@ def read_event(line: str) -> Any:
     """The event on a marked line, or ``None`` for any other output."""
     if not line.startswith(MARK):
         return None
-    return json.loads(line[len(MARK):])
+    return json.loads(line[len(MARK) :])

@@ -47,8 +47,11 @@ def add_text_agreement(records: list[dict[str, Any]]) -> None:
     """
     texts = {id(r): r["full_path"].pop("texts", None) for r in records}
     for r in records:
-        same_bs = [o for o in records if o["batch_size"] == r["batch_size"] and o["precision"] == "fp32"
-                   and o.get("model") == r.get("model")]
+        same_bs = [
+            o
+            for o in records
+            if o["batch_size"] == r["batch_size"] and o["precision"] == "fp32" and o.get("model") == r.get("model")
+        ]
         ref = next((o for o in same_bs if o["backend"] == "paddle"), same_bs[0] if same_bs else None)
         mine, theirs = texts[id(r)], texts[id(ref)] if ref is not None else None
         if ref is None or not mine or not theirs or len(mine) != len(theirs):
@@ -76,8 +79,10 @@ def auto_picks(records: Iterable[dict[str, Any]]) -> list[str]:
         if ok and speed and (key not in best or speed > best[key][0]):
             best[key] = (speed, f"{r['backend']}/{r['precision']}")
     several = len({k[0] for k in best}) > 1
-    return [f"{model + ' ' if several and model else ''}batch {bs}: {name} ({speed:.1f} img/s)"
-            for (model, bs), (speed, name) in sorted(best.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))]
+    return [
+        f"{model + ' ' if several and model else ''}batch {bs}: {name} ({speed:.1f} img/s)"
+        for (model, bs), (speed, name) in sorted(best.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))
+    ]
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -94,10 +99,12 @@ def _agreement_text(agreement: dict[str, Any] | None) -> str:
 
 def _model_line(s: dict[str, Any]) -> str:
     label = f"{s['label']}: " if s.get("label") and s["label"] != s["model_name"] else ""
-    return (f"- model: {label}`{s['model_dir']}` ({s['model_name'] or 'unnamed'}"
-            f"{', untrained weights' if s['untrained'] else ''}), "
-            f"input {s['image_shape']}, max width {s['max_width']}, "
-            f"{_fmt(s['macs_per_image'] / 1e9 if s['macs_per_image'] else None, 2)} GMAC per image")
+    return (
+        f"- model: {label}`{s['model_dir']}` ({s['model_name'] or 'unnamed'}"
+        f"{', untrained weights' if s['untrained'] else ''}), "
+        f"input {s['image_shape']}, max width {s['max_width']}, "
+        f"{_fmt(s['macs_per_image'] / 1e9 if s['macs_per_image'] else None, 2)} GMAC per image"
+    )
 
 
 def _models(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -109,22 +116,30 @@ def _header_lines(report: dict[str, Any]) -> list[str]:
     """The bullet list above the table: models, CPU, settings, peak, versions."""
     m, s, peak = report["machine"], report["settings"], report["peak"]
     return [_model_line(model) for model in _models(report)] + [
-        (f"- CPU: {m['cpu_model']} ({m['usable_cpus']} usable of {m['logical_cpus']} logical; "
-         f"{' '.join(m['cpu_flags']) or 'no listed flags'}); load average at the end {m['load_average']}"),
-        (f"- threads: {s['cpu_threads']}; warmup {s['warmup']}, iters {s['iters']}"
-         + (f", best of {s['rounds']} interleaved rounds" if s.get("rounds", 1) > 1 else "")
-         + f"; images: {s['images']}"),
+        (
+            f"- CPU: {m['cpu_model']} ({m['usable_cpus']} usable of {m['logical_cpus']} logical; "
+            f"{' '.join(m['cpu_flags']) or 'no listed flags'}); load average at the end {m['load_average']}"
+        ),
+        (
+            f"- threads: {s['cpu_threads']}; warmup {s['warmup']}, iters {s['iters']}"
+            + (f", best of {s['rounds']} interleaved rounds" if s.get("rounds", 1) > 1 else "")
+            + f"; images: {s['images']}"
+        ),
         f"- FP32 peak: {_fmt(peak.get('gflops'))} GFLOP/s by {peak.get('method') or peak.get('error')}",
-        (f"- versions: python {m['python']}, paddlepaddle {m['paddlepaddle']}, onnxruntime {m['onnxruntime']}, "
-         f"openvino {m['openvino']}, numpy {m['numpy']}, opencv {m['opencv']}"),
+        (
+            f"- versions: python {m['python']}, paddlepaddle {m['paddlepaddle']}, onnxruntime {m['onnxruntime']}, "
+            f"openvino {m['openvino']}, numpy {m['numpy']}, opencv {m['opencv']}"
+        ),
     ]
 
 
 def _table_head(width: int | str, with_model: bool = False) -> list[str]:
     head = [
-        ("| backend | precision | batch | p50 ms | p90 ms | p99 ms | model img/s | GFLOP/s | % peak "
-         f"| full img/s @{width} | % of model | full img/s real widths | efficiency "
-         "| split ms/img (pre / model / post) | peak RSS MB | same text as fp32 |"),
+        (
+            "| backend | precision | batch | p50 ms | p90 ms | p99 ms | model img/s | GFLOP/s | % peak "
+            f"| full img/s @{width} | % of model | full img/s real widths | efficiency "
+            "| split ms/img (pre / model / post) | peak RSS MB | same text as fp32 |"
+        ),
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     return ["| model " + head[0], "|---" + head[1]] if with_model else head
@@ -145,7 +160,8 @@ def _record_cells(r: dict[str, Any]) -> str:
         f"| {_fmt(nom.get('images_per_s'))} | {_fmt(vs * 100 if vs else None)} % "
         f"| {_fmt(fp['images_per_s'])} | {_fmt(eff * 100 if eff else None)} % "
         f"| {_fmt(ms['preprocess'], 2)} / {_fmt(ms['model'], 2)} / {_fmt(ms['postprocess'], 2)} "
-        f"| {_fmt(r['peak_rss_mb'], 0)} | {_agreement_text(r.get('text_agreement'))} |")
+        f"| {_fmt(r['peak_rss_mb'], 0)} | {_agreement_text(r.get('text_agreement'))} |"
+    )
 
 
 def _skipped_lines(skipped_rows: Iterable[dict[str, Any]], with_model: bool = False) -> list[str]:
@@ -154,8 +170,9 @@ def _skipped_lines(skipped_rows: Iterable[dict[str, Any]], with_model: bool = Fa
     for sk in skipped_rows:
         model = f"{sk['model']}: " if with_model and sk.get("model") else ""
         grouped.setdefault((model, sk["backend"], sk["precision"], sk["reason"]), []).append(sk["batch_size"])
-    return [f"- {m}{b}/{p} (batch {', '.join(map(str, sizes))}): {reason}"
-            for (m, b, p, reason), sizes in grouped.items()]
+    return [
+        f"- {m}{b}/{p} (batch {', '.join(map(str, sizes))}): {reason}" for (m, b, p, reason), sizes in grouped.items()
+    ]
 
 
 def format_markdown(report: dict[str, Any]) -> str:
@@ -171,8 +188,11 @@ def format_markdown(report: dict[str, Any]) -> str:
         lines.append("| (no measurements) |" + " |" * (TABLE_COLUMNS + several - 1))
     picks = auto_picks(report["records"])
     if picks:
-        lines += ["", f"`--backend auto` would pick (fastest full path whose text equals fp32 on >= "
-                      f"{AUTO_MIN_AGREEMENT:.0%} of the images): " + "; ".join(picks)]
+        lines += [
+            "",
+            f"`--backend auto` would pick (fastest full path whose text equals fp32 on >= "
+            f"{AUTO_MIN_AGREEMENT:.0%} of the images): " + "; ".join(picks),
+        ]
     skipped = _skipped_lines(report["skipped"], several)
     if skipped:
         lines += ["", "Skipped:", ""] + skipped

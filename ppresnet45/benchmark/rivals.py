@@ -52,7 +52,8 @@ with open(rows_file, "w", encoding="utf-8") as f:
         f.write(json.dumps({"path": p, "text": text, "score": float(score)}, ensure_ascii=False) + "\\n")
 """
 # argv: 2.x folder, dictionary, paths (JSON file), rows out, threads, batch, image shape
-PREDICT_REC_CLIENT = """
+PREDICT_REC_CLIENT = (
+    """
 import importlib.metadata as md, json, sys, time
 t0 = time.perf_counter()
 model_dir, dict_path, paths_file, rows_file, threads, batch, shape = sys.argv[1:8]
@@ -67,9 +68,13 @@ paths = json.load(open(paths_file, encoding="utf-8"))
 t1 = time.perf_counter()
 results, _ = recognizer([cv2.imread(p) for p in paths])
 t2 = time.perf_counter()
-""" + _ROWS + _VERSIONS.format(names=("paddleocr", "paddlepaddle"), mark=_MARK)
+"""
+    + _ROWS
+    + _VERSIONS.format(names=("paddleocr", "paddlepaddle"), mark=_MARK)
+)
 # argv: ONNX file, paths (JSON file), rows out, threads, batch
-RAPIDOCR_CLIENT = """
+RAPIDOCR_CLIENT = (
+    """
 import importlib.metadata as md, json, sys, time
 t0 = time.perf_counter()
 onnx_file, paths_file, rows_file, threads, batch = sys.argv[1:6]
@@ -80,7 +85,10 @@ paths = json.load(open(paths_file, encoding="utf-8"))
 t1 = time.perf_counter()
 results, _ = engine.text_rec([engine.load_img(p) for p in paths])
 t2 = time.perf_counter()
-""" + _ROWS + _VERSIONS.format(names=("rapidocr-onnxruntime", "onnxruntime"), mark=_MARK)
+"""
+    + _ROWS
+    + _VERSIONS.format(names=("rapidocr-onnxruntime", "onnxruntime"), mark=_MARK)
+)
 
 
 def default_python(side: str) -> str:
@@ -98,11 +106,22 @@ def _check_python(side: str, python: str) -> str:
     return python
 
 
-def run_versus_ppocr(paddle_dir: str, onnx_file: str, image_dir: str, dict_path: str | None = None,
-                     ours: str | None = None, cpu_threads: int = 2, batch_size: int = 6, rounds: int = 3,
-                     image_shape: str = "3,48,320", output_dir: str = "output/versus_ppocr",
-                     infer_args: Sequence[str] = (), pythons: dict[str, str] | None = None, progress: bool = True,
-                     command: str | None = None) -> dict[str, Any]:
+def run_versus_ppocr(
+    paddle_dir: str,
+    onnx_file: str,
+    image_dir: str,
+    dict_path: str | None = None,
+    ours: str | None = None,
+    cpu_threads: int = 2,
+    batch_size: int = 6,
+    rounds: int = 3,
+    image_shape: str = "3,48,320",
+    output_dir: str = "output/versus_ppocr",
+    infer_args: Sequence[str] = (),
+    pythons: dict[str, str] | None = None,
+    progress: bool = True,
+    command: str | None = None,
+) -> dict[str, Any]:
     """Time ours, ``predict_rec`` and RapidOCR as whole processes (see the module docs).
 
     Args:
@@ -140,20 +159,59 @@ def run_versus_ppocr(paddle_dir: str, onnx_file: str, image_dir: str, dict_path:
     paths_file = os.path.join(output_dir, "paths.json")
     atomic_write_text(paths_file, json.dumps(paths, ensure_ascii=False))
     rows = {side: os.path.join(output_dir, f"rows_{side}.jsonl") for side in SIDES}
-    our_flags = [] if os.path.isfile(os.path.join(ours if os.path.isdir(ours) else "", "inference.yml")) else (
-        ["--dict", dict_path, "--image_shape", image_shape])
+    our_flags = (
+        []
+        if os.path.isfile(os.path.join(ours if os.path.isdir(ours) else "", "inference.yml"))
+        else (["--dict", dict_path, "--image_shape", image_shape])
+    )
     argvs = {
-        "ppresnet45": [sys.executable, "-c", "from ppresnet45.cli import entry_point; entry_point()", "infer",
-                       "--model_dir", ours, "--image_dir", os.path.abspath(image_dir),
-                       "--output", rows["ppresnet45"], "--cpu_threads", str(cpu_threads), "--batch_size",
-                       str(batch_size), "--no_progress", *our_flags, *infer_args],
-        "predict_rec": [pythons["predict_rec"], "-c", PREDICT_REC_CLIENT, os.path.abspath(paddle_dir), dict_path,
-                        paths_file, rows["predict_rec"], str(cpu_threads), str(batch_size), image_shape],
-        "rapidocr": [pythons["rapidocr"], "-c", RAPIDOCR_CLIENT, os.path.abspath(onnx_file), paths_file,
-                     rows["rapidocr"], str(cpu_threads), str(batch_size)],
+        "ppresnet45": [
+            sys.executable,
+            "-c",
+            "from ppresnet45.cli import entry_point; entry_point()",
+            "infer",
+            "--model_dir",
+            ours,
+            "--image_dir",
+            os.path.abspath(image_dir),
+            "--output",
+            rows["ppresnet45"],
+            "--cpu_threads",
+            str(cpu_threads),
+            "--batch_size",
+            str(batch_size),
+            "--no_progress",
+            *our_flags,
+            *infer_args,
+        ],
+        "predict_rec": [
+            pythons["predict_rec"],
+            "-c",
+            PREDICT_REC_CLIENT,
+            os.path.abspath(paddle_dir),
+            dict_path,
+            paths_file,
+            rows["predict_rec"],
+            str(cpu_threads),
+            str(batch_size),
+            image_shape,
+        ],
+        "rapidocr": [
+            pythons["rapidocr"],
+            "-c",
+            RAPIDOCR_CLIENT,
+            os.path.abspath(onnx_file),
+            paths_file,
+            rows["rapidocr"],
+            str(cpu_threads),
+            str(batch_size),
+        ],
     }
-    envs = {"ppresnet45": {"PPRESNET45_CACHE_DIR": os.path.join(output_dir, "cache")},
-            "predict_rec": {"GLOG_minloglevel": "2"}, "rapidocr": {}}
+    envs = {
+        "ppresnet45": {"PPRESNET45_CACHE_DIR": os.path.join(output_dir, "cache")},
+        "predict_rec": {"GLOG_minloglevel": "2"},
+        "rapidocr": {},
+    }
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     with tqdm(total=rounds, desc="versus_ppocr", unit="round", disable=not progress, file=sys.stderr) as bar:
         warm = {side: _run(side, argvs, envs, rows) for side in SIDES}
@@ -169,21 +227,38 @@ def run_versus_ppocr(paddle_dir: str, onnx_file: str, image_dir: str, dict_path:
     agreement: dict[str, dict[str, Any]] = {}
     for a, b in (("ppresnet45", "predict_rec"), ("ppresnet45", "rapidocr"), ("predict_rec", "rapidocr")):
         same = sum(p in texts[a] and p in texts[b] and texts[a][p] == texts[b][p] for p in paths)
-        agreement[f"{a}={b}"] = {"same": same, "share": same / len(paths), "differ": [
-            {"path": p, a: texts[a].get(p), b: texts[b].get(p)} for p in paths if texts[a].get(p) != texts[b].get(p)
-        ][:10]}
+        agreement[f"{a}={b}"] = {
+            "same": same,
+            "share": same / len(paths),
+            "differ": [
+                {"path": p, a: texts[a].get(p), b: texts[b].get(p)} for p in paths if texts[a].get(p) != texts[b].get(p)
+            ][:10],
+        }
     report: dict[str, Any] = {
-        "settings": {"paddle_dir": os.path.abspath(paddle_dir), "onnx_file": os.path.abspath(onnx_file), "ours": ours,
-                     "dict": dict_path, "image_shape": image_shape, "lines_source": os.path.abspath(image_dir),
-                     "lines": len(paths), "cpu_threads": cpu_threads, "batch_size": batch_size, "rounds": rounds,
-                     "infer_args": list(infer_args), "command": command},
-        "cpu": _cpu(None), "load_average": os.getloadavg(),
+        "settings": {
+            "paddle_dir": os.path.abspath(paddle_dir),
+            "onnx_file": os.path.abspath(onnx_file),
+            "ours": ours,
+            "dict": dict_path,
+            "image_shape": image_shape,
+            "lines_source": os.path.abspath(image_dir),
+            "lines": len(paths),
+            "cpu_threads": cpu_threads,
+            "batch_size": batch_size,
+            "rounds": rounds,
+            "infer_args": list(infer_args),
+            "command": command,
+        },
+        "cpu": _cpu(None),
+        "load_average": os.getloadavg(),
         "commands": {side: {"argv": argvs[side], "env": envs[side]} for side in SIDES},
         **sides,
         "ratios": {side: sides[side]["median_s"] / sides["ppresnet45"]["median_s"] for side in SIDES[1:]},
         "agreement": agreement,
-        "versions": {"ppresnet45_venv": _installed(OUR_DISTS),
-                     **{f"{side}_venv": warm[side].get("versions", {}) for side in SIDES[1:]}},
+        "versions": {
+            "ppresnet45_venv": _installed(OUR_DISTS),
+            **{f"{side}_venv": warm[side].get("versions", {}) for side in SIDES[1:]},
+        },
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "outputs": {"json": os.path.join(output_dir, RESULT_FILE), "markdown": os.path.join(output_dir, REPORT_FILE)},
     }
@@ -192,8 +267,9 @@ def run_versus_ppocr(paddle_dir: str, onnx_file: str, image_dir: str, dict_path:
     return report
 
 
-def _run(side: str, argvs: dict[str, list[str]], envs: dict[str, dict[str, str]],
-         rows: dict[str, str]) -> dict[str, Any]:
+def _run(
+    side: str, argvs: dict[str, list[str]], envs: dict[str, dict[str, str]], rows: dict[str, str]
+) -> dict[str, Any]:
     """One timed run; the clients print the marked line and write JSON lines like ``infer``."""
     return _timed(side, argvs[side], envs[side], rows[side])
 
@@ -201,21 +277,34 @@ def _run(side: str, argvs: dict[str, list[str]], envs: dict[str, dict[str, str]]
 def format_markdown(report: dict[str, Any]) -> str:
     """``versus_ppocr.md``: one row per side, the agreements, the CPU and the exact commands."""
     s, cpu = report["settings"], report["cpu"]
-    out = [f"# ppresnet45 infer vs predict_rec vs RapidOCR ({report['when']})", "",
-           f"CPU: {cpu['description']} (kind {cpu['kind']}); load average at the end "
-           f"{', '.join(f'{v:.2f}' for v in report['load_average'])}; {s['lines']} lines, {s['cpu_threads']} threads, "
-           f"batch {s['batch_size']}, {s['rounds']} rounds after a warm-up.", "",
-           "| side | median s | min s | loop median s | start-up s | lines/s | x ours (time) | accuracy |",
-           "|---" * 8 + "|"]
+    out = [
+        f"# ppresnet45 infer vs predict_rec vs RapidOCR ({report['when']})",
+        "",
+        f"CPU: {cpu['description']} (kind {cpu['kind']}); load average at the end "
+        f"{', '.join(f'{v:.2f}' for v in report['load_average'])}; {s['lines']} lines, {s['cpu_threads']} threads, "
+        f"batch {s['batch_size']}, {s['rounds']} rounds after a warm-up.",
+        "",
+        "| side | median s | min s | loop median s | start-up s | lines/s | x ours (time) | accuracy |",
+        "|---" * 8 + "|",
+    ]
     for side in SIDES:
         r = report[side]
         ratio = 1.0 if side == "ppresnet45" else report["ratios"][side]
         acc = f"{r['accuracy']:.4f}" if "accuracy" in r else "-"
-        out.append(f"| {side} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['loop_median_s']:.2f} | "
-                   f"{r['startup_median_s']:.2f} | {r['lines_per_s']:.1f} | {ratio:.2f} | {acc} |")
-    out += ["", "Same text: " + ", ".join(f"{k} {v['same']}/{s['lines']} ({v['share']:.1%})"
-                                          for k, v in report["agreement"].items()) + ".",
-            f"Versions: {json.dumps(report['versions'])}.", "", "Commands (client scripts in the JSON):", ""]
+        out.append(
+            f"| {side} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['loop_median_s']:.2f} | "
+            f"{r['startup_median_s']:.2f} | {r['lines_per_s']:.1f} | {ratio:.2f} | {acc} |"
+        )
+    out += [
+        "",
+        "Same text: "
+        + ", ".join(f"{k} {v['same']}/{s['lines']} ({v['share']:.1%})" for k, v in report["agreement"].items())
+        + ".",
+        f"Versions: {json.dumps(report['versions'])}.",
+        "",
+        "Commands (client scripts in the JSON):",
+        "",
+    ]
     for side, cmd in report["commands"].items():
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in cmd["env"].items())
         argv = [a if "\n" not in a else "<client script>" for a in cmd["argv"]]

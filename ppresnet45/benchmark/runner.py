@@ -75,9 +75,15 @@ def run_isolated(job: BenchmarkJob, emit: Emit, workdir: str) -> None:
     job.save(job_path)
     seen: set[int] = set()
     with open(job_path + ".stderr", "w+b") as err:
-        proc = subprocess.Popen(child_command(__name__, "worker_main", job_path), stdout=subprocess.PIPE,
-                                stderr=err, env=thread_env(job.cpu_threads), text=True, encoding="utf-8",
-                                errors="replace")
+        proc = subprocess.Popen(
+            child_command(__name__, "worker_main", job_path),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=thread_env(job.cpu_threads),
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
         for line in proc.stdout:  # type: ignore[union-attr]  # stdout=PIPE: never None
             event = read_event(line)
             if event is not None:
@@ -90,8 +96,16 @@ def run_isolated(job: BenchmarkJob, emit: Emit, workdir: str) -> None:
         why = f"worker exited with code {rc}" + (f": {tail[-1].strip()}" if tail else "")
         for bs in job.batch_sizes:
             if bs not in seen:
-                emit({"type": "skip", "model": job.label, "backend": job.backend, "precision": job.precision,
-                      "batch_size": bs, "reason": why})
+                emit(
+                    {
+                        "type": "skip",
+                        "model": job.label,
+                        "backend": job.backend,
+                        "precision": job.precision,
+                        "batch_size": bs,
+                        "reason": why,
+                    }
+                )
 
 
 # --------------------------------------------------------------------------------------
@@ -128,8 +142,9 @@ def best_rounds(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def run_rounds(jobs: Sequence[BenchmarkJob], rounds: int, isolate: bool, workdir: str,
-               progress: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def run_rounds(
+    jobs: Sequence[BenchmarkJob], rounds: int, isolate: bool, workdir: str, progress: bool = False
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Run every job ``rounds`` times, interleaved.
 
     Returns:
@@ -139,8 +154,13 @@ def run_rounds(jobs: Sequence[BenchmarkJob], rounds: int, isolate: bool, workdir
     skipped: list[dict[str, Any]] = []
     bar = None
     if progress:
-        bar = tqdm(total=sum(len(j.batch_sizes) for j in jobs) * rounds, desc="benchmark", unit="run",
-                   file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(
+            total=sum(len(j.batch_sizes) for j in jobs) * rounds,
+            desc="benchmark",
+            unit="run",
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
 
     def emit(event: dict[str, Any]) -> None:
         event = dict(event)
@@ -173,8 +193,9 @@ def _check_positive_ints(values: Iterable[Any], name: str) -> list[int]:
     return values
 
 
-def _check_arguments(batch_sizes: Iterable[int], backends: Iterable[str], precisions: Iterable[str], warmup: int,
-                     counts: dict[str, Any]) -> tuple[list[int], list[str], list[str]]:
+def _check_arguments(
+    batch_sizes: Iterable[int], backends: Iterable[str], precisions: Iterable[str], warmup: int, counts: dict[str, Any]
+) -> tuple[list[int], list[str], list[str]]:
     """Validated ``(batch_sizes, backends, precisions)`` as lists; ``counts`` maps the names of
     the other integer arguments that must be positive to their values.
 
@@ -207,8 +228,9 @@ def _skip_reason(backend: str, precision: str, installed: Sequence[str], model: 
     return None
 
 
-def plan_jobs(settings: dict[str, Any], model: dict[str, Any], paths: list[str],
-              nominal_paths: list[str]) -> tuple[list[BenchmarkJob], list[dict[str, Any]]]:
+def plan_jobs(
+    settings: dict[str, Any], model: dict[str, Any], paths: list[str], nominal_paths: list[str]
+) -> tuple[list[BenchmarkJob], list[dict[str, Any]]]:
     """One :class:`BenchmarkJob` per runnable backend × precision of one ``model`` (an entry of
     ``settings["models"]``), and a skip row per batch size of the others.
 
@@ -222,19 +244,33 @@ def plan_jobs(settings: dict[str, Any], model: dict[str, Any], paths: list[str],
         for p in settings["precisions"]:
             reason = _skip_reason(b, p, installed, model)
             if reason:
-                skipped.extend({"model": model["label"], "backend": b, "precision": p, "batch_size": bs,
-                                "reason": reason} for bs in settings["batch_sizes"])
+                skipped.extend(
+                    {"model": model["label"], "backend": b, "precision": p, "batch_size": bs, "reason": reason}
+                    for bs in settings["batch_sizes"]
+                )
                 continue
-            jobs.append(BenchmarkJob(
-                model_dir=model["model_dir"], backend=b, precision=p, batch_sizes=settings["batch_sizes"],
-                warmup=settings["warmup"], iters=settings["iters"], cpu_threads=settings["cpu_threads"],
-                paths=paths, nominal_paths=nominal_paths, macs_per_image=model["macs_per_image"],
-                label=model["label"], model_options=model["model_options"]))
+            jobs.append(
+                BenchmarkJob(
+                    model_dir=model["model_dir"],
+                    backend=b,
+                    precision=p,
+                    batch_sizes=settings["batch_sizes"],
+                    warmup=settings["warmup"],
+                    iters=settings["iters"],
+                    cpu_threads=settings["cpu_threads"],
+                    paths=paths,
+                    nominal_paths=nominal_paths,
+                    macs_per_image=model["macs_per_image"],
+                    label=model["label"],
+                    model_options=model["model_options"],
+                )
+            )
     return jobs, skipped
 
 
-def _plan_all(settings: dict[str, Any], specs: Sequence[InferenceSpec], paths: list[str],
-              workdir: str) -> tuple[list[BenchmarkJob], list[dict[str, Any]]]:
+def _plan_all(
+    settings: dict[str, Any], specs: Sequence[InferenceSpec], paths: list[str], workdir: str
+) -> tuple[list[BenchmarkJob], list[dict[str, Any]]]:
     """Jobs and skip rows of every model, with its copies of the images at its nominal size."""
     jobs: list[BenchmarkJob] = []
     skipped: list[dict[str, Any]] = []
@@ -248,8 +284,9 @@ def _plan_all(settings: dict[str, Any], specs: Sequence[InferenceSpec], paths: l
     return jobs, skipped
 
 
-def _measure(settings: dict[str, Any], specs: Sequence[InferenceSpec], image_dir: StrPath | None,
-             progress: bool) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def _measure(
+    settings: dict[str, Any], specs: Sequence[InferenceSpec], image_dir: StrPath | None, progress: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """Prepare the images, probe the peak, run every job, probe again: ``(peak, records, skipped)``
     with ``pct_of_peak`` filled in. Sets ``settings["num_images"]`` and ``settings["images"]``
     to what was actually used."""
@@ -272,18 +309,24 @@ def _measure(settings: dict[str, Any], specs: Sequence[InferenceSpec], image_dir
     return peak, records, unique_rows(skipped + failed)
 
 
-def _model_settings(model_dir: StrPath, backends: Sequence[str] | None,
-                    model_options: dict[str, Any]) -> tuple[dict[str, Any], InferenceSpec, str | None]:
+def _model_settings(
+    model_dir: StrPath, backends: Sequence[str] | None, model_options: dict[str, Any]
+) -> tuple[dict[str, Any], InferenceSpec, str | None]:
     """``(settings entry, spec, macs note)`` of one model: what the report says about it."""
     folder = os.path.abspath(os.fspath(model_dir))
     cfg, spec = load_model_spec(folder, **model_options)
     usable = available_backends(open_model(folder, **model_options))
     macs, macs_note = macs_per_image(cfg, spec)
     entry = {
-        "model_dir": folder, "model_name": spec.model_name or spec.algorithm,  # ABINet/VisionLAN files name none
+        "model_dir": folder,
+        "model_name": spec.model_name or spec.algorithm,  # ABINet/VisionLAN files name none
         "untrained": bool((cfg.get("Global") or {}).get("untrained", False)),
-        "image_shape": spec.image_shape, "max_width": spec.max_width, "batching": spec.batching,
-        "macs_per_image": macs, "backends": list(usable) if backends is None else list(backends), "usable": usable,
+        "image_shape": spec.image_shape,
+        "max_width": spec.max_width,
+        "batching": spec.batching,
+        "macs_per_image": macs,
+        "backends": list(usable) if backends is None else list(backends),
+        "usable": usable,
         "model_options": dict(model_options),
     }
     return entry, spec, macs_note and f"{entry['model_name']}: {macs_note}"
@@ -308,19 +351,37 @@ def _run_notes(records: Iterable[dict[str, Any]], settings: dict[str, Any]) -> l
         notes.append("isolate=False: all backends ran in one process, so peak_rss_mb accumulates across rows")
     if "bf16" in settings["precisions"]:
         notes.append("% of peak is against the FP32 matmul peak; BF16 rows can exceed 100 %")
-    over = sorted({f"{r['backend']} bs {r['batch_size']}" for r in records
-                   if r.get("precision") == "fp32" and (r.get("pct_of_peak") or 0) > 100})
+    over = sorted(
+        {
+            f"{r['backend']} bs {r['batch_size']}"
+            for r in records
+            if r.get("precision") == "fp32" and (r.get("pct_of_peak") or 0) > 100
+        }
+    )
     if over:
-        notes.append(f"FP32 rows above 100 % of peak ({', '.join(over)}): their convolution kernels beat the "
-                     "matmul probe's BLAS on this CPU, so the probe understates the real FP32 ceiling")
+        notes.append(
+            f"FP32 rows above 100 % of peak ({', '.join(over)}): their convolution kernels beat the "
+            "matmul probe's BLAS on this CPU, so the probe understates the real FP32 ceiling"
+        )
     return notes
 
 
-def run_benchmark(model_dir: StrPath | Iterable[StrPath], batch_sizes: Iterable[int] = (1, 8, 32),
-                  backends: Iterable[str] | None = None, precisions: Iterable[str] = ("fp32",), warmup: int = 3,
-                  iters: int = 10, output_dir: str | None = None, image_dir: StrPath | None = None,
-                  cpu_threads: int | None = None, num_images: int = 64, isolate: bool = True, progress: bool = True,
-                  rounds: int = 1, model_options: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_benchmark(
+    model_dir: StrPath | Iterable[StrPath],
+    batch_sizes: Iterable[int] = (1, 8, 32),
+    backends: Iterable[str] | None = None,
+    precisions: Iterable[str] = ("fp32",),
+    warmup: int = 3,
+    iters: int = 10,
+    output_dir: str | None = None,
+    image_dir: StrPath | None = None,
+    cpu_threads: int | None = None,
+    num_images: int = 64,
+    isolate: bool = True,
+    progress: bool = True,
+    rounds: int = 1,
+    model_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Benchmark exported models (see the module docs for how, and
     :mod:`ppresnet45.benchmark.measure` for what is measured).
 
@@ -359,18 +420,37 @@ def run_benchmark(model_dir: StrPath | Iterable[StrPath], batch_sizes: Iterable[
     loaded = [_model_settings(d, None if backends is None else requested, model_options or {}) for d in model_dirs]
     models, specs = [m for m, _, _ in loaded], [spec for _, spec, _ in loaded]
     _label_models(models)
-    first = {k: models[0][k] for k in ("model_dir", "model_name", "untrained", "image_shape", "max_width",
-                                       "macs_per_image", "backends")}
-    settings = dict(first, models=models, batch_sizes=sizes, precisions=precision_list, warmup=warmup,
-                    iters=iters, rounds=rounds, cpu_threads=cpu_threads, num_images=num_images, images=None,
-                    isolate=isolate)
+    first = {
+        k: models[0][k]
+        for k in ("model_dir", "model_name", "untrained", "image_shape", "max_width", "macs_per_image", "backends")
+    }
+    settings = dict(
+        first,
+        models=models,
+        batch_sizes=sizes,
+        precisions=precision_list,
+        warmup=warmup,
+        iters=iters,
+        rounds=rounds,
+        cpu_threads=cpu_threads,
+        num_images=num_images,
+        images=None,
+        isolate=isolate,
+    )
     peak, records, skipped = _measure(settings, specs, image_dir, progress)
     for m in models:
         del m["usable"]
     add_text_agreement(records)
     notes = [note for _, _, note in loaded if note] + _run_notes(records, settings)
-    report = {"machine": machine_info(), "peak": peak, "settings": settings, "records": records,
-              "skipped": skipped, "notes": notes, "outputs": {}}
+    report = {
+        "machine": machine_info(),
+        "peak": peak,
+        "settings": settings,
+        "records": records,
+        "skipped": skipped,
+        "notes": notes,
+        "outputs": {},
+    }
     if output_dir:
         write_reports(report, output_dir)
     return report

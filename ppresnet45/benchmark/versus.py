@@ -85,13 +85,20 @@ def side_environments(output_dir: str, isa: str | None = None) -> dict[str, dict
         isa (str | None): an ``ONEDNN_MAX_CPU_ISA`` value for both sides; None inherits.
     """
     common: dict[str, str] = {ISA_CAP_ENV: isa} if isa else {}
-    return {"ppresnet45": dict(common, PPRESNET45_CACHE_DIR=os.path.join(output_dir, "cache")),
-            "paddleocr": dict(common, GLOG_minloglevel="2", PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK="True",
-                              PADDLE_PDX_CACHE_HOME=os.path.join(output_dir, "pdx"))}
+    return {
+        "ppresnet45": dict(common, PPRESNET45_CACHE_DIR=os.path.join(output_dir, "cache")),
+        "paddleocr": dict(
+            common,
+            GLOG_minloglevel="2",
+            PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK="True",
+            PADDLE_PDX_CACHE_HOME=os.path.join(output_dir, "pdx"),
+        ),
+    }
 
 
-def _lines(model_dir: str, image_dir: str | None, num_lines: int,
-           output_dir: str) -> tuple[str, list[str], list[str | None] | None]:
+def _lines(
+    model_dir: str, image_dir: str | None, num_lines: int, output_dir: str
+) -> tuple[str, list[str], list[str | None] | None]:
     """``(source for infer, absolute paths, labels or None)``: the user's lines or rendered ones."""
     if image_dir is None:
         from ..quantization.ptq import render_charset, rendered_lines
@@ -100,8 +107,10 @@ def _lines(model_dir: str, image_dir: str | None, num_lines: int,
         try:
             render_charset(spec)
         except DataError:
-            raise DataError(f"the dictionary of '{model_dir}' has too few letters and digits to render lines "
-                            "with; give --image_dir (a folder or label file of your own text lines)") from None
+            raise DataError(
+                f"the dictionary of '{model_dir}' has too few letters and digits to render lines "
+                "with; give --image_dir (a folder or label file of your own text lines)"
+            ) from None
         image_dir = rendered_lines(output_dir, "lines", num_lines, 0, spec)
     sources = list_image_sources(image_dir)
     if sources.errors:  # infer would report those lines as failed: keep the usable ones
@@ -117,18 +126,22 @@ def _timed(side: str, argv: list[str], env: dict[str, str], rows_file: str) -> d
     """One timed run of ``side`` (:data:`SIDES`) to its exit: wall seconds, ``loop_s``, what it reports,
     its rows; a one-line :class:`VersusError` with the end of its stderr when it fails."""
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, env=dict(os.environ, **env), capture_output=True, text=True, encoding="utf-8",
-                          errors="replace")
+    proc = subprocess.run(
+        argv, env=dict(os.environ, **env), capture_output=True, text=True, encoding="utf-8", errors="replace"
+    )
     seconds, out, err = time.perf_counter() - t0, proc.stdout, proc.stderr
     if proc.returncode != 0:
         tail = " | ".join([line.strip().removeprefix("error: ") for line in err.splitlines() if line.strip()][-3:])
         raise VersusError(f"{SIDES.get(side, side)} exited with code {proc.returncode}: {tail[-400:] or '(no stderr)'}")
     found: list[dict[str, Any]]
     if side == "ppresnet45":  # infer's summary line: the loop's seconds and the runtime it used
-        found = [dict(zip(("loop_s", "backend", "precision"), m.groups()))
-                 for m in map(_INFER_SUMMARY.match, err.splitlines()) if m]
+        found = [
+            dict(zip(("loop_s", "backend", "precision"), m.groups()))
+            for m in map(_INFER_SUMMARY.match, err.splitlines())
+            if m
+        ]
     else:  # the client's marked line: the loop's seconds, start-up and versions
-        found = [json.loads(line[len(_MARK):]) for line in out.splitlines() if line.startswith(_MARK)]
+        found = [json.loads(line[len(_MARK) :]) for line in out.splitlines() if line.startswith(_MARK)]
     if not found:
         raise VersusError(f"{SIDES.get(side, side)} printed no timings: {(err or out).strip()[-300:]!r}")
     with open(rows_file, encoding="utf-8") as f:
@@ -160,8 +173,11 @@ def _runtime_choice(cache_dir: str, run: dict[str, Any]) -> dict[str, Any]:
     choice: dict[str, Any] = {"backend": run["backend"], "precision": run["precision"]}
     try:  # this run's cache holds only the choice of its warm-up run
         with open(os.path.join(cache_dir, CACHE_FILE), encoding="utf-8") as f:
-            picked = [c for c in json.load(f).values() if isinstance(c, dict) and c.get("backend") == run["backend"]
-                      and c.get("precision") == run["precision"]]
+            picked = [
+                c
+                for c in json.load(f).values()
+                if isinstance(c, dict) and c.get("backend") == run["backend"] and c.get("precision") == run["precision"]
+            ]
     except (OSError, ValueError, AttributeError):  # no cache: the runtime was given, not chosen
         picked = []
     if picked:
@@ -169,25 +185,41 @@ def _runtime_choice(cache_dir: str, run: dict[str, Any]) -> dict[str, Any]:
     return choice
 
 
-def _side(runs: list[dict[str, Any]], labels: list[str | None] | None,
-          paths: Sequence[str]) -> tuple[dict[str, Any], dict[str, str | None]]:
+def _side(
+    runs: list[dict[str, Any]], labels: list[str | None] | None, paths: Sequence[str]
+) -> tuple[dict[str, Any], dict[str, str | None]]:
     """A side's rounds as medians and minimums, and its texts by path (from its last round)."""
     times, loops = [r["seconds"] for r in runs], [r["loop_s"] for r in runs]
     texts = {os.path.abspath(r["path"]): r.get("text") for r in runs[-1]["rows"] if r.get("path")}
     median = statistics.median(times)
     out: dict[str, Any] = {
-        "rounds_s": times, "median_s": median, "min_s": min(times), "lines_per_s": len(paths) / median,
-        "loop_rounds_s": loops, "loop_median_s": statistics.median(loops),
-        "startup_median_s": statistics.median(t - lp for t, lp in zip(times, loops))}
+        "rounds_s": times,
+        "median_s": median,
+        "min_s": min(times),
+        "lines_per_s": len(paths) / median,
+        "loop_rounds_s": loops,
+        "loop_median_s": statistics.median(loops),
+        "startup_median_s": statistics.median(t - lp for t, lp in zip(times, loops)),
+    }
     if labels is not None:
         out["accuracy"] = score_against_labels([{"text": texts.get(p), "path": p} for p in paths], labels)["accuracy"]
     return out, texts
 
 
-def run_versus(model_dir: str, image_dir: str | None = None, num_lines: int = 2000, cpu_threads: int = 2,
-               batch_size: int = DEFAULT_BATCH_SIZE, rounds: int = 3, paddleocr_python: str | None = None, isa: str | None = None,
-               output_dir: str = "output/versus", infer_args: Iterable[str] = (), progress: bool = True,
-               command: str | None = None) -> dict[str, Any]:
+def run_versus(
+    model_dir: str,
+    image_dir: str | None = None,
+    num_lines: int = 2000,
+    cpu_threads: int = 2,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    rounds: int = 3,
+    paddleocr_python: str | None = None,
+    isa: str | None = None,
+    output_dir: str = "output/versus",
+    infer_args: Iterable[str] = (),
+    progress: bool = True,
+    command: str | None = None,
+) -> dict[str, Any]:
     """Time ``ppresnet45 infer`` and PaddleOCR's recognizer as whole processes (see the module docs).
 
     Args:
@@ -219,8 +251,10 @@ def run_versus(model_dir: str, image_dir: str | None = None, num_lines: int = 20
         raise ConfigError(f"versus sets {', '.join(reserved)} of ppresnet45 infer itself; give other flags after --")
     python = paddleocr_python or default_paddleocr_python()
     if not os.access(python, os.X_OK):
-        raise VersusError(f"PaddleOCR client python '{python}' not found: run `make .venv-paddleocr`, or give "
-                          f"--paddleocr_python / set {PADDLEOCR_PYTHON_ENV}")
+        raise VersusError(
+            f"PaddleOCR client python '{python}' not found: run `make .venv-paddleocr`, or give "
+            f"--paddleocr_python / set {PADDLEOCR_PYTHON_ENV}"
+        )
     model_dir, output_dir = os.path.abspath(model_dir), os.path.abspath(output_dir)
     os.makedirs(output_dir, exist_ok=True)
     source, paths, labels = _lines(model_dir, image_dir, num_lines, output_dir)
@@ -229,18 +263,46 @@ def run_versus(model_dir: str, image_dir: str | None = None, num_lines: int = 20
     with contextlib.suppress(FileNotFoundError):
         os.remove(os.path.join(cache_dir, CACHE_FILE))  # this run's own probe, not a stale choice
     paths_file = os.path.join(output_dir, "paths.json")
-    rows = {"ppresnet45": os.path.join(output_dir, "rows_ppresnet45.jsonl"),
-            "paddleocr": os.path.join(output_dir, "rows_paddleocr.json")}
+    rows = {
+        "ppresnet45": os.path.join(output_dir, "rows_ppresnet45.jsonl"),
+        "paddleocr": os.path.join(output_dir, "rows_paddleocr.json"),
+    }
     atomic_write_text(paths_file, json.dumps(paths, ensure_ascii=False))
-    argvs = {"ppresnet45": [sys.executable, "-c", "from ppresnet45.cli import entry_point; entry_point()", "infer",
-                            "--model_dir", model_dir, "--image_dir", source, "--output", rows["ppresnet45"],
-                            "--cpu_threads", str(cpu_threads), "--batch_size", str(batch_size), "--no_progress",
-                            *infer_args],
-             "paddleocr": [python, "-c", _CLIENT, model_dir, paths_file, rows["paddleocr"], str(cpu_threads),
-                           str(batch_size), PADDLEOCR_MODEL_NAME]}
+    argvs = {
+        "ppresnet45": [
+            sys.executable,
+            "-c",
+            "from ppresnet45.cli import entry_point; entry_point()",
+            "infer",
+            "--model_dir",
+            model_dir,
+            "--image_dir",
+            source,
+            "--output",
+            rows["ppresnet45"],
+            "--cpu_threads",
+            str(cpu_threads),
+            "--batch_size",
+            str(batch_size),
+            "--no_progress",
+            *infer_args,
+        ],
+        "paddleocr": [
+            python,
+            "-c",
+            _CLIENT,
+            model_dir,
+            paths_file,
+            rows["paddleocr"],
+            str(cpu_threads),
+            str(batch_size),
+            PADDLEOCR_MODEL_NAME,
+        ],
+    }
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
-    with tqdm(total=rounds, desc="versus", unit="round", disable=not progress, file=sys.stderr,
-              postfix="warm-up") as bar:
+    with tqdm(
+        total=rounds, desc="versus", unit="round", disable=not progress, file=sys.stderr, postfix="warm-up"
+    ) as bar:
         warm = {side: _timed(side, argvs[side], envs[side], rows[side]) for side in SIDES}  # untimed
         for _ in range(rounds):
             for side in SIDES:  # interleaved, ours first: a slow spell of the machine hits both
@@ -251,17 +313,33 @@ def run_versus(model_dir: str, image_dir: str | None = None, num_lines: int = 20
     ours["runtime"] = _runtime_choice(cache_dir, warm["ppresnet45"])
     ours["runtime"]["ignores_isa_cap"] = bool(cpu["isa_cap"]) and ours["runtime"]["backend"] in ISA_CAP_IGNORED_BY
     same = sum(p in our_texts and p in their_texts and our_texts[p] == their_texts[p] for p in paths)
-    differ = [{"path": p, "ppresnet45": our_texts.get(p), "paddleocr": their_texts.get(p)}
-              for p in paths if our_texts.get(p) != their_texts.get(p)][:10]
+    differ = [
+        {"path": p, "ppresnet45": our_texts.get(p), "paddleocr": their_texts.get(p)}
+        for p in paths
+        if our_texts.get(p) != their_texts.get(p)
+    ][:10]
     report = {
-        "settings": {"model_dir": model_dir, "lines_source": source, "rendered": image_dir is None,
-                     "lines": len(paths), "labelled": labels is not None, "cpu_threads": cpu_threads,
-                     "batch_size": batch_size, "rounds": rounds, "isa_cap": cpu["isa_cap"], "infer_args": infer_args,
-                     "paddleocr_python": python, "paddleocr_model_name": PADDLEOCR_MODEL_NAME,
-                     "isa_cap_ignored_by": list(ISA_CAP_IGNORED_BY), "command": command},
+        "settings": {
+            "model_dir": model_dir,
+            "lines_source": source,
+            "rendered": image_dir is None,
+            "lines": len(paths),
+            "labelled": labels is not None,
+            "cpu_threads": cpu_threads,
+            "batch_size": batch_size,
+            "rounds": rounds,
+            "isa_cap": cpu["isa_cap"],
+            "infer_args": infer_args,
+            "paddleocr_python": python,
+            "paddleocr_model_name": PADDLEOCR_MODEL_NAME,
+            "isa_cap_ignored_by": list(ISA_CAP_IGNORED_BY),
+            "command": command,
+        },
         "cpu": cpu,
         "commands": {side: {"argv": argvs[side], "env": envs[side]} for side in SIDES},
-        "ppresnet45": ours, "paddleocr": theirs, "ratio": theirs["median_s"] / ours["median_s"],
+        "ppresnet45": ours,
+        "paddleocr": theirs,
+        "ratio": theirs["median_s"] / ours["median_s"],
         "agreement": {"same": same, "lines": len(paths), "share": same / max(len(paths), 1), "differ": differ},
         "versions": {"ppresnet45_venv": _installed(OUR_DISTS), "paddleocr_venv": warm["paddleocr"].get("versions", {})},
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -275,32 +353,55 @@ def run_versus(model_dir: str, image_dir: str | None = None, num_lines: int = 20
 def table_row(report: dict[str, Any]) -> str:
     """The report as one row of the table in docs/speed_vs_paddleocr.md."""
     s, ours, cpu, choice = report["settings"], report["ppresnet45"], report["cpu"], report["ppresnet45"]["runtime"]
-    cells = [cpu["description"], cpu["kind"], s["isa_cap"] or "-", s["lines"], s["cpu_threads"], s["batch_size"],
-             f"{ours['median_s']:.2f}", f"{report['paddleocr']['median_s']:.2f}", f"{report['ratio']:.2f}x",
-             f"{report['agreement']['share']:.1%}",
-             f"{choice['backend']}/{choice['precision']}" + (" (auto)" if choice.get("auto") else ""),
-             f"`{s['command'] or ''}`"]
+    cells = [
+        cpu["description"],
+        cpu["kind"],
+        s["isa_cap"] or "-",
+        s["lines"],
+        s["cpu_threads"],
+        s["batch_size"],
+        f"{ours['median_s']:.2f}",
+        f"{report['paddleocr']['median_s']:.2f}",
+        f"{report['ratio']:.2f}x",
+        f"{report['agreement']['share']:.1%}",
+        f"{choice['backend']}/{choice['precision']}" + (" (auto)" if choice.get("auto") else ""),
+        f"`{s['command'] or ''}`",
+    ]
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
 def format_markdown(report: dict[str, Any]) -> str:
     """``versus.md``: the docs' table row, each side's rounds with start-up vs loop, and the exact commands."""
     s, ag, choice = report["settings"], report["agreement"], report["ppresnet45"]["runtime"]
-    out = [f"# ppresnet45 infer vs PaddleOCR's {s['paddleocr_model_name']} recognizer ({report['when']})", "",
-           "| CPU (model + flags) | kind | ISA cap | lines | threads | batch | ours s | PaddleOCR s | ratio | "
-           "same text | our runtime choice | command |", "|---" * 12 + "|", table_row(report), "",
-           "| side | median s | min s | rounds s | loop median s | start-up median s | lines/s | accuracy |",
-           "|---" * 8 + "|"]
+    out = [
+        f"# ppresnet45 infer vs PaddleOCR's {s['paddleocr_model_name']} recognizer ({report['when']})",
+        "",
+        "| CPU (model + flags) | kind | ISA cap | lines | threads | batch | ours s | PaddleOCR s | ratio | "
+        "same text | our runtime choice | command |",
+        "|---" * 12 + "|",
+        table_row(report),
+        "",
+        "| side | median s | min s | rounds s | loop median s | start-up median s | lines/s | accuracy |",
+        "|---" * 8 + "|",
+    ]
     for side in SIDES:
         r = report[side]
-        out.append(f"| {side} | {r['median_s']:.3f} | {r['min_s']:.3f} | {', '.join(f'{t:.3f}' for t in r['rounds_s'])}"
-                   f" | {r['loop_median_s']:.3f} | {r['startup_median_s']:.3f} | {r['lines_per_s']:.1f} | "
-                   + (f"{r['accuracy']:.4f} |" if "accuracy" in r else "- |"))
+        out.append(
+            f"| {side} | {r['median_s']:.3f} | {r['min_s']:.3f} | {', '.join(f'{t:.3f}' for t in r['rounds_s'])}"
+            f" | {r['loop_median_s']:.3f} | {r['startup_median_s']:.3f} | {r['lines_per_s']:.1f} | "
+            + (f"{r['accuracy']:.4f} |" if "accuracy" in r else "- |")
+        )
     ignored = "; our runtime is one of them: its figure is not one of a capped CPU" if choice["ignores_isa_cap"] else ""
-    out += ["", f"Ratio = PaddleOCR median s / ours = {report['ratio']:.2f}. Same text on {ag['same']}/{ag['lines']} "
-            f"lines. Our runtime: {choice.get('reason') or 'as given'}. ISA cap: {s['isa_cap'] or 'none'} "
-            f"({', '.join(s['isa_cap_ignored_by'])} kernels do not honour {ISA_CAP_ENV}{ignored}). "
-            f"Versions: {json.dumps(report['versions'])}.", "", "Commands (the client script is in versus.json):", ""]
+    out += [
+        "",
+        f"Ratio = PaddleOCR median s / ours = {report['ratio']:.2f}. Same text on {ag['same']}/{ag['lines']} "
+        f"lines. Our runtime: {choice.get('reason') or 'as given'}. ISA cap: {s['isa_cap'] or 'none'} "
+        f"({', '.join(s['isa_cap_ignored_by'])} kernels do not honour {ISA_CAP_ENV}{ignored}). "
+        f"Versions: {json.dumps(report['versions'])}.",
+        "",
+        "Commands (the client script is in versus.json):",
+        "",
+    ]
     for side, cmd in report["commands"].items():
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in cmd["env"].items())
         out.append(f"- {side}: `{env} {shlex.join('<client script>' if a == _CLIENT else a for a in cmd['argv'])}`")

@@ -93,23 +93,36 @@ def _bool(text):
 
 def add_model_arguments(parser, what="exported model folder (inference.json/.pdiparams/.yml)"):
     """``--model_dir`` and :func:`add_model_options`."""
-    parser.add_argument("--model_dir", required=True,
-                        help=f"{what}, a PaddleOCR 2.x inference folder (inference.pdmodel/.pdiparams) or a PP-OCR "
-                             "recognition ONNX file or folder; the format is detected from the files")
+    parser.add_argument(
+        "--model_dir",
+        required=True,
+        help=f"{what}, a PaddleOCR 2.x inference folder (inference.pdmodel/.pdiparams) or a PP-OCR "
+        "recognition ONNX file or folder; the format is detected from the files",
+    )
     add_model_options(parser)
 
 
 def add_model_options(parser):
     """The options of models without an ``inference.yml`` (PaddleOCR 2.x folders, PP-OCR ONNX
     files): ``--dict``, ``--image_shape``, ``--use_space_char``."""
-    parser.add_argument("--dict", dest="dict_path", default=None,
-                        help="PaddleOCR 2.x folder / ONNX without a 'character' metadata: the dictionary "
-                             "(PaddleOCR's rec_char_dict_path, e.g. ppocr_keys_v1.txt)")
-    parser.add_argument("--image_shape", default=None,
-                        help="such a model's C,H,W (default 3,48,320 as PP-OCRv3/v4/v5; an ONNX model's fixed "
-                             "input height wins)")
-    parser.add_argument("--use_space_char", type=_bool, default=True,
-                        help="append the space to --dict's characters (default true, as PP-OCR)")
+    parser.add_argument(
+        "--dict",
+        dest="dict_path",
+        default=None,
+        help="PaddleOCR 2.x folder / ONNX without a 'character' metadata: the dictionary "
+        "(PaddleOCR's rec_char_dict_path, e.g. ppocr_keys_v1.txt)",
+    )
+    parser.add_argument(
+        "--image_shape",
+        default=None,
+        help="such a model's C,H,W (default 3,48,320 as PP-OCRv3/v4/v5; an ONNX model's fixed input height wins)",
+    )
+    parser.add_argument(
+        "--use_space_char",
+        type=_bool,
+        default=True,
+        help="append the space to --dict's characters (default true, as PP-OCR)",
+    )
 
 
 def model_options(args):

@@ -37,12 +37,18 @@ def timed_run(recognizer, labels, engine):
         done = recognizer.run(labels, output=os.path.join(tmp, "rows.jsonl"), engine=engine)
     wall = time.perf_counter() - t0
     busy = engine.stats["busy_images_per_s"] if engine else done.stats["images_per_s"]
-    return {"lines": done.images, "failed": done.n_failed, "wall_s": round(wall, 2),
-            "end_to_end_lines_per_s": round(done.images / wall, 1),
-            "steady_lines_per_s": round(busy, 1),
-            "runtime": f"{done.backend}/{done.precision}", "load_before": load0, "load_after": load_average(),
-            "rows_by_worker": list(engine.rows_by_worker.values()) if engine else None,
-            "busy_s_by_worker": [round(b, 2) for b in engine.busy_by_worker.values()] if engine else None}
+    return {
+        "lines": done.images,
+        "failed": done.n_failed,
+        "wall_s": round(wall, 2),
+        "end_to_end_lines_per_s": round(done.images / wall, 1),
+        "steady_lines_per_s": round(busy, 1),
+        "runtime": f"{done.backend}/{done.precision}",
+        "load_before": load0,
+        "load_after": load_average(),
+        "rows_by_worker": list(engine.rows_by_worker.values()) if engine else None,
+        "busy_s_by_worker": [round(b, 2) for b in engine.busy_by_worker.values()] if engine else None,
+    }
 
 
 class CannedEngine:
@@ -53,7 +59,7 @@ class CannedEngine:
 
     def windows(self, recognizer, inputs, progress):
         for lo in range(0, len(inputs), 64):
-            chunk = inputs[lo:lo + 64]
+            chunk = inputs[lo : lo + 64]
             yield range(lo, lo + len(chunk)), [{"path": str(p), "text": "some text", "score": 0.98} for p in chunk]
         self.stats = {"images": len(inputs), "wall_s": 0.0}
 
@@ -73,8 +79,13 @@ def driver_bounds(recognizer, lines):
     t0 = time.perf_counter()
     recognizer.run(labels, output=out, resume=True, engine=CannedEngine())
     resume = time.perf_counter() - t0
-    return {"lines": lines, "listing_lines_per_s": round(lines / listing), "driver_rows_per_s": round(lines / driver),
-            "resume_scan_s": round(resume, 2), "load": load_average()}
+    return {
+        "lines": lines,
+        "listing_lines_per_s": round(lines / listing),
+        "driver_rows_per_s": round(lines / driver),
+        "resume_scan_s": round(resume, 2),
+        "load": load_average(),
+    }
 
 
 def add_arguments(parser):
@@ -87,8 +98,12 @@ def add_arguments(parser):
     parser.add_argument("--precision", default=None)
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--out", default="benchmark_ray.json")
-    parser.add_argument("--driver_lines", type=int, default=100000,
-                        help="also time the driver alone (canned rows) on this many made-up lines (0: skip)")
+    parser.add_argument(
+        "--driver_lines",
+        type=int,
+        default=100000,
+        help="also time the driver alone (canned rows) on this many made-up lines (0: skip)",
+    )
 
 
 def run(args):
@@ -105,8 +120,9 @@ def run(args):
     for path in sources.paths[:n]:  # warm the page cache: no run pays for the first disk reads
         with open(path, "rb") as f:
             f.read()
-    recognizer = Recognizer(args.model_dir, backend=args.backend, precision=args.precision, cpu_threads=1,
-                            batch_size=args.batch_size)
+    recognizer = Recognizer(
+        args.model_dir, backend=args.backend, precision=args.precision, cpu_threads=1, batch_size=args.batch_size
+    )
     print(f"CPU: {cpu_description()}; {n} lines, batch {args.batch_size}", file=sys.stderr)
     driver = driver_bounds(recognizer, args.driver_lines) if args.driver_lines else None
     if driver:
@@ -124,21 +140,28 @@ def run(args):
                 print(f"round {r + 1}, {w} worker(s) x 1 thread: {res}", file=sys.stderr)
     finally:
         ray.shutdown()
-    summary = {w: {k: statistics.median(x[k] for x in rs) for k in ("steady_lines_per_s", "end_to_end_lines_per_s")}
-               for w, rs in runs.items()}
+    summary = {
+        w: {k: statistics.median(x[k] for x in rs) for k in ("steady_lines_per_s", "end_to_end_lines_per_s")}
+        for w, rs in runs.items()
+    }
     report = {"cpu": cpu_record(), "lines": n, "driver": driver, "local": local, "runs": runs, "median": summary}
     if len(workers) >= 2:
         a, b = workers[0], workers[1]
         report["ratio_steady"] = round(summary[b]["steady_lines_per_s"] / summary[a]["steady_lines_per_s"], 2)
-        report["ratio_end_to_end"] = round(summary[b]["end_to_end_lines_per_s"]
-                                           / summary[a]["end_to_end_lines_per_s"], 2)
+        report["ratio_end_to_end"] = round(
+            summary[b]["end_to_end_lines_per_s"] / summary[a]["end_to_end_lines_per_s"], 2
+        )
     with open(args.out + ".tmp", "w", encoding="utf-8") as f:
         json.dump(report, f, indent=2)
     os.replace(args.out + ".tmp", args.out)
     for w in workers:
-        print(f"{w} worker(s): steady {summary[w]['steady_lines_per_s']:.1f} lines/s, end-to-end "
-              f"{summary[w]['end_to_end_lines_per_s']:.1f} lines/s (median of {args.rounds})")
+        print(
+            f"{w} worker(s): steady {summary[w]['steady_lines_per_s']:.1f} lines/s, end-to-end "
+            f"{summary[w]['end_to_end_lines_per_s']:.1f} lines/s (median of {args.rounds})"
+        )
     if "ratio_steady" in report:
-        print(f"{workers[1]} vs {workers[0]} workers: steady x{report['ratio_steady']}, end-to-end "
-              f"x{report['ratio_end_to_end']}; load average now {load_average():.2f}; CPU {cpu_description()}")
+        print(
+            f"{workers[1]} vs {workers[0]} workers: steady x{report['ratio_steady']}, end-to-end "
+            f"x{report['ratio_end_to_end']}; load average now {load_average():.2f}; CPU {cpu_description()}"
+        )
     return 0

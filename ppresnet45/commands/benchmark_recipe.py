@@ -52,8 +52,21 @@ def run_one(args, seed, threads, cap, data_dir):
     """Train and evaluate one run; returns its row."""
     name = f"seed{seed}-t{threads}-{cap.lower()}"
     out = os.path.join(args.output_dir, name)
-    cmd = [sys.executable, "-m", "ppresnet45", "train-demo", "--output_dir", out, "--data_dir", data_dir,
-           "--num_train", str(args.num_train), "--num_heldout", str(args.num_heldout), "--no_progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ppresnet45",
+        "train-demo",
+        "--output_dir",
+        out,
+        "--data_dir",
+        data_dir,
+        "--num_train",
+        str(args.num_train),
+        "--num_heldout",
+        str(args.num_heldout),
+        "--no_progress",
+    ]
     if args.steps:
         cmd += ["--stage_steps", str(args.steps)]
     cmd += ["-o", f"Global.seed={seed}", f"Global.cpu_threads={threads}", *args.opt]
@@ -74,9 +87,16 @@ def run_one(args, seed, threads, cap, data_dir):
         row["error"] = f"exit {rc}, no demo_result.json (see {out}.log)"
         return row
     last = _last_train_record(os.path.join(out, "model")) or {}
-    row.update({"heldout_acc": result["heldout_acc"], "heldout_fonts_acc": result["heldout_fonts_acc"],
-                "train_minutes": result["timings"]["train_s"] / 60, "last_step": last.get("step"),
-                "last_loss_avg": last.get("loss_avg"), "last_train_acc": last.get("acc")})
+    row.update(
+        {
+            "heldout_acc": result["heldout_acc"],
+            "heldout_fonts_acc": result["heldout_fonts_acc"],
+            "train_minutes": result["timings"]["train_s"] / 60,
+            "last_step": last.get("step"),
+            "last_loss_avg": last.get("loss_avg"),
+            "last_train_acc": last.get("acc"),
+        }
+    )
     row["left_plateau"] = bool((row["last_train_acc"] or 0) >= args.left_acc or row["heldout_acc"] >= 0.05)
     return row
 
@@ -85,24 +105,47 @@ def _spread(rows, key):
     values = [r[key] for r in rows if r.get(key) is not None]
     if not values:
         return "-"
-    return (f"min {min(values):.1%}, mean {statistics.mean(values):.1%}, max {max(values):.1%}, "
-            f"spread {max(values) - min(values):.1%}")
+    return (
+        f"min {min(values):.1%}, mean {statistics.mean(values):.1%}, max {max(values):.1%}, "
+        f"spread {max(values) - min(values):.1%}"
+    )
 
 
 def add_arguments(parser):
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2], help="Global.seed values (default 42 1 2)")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="Global.cpu_threads values (default 1 2)")
-    parser.add_argument("--isa_caps", nargs="+", default=["native", "AVX2"],
-                        help="native and/or ONEDNN_MAX_CPU_ISA values (default native AVX2)")
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=[1, 2], help="Global.cpu_threads values (default 1 2)"
+    )
+    parser.add_argument(
+        "--isa_caps",
+        nargs="+",
+        default=["native", "AVX2"],
+        help="native and/or ONEDNN_MAX_CPU_ISA values (default native AVX2)",
+    )
     parser.add_argument("--num_train", type=int, default=12000, help="training lines (default 12000, the recipe's)")
     parser.add_argument("--num_heldout", type=int, default=500, help="lines per held-out set (default 500)")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="stop each run after N steps (default: the whole epoch); the schedule stays the full run's")
-    parser.add_argument("--left_acc", type=float, default=0.2,
-                        help="last training batch accuracy that counts as off the plateau (default 0.2)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="stop each run after N steps (default: the whole epoch); the schedule stays the full run's",
+    )
+    parser.add_argument(
+        "--left_acc",
+        type=float,
+        default=0.2,
+        help="last training batch accuracy that counts as off the plateau (default 0.2)",
+    )
     parser.add_argument("--output_dir", default="output/recipe_bench", help="runs, logs and the JSON go here")
-    parser.add_argument("-o", "--opt", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                        help="more config overrides for every run")
+    parser.add_argument(
+        "-o",
+        "--opt",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="more config overrides for every run",
+    )
 
 
 def run(args):
@@ -117,24 +160,37 @@ def run(args):
             for seed in args.seeds:
                 rows.append(run_one(args, seed, threads, cap, data_dir))
                 r = rows[-1]
-                print(f"[{r['run']}] " + (r.get("error") or f"held-out {r['heldout_acc']:.1%}, held-out fonts "
-                      f"{r['heldout_fonts_acc']:.1%}, left the plateau: {r['left_plateau']}"), file=sys.stderr)
+                print(
+                    f"[{r['run']}] "
+                    + (
+                        r.get("error")
+                        or f"held-out {r['heldout_acc']:.1%}, held-out fonts "
+                        f"{r['heldout_fonts_acc']:.1%}, left the plateau: {r['left_plateau']}"
+                    ),
+                    file=sys.stderr,
+                )
 
     from ppresnet45.utils.cpu import cpu_description
     from ppresnet45.utils.io import atomic_write_text
 
-    print(f"\nDemo recipe over seeds x threads x ISA caps: {args.num_train} training lines"
-          f"{f', first {args.steps} steps' if args.steps else ''}; CPU {cpu_description()}\n")
-    print("| run | steps | train min | last loss (avg) | last train acc | held-out | held-out fonts | left plateau "
-          "| load start/end |\n|---|---:|---:|---:|---:|---:|---:|---|---|")
+    print(
+        f"\nDemo recipe over seeds x threads x ISA caps: {args.num_train} training lines"
+        f"{f', first {args.steps} steps' if args.steps else ''}; CPU {cpu_description()}\n"
+    )
+    print(
+        "| run | steps | train min | last loss (avg) | last train acc | held-out | held-out fonts | left plateau "
+        "| load start/end |\n|---|---:|---:|---:|---:|---:|---:|---|---|"
+    )
     for r in rows:
         if "error" in r:
             print(f"| {r['run']} | - | - | - | - | - | - | {r['error']} | {r['load_start']} / {r['load_end']} |")
             continue
-        print(f"| {r['run']} | {r['last_step']} | {r['train_minutes']:.1f} | {r['last_loss_avg']:.2f} | "
-              f"{r['last_train_acc'] if r['last_train_acc'] is not None else float('nan'):.3f} | "
-              f"{r['heldout_acc']:.1%} | {r['heldout_fonts_acc']:.1%} | {'yes' if r['left_plateau'] else 'NO'} | "
-              f"{r['load_start']} / {r['load_end']} |")
+        print(
+            f"| {r['run']} | {r['last_step']} | {r['train_minutes']:.1f} | {r['last_loss_avg']:.2f} | "
+            f"{r['last_train_acc'] if r['last_train_acc'] is not None else float('nan'):.3f} | "
+            f"{r['heldout_acc']:.1%} | {r['heldout_fonts_acc']:.1%} | {'yes' if r['left_plateau'] else 'NO'} | "
+            f"{r['load_start']} / {r['load_end']} |"
+        )
     print(f"\nheld-out strings: {_spread(rows, 'heldout_acc')}\nheld-out fonts:   {_spread(rows, 'heldout_fonts_acc')}")
     stuck = [r["run"] for r in rows if not r.get("left_plateau")]
     print("every run left the plateau" if not stuck else f"NOT every run left the plateau: {', '.join(stuck)}")

@@ -33,9 +33,24 @@ def free_port():
 
 
 def start(args, batch, port):
-    cmd = [sys.executable, "-m", "ppresnet45", "serve", "--model_dir", args.model_dir, "--port", str(port),
-           "--max_batch_size", str(batch), "--max_wait_ms", str(args.max_wait_ms), "--backend", args.backend,
-           "--engine", args.engine]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ppresnet45",
+        "serve",
+        "--model_dir",
+        args.model_dir,
+        "--port",
+        str(port),
+        "--max_batch_size",
+        str(batch),
+        "--max_wait_ms",
+        str(args.max_wait_ms),
+        "--backend",
+        args.backend,
+        "--engine",
+        args.engine,
+    ]
     cmd += ["--replicas", str(args.replicas)] if args.engine == "ray" else ["--workers", str(args.workers)]
     if args.precision:
         cmd += ["--precision", args.precision]
@@ -94,21 +109,36 @@ def run(args):
             proc.send_signal(signal.SIGTERM)
             proc.wait(120)
         calls = m.get("ppresnet45_batch_images_count", 0)
-        stats.update(max_batch_size=batch, max_wait_ms=args.max_wait_ms, runtime=health.get("runtime"),
-                     mean_batch=round(m.get("ppresnet45_batch_images_sum", 0) / calls, 2) if calls else None,
-                     http_5xx=sum(v for k, v in m.items() if k.startswith('ppresnet45_requests_total{status="5')),
-                     load_before=load0, load_after=os.getloadavg()[0])
+        stats.update(
+            max_batch_size=batch,
+            max_wait_ms=args.max_wait_ms,
+            runtime=health.get("runtime"),
+            mean_batch=round(m.get("ppresnet45_batch_images_sum", 0) / calls, 2) if calls else None,
+            http_5xx=sum(v for k, v in m.items() if k.startswith('ppresnet45_requests_total{status="5')),
+            load_before=load0,
+            load_after=os.getloadavg()[0],
+        )
         results.append(stats)
-        print(f"batch <= {batch:3d} ({stats['runtime']}): {stats['rps']:.1f} req/s, p50 {stats['p50_ms']:.0f} ms, "
-              f"p95 {stats['p95_ms']:.0f} ms, p99 {stats['p99_ms']:.0f} ms, {stats['failures']} failures of "
-              f"{stats['requests']}, mean batch {stats['mean_batch']}, load {load0:.2f} -> {stats['load_after']:.2f}")
-    report = {"cpu": cpu_record(), "users": args.users, "duration_s": args.duration, "workers": args.workers,
-              "engine": args.engine, "replicas": args.replicas if args.engine == "ray" else None,
-              "results": results}
+        print(
+            f"batch <= {batch:3d} ({stats['runtime']}): {stats['rps']:.1f} req/s, p50 {stats['p50_ms']:.0f} ms, "
+            f"p95 {stats['p95_ms']:.0f} ms, p99 {stats['p99_ms']:.0f} ms, {stats['failures']} failures of "
+            f"{stats['requests']}, mean batch {stats['mean_batch']}, load {load0:.2f} -> {stats['load_after']:.2f}"
+        )
+    report = {
+        "cpu": cpu_record(),
+        "users": args.users,
+        "duration_s": args.duration,
+        "workers": args.workers,
+        "engine": args.engine,
+        "replicas": args.replicas if args.engine == "ray" else None,
+        "results": results,
+    }
     if len(results) >= 2 and results[0]["rps"] > 0:
         report["gain"] = round(results[-1]["rps"] / results[0]["rps"], 2)
-        print(f"dynamic batching (<= {results[-1]['max_batch_size']}) vs batch 1: x{report['gain']} throughput; "
-              f"CPU {cpu_description()}")
+        print(
+            f"dynamic batching (<= {results[-1]['max_batch_size']}) vs batch 1: x{report['gain']} throughput; "
+            f"CPU {cpu_description()}"
+        )
     with open(args.out + ".tmp", "w", encoding="utf-8") as f:
         json.dump(report, f, indent=2)
     os.replace(args.out + ".tmp", args.out)

@@ -67,8 +67,10 @@ def bf16_refusal():
         conv(paddle.zeros([1, 4, 8, 8], dtype="bfloat16"))
     except (RuntimeError, NotImplementedError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0][:120]
-        return f"refused: Paddle {paddle.__version__} has no bf16 CPU conv2d kernel, autocast would keep " \
-               f"every convolution in fp32 ({first})"
+        return (
+            f"refused: Paddle {paddle.__version__} has no bf16 CPU conv2d kernel, autocast would keep "
+            f"every convolution in fp32 ({first})"
+        )
     return None
 
 
@@ -87,20 +89,22 @@ def _child(spec):
         spec["warmup"] += len(thread_candidates(available_cores())) * (PROBE_STEPS + 1)
     total = spec["warmup"] + spec["steps"]
     opts = dict(MODES[spec["mode"]])
-    opts.update({
-        "Global.save_model_dir": spec["out"],
-        "Global.max_steps": total,
-        "Global.epoch_num": 1000,
-        "Global.print_batch_step": 1,
-        "Global.log_smooth_window": spec["steps"],
-        "Global.eval_batch_step": 0,
-        "Global.cal_metric_during_train": False,
-        "Global.cpu_threads": None if auto else spec["threads"],
-        "Train.dataset.data_dir": spec["data"],
-        "Train.dataset.label_file_list": [os.path.join(spec["data"], "labels.txt")],
-        "Train.loader.batch_size_per_card": spec["batch_size"],
-        "Train.loader.num_workers": 0,
-    })
+    opts.update(
+        {
+            "Global.save_model_dir": spec["out"],
+            "Global.max_steps": total,
+            "Global.epoch_num": 1000,
+            "Global.print_batch_step": 1,
+            "Global.log_smooth_window": spec["steps"],
+            "Global.eval_batch_step": 0,
+            "Global.cal_metric_during_train": False,
+            "Global.cpu_threads": None if auto else spec["threads"],
+            "Train.dataset.data_dir": spec["data"],
+            "Train.dataset.label_file_list": [os.path.join(spec["data"], "labels.txt")],
+            "Train.loader.batch_size_per_card": spec["batch_size"],
+            "Train.loader.num_workers": 0,
+        }
+    )
     config = load_config(spec["config"], [f"{k}={json.dumps(v)}" for k, v in opts.items()])
     trainer = Trainer(config, show_progress=False)
     if spec["mode"] == "bf16":
@@ -119,9 +123,18 @@ def _child(spec):
     with open(os.path.join(spec["out"], "train_log.jsonl"), encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
     last = [r for r in rows if r.get("type") == "train" and r["step"] == total][-1]
-    atomic_write_text(spec["row"], json.dumps({
-        "images_per_s": last["images_per_second"], "use_onednn": trainer.use_onednn, "to_static": trainer.to_static,
-        "threads": trainer.cpu_threads, "processes": trainer.world_size}))
+    atomic_write_text(
+        spec["row"],
+        json.dumps(
+            {
+                "images_per_s": last["images_per_second"],
+                "use_onednn": trainer.use_onednn,
+                "to_static": trainer.to_static,
+                "threads": trainer.cpu_threads,
+                "processes": trainer.world_size,
+            }
+        ),
+    )
 
 
 def _load():
@@ -142,9 +155,17 @@ def _run_row(args, mode, t, data, tmp):
         if refusal:
             row["refused"] = refusal
             return row
-    spec = {"config": os.path.abspath(args.config), "mode": mode, "threads": t, "steps": args.steps,
-            "warmup": args.warmup, "batch_size": args.batch_size, "data": data, "out": out,
-            "row": os.path.join(out, "row.json")}
+    spec = {
+        "config": os.path.abspath(args.config),
+        "mode": mode,
+        "threads": t,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "batch_size": args.batch_size,
+        "data": data,
+        "out": out,
+        "row": os.path.join(out, "row.json"),
+    }
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "ppresnet45", "benchmark-train", "--child"]
     if dp:
@@ -152,8 +173,18 @@ def _run_row(args, mode, t, data, tmp):
             spec["threads"] = max(1, int(t) // 2)
         spec["batch_size"] = max(1, args.batch_size // 2)  # per process: the same global batch
         env["PADDLE_DISTRI_BACKEND"] = "gloo"
-        cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
-               "--log_dir", os.path.join(out, "launch_log"), LAUNCH_SCRIPT, "benchmark-train", "--child"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "paddle.distributed.launch",
+            "--nproc_per_node",
+            "2",
+            "--log_dir",
+            os.path.join(out, "launch_log"),
+            LAUNCH_SCRIPT,
+            "benchmark-train",
+            "--child",
+        ]
     print(f"running {mode}, {t} thread(s) ...", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd + [json.dumps(spec)], capture_output=True, text=True, env=env)
     row["load_after"] = _load()
@@ -171,7 +202,9 @@ def _parse(args):
     try:
         threads = [t.strip() if t.strip() == "auto" else int(t) for t in args.threads.split(",") if t.strip()]
     except ValueError:
-        raise SystemExit(f"error: --threads: expected comma-separated positive integers or auto, got {args.threads!r}") from None
+        raise SystemExit(
+            f"error: --threads: expected comma-separated positive integers or auto, got {args.threads!r}"
+        ) from None
     bad = [m for m in modes if m not in MODES]
     if bad or not modes:
         raise SystemExit(f"error: --modes: {', '.join(bad) or 'none given'}; expected a subset of {', '.join(MODES)}")
@@ -189,8 +222,10 @@ def _print_table(args, rows):
 
     from ..utils.cpu import cpu_description
 
-    print(f"\nResNet45 training speed, {os.path.basename(args.config)}, batch {args.batch_size}, "
-          f"{args.steps} timed steps after {args.warmup}, Paddle {paddle.__version__}, CPU {cpu_description()}\n")
+    print(
+        f"\nResNet45 training speed, {os.path.basename(args.config)}, batch {args.batch_size}, "
+        f"{args.steps} timed steps after {args.warmup}, Paddle {paddle.__version__}, CPU {cpu_description()}\n"
+    )
     print("| mode | threads | images/s | vs eager | load before/after | note |\n|---|---:|---:|---:|---|---|")
     base = {r["threads"]: r["images_per_s"] for r in rows if r["mode"] == "eager" and "images_per_s" in r}
     for r in rows:
@@ -204,21 +239,31 @@ def _print_table(args, rows):
             note = note or f"2 processes x {r.get('threads_per_process')} thread(s), batch {args.batch_size // 2} each"
         if not note and r["mode"] == "eager+onednn":
             note = "eager kernels do not call oneDNN in Paddle 3.3 (expect the same as eager)"
-        print(f"| {r['mode']} | {shown} | {f'{ips:.2f}' if ips else '-'} | {ratio} | "
-              f"{r.get('load_before')} / {r.get('load_after', '-')} | {note} |")
+        print(
+            f"| {r['mode']} | {shown} | {f'{ips:.2f}' if ips else '-'} | {ratio} | "
+            f"{r.get('load_before')} / {r.get('load_after', '-')} | {note} |"
+        )
 
 
 def add_arguments(parser):
-    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG,
-                        help="training config (default: rec_resnet45_ctc_demo.yml, the demo recipe's)")
+    parser.add_argument(
+        "-c",
+        "--config",
+        default=DEFAULT_CONFIG,
+        help="training config (default: rec_resnet45_ctc_demo.yml, the demo recipe's)",
+    )
     parser.add_argument("--batch_size", type=int, default=16, help="images per step, all processes (default 16)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per run (default 20)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
-    parser.add_argument("--threads", default="2",
-                        help="comma-separated CPU thread counts per run (dp2: split over its 2 processes), and auto "
-                             "(Global.cpu_threads: null); default 2")
-    parser.add_argument("--modes", default=DEFAULT_MODES,
-                        help=f"comma-separated subset of {','.join(MODES)} (default {DEFAULT_MODES})")
+    parser.add_argument(
+        "--threads",
+        default="2",
+        help="comma-separated CPU thread counts per run (dp2: split over its 2 processes), and auto "
+        "(Global.cpu_threads: null); default 2",
+    )
+    parser.add_argument(
+        "--modes", default=DEFAULT_MODES, help=f"comma-separated subset of {','.join(MODES)} (default {DEFAULT_MODES})"
+    )
     parser.add_argument("--output", help="also write the rows to this JSON file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
 
@@ -236,8 +281,15 @@ def run(args):
     with tempfile.TemporaryDirectory(prefix="ppresnet45-train-speed-") as tmp:
         data = os.path.join(tmp, "data")
         need = args.batch_size * (args.steps + args.warmup)
-        render_dataset(data, min(need, 2000), seed=0, charset="0123456789abcdefghijklmnopqrstuvwxyz", min_len=1,
-                       max_len=10, show_progress=False)
+        render_dataset(
+            data,
+            min(need, 2000),
+            seed=0,
+            charset="0123456789abcdefghijklmnopqrstuvwxyz",
+            min_len=1,
+            max_len=10,
+            show_progress=False,
+        )
         for t in threads:
             for mode in modes:
                 row = _run_row(args, mode, t, data, tmp)

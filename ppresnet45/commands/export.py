@@ -16,11 +16,15 @@ def add_arguments(parser):
     parser.add_argument("--onnx", action="store_true", help="also write model.onnx and check it with ONNX Runtime")
     parser.add_argument("--no_check", action="store_true", help="skip the parity check against the eager model")
     parser.add_argument(
-        "--tolerance", type=positive_float, default=None,
+        "--tolerance",
+        type=positive_float,
+        default=None,
         help=f"max absolute difference of output probabilities in the parity check (default {DEFAULT_TOLERANCE:g})",
     )
     parser.add_argument(
-        "--logit_rtol", type=float, default=None,
+        "--logit_rtol",
+        type=float,
+        default=None,
         help=f"extra tolerance for large logits (untrained models): max(tolerance, logit_rtol*max|logit|/2) "
         f"(default {DEFAULT_LOGIT_RTOL:g}; 0 disables)",
     )
@@ -43,8 +47,10 @@ def run(args):
         config_path=args.config,
     )
     width = "dynamic width" if report["dynamic_width"] else f"fixed width {report['image_shape'][2]}"
-    print(f"exported {report['model_name']} to {report['save_dir']} (input {report['input_shape']}, {width}"
-          f"{', untrained weights' if report['untrained'] else ''})")
+    print(
+        f"exported {report['model_name']} to {report['save_dir']} (input {report['input_shape']}, {width}"
+        f"{', untrained weights' if report['untrained'] else ''})"
+    )
     if report["parity"]:
         worst = max(report["parity"], key=lambda r: r["max_abs"] / r["tolerance"])
         backends = ", ".join(dict.fromkeys(r["backend"] for r in report["parity"]))

@@ -19,6 +19,8 @@ def run(args):
     summary = train(config, show_progress=not args.no_progress)
     if summary.get("best"):
         best = summary["best"]
-        print(f"best acc {best.get('acc', 0.0):.4f} at step {best.get('best_step')} -> "
-              f"{os.path.join(summary['save_model_dir'], 'best_accuracy')}")
+        print(
+            f"best acc {best.get('acc', 0.0):.4f} at step {best.get('best_step')} -> "
+            f"{os.path.join(summary['save_model_dir'], 'best_accuracy')}"
+        )
     return 0

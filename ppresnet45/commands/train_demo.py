@@ -64,24 +64,52 @@ def _visionlan_stage(step):
 ALGORITHMS = {
     # one run over the curriculum file (see ppresnet45.data.synth.curriculum for why not two stages)
     "ctc": ("rec_resnet45_ctc_demo.yml", [("train", [])], [None]),
-    "abinet": ("rec_resnet45_abinet_demo.yml",
-               [("vision", ["Architecture.Head.use_lang=false"]), ("full", [])], [600, 400]),
-    "visionlan": ("rec_resnet45_visionlan_demo.yml",
-                  [(step, _visionlan_stage(step)) for step in ("LF_1", "LF_2", "LA")], [1500, 500, 1000]),
+    "abinet": (
+        "rec_resnet45_abinet_demo.yml",
+        [("vision", ["Architecture.Head.use_lang=false"]), ("full", [])],
+        [600, 400],
+    ),
+    "visionlan": (
+        "rec_resnet45_visionlan_demo.yml",
+        [(step, _visionlan_stage(step)) for step in ("LF_1", "LF_2", "LA")],
+        [1500, 500, 1000],
+    ),
 }
 DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", ALGORITHMS["ctc"][0])
 
 
-def render_split(out_dir, name, num, seed, charset, augment, exclude=None, unique=False, show_progress=True,
-                 fonts=None, folder_per_family=False, ramp=None):
+def render_split(
+    out_dir,
+    name,
+    num,
+    seed,
+    charset,
+    augment,
+    exclude=None,
+    unique=False,
+    show_progress=True,
+    fonts=None,
+    folder_per_family=False,
+    ramp=None,
+):
     """Render ``num`` lines as ``out_dir/<name>/*.png`` + ``out_dir/<name>.txt`` unless they exist
     with the same settings; returns (label file, its texts)."""
     from ..data.synth import read_label_texts, render_dataset
 
-    settings = {"num": num, "seed": seed, "charset": charset, "min_len": 1, "max_len": 10, "unique": unique,
-                "augment": augment, "exclude": len(exclude or ()), "height": 32,
-                "fonts": [os.path.basename(f) for f in fonts or ["builtin"]], "per_family": folder_per_family,
-                **(ramp.settings() if ramp is not None else {})}
+    settings = {
+        "num": num,
+        "seed": seed,
+        "charset": charset,
+        "min_len": 1,
+        "max_len": 10,
+        "unique": unique,
+        "augment": augment,
+        "exclude": len(exclude or ()),
+        "height": 32,
+        "fonts": [os.path.basename(f) for f in fonts or ["builtin"]],
+        "per_family": folder_per_family,
+        **(ramp.settings() if ramp is not None else {}),
+    }
     stamp = os.path.join(out_dir, name + ".render.json")
     label_file = os.path.join(out_dir, name + ".txt")
     if os.path.isfile(stamp) and os.path.isfile(label_file):
@@ -89,9 +117,24 @@ def render_split(out_dir, name, num, seed, charset, augment, exclude=None, uniqu
             if json.load(f) == settings:
                 print(f"reusing {label_file}")
                 return label_file, read_label_texts(label_file)
-    render_dataset(out_dir, num, seed=seed, charset=charset, min_len=1, max_len=10, height=32, augment=augment,
-                   label_file=name + ".txt", image_subdir=name, exclude_texts=exclude, unique=unique,
-                   show_progress=show_progress, fonts=fonts, folder_per_family=folder_per_family, line_recipe=ramp)
+    render_dataset(
+        out_dir,
+        num,
+        seed=seed,
+        charset=charset,
+        min_len=1,
+        max_len=10,
+        height=32,
+        augment=augment,
+        label_file=name + ".txt",
+        image_subdir=name,
+        exclude_texts=exclude,
+        unique=unique,
+        show_progress=show_progress,
+        fonts=fonts,
+        folder_per_family=folder_per_family,
+        line_recipe=ramp,
+    )
     atomic_write_text(stamp, json.dumps(settings) + "\n")
     return label_file, read_label_texts(label_file)
 
@@ -106,14 +149,25 @@ def _train_distributed(config, nproc, output_dir, no_progress):
 
     if not paddle.is_compiled_with_cuda() or not config["Global"].get("use_gpu"):
         env["PADDLE_DISTRI_BACKEND"] = "gloo"
-    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(nproc),
-           "--log_dir", os.path.join(output_dir, "launch_log"), LAUNCH_SCRIPT, "train",
-           "-c", cfg_path] + (["--no_progress"] if no_progress else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "paddle.distributed.launch",
+        "--nproc_per_node",
+        str(nproc),
+        "--log_dir",
+        os.path.join(output_dir, "launch_log"),
+        LAUNCH_SCRIPT,
+        "train",
+        "-c",
+        cfg_path,
+    ] + (["--no_progress"] if no_progress else [])
     print("running:", " ".join(cmd))
     rc = subprocess.call(cmd, env=env)
     if rc != 0:
-        print(f"error: distributed training failed (exit {rc}); see {output_dir}/launch_log/workerlog.*",
-              file=sys.stderr)
+        print(
+            f"error: distributed training failed (exit {rc}); see {output_dir}/launch_log/workerlog.*", file=sys.stderr
+        )
     return rc
 
 
@@ -123,50 +177,106 @@ DEFAULT_NUM_TRAIN = 12000
 
 def add_arguments(parser):
     parser.add_argument("--output_dir", default="output/demo", help="where data, model and plots go")
-    parser.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="ctc",
-                        help="ctc (default): ResNet45 + CTC; abinet: vision-only pre-training, then the full model; "
-                             "visionlan: LF_1, LF_2, LA. Each with its demo config from configs/rec/")
-    parser.add_argument("-c", "--config", default=None,
-                        help="training config (default: the --algorithm's demo config)")
-    parser.add_argument("--stage_steps", type=int, nargs="+", default=None, metavar="N",
-                        help="steps per training stage (Global.max_steps of each; default: ctc one epoch of each "
-                             "stage's lines, abinet 600 400, visionlan 1500 500 1000)")
-    parser.add_argument("--data_dir", default=None,
-                        help="where the rendered lines go (default OUTPUT/data); share it between runs to compare "
-                             "algorithms on the same lines")
-    parser.add_argument("-o", "--opt", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                        help="config overrides, e.g. Global.max_steps=300")
-    parser.add_argument("--num_train", type=int, default=DEFAULT_NUM_TRAIN,
-                        help=f"training lines to render (default {DEFAULT_NUM_TRAIN}); ctc trains one epoch of them")
-    parser.add_argument("--num_heldout", type=int, default=500,
-                        help="held-out lines of unseen strings, and as many in held-out fonts (default 500)")
-    parser.add_argument("--augment", choices=("diverse", "none", "mixed", "full"), default="diverse",
-                        help="diverse (default): a curriculum file, plain built-in-font lines ramping (--ramp) to "
-                             "every font the installed packages carry except --fonts_holdout, --clean_fraction of "
-                             "those plain, the rest with synth's full style distribution; none: plain lines in the built-in font (the "
-                             "earlier recipe); mixed: --clean_fraction plain, the rest styled (built-in font); "
-                             "full: all styled (built-in font)")
-    parser.add_argument("--fonts_holdout", nargs="+", default=DEFAULT_HOLDOUT, metavar="FAMILY",
-                        help=f"font families never used in training; the held-out-font set is drawn only with "
-                             f"them (default: {' '.join(DEFAULT_HOLDOUT)})")
-    parser.add_argument("--clean_fraction", type=float, default=None,
-                        help="share of plain lines (black on white, no distortion) in the diverse and mixed training "
-                             "sets; diverse draws them in the training fonts, mixed in the built-in font (default: "
-                             "0.25 for diverse, 0.33 for mixed)")
-    parser.add_argument("--ramp", type=float, nargs=2, default=[0.3, 0.7], metavar=("START", "END"),
-                        help="--augment diverse: the curriculum file is all plain built-in-font lines up to fraction "
-                             "START, then the diverse lines' share rises linearly to 1 at fraction END (default 0.3 0.7)")
-    parser.add_argument("--short_len", type=int, default=None,
-                        help="--augment diverse: a length curriculum too: the first line's text has at most this many "
-                             "characters, the cap rising to the full length at START (default: none)")
+    parser.add_argument(
+        "--algorithm",
+        choices=sorted(ALGORITHMS),
+        default="ctc",
+        help="ctc (default): ResNet45 + CTC; abinet: vision-only pre-training, then the full model; "
+        "visionlan: LF_1, LF_2, LA. Each with its demo config from configs/rec/",
+    )
+    parser.add_argument("-c", "--config", default=None, help="training config (default: the --algorithm's demo config)")
+    parser.add_argument(
+        "--stage_steps",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="steps per training stage (Global.max_steps of each; default: ctc one epoch of each "
+        "stage's lines, abinet 600 400, visionlan 1500 500 1000)",
+    )
+    parser.add_argument(
+        "--data_dir",
+        default=None,
+        help="where the rendered lines go (default OUTPUT/data); share it between runs to compare "
+        "algorithms on the same lines",
+    )
+    parser.add_argument(
+        "-o",
+        "--opt",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. Global.max_steps=300",
+    )
+    parser.add_argument(
+        "--num_train",
+        type=int,
+        default=DEFAULT_NUM_TRAIN,
+        help=f"training lines to render (default {DEFAULT_NUM_TRAIN}); ctc trains one epoch of them",
+    )
+    parser.add_argument(
+        "--num_heldout",
+        type=int,
+        default=500,
+        help="held-out lines of unseen strings, and as many in held-out fonts (default 500)",
+    )
+    parser.add_argument(
+        "--augment",
+        choices=("diverse", "none", "mixed", "full"),
+        default="diverse",
+        help="diverse (default): a curriculum file, plain built-in-font lines ramping (--ramp) to "
+        "every font the installed packages carry except --fonts_holdout, --clean_fraction of "
+        "those plain, the rest with synth's full style distribution; none: plain lines in the built-in font (the "
+        "earlier recipe); mixed: --clean_fraction plain, the rest styled (built-in font); "
+        "full: all styled (built-in font)",
+    )
+    parser.add_argument(
+        "--fonts_holdout",
+        nargs="+",
+        default=DEFAULT_HOLDOUT,
+        metavar="FAMILY",
+        help=f"font families never used in training; the held-out-font set is drawn only with "
+        f"them (default: {' '.join(DEFAULT_HOLDOUT)})",
+    )
+    parser.add_argument(
+        "--clean_fraction",
+        type=float,
+        default=None,
+        help="share of plain lines (black on white, no distortion) in the diverse and mixed training "
+        "sets; diverse draws them in the training fonts, mixed in the built-in font (default: "
+        "0.25 for diverse, 0.33 for mixed)",
+    )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        nargs=2,
+        default=[0.3, 0.7],
+        metavar=("START", "END"),
+        help="--augment diverse: the curriculum file is all plain built-in-font lines up to fraction "
+        "START, then the diverse lines' share rises linearly to 1 at fraction END (default 0.3 0.7)",
+    )
+    parser.add_argument(
+        "--short_len",
+        type=int,
+        default=None,
+        help="--augment diverse: a length curriculum too: the first line's text has at most this many "
+        "characters, the cap rising to the full length at START (default: none)",
+    )
     parser.add_argument("--nproc", type=int, default=1, help="data-parallel training processes (default 1)")
     parser.add_argument("--target", type=float, default=0.95, help="held-out word accuracy to reach (default 0.95)")
-    parser.add_argument("--target_fonts", type=float, default=0.6,
-                        help="word accuracy to reach on the held-out fonts (default 0.6)")
-    parser.add_argument("--eval_only", action="store_true",
-                        help="skip training: evaluate OUTPUT/model/best_accuracy on the held-out sets (and draw "
-                             "the curves of the training logs there)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target (--target, --target_fonts) is not reached")
+    parser.add_argument(
+        "--target_fonts", type=float, default=0.6, help="word accuracy to reach on the held-out fonts (default 0.6)"
+    )
+    parser.add_argument(
+        "--eval_only",
+        action="store_true",
+        help="skip training: evaluate OUTPUT/model/best_accuracy on the held-out sets (and draw "
+        "the curves of the training logs there)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when a target (--target, --target_fonts) is not reached"
+    )
     parser.add_argument("--no_progress", action="store_true", help="hide progress bars")
 
 
@@ -188,27 +298,81 @@ def _render_all(args, data_dir, charset):
     train_fonts, held_fonts = split_fonts(fonts, args.fonts_holdout)
     diverse = args.augment == "diverse"
     line_fonts = train_fonts if diverse else None  # the earlier recipes draw with the built-in font only
-    heldout_file, heldout = render_split(data_dir, "heldout", args.num_heldout, seed=2024, charset=charset,
-                                         augment=args.augment != "none", unique=True, show_progress=progress,
-                                         fonts=line_fonts)
-    fonts_file, fonts_texts = render_split(data_dir, "heldout_fonts", args.num_heldout, seed=2025, charset=charset,
-                                           augment=True, unique=True, exclude=set(heldout),
-                                           show_progress=progress, fonts=held_fonts, folder_per_family=True)
+    heldout_file, heldout = render_split(
+        data_dir,
+        "heldout",
+        args.num_heldout,
+        seed=2024,
+        charset=charset,
+        augment=args.augment != "none",
+        unique=True,
+        show_progress=progress,
+        fonts=line_fonts,
+    )
+    fonts_file, fonts_texts = render_split(
+        data_dir,
+        "heldout_fonts",
+        args.num_heldout,
+        seed=2025,
+        charset=charset,
+        augment=True,
+        unique=True,
+        exclude=set(heldout),
+        show_progress=progress,
+        fonts=held_fonts,
+        folder_per_family=True,
+    )
     exclude = set(heldout) | set(fonts_texts)
     if diverse:
-        ramp = StyleRamp(args.num_train, tuple(train_fonts), args.ramp[0], args.ramp[1], args.clean_fraction,
-                         args.short_len)
-        return heldout_file, fonts_file, [render_split(data_dir, "train_curriculum", args.num_train, seed=8,
-                                                       charset=charset, augment=True, exclude=exclude,
-                                                       show_progress=progress, fonts=train_fonts, ramp=ramp)[0]]
+        ramp = StyleRamp(
+            args.num_train, tuple(train_fonts), args.ramp[0], args.ramp[1], args.clean_fraction, args.short_len
+        )
+        return (
+            heldout_file,
+            fonts_file,
+            [
+                render_split(
+                    data_dir,
+                    "train_curriculum",
+                    args.num_train,
+                    seed=8,
+                    charset=charset,
+                    augment=True,
+                    exclude=exclude,
+                    show_progress=progress,
+                    fonts=train_fonts,
+                    ramp=ramp,
+                )[0]
+            ],
+        )
     n_clean = {"none": args.num_train, "full": 0}.get(args.augment, int(round(args.num_train * args.clean_fraction)))
     train_files = []
     if n_clean:
-        train_files.append(render_split(data_dir, "train_clean", n_clean, seed=7, charset=charset, augment=False,
-                                        exclude=exclude, show_progress=progress)[0])
+        train_files.append(
+            render_split(
+                data_dir,
+                "train_clean",
+                n_clean,
+                seed=7,
+                charset=charset,
+                augment=False,
+                exclude=exclude,
+                show_progress=progress,
+            )[0]
+        )
     if args.num_train - n_clean:
-        train_files.append(render_split(data_dir, "train_aug", args.num_train - n_clean, seed=8, charset=charset,
-                                        augment=True, exclude=exclude, show_progress=progress)[0])
+        train_files.append(
+            render_split(
+                data_dir,
+                "train_aug",
+                args.num_train - n_clean,
+                seed=8,
+                charset=charset,
+                augment=True,
+                exclude=exclude,
+                show_progress=progress,
+            )[0]
+        )
     return heldout_file, fonts_file, train_files
 
 
@@ -220,8 +384,12 @@ def _stages(args):
 def _evaluate(config, model_dir, label_file, name, progress):
     """Evaluate ``best_accuracy`` on one label file; the report goes to ``model_dir/eval_<name>/``."""
     cfg = merge_overrides(config, [f"Eval.dataset.label_file_list=[{label_file}]"])
-    return evaluate_checkpoint(cfg, checkpoint=os.path.join(model_dir, "best_accuracy"),
-                               output_dir=os.path.join(model_dir, f"eval_{name}"), show_progress=progress)
+    return evaluate_checkpoint(
+        cfg,
+        checkpoint=os.path.join(model_dir, "best_accuracy"),
+        output_dir=os.path.join(model_dir, f"eval_{name}"),
+        show_progress=progress,
+    )
 
 
 def _run(args):
@@ -232,14 +400,18 @@ def _run(args):
     if not 0.0 <= args.clean_fraction <= 1.0:
         raise ConfigError(f"--clean_fraction: expected a number in [0, 1], got {args.clean_fraction}")
     if not 0.0 <= args.ramp[0] <= args.ramp[1] <= 1.0 or (args.short_len is not None and args.short_len < 1):
-        raise ConfigError(f"--ramp: expected 0 <= START <= END <= 1 (got {args.ramp[0]} {args.ramp[1]}) and "
-                          f"--short_len positive (got {args.short_len})")
+        raise ConfigError(
+            f"--ramp: expected 0 <= START <= END <= 1 (got {args.ramp[0]} {args.ramp[1]}) and "
+            f"--short_len positive (got {args.short_len})"
+        )
     stages = _stages(args)
     if args.stage_steps is None:
-        args.stage_steps = ALGORITHMS[args.algorithm][2][:len(stages)]
+        args.stage_steps = ALGORITHMS[args.algorithm][2][: len(stages)]
     if len(args.stage_steps) != len(stages) or any(n is not None and n < 1 for n in args.stage_steps):
-        raise ConfigError(f"--stage_steps: expected {len(stages)} positive step count(s) for --algorithm "
-                          f"{args.algorithm} (stages {', '.join(name for name, _ in stages)}), got {args.stage_steps}")
+        raise ConfigError(
+            f"--stage_steps: expected {len(stages)} positive step count(s) for --algorithm "
+            f"{args.algorithm} (stages {', '.join(name for name, _ in stages)}), got {args.stage_steps}"
+        )
     if args.config is None:
         args.config = os.path.join(PACKAGE_CONFIG_DIR, "rec", ALGORITHMS[args.algorithm][0])
     out = os.path.abspath(args.output_dir)
@@ -276,31 +448,50 @@ def _run(args):
     png = None
     stages = _stages(args)
     if all(os.path.isfile(os.path.join(_stage_dir(out, stages, i), "train_log.jsonl")) for i in range(len(stages))):
-        png = plot_training_log(_joined_log(out, stages), os.path.join(out, "curves.png"),
-                                title=f"ResNet45 + {args.algorithm} demo (digits + lowercase, unseen strings)")
+        png = plot_training_log(
+            _joined_log(out, stages),
+            os.path.join(out, "curves.png"),
+            title=f"ResNet45 + {args.algorithm} demo (digits + lowercase, unseen strings)",
+        )
     timings["total_s"] = time.time() - t0
     acc = metrics["acc"]
-    result = {"heldout_acc": acc, "heldout_norm_edit_dis": metrics["norm_edit_dis"],
-              "heldout_fonts_acc": font_metrics["acc"], "heldout_fonts_norm_edit_dis": font_metrics["norm_edit_dis"],
-              "heldout_fonts_by_font": font_metrics.get("acc_by_group"), "fonts_holdout": args.fonts_holdout,
-              "target": args.target, "target_met": acc >= args.target, "target_fonts": args.target_fonts,
-              "target_fonts_met": font_metrics["acc"] >= args.target_fonts, "num_train": args.num_train,
-              "num_heldout": args.num_heldout, "nproc": args.nproc, "augment": args.augment,
-              "algorithm": args.algorithm, "stages": [name for name, _ in _stages(args)], "stage_steps": args.stage_steps,
-              "clean_fraction": args.clean_fraction if args.augment in ("mixed", "diverse") else None,
-              "ramp": args.ramp if args.augment == "diverse" else None, "seed": config["Global"].get("seed"),
-              "timings": timings,
-              "eval_result": metrics["result_file"], "eval_result_heldout_fonts": font_metrics["result_file"],
-              "curves": png}
+    result = {
+        "heldout_acc": acc,
+        "heldout_norm_edit_dis": metrics["norm_edit_dis"],
+        "heldout_fonts_acc": font_metrics["acc"],
+        "heldout_fonts_norm_edit_dis": font_metrics["norm_edit_dis"],
+        "heldout_fonts_by_font": font_metrics.get("acc_by_group"),
+        "fonts_holdout": args.fonts_holdout,
+        "target": args.target,
+        "target_met": acc >= args.target,
+        "target_fonts": args.target_fonts,
+        "target_fonts_met": font_metrics["acc"] >= args.target_fonts,
+        "num_train": args.num_train,
+        "num_heldout": args.num_heldout,
+        "nproc": args.nproc,
+        "augment": args.augment,
+        "algorithm": args.algorithm,
+        "stages": [name for name, _ in _stages(args)],
+        "stage_steps": args.stage_steps,
+        "clean_fraction": args.clean_fraction if args.augment in ("mixed", "diverse") else None,
+        "ramp": args.ramp if args.augment == "diverse" else None,
+        "seed": config["Global"].get("seed"),
+        "timings": timings,
+        "eval_result": metrics["result_file"],
+        "eval_result_heldout_fonts": font_metrics["result_file"],
+        "curves": png,
+    }
     atomic_write_text(os.path.join(out, "demo_result.json"), json.dumps(result, indent=2) + "\n")
     print("held-out strings, training fonts:\n" + format_metrics(metrics))
     print("held-out fonts (never seen in training):\n" + format_metrics(font_metrics))
     fonts_acc = font_metrics["acc"]
     print(f"curves: {png}\nresult: {os.path.join(out, 'demo_result.json')}")
-    print(f"held-out word accuracy {acc:.4f} (target {args.target:.2f}: {'met' if acc >= args.target else 'NOT met'}); "
-          f"held-out fonts {fonts_acc:.4f} (target {args.target_fonts:.2f}: "
-          f"{'met' if fonts_acc >= args.target_fonts else 'NOT met'}); total {timings['total_s'] / 60:.1f} min "
-          f"(training {timings['train_s'] / 60:.1f} min)")
+    print(
+        f"held-out word accuracy {acc:.4f} (target {args.target:.2f}: {'met' if acc >= args.target else 'NOT met'}); "
+        f"held-out fonts {fonts_acc:.4f} (target {args.target_fonts:.2f}: "
+        f"{'met' if fonts_acc >= args.target_fonts else 'NOT met'}); total {timings['total_s'] / 60:.1f} min "
+        f"(training {timings['train_s'] / 60:.1f} min)"
+    )
     return 1 if args.check and (acc < args.target or fonts_acc < args.target_fonts) else 0
 
 
@@ -341,8 +532,10 @@ def _train(config, args, out, train_files):
     """Train every stage of ``--algorithm``; each later stage starts from the previous stage's best_accuracy."""
     stages = _stages(args)
     for i, ((name, stage_opts), steps) in enumerate(zip(stages, args.stage_steps)):
-        opts = list(stage_opts) + [f"Global.save_model_dir={_stage_dir(out, stages, i)}",
-                                   f"Train.dataset.label_file_list=[{', '.join(train_files)}]"]
+        opts = list(stage_opts) + [
+            f"Global.save_model_dir={_stage_dir(out, stages, i)}",
+            f"Train.dataset.label_file_list=[{', '.join(train_files)}]",
+        ]
         if steps is not None:
             opts.append(f"Global.max_steps={steps}")
         if i:

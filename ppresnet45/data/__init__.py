@@ -16,7 +16,19 @@ _LAZY = {
     "LMDBDataSet": "lmdb_dataset",
     "RecAug": "rec_aug",
     **dict.fromkeys(("RecBatchSampler", "RecDataLoader", "build_dataloader", "collate_with_counts"), "loader"),
-    **dict.fromkeys(("SKIP_REASONS", "CTCLabelEncode", "DecodeImage", "KeepKeys", "RecResizeImg", "SkipSample", "apply_transforms", "build_transforms"), "transforms"),
+    **dict.fromkeys(
+        (
+            "SKIP_REASONS",
+            "CTCLabelEncode",
+            "DecodeImage",
+            "KeepKeys",
+            "RecResizeImg",
+            "SkipSample",
+            "apply_transforms",
+            "build_transforms",
+        ),
+        "transforms",
+    ),
     **dict.fromkeys(("VLLabelEncode", "VLRecResizeImg"), "visionlan_transforms"),
 }
 

@@ -44,10 +44,17 @@ class ABINetLabelEncode(CTCLabelEncode):
         global_config (dict | None): the config's ``Global`` section.
     """
 
-    def __init__(self, max_text_length=None, character_dict_path=None, use_space_char=None, ignore_index=100,
-                 drop_unknown_chars=None, lower=None, global_config=None):
-        super().__init__(max_text_length, character_dict_path, use_space_char, drop_unknown_chars, lower,
-                         global_config)
+    def __init__(
+        self,
+        max_text_length=None,
+        character_dict_path=None,
+        use_space_char=None,
+        ignore_index=100,
+        drop_unknown_chars=None,
+        lower=None,
+        global_config=None,
+    ):
+        super().__init__(max_text_length, character_dict_path, use_space_char, drop_unknown_chars, lower, global_config)
         num_classes = len(self.charset.characters) + 1
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, int) or 0 <= ignore_index < num_classes:
             raise ConfigError(
@@ -67,8 +74,11 @@ class ABINetLabelEncode(CTCLabelEncode):
         raw = data.get("label", "")
         text, reason = self.clean_text(raw)
         if reason == "label_too_long":
-            raise SkipSample(reason, f"{raw!r}: {len(text)} characters, ABINet takes at most "
-                                     f"max_text_length - 1 = {self.max_text_length - 1}")
+            raise SkipSample(
+                reason,
+                f"{raw!r}: {len(text)} characters, ABINet takes at most "
+                f"max_text_length - 1 = {self.max_text_length - 1}",
+            )
         if reason is not None:
             raise SkipSample(reason, repr(raw))
         indices, _ = self.charset.encode(text)
@@ -95,8 +105,12 @@ class ABINetRecResizeImg:
 
     def __init__(self, image_shape=None, global_config=None):
         shape = _global(global_config, "image_shape", image_shape)
-        if (not isinstance(shape, (list, tuple)) or len(shape) != 3 or shape[0] != 3
-                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)):
+        if (
+            not isinstance(shape, (list, tuple))
+            or len(shape) != 3
+            or shape[0] != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
+        ):
             raise ConfigError(f"ABINetRecResizeImg.image_shape: expected [3, H, W] of positive ints, got {shape!r}")
         self.image_shape = list(shape)
 
@@ -148,9 +162,13 @@ def _check_number(name, value, low=0.0, high=None):
 
 
 def _check_pair(name, value, positive=False):
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-            or (positive and not 0 < value[0] <= value[1]) or (not positive and min(value) < 0)):
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        or (positive and not 0 < value[0] <= value[1])
+        or (not positive and min(value) < 0)
+    ):
         what = "0 < low <= high" if positive else "non-negative numbers"
         raise ConfigError(f"ABINetRecAug.{name}: expected a pair [a, b] of {what}, got {value!r}")
     return tuple(float(v) for v in value)
@@ -181,9 +199,23 @@ class ABINetRecAug:
         hue (float): hue shift range ``± value`` (fraction of the hue circle, <= 0.5).
     """
 
-    def __init__(self, geometry_p=0.5, deterioration_p=0.25, colorjitter_p=0.25, degrees=45, scale=(0.5, 2.0),
-                 shear=(45, 15), distortion=0.5, noise_var=20, blur_degrees=6, rescale_factor=4, brightness=0.5,
-                 contrast=0.5, saturation=0.5, hue=0.1):
+    def __init__(
+        self,
+        geometry_p=0.5,
+        deterioration_p=0.25,
+        colorjitter_p=0.25,
+        degrees=45,
+        scale=(0.5, 2.0),
+        shear=(45, 15),
+        distortion=0.5,
+        noise_var=20,
+        blur_degrees=6,
+        rescale_factor=4,
+        brightness=0.5,
+        contrast=0.5,
+        saturation=0.5,
+        hue=0.1,
+    ):
         self.geometry_p = _check_number("geometry_p", geometry_p, 0.0, 1.0)
         self.deterioration_p = _check_number("deterioration_p", deterioration_p, 0.0, 1.0)
         self.colorjitter_p = _check_number("colorjitter_p", colorjitter_p, 0.0, 1.0)
@@ -249,18 +281,19 @@ class ABINetRecAug:
         oh = _asym(rng, self.distortion * h / 2, 4).astype(np.int32)
         ow = _asym(rng, self.distortion * w / 2, 4).astype(np.int32)
         src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
-        dst = np.float32([[ow[0], oh[0]], [w - 1 - ow[1], oh[1]], [w - 1 - ow[2], h - 1 - oh[2]],
-                          [ow[3], h - 1 - oh[3]]])
+        dst = np.float32(
+            [[ow[0], oh[0]], [w - 1 - ow[1], oh[1]], [w - 1 - ow[2], h - 1 - oh[2]], [ow[3], h - 1 - oh[3]]]
+        )
         m = cv2.getPerspectiveTransform(src, dst)
         out = cv2.warpPerspective(img, m, (w, h), flags=_interp(rng), borderMode=cv2.BORDER_REPLICATE)
         x0, y0 = (int(v) for v in dst.min(axis=0))
         x1, y1 = (int(v) for v in dst.max(axis=0))
-        return out[y0: y1 + 1, x0: x1 + 1]
+        return out[y0 : y1 + 1, x0 : x1 + 1]
 
     # -- deterioration
     def _noise(self, img, rng):
         var = max(int(_asym(rng, self.noise_var)), 1)
-        noisy = img.astype(np.float32) + rng.normal(0.0, var ** 0.5, img.shape).astype(np.float32)
+        noisy = img.astype(np.float32) + rng.normal(0.0, var**0.5, img.shape).astype(np.float32)
         return np.clip(noisy, 0, 255).astype(np.uint8)
 
     def _blur(self, img, rng):

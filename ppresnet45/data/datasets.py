@@ -72,8 +72,9 @@ def _ratios(ratio_list, n_sources, key):
     out = []
     for i, r in enumerate(ratio_list):
         if not isinstance(r, (int, float)) or isinstance(r, bool) or not 0 <= r <= MAX_RATIO:
-            raise ConfigError(f"{key}[{i}]: expected a number in [0, {MAX_RATIO:g}] (1: every entry once per "
-                              f"epoch), got {r!r}")
+            raise ConfigError(
+                f"{key}[{i}]: expected a number in [0, {MAX_RATIO:g}] (1: every entry once per epoch), got {r!r}"
+            )
         out.append(float(r))
     return out
 
@@ -122,8 +123,11 @@ class RecDataSet(paddle.io.Dataset):
         self.source_bounds = np.concatenate([[0], np.cumsum(source_sizes)]).astype(np.int64)
         checker = next((op.check_label for op in self.ops if hasattr(op, "check_label")), None)
         reasons = np.full(n, _VALID, dtype=np.int8)
-        it = labels if n < 200000 else tqdm(labels, total=n, desc=f"{type(self).__name__}: checking labels",
-                                            unit="label")
+        it = (
+            labels
+            if n < 200000
+            else tqdm(labels, total=n, desc=f"{type(self).__name__}: checking labels", unit="label")
+        )
         for i, text in enumerate(it):
             reason = label_reasons[i] if label_reasons is not None else None
             if reason is None and text is None:
@@ -134,8 +138,7 @@ class RecDataSet(paddle.io.Dataset):
                 reasons[i] = REASON_INDEX[reason]
         self.entry_reasons = reasons
         self.valid_ids = np.flatnonzero(reasons == _VALID).astype(np.int64)
-        self.prescan_counts = {r: int(np.sum(reasons == i)) for i, r in enumerate(SKIP_REASONS)
-                               if np.any(reasons == i)}
+        self.prescan_counts = {r: int(np.sum(reasons == i)) for i, r in enumerate(SKIP_REASONS) if np.any(reasons == i)}
         self._valid_by_source = [
             self.valid_ids[(self.valid_ids >= lo) & (self.valid_ids < hi)]
             for lo, hi in zip(self.source_bounds[:-1], self.source_bounds[1:])
@@ -255,8 +258,13 @@ class RecDataSet(paddle.io.Dataset):
     def _log_skip(self, reason, entry, detail):
         self._skips_logged += 1
         if self._skips_logged <= _LOG_FIRST_SKIPS:
-            logger.warning("%s: skipped %s (%s)%s", type(self).__name__, detail, reason,
-                           "; further skips are only counted" if self._skips_logged == _LOG_FIRST_SKIPS else "")
+            logger.warning(
+                "%s: skipped %s (%s)%s",
+                type(self).__name__,
+                detail,
+                reason,
+                "; further skips are only counted" if self._skips_logged == _LOG_FIRST_SKIPS else "",
+            )
 
 
 @DATASETS.register()
@@ -274,8 +282,17 @@ class SimpleDataSet(RecDataSet):
         ext_op_transform_idx (int | None): accepted for PaddleOCR configs; unused.
     """
 
-    def __init__(self, data_dir, label_file_list, ratio_list=None, delimiter="\t", transforms=None,
-                 global_config=None, seed=0, ext_op_transform_idx=None):
+    def __init__(
+        self,
+        data_dir,
+        label_file_list,
+        ratio_list=None,
+        delimiter="\t",
+        transforms=None,
+        global_config=None,
+        seed=0,
+        ext_op_transform_idx=None,
+    ):
         super().__init__(transforms=transforms, ratio_list=ratio_list, global_config=global_config, seed=seed)
         self.data_dir = _as_path(data_dir, "SimpleDataSet.data_dir") if data_dir is not None else ""
         if self.data_dir and not os.path.isdir(self.data_dir):

@@ -58,8 +58,9 @@ def iter_label_lines(path, delimiter="\t"):
             yield LabelLine(lineno, shown, None, f"not UTF-8 text (byte {exc.start})", shown)
             continue
         if delimiter not in text:
-            yield LabelLine(lineno, "", None, f"expected {EXPECTED.replace('<TAB>', _shown(delimiter))}, "
-                                              f"got {text[:60]!r}", text)
+            yield LabelLine(
+                lineno, "", None, f"expected {EXPECTED.replace('<TAB>', _shown(delimiter))}, got {text[:60]!r}", text
+            )
             continue
         image, label = text.split(delimiter, 1)
         if not image.strip():

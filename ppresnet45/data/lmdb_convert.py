@@ -28,8 +28,16 @@ logger = logging.getLogger(__name__)
 _MIN_MAP_SIZE = 64 << 20
 
 
-def create_lmdb_dataset(label_file, data_dir=None, output_dir=None, delimiter="\t", check=False, overwrite=False,
-                        commit_every=1000, show_progress=True):
+def create_lmdb_dataset(
+    label_file,
+    data_dir=None,
+    output_dir=None,
+    delimiter="\t",
+    check=False,
+    overwrite=False,
+    commit_every=1000,
+    show_progress=True,
+):
     """Write the images and labels listed in ``label_file`` into an LMDB at ``output_dir``.
 
     Samples whose image is missing (or, with ``check``, does not decode) are skipped and
@@ -74,8 +82,13 @@ def create_lmdb_dataset(label_file, data_dir=None, output_dir=None, delimiter="\
                 f"{stats['missing_image']} missing, {stats['undecodable_image']} undecodable, "
                 f"{stats['malformed_label']} malformed lines"
             )
-        report = dict(stats, output=os.path.abspath(output_dir), label_file=os.path.abspath(label_file),
-                      data_dir=os.path.abspath(data_dir), checked=bool(check))
+        report = dict(
+            stats,
+            output=os.path.abspath(output_dir),
+            label_file=os.path.abspath(label_file),
+            data_dir=os.path.abspath(data_dir),
+            checked=bool(check),
+        )
         with open(os.path.join(tmp, "convert_report.json"), "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2)
     return report

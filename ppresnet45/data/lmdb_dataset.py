@@ -100,8 +100,9 @@ class LMDBDataSet(RecDataSet):
                         f"LMDBDataSet: '{env_dir}' has no valid 'num-samples' record (got {raw!r}); "
                         f"expected the standard layout num-samples / image-%09d / label-%09d"
                     ) from None
-                for i in tqdm(range(1, n + 1), desc=f"LMDBDataSet: reading labels of {env_dir}", unit="label",
-                              disable=n < 200000):
+                for i in tqdm(
+                    range(1, n + 1), desc=f"LMDBDataSet: reading labels of {env_dir}", unit="label", disable=n < 200000
+                ):
                     lab = txn.get(b"label-%09d" % i)
                     try:
                         labels.append(lab.decode("utf-8") if lab is not None else None)

@@ -43,8 +43,9 @@ class RecBatchSampler:
         start_batch (int): batches of that first epoch to skip (resuming mid-epoch).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=True, drop_last=False, seed=0, rank=0, world_size=1, epoch=0,
-                 start_batch=0):
+    def __init__(
+        self, dataset, batch_size, shuffle=True, drop_last=False, seed=0, rank=0, world_size=1, epoch=0, start_batch=0
+    ):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ConfigError(f"batch_size_per_card: expected a positive int, got {batch_size!r}")
         if not isinstance(world_size, int) or world_size < 1:
@@ -112,7 +113,7 @@ class RecBatchSampler:
         n_batches = len(self)
         start, self.start_batch = self.start_batch, 0  # the offset applies to one pass only
         for b in range(start, n_batches):
-            chunk = keys[b * self.batch_size: (b + 1) * self.batch_size]
+            chunk = keys[b * self.batch_size : (b + 1) * self.batch_size]
             yield [tuple(int(v) for v in k) for k in chunk]
 
 
@@ -319,8 +320,17 @@ def build_dataloader(config, mode, seed=0, rank=0, world_size=1, epoch=0, start_
         flags[key] = value
 
     dataset = build_dataset(config, mode, seed=seed)
-    sampler = RecBatchSampler(dataset, batch_size, shuffle=flags["shuffle"], drop_last=flags["drop_last"],
-                              seed=seed, rank=rank, world_size=world_size, epoch=epoch, start_batch=0)
+    sampler = RecBatchSampler(
+        dataset,
+        batch_size,
+        shuffle=flags["shuffle"],
+        drop_last=flags["drop_last"],
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        epoch=epoch,
+        start_batch=0,
+    )
     if len(dataset.epoch_entries(epoch)) == 0:
         raise ConfigError(f"{mode}.dataset.ratio_list: an epoch draws no sample (ratios {dataset.ratios})")
     if len(sampler) == 0:

@@ -34,14 +34,35 @@ class RecAug:
         use_tia (bool): ``False`` turns the geometric jitter off (PaddleOCR argument).
     """
 
-    def __init__(self, tia_prob=0.3, crop_prob=0.3, blur_prob=0.2, noise_prob=0.2, hsv_aug_prob=0.2,
-                 contrast_prob=0.2, jitter_prob=0.2, reverse_prob=0.0, max_angle=3.0, max_perspective=0.15,
-                 max_noise_std=8.0, aug_prob=1.0, use_tia=True):
+    def __init__(
+        self,
+        tia_prob=0.3,
+        crop_prob=0.3,
+        blur_prob=0.2,
+        noise_prob=0.2,
+        hsv_aug_prob=0.2,
+        contrast_prob=0.2,
+        jitter_prob=0.2,
+        reverse_prob=0.0,
+        max_angle=3.0,
+        max_perspective=0.15,
+        max_noise_std=8.0,
+        aug_prob=1.0,
+        use_tia=True,
+    ):
         if not use_tia:
             tia_prob = 0.0
-        probs = dict(aug_prob=aug_prob, tia_prob=tia_prob, crop_prob=crop_prob, blur_prob=blur_prob,
-                     noise_prob=noise_prob, hsv_aug_prob=hsv_aug_prob, contrast_prob=contrast_prob,
-                     jitter_prob=jitter_prob, reverse_prob=reverse_prob)
+        probs = dict(
+            aug_prob=aug_prob,
+            tia_prob=tia_prob,
+            crop_prob=crop_prob,
+            blur_prob=blur_prob,
+            noise_prob=noise_prob,
+            hsv_aug_prob=hsv_aug_prob,
+            contrast_prob=contrast_prob,
+            jitter_prob=jitter_prob,
+            reverse_prob=reverse_prob,
+        )
         for key, p in probs.items():
             if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
                 raise ConfigError(f"RecAug.{key}: expected a probability in [0, 1], got {p!r}")
@@ -122,7 +143,7 @@ class RecAug:
             return img
         top, bottom = (int(v) for v in rng.integers(0, max(1, h // 8) + 1, size=2))
         left, right = (int(v) for v in rng.integers(0, max(1, w // 32) + 1, size=2))
-        return img[top: h - bottom, left: w - right]
+        return img[top : h - bottom, left : w - right]
 
     @staticmethod
     def _shift(img, rng):

@@ -128,8 +128,15 @@ class CTCLabelEncode:
         global_config (dict | None): the config's ``Global`` section.
     """
 
-    def __init__(self, max_text_length=None, character_dict_path=None, use_space_char=None,
-                 drop_unknown_chars=None, lower=None, global_config=None):
+    def __init__(
+        self,
+        max_text_length=None,
+        character_dict_path=None,
+        use_space_char=None,
+        drop_unknown_chars=None,
+        lower=None,
+        global_config=None,
+    ):
         self.max_text_length = int(_global(global_config, "max_text_length", max_text_length, 25))
         if self.max_text_length < 1:
             raise ConfigError(f"CTCLabelEncode.max_text_length: expected a positive int, got {self.max_text_length}")
@@ -190,8 +197,15 @@ class RecResizeImg:
             ignored (training and inference share one resize here).
     """
 
-    def __init__(self, image_shape=None, padding=True, global_config=None, infer_mode=False, eval_mode=False,
-                 character_dict_path=None):
+    def __init__(
+        self,
+        image_shape=None,
+        padding=True,
+        global_config=None,
+        infer_mode=False,
+        eval_mode=False,
+        character_dict_path=None,
+    ):
         shape = _global(global_config, "image_shape", image_shape)
         if (
             not isinstance(shape, (list, tuple))
@@ -258,7 +272,7 @@ def build_transforms(transform_list, global_config=None, key="transforms"):
             item = {item: None}
         if not isinstance(item, dict) or len(item) != 1:
             raise ConfigError(f"{key}[{i}]: expected one {{Name: args}} mapping, got {item!r}")
-        (name, args), = item.items()
+        ((name, args),) = item.items()
         if args is None:
             args = {}
         if not isinstance(args, dict):

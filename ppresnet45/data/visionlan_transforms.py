@@ -61,7 +61,7 @@ class VLLabelEncode(CTCLabelEncode):
         if rng is None:
             rng = np.random.default_rng()
         pos = int(rng.integers(len(indices)))
-        res, sub = indices[:pos] + indices[pos + 1:], [indices[pos]]
+        res, sub = indices[:pos] + indices[pos + 1 :], [indices[pos]]
         data["label"] = self._row(indices)
         data["length"] = np.array(len(indices), dtype=np.int64)
         data["label_res"] = self._row(res)
@@ -88,8 +88,7 @@ class VLRecResizeImg:
         infer_mode, character_dict_path, padding: accepted for PaddleOCR configs and ignored.
     """
 
-    def __init__(self, image_shape=None, global_config=None, infer_mode=False, character_dict_path=None,
-                 padding=True):
+    def __init__(self, image_shape=None, global_config=None, infer_mode=False, character_dict_path=None, padding=True):
         shape = _global(global_config, "image_shape", image_shape)
         if (
             not isinstance(shape, (list, tuple))
@@ -109,8 +108,10 @@ class VLRecResizeImg:
             raise ConfigError("VLRecResizeImg: 'image' is not decoded; put DecodeImage (channel_first: false) first")
         have = 1 if img.ndim == 2 or img.shape[2] == 1 else img.shape[2]
         if have != channels:
-            raise ConfigError(f"VLRecResizeImg.image_shape: {channels} channel(s) but the image has {have}; "
-                              f"decode with DecodeImage img_mode {'GRAY' if channels == 1 else 'RGB'}")
+            raise ConfigError(
+                f"VLRecResizeImg.image_shape: {channels} channel(s) but the image has {have}; "
+                f"decode with DecodeImage img_mode {'GRAY' if channels == 1 else 'RGB'}"
+            )
         resized = cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
         resized = resized.reshape(height, width, channels)
         data["image"] = np.ascontiguousarray(resized.transpose(2, 0, 1) / 255.0, dtype=np.float32)

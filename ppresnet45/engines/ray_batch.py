@@ -51,8 +51,13 @@ class RecognizeBatch:
         rows = self.recognizer(inputs)
         share = (time.perf_counter() - t0) / max(len(rows), 1)
         runtime = f"{self.recognizer.backend}/{self.recognizer.precision}"
-        return {"pos": batch["pos"], "row": [json.dumps(r, ensure_ascii=False) for r in rows],
-                "runtime": [runtime] * len(rows), "worker": [self.worker] * len(rows), "busy_s": [share] * len(rows)}
+        return {
+            "pos": batch["pos"],
+            "row": [json.dumps(r, ensure_ascii=False) for r in rows],
+            "runtime": [runtime] * len(rows),
+            "worker": [self.worker] * len(rows),
+            "busy_s": [share] * len(rows),
+        }
 
 
 def import_ray():
@@ -81,9 +86,11 @@ def plan_threads(node_cpus, workers, cpu_threads=None):
     threads = cpu_threads or max(1, min(biggest, total // max(workers, 1)))
     fits = sum(int(c) // threads for c in node_cpus)
     if fits < workers:
-        raise DataError(f"--workers {workers} with {threads} thread(s) each: the Ray cluster has room for {fits} "
-                        f"(CPUs per node: {', '.join(str(int(c)) for c in node_cpus) or 'none'}); "
-                        "lower --workers or --cpu_threads, or add nodes")
+        raise DataError(
+            f"--workers {workers} with {threads} thread(s) each: the Ray cluster has room for {fits} "
+            f"(CPUs per node: {', '.join(str(int(c)) for c in node_cpus) or 'none'}); "
+            "lower --workers or --cpu_threads, or add nodes"
+        )
     return threads
 
 
@@ -149,17 +156,33 @@ class RayBatchEngine:
         self.threads = plan_threads(node_cpus, self.workers, self.cpu_threads)
         settings = dict(recognizer.settings(), cpu_threads=self.threads)
         rows_per_call = self.batch_rows or settings["batch_size"] * WINDOW_BATCHES
-        items = [{"pos": i, "path": "" if isinstance(x, BadInput) else os.fspath(x),
-                  "bad": x.reason if isinstance(x, BadInput) else ""} for i, x in enumerate(inputs)]
+        items = [
+            {
+                "pos": i,
+                "path": "" if isinstance(x, BadInput) else os.fspath(x),
+                "bad": x.reason if isinstance(x, BadInput) else "",
+            }
+            for i, x in enumerate(inputs)
+        ]
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         blocks = max(1, -(-len(items) // rows_per_call))
         ds = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
-            RecognizeBatch, fn_constructor_kwargs={"settings": settings}, batch_size=rows_per_call,
-            compute=ray.data.ActorPoolStrategy(size=self.workers), num_cpus=self.threads, batch_format="numpy")
+            RecognizeBatch,
+            fn_constructor_kwargs={"settings": settings},
+            batch_size=rows_per_call,
+            compute=ray.data.ActorPoolStrategy(size=self.workers),
+            num_cpus=self.threads,
+            batch_format="numpy",
+        )
         failed = 0
-        with tqdm(total=len(items), desc=f"recognize (ray, {self.workers} workers)", unit="img",
-                  dynamic_ncols=True, disable=not progress) as bar:
+        with tqdm(
+            total=len(items),
+            desc=f"recognize (ray, {self.workers} workers)",
+            unit="img",
+            dynamic_ncols=True,
+            disable=not progress,
+        ) as bar:
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
                 rows = [json.loads(r) for r in batch["row"]]
                 if self.backend is None and len(batch["runtime"]):
@@ -173,6 +196,10 @@ class RayBatchEngine:
                 yield [int(p) for p in batch["pos"]], rows
         wall = time.perf_counter() - t0
         busiest = max(self.busy_by_worker.values(), default=0.0)
-        self.stats.update(wall_s=wall, threads=self.threads, failed=failed,
-                          images_per_s=(len(items) - failed) / wall if wall > 0 else 0.0,
-                          busy_images_per_s=len(items) / busiest if busiest > 0 else 0.0)
+        self.stats.update(
+            wall_s=wall,
+            threads=self.threads,
+            failed=failed,
+            images_per_s=(len(items) - failed) / wall if wall > 0 else 0.0,
+            busy_images_per_s=len(items) / busiest if busiest > 0 else 0.0,
+        )

@@ -82,17 +82,20 @@ def _loaded(config: dict[str, Any] | StrPath, config_path: StrPath | None) -> tu
     return load_config(config), os.fspath(config)
 
 
-def _check_options(save_dir: StrPath | None, tolerance: float | None,
-                   logit_rtol: float | None) -> tuple[float, float]:
+def _check_options(save_dir: StrPath | None, tolerance: float | None, logit_rtol: float | None) -> tuple[float, float]:
     """``(tolerance, logit_rtol)`` with their defaults, after checking them and ``save_dir``."""
     if not save_dir:
-        raise ConfigError("Global.save_inference_dir: no export directory given "
-                          "(set it or pass -o Global.save_inference_dir=DIR)")
+        raise ConfigError(
+            "Global.save_inference_dir: no export directory given (set it or pass -o Global.save_inference_dir=DIR)"
+        )
     if os.path.exists(save_dir) and not os.path.isdir(save_dir):
         raise ConfigError(f"Global.save_inference_dir: '{save_dir}' exists and is not a directory")
     tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not (
-            tolerance > 0 and math.isfinite(tolerance)):
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, (int, float))
+        or not (tolerance > 0 and math.isfinite(tolerance))
+    ):
         raise ConfigError(f"--tolerance: expected a positive number, got {tolerance!r}")
     logit_rtol = DEFAULT_LOGIT_RTOL if logit_rtol is None else logit_rtol
     if isinstance(logit_rtol, bool) or not isinstance(logit_rtol, (int, float)) or not (0 <= logit_rtol < 1):
@@ -118,10 +121,15 @@ def build_spec(config: dict[str, Any], model: paddle.nn.Layer, model_name: str, 
     ``model_name`` "" writes no ``Global.model_name``.
     """
     image_shape = image_shape_of(config)
-    if not (isinstance(image_shape, list) and len(image_shape) == 3
-            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in image_shape)):
-        raise ConfigError(f"the model input image_shape (the Eval/Train resize transform's, else Global.image_shape): "
-                          f"expected [C, H, W] of positive ints, got {image_shape!r}")
+    if not (
+        isinstance(image_shape, list)
+        and len(image_shape) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in image_shape)
+    ):
+        raise ConfigError(
+            f"the model input image_shape (the Eval/Train resize transform's, else Global.image_shape): "
+            f"expected [C, H, W] of positive ints, got {image_shape!r}"
+        )
     arch = resolve_architecture(config)
     glob = config.get("Global") or {}
     resize_op, _ = config_resize_op(config)
@@ -145,16 +153,20 @@ def build_spec(config: dict[str, Any], model: paddle.nn.Layer, model_name: str, 
 
 def _save_model(model: paddle.nn.Layer, spec: InferenceSpec, state_dict: dict[str, np.ndarray], folder: str) -> None:
     """Write the static program + weights, ``model.pdparams`` and ``inference.yml`` into ``folder``."""
-    logger.info("converting to a static graph, input [None, %s] (%s width)",
-                ", ".join(map(str, spec.input_shape)), "dynamic" if spec.dynamic_width else "fixed")
+    logger.info(
+        "converting to a static graph, input [None, %s] (%s width)",
+        ", ".join(map(str, spec.input_shape)),
+        "dynamic" if spec.dynamic_width else "fixed",
+    )
     static = paddle.jit.to_static(
         model, input_spec=[InputSpec([None] + spec.input_shape, "float32", name="x")], full_graph=True
     )
     paddle.jit.save(static, os.path.join(folder, "inference"))
     for name in (MODEL_FILE, PARAMS_FILE):
         if not os.path.isfile(os.path.join(folder, name)):
-            raise PPResNetError(f"paddle.jit.save did not write {name} (Paddle {paddle.__version__}; "
-                                "expected PIR output)")
+            raise PPResNetError(
+                f"paddle.jit.save did not write {name} (Paddle {paddle.__version__}; expected PIR output)"
+            )
     paddle.save(state_dict, os.path.join(folder, STATE_DICT_FILE))
     spec.to_yaml(os.path.join(folder, CONFIG_FILE))
 
@@ -173,8 +185,15 @@ def _model_name(config: dict[str, Any], source: str | None, model_name: str | No
     return str(model_name), str(model_name or shown)
 
 
-def _new_report(spec: InferenceSpec, shown_name: str, source: str | None, save_dir: StrPath,
-                load_report: dict[str, Any] | None, tolerance: float, logit_rtol: float) -> dict[str, Any]:
+def _new_report(
+    spec: InferenceSpec,
+    shown_name: str,
+    source: str | None,
+    save_dir: StrPath,
+    load_report: dict[str, Any] | None,
+    tolerance: float,
+    logit_rtol: float,
+) -> dict[str, Any]:
     return {
         "ok": False,
         "model_name": shown_name,
@@ -195,10 +214,17 @@ def _new_report(spec: InferenceSpec, shown_name: str, source: str | None, save_d
     }
 
 
-def export_inference_model(config: dict[str, Any] | StrPath, save_dir: StrPath | None = None,
-                           pretrained: str | None = None, onnx: bool = False, check: bool = True,
-                           tolerance: float | None = None, model_name: str | None = None,
-                           config_path: StrPath | None = None, logit_rtol: float | None = None) -> dict[str, Any]:
+def export_inference_model(
+    config: dict[str, Any] | StrPath,
+    save_dir: StrPath | None = None,
+    pretrained: str | None = None,
+    onnx: bool = False,
+    check: bool = True,
+    tolerance: float | None = None,
+    model_name: str | None = None,
+    config_path: StrPath | None = None,
+    logit_rtol: float | None = None,
+) -> dict[str, Any]:
     """Export a recognizer to a Paddle inference model with a parity check.
 
     Args:

@@ -74,7 +74,9 @@ class ParityError(PPResNetError):
     """The exported model's outputs differ from the eager model's past the tolerance."""
 
 
-def parity_batches(image_shape: Sequence[int], dynamic_width: bool, spec: InferenceSpec | None = None) -> list[np.ndarray]:
+def parity_batches(
+    image_shape: Sequence[int], dynamic_width: bool, spec: InferenceSpec | None = None
+) -> list[np.ndarray]:
     """The parity check's inputs: list of float32 ``[N, C, H, W]`` arrays.
 
     Dynamic width: 3 lines at ``W`` and 2 lines at ``2W`` (batch and width both change);
@@ -103,8 +105,9 @@ def parity_batches(image_shape: Sequence[int], dynamic_width: bool, spec: Infere
     return batches
 
 
-def eager_references(model: nn.Layer, batches: list[np.ndarray],
-                     postprocess: str = "CTCLabelDecode") -> tuple[list[np.ndarray], list[float]]:
+def eager_references(
+    model: nn.Layer, batches: list[np.ndarray], postprocess: str = "CTCLabelDecode"
+) -> tuple[list[np.ndarray], list[float]]:
     """The eager model's text output on ``batches`` as probabilities ``[N, T, K]`` and, per
     batch, the largest absolute output of the last linear/conv layer run (the classifier
     logits of the heads here).
@@ -149,8 +152,9 @@ def batch_tolerance(tolerance: float, logit_rtol: float, logit_absmax: float) ->
     return AgreementPolicy(prob_tolerance=tolerance, logit_rtol=logit_rtol).output_tolerance(logit_absmax)
 
 
-def _parity_row(runtime: Runtime, backend: str, x: np.ndarray, ref: np.ndarray, scale: float,
-                policy: AgreementPolicy) -> dict[str, Any]:
+def _parity_row(
+    runtime: Runtime, backend: str, x: np.ndarray, ref: np.ndarray, scale: float, policy: AgreementPolicy
+) -> dict[str, Any]:
     post = runtime.spec.postprocess
     # run twice: the second call (cached shape) must give the same answer
     out = text_probabilities(runtime(x), post)
@@ -166,15 +170,26 @@ def _parity_row(runtime: Runtime, backend: str, x: np.ndarray, ref: np.ndarray, 
     row["ok"] = bool(ok and repeat_ok)
     logger.info(
         "parity %-12s %-16s max abs %.2e  max rel %.2e  argmax agree %.1f%%  (tolerance %.1e) %s",
-        backend, "x".join(map(str, x.shape)), row["max_abs"], row["max_rel"],
-        100 * row["argmax_agreement"], row["tolerance"], "ok" if row["ok"] else "FAIL",
+        backend,
+        "x".join(map(str, x.shape)),
+        row["max_abs"],
+        row["max_rel"],
+        100 * row["argmax_agreement"],
+        row["tolerance"],
+        "ok" if row["ok"] else "FAIL",
     )
     return row
 
 
-def run_parity_check(model_dir: StrPath, backends: Sequence[str], batches: list[np.ndarray],
-                     references: list[np.ndarray], logit_scales: list[float], tolerance: float = DEFAULT_TOLERANCE,
-                     logit_rtol: float = DEFAULT_LOGIT_RTOL) -> list[dict[str, Any]]:
+def run_parity_check(
+    model_dir: StrPath,
+    backends: Sequence[str],
+    batches: list[np.ndarray],
+    references: list[np.ndarray],
+    logit_scales: list[float],
+    tolerance: float = DEFAULT_TOLERANCE,
+    logit_rtol: float = DEFAULT_LOGIT_RTOL,
+) -> list[dict[str, Any]]:
     """Run ``batches`` through the saved model with each backend and compare with the references.
 
     Returns:
@@ -198,11 +213,16 @@ def raise_on_parity_failure(rows: list[dict[str, Any]], save_dir: StrPath, untra
     if all(row["ok"] for row in rows):
         return
     worst = max(rows, key=lambda r: r.get("max_abs", float("inf")) / r["tolerance"])
-    hint = ("; the weights are untrained, whose huge activations can make FP32 rounding flip near-tied attention "
-            "(export trained weights, or pass e.g. --tolerance 1e-2)" if untrained and "error" not in worst else "")
+    hint = (
+        "; the weights are untrained, whose huge activations can make FP32 rounding flip near-tied attention "
+        "(export trained weights, or pass e.g. --tolerance 1e-2)"
+        if untrained and "error" not in worst
+        else ""
+    )
     raise ParityError(
         f"parity check failed: {worst['backend']} output at input {worst['input_shape']} differs from the eager "
         f"model by max abs {worst.get('max_abs', float('nan')):.3g} > tolerance {worst['tolerance']:.3g}"
         + (f" ({worst['error']})" if "error" in worst else "")
-        + f"; '{save_dir}' left unchanged" + hint
+        + f"; '{save_dir}' left unchanged"
+        + hint
     )

@@ -95,21 +95,40 @@ class Recognizer:
         ModelDirError: the model is missing, incomplete or not a text recognizer.
     """
 
-    def __init__(self, model_dir: StrPath, backend: str = AUTO, precision: str | None = None,
-                 cpu_threads: int | None = None, use_gpu: bool = False, batch_size: int | None = None,
-                 max_chunks: int = DEFAULT_MAX_CHUNKS, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 use_cache: bool = True, int8_other_cpu: str = "recheck", log: LogFn | None = None,
-                 dict_path: str | None = None, image_shape: Sequence[int] | None = None,
-                 use_space_char: bool = True) -> None:
-        self.model_options: dict[str, Any] = {"dict_path": dict_path, "image_shape": image_shape,
-                                              "use_space_char": use_space_char}
+    def __init__(
+        self,
+        model_dir: StrPath,
+        backend: str = AUTO,
+        precision: str | None = None,
+        cpu_threads: int | None = None,
+        use_gpu: bool = False,
+        batch_size: int | None = None,
+        max_chunks: int = DEFAULT_MAX_CHUNKS,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        use_cache: bool = True,
+        int8_other_cpu: str = "recheck",
+        log: LogFn | None = None,
+        dict_path: str | None = None,
+        image_shape: Sequence[int] | None = None,
+        use_space_char: bool = True,
+    ) -> None:
+        self.model_options: dict[str, Any] = {
+            "dict_path": dict_path,
+            "image_shape": image_shape,
+            "use_space_char": use_space_char,
+        }
         self.model = open_model(model_dir, **self.model_options)
         self.model_dir = self.model.folder
         self.requested = (backend, precision)
         self.backend: str | None = None  # what runs, once chosen
         self.precision: str | None = None
-        self.options: dict[str, Any] = {"cpu_threads": cpu_threads, "use_gpu": use_gpu, "batch_size": batch_size,
-                        "max_chunks": max_chunks, "max_pixels": max_pixels}
+        self.options: dict[str, Any] = {
+            "cpu_threads": cpu_threads,
+            "use_gpu": use_gpu,
+            "batch_size": batch_size,
+            "max_chunks": max_chunks,
+            "max_pixels": max_pixels,
+        }
         self.use_cache, self.int8_other_cpu = use_cache, int8_other_cpu
         self.log: LogFn = log or (lambda line: None)
         self.engine: TextRecognizer | None = None
@@ -117,20 +136,42 @@ class Recognizer:
     def settings(self) -> dict[str, Any]:
         """The keyword arguments that make this recognizer again, in another process (no ``log``)."""
         backend, precision = self.requested
-        return dict(self.options, **self.model_options, model_dir=self.model_dir, backend=backend,
-                    precision=precision, use_cache=self.use_cache, int8_other_cpu=self.int8_other_cpu)
+        return dict(
+            self.options,
+            **self.model_options,
+            model_dir=self.model_dir,
+            backend=backend,
+            precision=precision,
+            use_cache=self.use_cache,
+            int8_other_cpu=self.int8_other_cpu,
+        )
 
     def _engine_for(self, probe: list[ImageInput]) -> TextRecognizer:
         """The engine, made on first use: the runtime chosen with ``probe`` (the run's inputs)."""
         if self.engine is None:
             o = self.options
             self.backend, self.precision, runtime = resolve_runtime(
-                self.model, *self.requested, probe, batch_size=o["batch_size"], cpu_threads=o["cpu_threads"],
-                use_gpu=o["use_gpu"], use_cache=self.use_cache, int8_other_cpu=self.int8_other_cpu, log=self.log)
-            self.engine = TextRecognizer(self.model, backend=self.backend, precision=self.precision,
-                                         cpu_threads=o["cpu_threads"], use_gpu=o["use_gpu"],
-                                         batch_size=o["batch_size"], max_chunks=o["max_chunks"],
-                                         max_pixels=o["max_pixels"], runtime=runtime)
+                self.model,
+                *self.requested,
+                probe,
+                batch_size=o["batch_size"],
+                cpu_threads=o["cpu_threads"],
+                use_gpu=o["use_gpu"],
+                use_cache=self.use_cache,
+                int8_other_cpu=self.int8_other_cpu,
+                log=self.log,
+            )
+            self.engine = TextRecognizer(
+                self.model,
+                backend=self.backend,
+                precision=self.precision,
+                cpu_threads=o["cpu_threads"],
+                use_gpu=o["use_gpu"],
+                batch_size=o["batch_size"],
+                max_chunks=o["max_chunks"],
+                max_pixels=o["max_pixels"],
+                runtime=runtime,
+            )
         return self.engine
 
     def __call__(self, images: ImageInput | Iterable[ImageInput], progress: bool = False) -> list[Row]:
@@ -146,8 +187,15 @@ class Recognizer:
             items = list(cast("Iterable[ImageInput]", images))  # not one path or array: a list of inputs
         return self._engine_for(_probe(items))(items, progress=progress)
 
-    def run(self, source: StrPath, output: str | None = None, resume: bool = False, progress: bool = False,
-            on_rows: Callable[[list[Row]], Any] | None = None, engine: Any = None) -> RunSummary:
+    def run(
+        self,
+        source: StrPath,
+        output: str | None = None,
+        resume: bool = False,
+        progress: bool = False,
+        on_rows: Callable[[list[Row]], Any] | None = None,
+        engine: Any = None,
+    ) -> RunSummary:
         """Recognize everything in ``source`` and write the rows (see the module docs).
 
         Args:
@@ -187,12 +235,14 @@ class Recognizer:
                 score.update(rows, [r.get("label") for r in rows])
                 bad = [r for r in rows if "error" in r]
                 summary.n_failed += len(bad)
-                summary.failed.extend(bad[:MAX_LISTED_FAILURES - len(summary.failed)])
+                summary.failed.extend(bad[: MAX_LISTED_FAILURES - len(summary.failed)])
                 if on_rows is not None:
                     on_rows(rows)
         if len(written) != len(todo):
-            raise PPResNetError(f"{len(todo) - len(written)} of {len(todo)} inputs came back without a row "
-                                f"from the {type(engine).__name__}; run again with --resume to finish them")
+            raise PPResNetError(
+                f"{len(todo) - len(written)} of {len(todo)} inputs came back without a row "
+                f"from the {type(engine).__name__}; run again with --resume to finish them"
+            )
         summary.backend, summary.precision = engine.backend, engine.precision
         summary.stats = engine.stats or {"images": 0, "wall_s": 0.0}
         summary.score = score.result() if score.total else None
@@ -206,8 +256,9 @@ class LocalEngine:
     precision: str | None = None
     stats: dict[str, Any] | None = None
 
-    def windows(self, recognizer: Recognizer, inputs: list[ImageInput],
-                progress: bool) -> Iterator[tuple[range, list[Row]]]:
+    def windows(
+        self, recognizer: Recognizer, inputs: list[ImageInput], progress: bool
+    ) -> Iterator[tuple[range, list[Row]]]:
         """Yield ``(positions, rows)`` for ``inputs``, one window of batches at a time."""
         engine = recognizer._engine_for(_probe(inputs))
         self.backend, self.precision = recognizer.backend, recognizer.precision
@@ -228,8 +279,11 @@ def _todo(sources: ImageSources, done_keys: set[tuple[str, Any]]) -> tuple[list[
     todo: list[int] = []
     extra: list[dict[str, Any]] = []
     for i, path in enumerate(sources.paths):
-        more = ({"label": sources.labels[i], "line": sources.lines[i]}  # type: ignore[index]  # lines come with labels
-                if sources.labels is not None else {})
+        more = (
+            {"label": sources.labels[i], "line": sources.lines[i]}  # type: ignore[index]  # lines come with labels
+            if sources.labels is not None
+            else {}
+        )
         if row_key(dict(more, path=path)) in done_keys:
             continue
         todo.append(i)
@@ -248,9 +302,17 @@ def _previous(output: str | None, resume: bool, score: LabelScore) -> set[tuple[
     return {row_key(r) for r in rows}
 
 
-def recognize(model_dir: StrPath, images: ImageInput | Iterable[ImageInput], backend: str = AUTO,
-              precision: str | None = None, batch_size: int | None = None, cpu_threads: int | None = None,
-              use_gpu: bool = False, progress: bool = False, **kwargs: Any) -> list[Row]:
+def recognize(
+    model_dir: StrPath,
+    images: ImageInput | Iterable[ImageInput],
+    backend: str = AUTO,
+    precision: str | None = None,
+    batch_size: int | None = None,
+    cpu_threads: int | None = None,
+    use_gpu: bool = False,
+    progress: bool = False,
+    **kwargs: Any,
+) -> list[Row]:
     """Recognize text-line images with an exported model (one-shot :class:`Recognizer`).
 
     Args:
@@ -267,6 +329,13 @@ def recognize(model_dir: StrPath, images: ImageInput | Iterable[ImageInput], bac
     """
     if isinstance(images, (str, os.PathLike)):
         images = list_image_sources(images).inputs()
-    rec = Recognizer(model_dir, backend=backend, precision=precision, batch_size=batch_size, cpu_threads=cpu_threads,
-                     use_gpu=use_gpu, **kwargs)
+    rec = Recognizer(
+        model_dir,
+        backend=backend,
+        precision=precision,
+        batch_size=batch_size,
+        cpu_threads=cpu_threads,
+        use_gpu=use_gpu,
+        **kwargs,
+    )
     return rec(images, progress=progress)

@@ -71,6 +71,8 @@ def worth_probing(job_lines: int, n_candidates: int) -> bool:
     if n_candidates <= 1:
         return False
     return probe_cost_lines(n_candidates, min(PROBE_LINES, job_lines)) <= MAX_PROBE_SHARE * job_lines
+
+
 CACHE_FILE = "backend_choice.json"
 
 
@@ -80,8 +82,9 @@ def cache_path() -> str:
     return os.path.join(root, CACHE_FILE)
 
 
-def cache_key(model_dir: StrPath | ModelFiles, cpu_threads: int | None, batch_size: int | None,
-              use_gpu: bool = False) -> str:
+def cache_key(
+    model_dir: StrPath | ModelFiles, cpu_threads: int | None, batch_size: int | None, use_gpu: bool = False
+) -> str:
     """What a cached choice is valid for: the model's files, the CPU, threads, batch size, version."""
     model = model_dir
     model_dir = os.path.abspath(os.fspath(model_dir))
@@ -92,10 +95,13 @@ def cache_key(model_dir: StrPath | ModelFiles, cpu_threads: int | None, batch_si
             st = os.stat(path)
             files.append([name, st.st_size, st.st_mtime_ns])
     # an opened model (.formats.ModelFiles) also names its file and dictionary: two ONNX files share a folder
-    which = [os.path.abspath(getattr(model, "given", "") or model_dir),
-             getattr(getattr(model, "spec", None), "source", "")]
-    text = json.dumps([model_dir, files, cpu_description(), cpu_threads, batch_size, bool(use_gpu), __version__]
-                      + which)
+    which = [
+        os.path.abspath(getattr(model, "given", "") or model_dir),
+        getattr(getattr(model, "spec", None), "source", ""),
+    ]
+    text = json.dumps(
+        [model_dir, files, cpu_description(), cpu_threads, batch_size, bool(use_gpu), __version__] + which
+    )
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
@@ -108,17 +114,20 @@ def _read_cache(path: str) -> dict[str, Any]:
         return {}  # a missing or damaged cache only costs a new probe
 
 
-def _candidates(model_dir: StrPath, measured: Iterable[str],
-                backends: Sequence[str] = CANDIDATE_BACKENDS) -> list[tuple[str, str]]:
+def _candidates(
+    model_dir: StrPath, measured: Iterable[str], backends: Sequence[str] = CANDIDATE_BACKENDS
+) -> list[tuple[str, str]]:
     have = {b for b in available_backends(model_dir) if not ignores_isa_cap(b)}
     int8 = set(int8_backends(model_dir))
     bf16 = cpu_has_bf16()
-    return [(b, p) for b in backends if b in have for p in measured
-            if (p != "int8" or b in int8) and (p != "bf16" or bf16)]
+    return [
+        (b, p) for b in backends if b in have for p in measured if (p != "int8" or b in int8) and (p != "bf16" or bf16)
+    ]
 
 
-def _measure(runtime: Runtime, spec: InferenceSpec, probe: list[ImageInput],
-             batch_size: int | None) -> tuple[list[str | None], float]:
+def _measure(
+    runtime: Runtime, spec: InferenceSpec, probe: list[ImageInput], batch_size: int | None
+) -> tuple[list[str | None], float]:
     rec = TextRecognizer(runtime=runtime, inference_config=spec, batch_size=batch_size)
     rec(probe)  # warm-up: oneDNN primitives, OpenVINO / ORT first-run allocations
     t0 = time.perf_counter()
@@ -126,11 +135,19 @@ def _measure(runtime: Runtime, spec: InferenceSpec, probe: list[ImageInput],
     return texts, len(probe) / max(time.perf_counter() - t0, 1e-9)
 
 
-def choose_backend(model_dir: StrPath | ModelFiles, probe: Iterable[ImageInput], batch_size: int | None = None,
-                   cpu_threads: int | None = None, use_gpu: bool = False, min_agreement: float = MIN_AGREEMENT,
-                   precisions: Sequence[str] = ("fp32",), use_cache: bool = True,
-                   log: LogFn | None = None, backends: Sequence[str] = CANDIDATE_BACKENDS,
-                   job_lines: int | None = None) -> dict[str, Any]:
+def choose_backend(
+    model_dir: StrPath | ModelFiles,
+    probe: Iterable[ImageInput],
+    batch_size: int | None = None,
+    cpu_threads: int | None = None,
+    use_gpu: bool = False,
+    min_agreement: float = MIN_AGREEMENT,
+    precisions: Sequence[str] = ("fp32",),
+    use_cache: bool = True,
+    log: LogFn | None = None,
+    backends: Sequence[str] = CANDIDATE_BACKENDS,
+    job_lines: int | None = None,
+) -> dict[str, Any]:
     """Pick the fastest backend × precision whose text agrees with FP32 (see the module docs).
 
     Args:
@@ -170,15 +187,20 @@ def choose_backend(model_dir: StrPath | ModelFiles, probe: Iterable[ImageInput],
     if wanted == {"bf16"} and not cpu_has_bf16():  # say so at once, not after probing every runtime
         raise BackendError(BF16_NEEDS + cpu_description())
     measured = tuple(dict.fromkeys(("fp32",) + tuple(precisions)))  # fp32 is the reference
-    policy = AgreementPolicy(min_same_text=min_agreement) if min_agreement != DEFAULT_POLICY.min_same_text else \
-        DEFAULT_POLICY
+    policy = (
+        AgreementPolicy(min_same_text=min_agreement)
+        if min_agreement != DEFAULT_POLICY.min_same_text
+        else DEFAULT_POLICY
+    )
     key = "-".join([cache_key(model_dir, cpu_threads, batch_size)] + sorted(wanted) + list(backends))
     path = cache_path()
     if use_cache:
         hit = _read_cache(path).get(key)
         if isinstance(hit, dict) and hit.get("backend") and hit.get("precision"):
-            log(f"auto: {hit['backend']}/{hit['precision']} (cached {hit.get('when', '')} in {path}: "
-                f"{hit.get('reason', '')})")
+            log(
+                f"auto: {hit['backend']}/{hit['precision']} (cached {hit.get('when', '')} in {path}: "
+                f"{hit.get('reason', '')})"
+            )
             return dict(hit, cached=True)
     candidates = sorted(_candidates(model_dir, measured, backends), key=lambda c: c[1] != "fp32")
     if not any(p in wanted for _, p in candidates):
@@ -205,24 +227,41 @@ def choose_backend(model_dir: StrPath | ModelFiles, probe: Iterable[ImageInput],
             reference = texts
         agreement = policy.same_text(reference, texts)
         table[name] = {"images_per_s": round(speed, 1), "agreement": round(agreement, 4)}
-        if policy.agrees(reference, texts) and precision in wanted and (
-                best is None or speed > table[best]["images_per_s"]):
+        if (
+            policy.agrees(reference, texts)
+            and precision in wanted
+            and (best is None or speed > table[best]["images_per_s"])
+        ):
             best, best_runtime = name, rt  # only the best runtime so far stays open
     if reference is None:
-        raise BackendError("--backend auto: no fp32 backend runs this model here: "
-                           + "; ".join(f"{k}: {v['skipped']}" for k, v in table.items()))
+        raise BackendError(
+            "--backend auto: no fp32 backend runs this model here: "
+            + "; ".join(f"{k}: {v['skipped']}" for k, v in table.items())
+        )
     if best is None:
-        measured_text = ", ".join(f"{k} {v['agreement']:.0%} same" if "agreement" in v else f"{k} skipped"
-                                  for k, v in table.items())
-        raise BackendError(f"--backend auto: no {'/'.join(sorted(wanted))} runtime reads like fp32 on "
-                           f">= {min_agreement:.0%} of the probe lines ({measured_text})")
+        measured_text = ", ".join(
+            f"{k} {v['agreement']:.0%} same" if "agreement" in v else f"{k} skipped" for k, v in table.items()
+        )
+        raise BackendError(
+            f"--backend auto: no {'/'.join(sorted(wanted))} runtime reads like fp32 on "
+            f">= {min_agreement:.0%} of the probe lines ({measured_text})"
+        )
     backend, precision = best.split("/")
     ranked = sorted((n for n in table if "images_per_s" in table[n]), key=lambda n: -table[n]["images_per_s"])
-    reason = (f"fastest of {len(ranked)} with text = fp32 on >= {min_agreement:.0%} of {len(probe)} probe lines: "
-              + ", ".join(f"{n} {table[n]['images_per_s']:g} img/s ({table[n]['agreement']:.0%} same)" for n in ranked))
-    choice = {"backend": backend, "precision": precision, "reason": reason, "candidates": table,
-              "cpu": cpu_description(), "cpu_threads": cpu_threads, "batch_size": batch_size,
-              "when": time.strftime("%Y-%m-%d %H:%M")}
+    reason = (
+        f"fastest of {len(ranked)} with text = fp32 on >= {min_agreement:.0%} of {len(probe)} probe lines: "
+        + ", ".join(f"{n} {table[n]['images_per_s']:g} img/s ({table[n]['agreement']:.0%} same)" for n in ranked)
+    )
+    choice = {
+        "backend": backend,
+        "precision": precision,
+        "reason": reason,
+        "candidates": table,
+        "cpu": cpu_description(),
+        "cpu_threads": cpu_threads,
+        "batch_size": batch_size,
+        "when": time.strftime("%Y-%m-%d %H:%M"),
+    }
     log(f"auto: picked {best} — {reason}")
     if use_cache:
         data = _read_cache(path)
@@ -237,30 +276,45 @@ def choose_backend(model_dir: StrPath | ModelFiles, probe: Iterable[ImageInput],
 
 def _nothing_to_run(model_dir: StrPath | ModelFiles, wanted: set[str]) -> str:
     folder = getattr(model_dir, "folder", model_dir)
-    hint = (f"; `ppresnet45 quantize --model_dir {folder}` makes int8 models for OpenVINO and ONNX Runtime"
-            if wanted == {"int8"} else "")
+    hint = (
+        f"; `ppresnet45 quantize --model_dir {folder}` makes int8 models for OpenVINO and ONNX Runtime"
+        if wanted == {"int8"}
+        else ""
+    )
     return f"--backend auto: no {'/'.join(sorted(wanted))} runtime runs the model in {folder} here{hint}"
 
 
-def _without_probe(model_dir: StrPath | ModelFiles, candidates: list[tuple[str, str]], wanted: set[str],
-                   job_lines: int, log: LogFn) -> dict[str, Any]:
+def _without_probe(
+    model_dir: StrPath | ModelFiles, candidates: list[tuple[str, str]], wanted: set[str], job_lines: int, log: LogFn
+) -> dict[str, Any]:
     """The choice for a job too small to probe for: the first candidate of the wanted
     precision in :data:`CANDIDATE_BACKENDS` order (``paddle``, PaddleOCR's own, first)."""
     pick = next(((b, p) for b, p in candidates if p in wanted), None)
     if pick is None:
         raise BackendError(_nothing_to_run(model_dir, wanted))
     others = len(candidates)
-    reason = ("the only candidate" if others <= 1 else
-              f"not probed: measuring {others} runtimes costs ~{probe_cost_lines(others, min(PROBE_LINES, job_lines))} "
-              f"line-passes, over {MAX_PROBE_SHARE:.0%} of this {job_lines}-line job")
+    reason = (
+        "the only candidate"
+        if others <= 1
+        else f"not probed: measuring {others} runtimes costs ~{probe_cost_lines(others, min(PROBE_LINES, job_lines))} "
+        f"line-passes, over {MAX_PROBE_SHARE:.0%} of this {job_lines}-line job"
+    )
     log(f"auto: {pick[0]}/{pick[1]} ({reason}; a larger job probes and caches the fastest)")
     return {"backend": pick[0], "precision": pick[1], "reason": reason, "candidates": {}, "probed": False}
 
 
-def resolve_runtime(model_dir: StrPath | ModelFiles, backend: str, precision: str | None,
-                    probe: Sequence[ImageInput], batch_size: int | None = None, cpu_threads: int | None = None,
-                    use_gpu: bool = False, use_cache: bool = True, int8_other_cpu: str = "recheck",
-                    log: LogFn | None = None) -> tuple[str, str, Runtime | None]:
+def resolve_runtime(
+    model_dir: StrPath | ModelFiles,
+    backend: str,
+    precision: str | None,
+    probe: Sequence[ImageInput],
+    batch_size: int | None = None,
+    cpu_threads: int | None = None,
+    use_gpu: bool = False,
+    use_cache: bool = True,
+    int8_other_cpu: str = "recheck",
+    log: LogFn | None = None,
+) -> tuple[str, str, Runtime | None]:
     """The runtime a run uses: ``(backend, precision, opened runtime or None)``.
 
     ``backend="auto"`` chooses with :func:`choose_backend` (among ``precision``'s runtimes when a
@@ -286,8 +340,17 @@ def resolve_runtime(model_dir: StrPath | ModelFiles, backend: str, precision: st
         backend = next((b for b in CANDIDATE_BACKENDS if b in available_backends(model_dir)), "paddle")
     if backend == AUTO:
         wanted = CANDIDATE_PRECISIONS if precision == ANY else (precision or "fp32",)
-        choice = choose_backend(model_dir, probe, batch_size=batch_size, cpu_threads=cpu_threads, use_gpu=use_gpu,
-                                precisions=wanted, use_cache=use_cache, log=log, job_lines=len(probe))
+        choice = choose_backend(
+            model_dir,
+            probe,
+            batch_size=batch_size,
+            cpu_threads=cpu_threads,
+            use_gpu=use_gpu,
+            precisions=wanted,
+            use_cache=use_cache,
+            log=log,
+            job_lines=len(probe),
+        )
         return choice["backend"], choice["precision"], choice.get("runtime")
     if precision == ANY:
         raise BackendError(f"--precision any: only with --backend auto (got --backend {backend})")
@@ -300,9 +363,17 @@ def resolve_runtime(model_dir: StrPath | ModelFiles, backend: str, precision: st
     if int8_other_cpu == "fp32" or not probe:
         log(f"warning: {note}; running fp32 instead (--int8_other_cpu recheck re-measures it here)")
         return backend, "fp32", None
-    choice = choose_backend(model_dir, probe, batch_size=batch_size, cpu_threads=cpu_threads,
-                            precisions=("fp32", "int8"), use_cache=use_cache, backends=(backend,))
-    verdict = ("int8 still reads like fp32 and is faster" if choice["precision"] == "int8"
-               else "fp32 (int8 did not hold)")
+    choice = choose_backend(
+        model_dir,
+        probe,
+        batch_size=batch_size,
+        cpu_threads=cpu_threads,
+        precisions=("fp32", "int8"),
+        use_cache=use_cache,
+        backends=(backend,),
+    )
+    verdict = (
+        "int8 still reads like fp32 and is faster" if choice["precision"] == "int8" else "fp32 (int8 did not hold)"
+    )
     log(f"warning: {note}; re-measured here: {verdict}: {choice['reason']}")
     return choice["backend"], choice["precision"], choice.get("runtime")

@@ -65,5 +65,7 @@ class Results:
 
     def collect(self) -> list[Row]:
         """The results in input order (a row a runtime dropped becomes an error, never a hole)."""
-        return [r if r is not None else {"path": self.path(i), "text": None, "score": None, "error": "no result"}
-                for i, r in enumerate(self.rows)]
+        return [
+            r if r is not None else {"path": self.path(i), "text": None, "score": None, "error": "no result"}
+            for i, r in enumerate(self.rows)
+        ]

@@ -69,8 +69,9 @@ class Piece:
         return self.width != self.full_width
 
 
-def chunk_layout(full_width: int, chunk_width: int, overlap: int,
-                 align: int = WIDTH_ALIGN) -> list[tuple[int, float, float]]:
+def chunk_layout(
+    full_width: int, chunk_width: int, overlap: int, align: int = WIDTH_ALIGN
+) -> list[tuple[int, float, float]]:
     """Split a line ``full_width`` px wide into overlapping chunks.
 
     Chunks start at multiples of ``align`` so their time steps fall on the same grid as a
@@ -170,8 +171,9 @@ def batch_width(pieces: Sequence[Piece], spec: InferenceSpec, align: int = WIDTH
     return int(min(spec.max_width, max(widest, -(-widest // align) * align)))
 
 
-def decoded_steps(piece: Piece, content_width: int | None, steps: int, padded_width: int,
-                  nominal_width: int = 0) -> slice | np.ndarray:
+def decoded_steps(
+    piece: Piece, content_width: int | None, steps: int, padded_width: int, nominal_width: int = 0
+) -> slice | np.ndarray:
     """The time steps of one output row that belong to its piece.
 
     A whole line keeps the steps covering its content, or the nominal width when it is
@@ -198,7 +200,7 @@ def decoded_steps(piece: Piece, content_width: int | None, steps: int, padded_wi
     centres = piece.x0 + (np.arange(steps) + 0.5) * (padded_width / steps)
     keep = centres >= piece.own_lo
     if piece.own_hi >= piece.full_width:
-        keep[int(math.ceil(steps * (piece.full_width - piece.x0) / padded_width)):] = False
+        keep[int(math.ceil(steps * (piece.full_width - piece.x0) / padded_width)) :] = False
     else:
         keep &= centres < piece.own_hi
     return keep

@@ -57,11 +57,14 @@ class OutputDecoder:
             self.decoder_cls = POSTPROCESS.get(spec.postprocess)
         except RegistryError as exc:
             raise ModelDirError(f"{spec.source}: PostProcess.name: {exc}") from None
-        if spec.keep_ratio_resize and (abs(spec.scale - SCALE) > 1e-6 or not _close(spec.mean, MEAN)
-                                       or not _close(spec.std, STD)):
-            raise ModelDirError(f"{spec.source}: NormalizeImage scale={spec.scale:g} mean={list(spec.mean)} "
-                                f"std={list(spec.std)} differs from the recognizer's pre-processing "
-                                f"(scale=1/255, mean={list(MEAN)}, std={list(STD)})")
+        if spec.keep_ratio_resize and (
+            abs(spec.scale - SCALE) > 1e-6 or not _close(spec.mean, MEAN) or not _close(spec.std, STD)
+        ):
+            raise ModelDirError(
+                f"{spec.source}: NormalizeImage scale={spec.scale:g} mean={list(spec.mean)} "
+                f"std={list(spec.std)} differs from the recognizer's pre-processing "
+                f"(scale=1/255, mean={list(MEAN)}, std={list(STD)})"
+            )
         self.spec = spec
         self.where = where
         self.decoder = self.decoder_cls(character_list=spec.character_list)
@@ -77,8 +80,10 @@ class OutputDecoder:
             self.decoder = self.decoder_cls(character_list=list(chars) + [" "])
             self.implied_space = True
             return
-        raise ModelDirError(f"{self.where}: the model outputs {k} classes but inference.yml's character_dict has "
-                            f"{len(chars)} characters + {n - len(chars)} special = {n} ({self.spec.postprocess})")
+        raise ModelDirError(
+            f"{self.where}: the model outputs {k} classes but inference.yml's character_dict has "
+            f"{len(chars)} characters + {n - len(chars)} special = {n} ({self.spec.postprocess})"
+        )
 
     def rows(self, out: np.ndarray, n_images: int) -> np.ndarray:
         """The text output as batch-major rows ``[N, T, K]``, after checking its shape and classes."""
@@ -86,8 +91,10 @@ class OutputDecoder:
         what = "logits" if layout.logits else "probabilities"
         rows = batch_major(out, self.spec.postprocess) if out.ndim == 3 else out
         if rows.ndim != 3 or rows.shape[0] != n_images:
-            raise ModelDirError(f"{self.where}: expected {what} {'[T, N, K]' if layout.time_major else '[N, T, K]'} "
-                                f"for {n_images} images, got shape {list(out.shape)}")
+            raise ModelDirError(
+                f"{self.where}: expected {what} {'[T, N, K]' if layout.time_major else '[N, T, K]'} "
+                f"for {n_images} images, got shape {list(out.shape)}"
+            )
         self._fit_classes(rows.shape[-1])
         return rows
 

@@ -28,15 +28,23 @@ class EagerRuntime(Runtime):
     backend = "eager"
     required_files: ClassVar[dict[str, str]] = {STATE_DICT_FILE: "re-run `ppresnet45 export`"}
 
-    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
-                 use_gpu: bool = False, **_: Any) -> None:
+    def __init__(
+        self,
+        model_dir: StrPath,
+        precision: str = "fp32",
+        cpu_threads: int | None = None,
+        use_gpu: bool = False,
+        **_: Any,
+    ) -> None:
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if precision != "fp32":
             raise self._unsupported(f"precision {precision!r} is not supported (the eager reference runs fp32)")
         arch = self.spec.architecture
         if not isinstance(arch, dict) or not arch.get("Backbone") or not arch.get("Head"):
-            raise ModelDirError(f"{self.spec.source}: Architecture: missing or without Backbone/Head (needed to "
-                                "rebuild the eager model)")
+            raise ModelDirError(
+                f"{self.spec.source}: Architecture: missing or without Backbone/Head (needed to "
+                "rebuild the eager model)"
+            )
         if self.use_gpu:
             if not paddle.is_compiled_with_cuda():
                 raise self._unsupported("use_gpu needs a CUDA build of Paddle")
@@ -47,8 +55,10 @@ class EagerRuntime(Runtime):
         state_file = os.path.join(self.model_dir, STATE_DICT_FILE)
         missing, unexpected = self._model.set_state_dict(paddle.load(state_file))
         if missing or unexpected:
-            raise ModelDirError(f"{state_file}: does not match {self.spec.source}'s Architecture "
-                                f"({len(missing)} missing, {len(unexpected)} unexpected keys)")
+            raise ModelDirError(
+                f"{state_file}: does not match {self.spec.source}'s Architecture "
+                f"({len(missing)} missing, {len(unexpected)} unexpected keys)"
+            )
         self._model.eval()
 
     def _run_all(self, images: np.ndarray) -> list[np.ndarray]:

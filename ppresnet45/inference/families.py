@@ -75,11 +75,18 @@ class OutputLayout:
 
 
 PREPROCESSING = {
-    p.resize_op: p for p in (
+    p.resize_op: p
+    for p in (
         Preprocessing("RecResizeImg", True, "BGR", SCALE, MEAN, STD),
         Preprocessing("SVTRRecResizeImg", True, "BGR", SCALE, MEAN, STD, dynamic=False),
-        Preprocessing("ABINetRecResizeImg", False, "RGB", SCALE, tuple(float(v) for v in IMAGENET_MEAN),
-                      tuple(float(v) for v in IMAGENET_STD)),
+        Preprocessing(
+            "ABINetRecResizeImg",
+            False,
+            "RGB",
+            SCALE,
+            tuple(float(v) for v in IMAGENET_MEAN),
+            tuple(float(v) for v in IMAGENET_STD),
+        ),
         Preprocessing("VLRecResizeImg", False, "RGB", SCALE, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
     )
 }
@@ -107,7 +114,7 @@ def config_resize_op(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     Train) transforms that names a known resize op; ``(DEFAULT_RESIZE_OP, {})`` without one."""
     for section in ("Eval", "Train"):
         for op in (((config.get(section) or {}).get("dataset") or {}).get("transforms")) or []:
-            for name, args in (op.items() if isinstance(op, dict) else ()):
+            for name, args in op.items() if isinstance(op, dict) else ():
                 if name in PREPROCESSING:
                     return name, args if isinstance(args, dict) else {}
     return DEFAULT_RESIZE_OP, {}

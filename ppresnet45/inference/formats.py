@@ -96,8 +96,9 @@ def read_paddleocr_dict(path: StrPath, use_space_char: bool = True, what: str = 
     """The characters of a PaddleOCR dictionary file, as PaddleOCR's decoders read it: every
     line (without its line break) is one class, in file order, and with ``use_space_char``
     a space is appended."""
-    text = read_utf8_text(os.fspath(path), f"{what}: character dictionary", "a UTF-8 file, one character per line",
-                          ModelDirError)
+    text = read_utf8_text(
+        os.fspath(path), f"{what}: character dictionary", "a UTF-8 file, one character per line", ModelDirError
+    )
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -124,8 +125,9 @@ def _onnx_facts(path: str) -> tuple[list[int], list[list[int]], dict[str, str]]:
     try:
         import onnx
     except ImportError:
-        raise ModelDirError(f"'{path}': reading an ONNX model needs the onnx package; pip install "
-                            "'ppresnet45[onnx]'") from None
+        raise ModelDirError(
+            f"'{path}': reading an ONNX model needs the onnx package; pip install 'ppresnet45[onnx]'"
+        ) from None
     try:
         model = onnx.load(path, load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
@@ -137,8 +139,9 @@ def _onnx_facts(path: str) -> tuple[list[int], list[list[int]], dict[str, str]]:
     weights = {t.name for t in model.graph.initializer}
     inputs = [dims(v) for v in model.graph.input if v.name not in weights]
     if len(inputs) != 1:
-        raise ModelDirError(f"'{path}': expected a recognizer with one input image [N, C, H, W], got {len(inputs)} "
-                            "inputs")
+        raise ModelDirError(
+            f"'{path}': expected a recognizer with one input image [N, C, H, W], got {len(inputs)} inputs"
+        )
     return inputs[0], [dims(v) for v in model.graph.output], {p.key: p.value for p in model.metadata_props}
 
 
@@ -146,37 +149,56 @@ def check_recognizer_output(outputs: Sequence[Sequence[int]], path: StrPath) -> 
     """The class count of a recognizer's ``[N, T, classes]`` output (-1 when not fixed)."""
     if not outputs or len(outputs[-1]) != 3:
         shape = outputs[-1] if outputs else []
-        kind = ("a detection model (a [N, 1, H, W] map)" if len(shape) == 4 else
-                "a classification model ([N, classes])" if len(shape) == 2 else f"output {shape}")
-        raise ModelDirError(f"'{path}': this is {kind}, not a text recognizer; expected an output [N, T, classes] "
-                            "(a PP-OCR rec model)")
+        kind = (
+            "a detection model (a [N, 1, H, W] map)"
+            if len(shape) == 4
+            else "a classification model ([N, classes])"
+            if len(shape) == 2
+            else f"output {shape}"
+        )
+        raise ModelDirError(
+            f"'{path}': this is {kind}, not a text recognizer; expected an output [N, T, classes] (a PP-OCR rec model)"
+        )
     return outputs[-1][2]
 
 
 def check_class_count(chars: Sequence[str], classes: int, model: StrPath, dict_source: str) -> None:
     """A CTC model's ``classes`` must be blank + ``chars`` (one line naming both when not)."""
     if classes > 0 and classes != len(chars) + 1:
-        raise ModelDirError(f"{model}: the model outputs {classes} classes but the dictionary ({dict_source}) gives "
-                            f"{len(chars)} characters + blank = {len(chars) + 1}; expected the dictionary the model "
-                            "was trained with (use_space_char adds the space)")
+        raise ModelDirError(
+            f"{model}: the model outputs {classes} classes but the dictionary ({dict_source}) gives "
+            f"{len(chars)} characters + blank = {len(chars) + 1}; expected the dictionary the model "
+            "was trained with (use_space_char adds the space)"
+        )
 
 
 def _foreign_spec(chars: list[str], image_shape: Sequence[int], source: str, model_name: str) -> InferenceSpec:
     # PaddleOCR's batching; lines wider than PaddleX's widest batch are squeezed to it
-    return InferenceSpec.for_model(image_shape, chars, dynamic_width=True, batching=PREDICT_REC, model_name=model_name,
-                                   max_width=max(int(image_shape[2]), PADDLEOCR_MAX_WIDTH), source=source)
+    return InferenceSpec.for_model(
+        image_shape,
+        chars,
+        dynamic_width=True,
+        batching=PREDICT_REC,
+        model_name=model_name,
+        max_width=max(int(image_shape[2]), PADDLEOCR_MAX_WIDTH),
+        source=source,
+    )
 
 
-def _dictionary(dict_path: StrPath | None, use_space_char: bool, metadata: dict[str, str] | None,
-                where: str) -> tuple[list[str], str]:
+def _dictionary(
+    dict_path: StrPath | None, use_space_char: bool, metadata: dict[str, str] | None, where: str
+) -> tuple[list[str], str]:
     """``(characters, where they came from)``: ``--dict`` first, then the ONNX metadata."""
     if dict_path:
         return read_paddleocr_dict(dict_path, use_space_char), os.fspath(dict_path)
     if metadata is not None and metadata.get(ONNX_DICT_KEY):
         chars = metadata[ONNX_DICT_KEY].splitlines()  # RapidOCR reads its metadata so
         return (chars + [SPACE] if use_space_char else chars), f"{where} metadata '{ONNX_DICT_KEY}'"
-    expected = ("--dict (the model's rec_char_dict_path, e.g. ppocr_keys_v1.txt)" if metadata is None else
-                f"--dict, or the dictionary in the ONNX metadata '{ONNX_DICT_KEY}' (this file has none)")
+    expected = (
+        "--dict (the model's rec_char_dict_path, e.g. ppocr_keys_v1.txt)"
+        if metadata is None
+        else f"--dict, or the dictionary in the ONNX metadata '{ONNX_DICT_KEY}' (this file has none)"
+    )
     raise ModelDirError(f"'{where}': no dictionary; expected {expected}")
 
 
@@ -185,8 +207,10 @@ def _find_onnx(folder: str) -> str | None:
         return os.path.join(folder, ONNX_FILE)
     found = sorted(p for p in glob.glob(os.path.join(folder, "*.onnx")) if "_int8" not in os.path.basename(p))
     if len(found) > 1:
-        raise ModelDirError(f"model dir '{folder}': {len(found)} ONNX files ({', '.join(map(os.path.basename, found))}"
-                            "); expected one, or give the file itself")
+        raise ModelDirError(
+            f"model dir '{folder}': {len(found)} ONNX files ({', '.join(map(os.path.basename, found))}"
+            "); expected one, or give the file itself"
+        )
     return found[0] if found else None
 
 
@@ -194,8 +218,12 @@ def _has(folder: str, name: str) -> bool:
     return os.path.isfile(os.path.join(folder, name))
 
 
-def open_model(path: StrPath | ModelFiles, dict_path: StrPath | None = None,
-               image_shape: str | Sequence[int | str] | None = None, use_space_char: bool = True) -> ModelFiles:
+def open_model(
+    path: StrPath | ModelFiles,
+    dict_path: StrPath | None = None,
+    image_shape: str | Sequence[int | str] | None = None,
+    use_space_char: bool = True,
+) -> ModelFiles:
     """Open a recognition model in any of :data:`FORMATS` (see the module docs).
 
     Args:
@@ -214,24 +242,36 @@ def open_model(path: StrPath | ModelFiles, dict_path: StrPath | None = None,
         return path
     given = os.fspath(path)
     if os.path.isfile(given) and given.lower().endswith(".onnx"):
-        return _open_onnx(given, os.path.dirname(os.path.abspath(given)), None, dict_path, image_shape,
-                          use_space_char, given)
+        return _open_onnx(
+            given, os.path.dirname(os.path.abspath(given)), None, dict_path, image_shape, use_space_char, given
+        )
     if not os.path.isdir(given):
-        raise ModelDirError(f"model dir '{given}' not found (expected a folder written by `ppresnet45 export`, a "
-                            "PaddleOCR 2.x inference folder or an ONNX recognizer)")
+        raise ModelDirError(
+            f"model dir '{given}' not found (expected a folder written by `ppresnet45 export`, a "
+            "PaddleOCR 2.x inference folder or an ONNX recognizer)"
+        )
     folder = given
     yml = os.path.join(folder, CONFIG_FILE) if _has(folder, CONFIG_FILE) else None
     if yml and _has(folder, MODEL_FILE):
         _no_options(dict_path, image_shape, folder)
         onnx_file = os.path.join(folder, ONNX_FILE) if _has(folder, ONNX_FILE) else None
-        return ModelFiles(folder, EXPORT, InferenceSpec.from_yaml(yml), os.path.join(folder, MODEL_FILE),
-                          os.path.join(folder, PARAMS_FILE) if _has(folder, PARAMS_FILE) else None, onnx_file, given)
+        return ModelFiles(
+            folder,
+            EXPORT,
+            InferenceSpec.from_yaml(yml),
+            os.path.join(folder, MODEL_FILE),
+            os.path.join(folder, PARAMS_FILE) if _has(folder, PARAMS_FILE) else None,
+            onnx_file,
+            given,
+        )
     if _has(folder, MODEL_FILE) and not yml:
         check_model_dir(folder)  # a Paddle 3 export without its inference.yml: names it
     if _has(folder, OLD_PROGRAM_FILE):
         if not _has(folder, PARAMS_FILE):
-            raise ModelDirError(f"model dir '{folder}': {PARAMS_FILE} missing (a PaddleOCR 2.x folder holds "
-                                f"{OLD_PROGRAM_FILE} and {PARAMS_FILE})")
+            raise ModelDirError(
+                f"model dir '{folder}': {PARAMS_FILE} missing (a PaddleOCR 2.x folder holds "
+                f"{OLD_PROGRAM_FILE} and {PARAMS_FILE})"
+            )
         onnx_file = _find_onnx(folder)
         if yml:
             _no_options(dict_path, image_shape, folder)
@@ -240,25 +280,43 @@ def open_model(path: StrPath | ModelFiles, dict_path: StrPath | None = None,
             chars, source = _dictionary(dict_path, use_space_char, None, folder)
             shape = parse_image_shape(image_shape if image_shape is not None else DEFAULT_IMAGE_SHAPE)
             spec = _foreign_spec(chars, shape, source, os.path.basename(os.path.abspath(folder)))
-        return ModelFiles(folder, PADDLEOCR2, spec, os.path.join(folder, OLD_PROGRAM_FILE),
-                          os.path.join(folder, PARAMS_FILE), onnx_file, given)
+        return ModelFiles(
+            folder,
+            PADDLEOCR2,
+            spec,
+            os.path.join(folder, OLD_PROGRAM_FILE),
+            os.path.join(folder, PARAMS_FILE),
+            onnx_file,
+            given,
+        )
     onnx_file = _find_onnx(folder)
     if onnx_file:
         return _open_onnx(onnx_file, folder, yml, dict_path, image_shape, use_space_char, given)
     if yml:
         check_model_dir(folder)  # an export missing its program: names the file
-    raise ModelDirError(f"model dir '{folder}': no model found (expected {', '.join(REQUIRED_FILES)} from `ppresnet45 "
-                        f"export`, {OLD_PROGRAM_FILE} + {PARAMS_FILE} from PaddleOCR 2.x, or an .onnx file)")
+    raise ModelDirError(
+        f"model dir '{folder}': no model found (expected {', '.join(REQUIRED_FILES)} from `ppresnet45 "
+        f"export`, {OLD_PROGRAM_FILE} + {PARAMS_FILE} from PaddleOCR 2.x, or an .onnx file)"
+    )
 
 
 def _no_options(dict_path: StrPath | None, image_shape: str | Sequence[int | str] | None, folder: str) -> None:
     if dict_path or image_shape is not None:
-        raise ModelDirError(f"model dir '{folder}': --dict and --image_shape are for models without an "
-                            f"{CONFIG_FILE}; this one has its dictionary and shape in {CONFIG_FILE}")
+        raise ModelDirError(
+            f"model dir '{folder}': --dict and --image_shape are for models without an "
+            f"{CONFIG_FILE}; this one has its dictionary and shape in {CONFIG_FILE}"
+        )
 
 
-def _open_onnx(onnx_file: str, folder: str, yml: str | None, dict_path: StrPath | None,
-               image_shape: str | Sequence[int | str] | None, use_space_char: bool, given: str) -> ModelFiles:
+def _open_onnx(
+    onnx_file: str,
+    folder: str,
+    yml: str | None,
+    dict_path: StrPath | None,
+    image_shape: str | Sequence[int | str] | None,
+    use_space_char: bool,
+    given: str,
+) -> ModelFiles:
     inp, outputs, metadata = _onnx_facts(onnx_file)
     classes = check_recognizer_output(outputs, onnx_file)
     if yml:
@@ -275,4 +333,3 @@ def _open_onnx(onnx_file: str, folder: str, yml: str | None, dict_path: StrPath 
         name = os.path.splitext(os.path.basename(onnx_file))[0]
         spec = _foreign_spec(chars, shape, source, name)
     return ModelFiles(folder, ONNX, spec, None, None, onnx_file, given)
-

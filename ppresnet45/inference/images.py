@@ -75,8 +75,7 @@ class ImageLoadError(DataError):
 
 def check_max_pixels(max_pixels: int | None) -> int | None:
     """``max_pixels`` if it is a positive int or None (no limit of ours)."""
-    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int)
-                                   or max_pixels < 1):
+    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1):
         raise DataError(f"max_pixels: expected a positive int, got {max_pixels!r}")
     return max_pixels
 
@@ -111,8 +110,9 @@ def _header_size(fp: IO[bytes], path: str, max_pixels: int | None) -> tuple[int,
         if max_pixels is not None and max_pixels <= pillow_limit:
             found = re.search(r"\((\d+) pixels\)", str(exc))
             declared = found.group(1) if found else f"more than {pillow_limit}"
-            raise ImageLoadError(path, f"the header declares {declared} pixels, over the limit of {max_pixels} "
-                                       "(--max_pixels)") from None
+            raise ImageLoadError(
+                path, f"the header declares {declared} pixels, over the limit of {max_pixels} (--max_pixels)"
+            ) from None
         return None
     except Exception:  # noqa: BLE001 - Pillow cannot read the header: OpenCV may
         return None
@@ -124,8 +124,7 @@ def _header_size(fp: IO[bytes], path: str, max_pixels: int | None) -> tuple[int,
 
 def _check_pixels(h: int, w: int, path: str, max_pixels: int | None, what: str) -> None:
     if max_pixels is not None and h * w > max_pixels:
-        raise ImageLoadError(path, f"{what} {w}x{h} = {h * w} pixels, over the limit of {max_pixels} "
-                                   "(--max_pixels)")
+        raise ImageLoadError(path, f"{what} {w}x{h} = {h * w} pixels, over the limit of {max_pixels} (--max_pixels)")
 
 
 def read_image_size(path: StrPath, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[int, int] | None:
@@ -282,8 +281,9 @@ def load_image(path: StrPath, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np
     return decode_image_bytes(data, path, max_pixels)
 
 
-def decode_image_bytes(data: bytes | np.ndarray, name: str = "image",
-                       max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def decode_image_bytes(
+    data: bytes | np.ndarray, name: str = "image", max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
     """Decode the bytes of an image file with every check of :func:`load_image` (the service's
     uploads go through here, files through :func:`load_image`).
 

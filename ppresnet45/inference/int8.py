@@ -65,5 +65,7 @@ def other_cpu_note(spec: InferenceSpec) -> str | None:
     cpu = (record or {}).get("cpu")
     if not isinstance(cpu, dict) or not cpu.get("kind") or cpu.get("kind") == cpu_kind():
         return None
-    return (f"the int8 model in {spec.source} was measured on a {cpu['kind']} CPU ({cpu.get('model', '?')}); this "
-            f"one is {cpu_kind()} ({cpu_description()})")
+    return (
+        f"the int8 model in {spec.source} was measured on a {cpu['kind']} CPU ({cpu.get('model', '?')}); this "
+        f"one is {cpu_kind()} ({cpu_description()})"
+    )

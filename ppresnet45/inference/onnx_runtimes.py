@@ -36,8 +36,10 @@ class _OnnxFileRuntime(Runtime):
     def missing(cls, model: ModelFiles) -> str | None:
         if model.onnx_file:
             return None
-        return (f"model dir '{model.folder}': {ONNX_FILE} missing (backend '{cls.backend}' needs it; run export "
-                "with --onnx)")
+        return (
+            f"model dir '{model.folder}': {ONNX_FILE} missing (backend '{cls.backend}' needs it; run export "
+            "with --onnx)"
+        )
 
     @classmethod
     def is_installed(cls) -> bool:
@@ -52,10 +54,15 @@ class _OnnxFileRuntime(Runtime):
             path = int8_file(self.model_dir, self.backend)
             if path is None:
                 have = int8_backends(self.model_dir)
-                hint = (f"the export's int8 model is for {', '.join(have)}: use --backend {have[0]}" if have else
-                        f"run `ppresnet45 quantize --model_dir {self.model_dir}`")
-                raise self._unsupported(f"precision 'int8': no int8 model for {self.backend} in {self.model_dir} "
-                                        f"({' or '.join(INT8_FILES[self.backend])}; {hint})")
+                hint = (
+                    f"the export's int8 model is for {', '.join(have)}: use --backend {have[0]}"
+                    if have
+                    else f"run `ppresnet45 quantize --model_dir {self.model_dir}`"
+                )
+                raise self._unsupported(
+                    f"precision 'int8': no int8 model for {self.backend} in {self.model_dir} "
+                    f"({' or '.join(INT8_FILES[self.backend])}; {hint})"
+                )
             return path
         if self.model.onnx_file is None:  # not reached: Runtime.__init__ raised missing()'s reason
             raise ModelDirError(f"model dir '{self.model.folder}': {ONNX_FILE} missing")
@@ -65,8 +72,10 @@ class _OnnxFileRuntime(Runtime):
         try:
             return importlib.import_module(self.package)
         except ImportError as exc:
-            raise BackendError(f"backend '{self.backend}' needs the {self.package} package ({exc}); "
-                               f"pip install 'ppresnet45[{self.extra}]'") from None
+            raise BackendError(
+                f"backend '{self.backend}' needs the {self.package} package ({exc}); "
+                f"pip install 'ppresnet45[{self.extra}]'"
+            ) from None
 
 
 @RUNTIMES.register("onnxruntime")
@@ -77,12 +86,21 @@ class OnnxRuntime(_OnnxFileRuntime):
     backend = "onnxruntime"
     package, extra = "onnxruntime", "onnx"
 
-    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
-                 use_gpu: bool = False, model_file: StrPath | None = None, **_: Any) -> None:
+    def __init__(
+        self,
+        model_dir: StrPath,
+        precision: str = "fp32",
+        cpu_threads: int | None = None,
+        use_gpu: bool = False,
+        model_file: StrPath | None = None,
+        **_: Any,
+    ) -> None:
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if precision == "bf16":
-            raise self._unsupported("precision 'bf16' is not supported (ONNX Runtime runs this model in fp32 or, "
-                                    "after `ppresnet45 quantize`, int8); use backend 'paddle' or 'openvino' for bf16")
+            raise self._unsupported(
+                "precision 'bf16' is not supported (ONNX Runtime runs this model in fp32 or, "
+                "after `ppresnet45 quantize`, int8); use backend 'paddle' or 'openvino' for bf16"
+            )
         self.model_file = self._model_file(precision, model_file)
         ort = self._import()
         options = ort.SessionOptions()
@@ -93,8 +111,10 @@ class OnnxRuntime(_OnnxFileRuntime):
         providers = ["CPUExecutionProvider"]
         if self.use_gpu:
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise self._unsupported("use_gpu needs onnxruntime-gpu (CUDAExecutionProvider); available: "
-                                        + ", ".join(ort.get_available_providers()))
+                raise self._unsupported(
+                    "use_gpu needs onnxruntime-gpu (CUDAExecutionProvider); available: "
+                    + ", ".join(ort.get_available_providers())
+                )
             providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
         self._session = ort.InferenceSession(self.model_file, options, providers=providers)
         self.input_name = self._session.get_inputs()[0].name
@@ -121,23 +141,39 @@ class OpenVINORuntime(_OnnxFileRuntime):
     backend = "openvino"
     package, extra = "openvino", "openvino"
 
-    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
-                 use_gpu: bool = False, model_file: StrPath | None = None, **_: Any) -> None:
+    def __init__(
+        self,
+        model_dir: StrPath,
+        precision: str = "fp32",
+        cpu_threads: int | None = None,
+        use_gpu: bool = False,
+        model_file: StrPath | None = None,
+        **_: Any,
+    ) -> None:
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
         if self.use_gpu:
             raise self._unsupported("use_gpu is not supported (this runtime drives OpenVINO's CPU plugin only)")
         core = self._import().Core()
-        if precision == "bf16" and not (cpu_has_bf16() and "BF16" in core.get_property("CPU",
-                                                                                      "OPTIMIZATION_CAPABILITIES")):
+        if precision == "bf16" and not (
+            cpu_has_bf16() and "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        ):
             raise self._unsupported(BF16_NEEDS + cpu_description())
         self.model_file = self._model_file(precision, model_file)
         want = "bf16" if precision == "bf16" else "f32"  # int8: the non-quantized ops in f32
-        properties = {"INFERENCE_PRECISION_HINT": want, "INFERENCE_NUM_THREADS": self.cpu_threads,
-                      "PERFORMANCE_HINT": "LATENCY"}
+        properties = {
+            "INFERENCE_PRECISION_HINT": want,
+            "INFERENCE_NUM_THREADS": self.cpu_threads,
+            "PERFORMANCE_HINT": "LATENCY",
+        }
         self._compiled = core.compile_model(core.read_model(self.model_file), "CPU", properties)
         hint = str(self._compiled.get_property("INFERENCE_PRECISION_HINT")).lower()  # e.g. "<Type: 'float32'>"
-        self.effective_precision = "bf16" if ("bfloat16" in hint or "bf16" in hint) else "f32" if (
-            "float32" in hint or "f32" in hint) else hint
+        self.effective_precision = (
+            "bf16"
+            if ("bfloat16" in hint or "bf16" in hint)
+            else "f32"
+            if ("float32" in hint or "f32" in hint)
+            else hint
+        )
         if self.effective_precision != want:
             raise self._unsupported(f"asked for {want} but OpenVINO compiled the model for {hint}")
         self._request = self._compiled.create_infer_request()
@@ -157,8 +193,9 @@ class OpenVINORuntime(_OnnxFileRuntime):
         return [self._output(i) for i in range(len(self.output_names))]
 
     def info(self) -> dict[str, Any]:
-        return dict(super().info(), effective_precision=self.effective_precision,
-                    model_file=os.path.basename(self.model_file))
+        return dict(
+            super().info(), effective_precision=self.effective_precision, model_file=os.path.basename(self.model_file)
+        )
 
 
 def _port_name(port: Any, index: int) -> str:

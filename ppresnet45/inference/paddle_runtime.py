@@ -35,8 +35,10 @@ ONEDNN_CACHE_CAPACITY = 32
 # The oneDNN pass that breaks BF16 inference of models with a Conv1D (see _configure_cpu).
 BF16_BROKEN_PASS = "operator_unsqueeze_onednn_fuse_pass"
 # Paddle Inference 3.3 has no working int8 path for a PIR export (docs/int8.md says what was tried).
-INT8_UNSUPPORTED = ("precision 'int8': Paddle Inference has no int8 path for this export; `ppresnet45 quantize` "
-                    "makes int8 models for OpenVINO and ONNX Runtime: use backend 'onnxruntime' or 'openvino'")
+INT8_UNSUPPORTED = (
+    "precision 'int8': Paddle Inference has no int8 path for this export; `ppresnet45 quantize` "
+    "makes int8 models for OpenVINO and ONNX Runtime: use backend 'onnxruntime' or 'openvino'"
+)
 
 
 @RUNTIMES.register("paddle")
@@ -66,12 +68,21 @@ class PaddleRuntime(Runtime):
         if model.program and model.params:
             return None
         name = PARAMS_FILE if model.program else MODEL_FILE
-        return (f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs {MODEL_FILE} or a "
-                f"PaddleOCR 2.x {OLD_PROGRAM_FILE}, with {PARAMS_FILE}; re-run `ppresnet45 export`, or run an ONNX "
-                "model with --backend onnxruntime or openvino)")
+        return (
+            f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs {MODEL_FILE} or a "
+            f"PaddleOCR 2.x {OLD_PROGRAM_FILE}, with {PARAMS_FILE}; re-run `ppresnet45 export`, or run an ONNX "
+            "model with --backend onnxruntime or openvino)"
+        )
 
-    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
-                 use_gpu: bool = False, use_onednn: bool = True, gpu_mem_mb: int = 500) -> None:
+    def __init__(
+        self,
+        model_dir: StrPath,
+        precision: str = "fp32",
+        cpu_threads: int | None = None,
+        use_gpu: bool = False,
+        use_onednn: bool = True,
+        gpu_mem_mb: int = 500,
+    ) -> None:
         self.use_onednn = bool(use_onednn) and not use_gpu
         self.backend = "paddle" if (use_onednn or use_gpu) else "paddle-nomkl"
         super().__init__(model_dir, precision, cpu_threads, use_gpu)
@@ -108,8 +119,10 @@ class PaddleRuntime(Runtime):
             out = self._run(np.zeros(shape, np.float32))
         except Exception as exc:  # noqa: BLE001 - Paddle raises many kinds; the file is what is wrong
             why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            raise ModelDirError(f"'{program}': a blank text line {shape} does not run through it ({why}); "
-                                "expected a text recognizer of that --image_shape") from None
+            raise ModelDirError(
+                f"'{program}': a blank text line {shape} does not run through it ({why}); "
+                "expected a text recognizer of that --image_shape"
+            ) from None
         classes = check_recognizer_output([list(out.shape)], program)
         if self.spec.raw is None:  # the dictionary came from --dict, not from an inference.yml
             check_class_count(self.spec.character_list, classes, program, self.spec.source)
@@ -167,8 +180,12 @@ class PaddleRuntime(Runtime):
         return [self._fetch(name) for name in self.output_names]
 
     def info(self) -> dict[str, Any]:
-        return dict(super().info(), onednn=self.use_onednn, ir_optim=True,
-                    bf16_native=self.bf16_fast if self.precision == "bf16" else None)
+        return dict(
+            super().info(),
+            onednn=self.use_onednn,
+            ir_optim=True,
+            bf16_native=self.bf16_fast if self.precision == "bf16" else None,
+        )
 
 
 @RUNTIMES.register("paddle-nomkl")
@@ -181,6 +198,13 @@ class PaddleNoMKLRuntime(PaddleRuntime):
     def is_installed(cls) -> bool:
         return True  # Paddle is a dependency of this package
 
-    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
-                 use_gpu: bool = False, use_onednn: bool = False, **options: Any) -> None:
+    def __init__(
+        self,
+        model_dir: StrPath,
+        precision: str = "fp32",
+        cpu_threads: int | None = None,
+        use_gpu: bool = False,
+        use_onednn: bool = False,
+        **options: Any,
+    ) -> None:
         super().__init__(model_dir, precision, cpu_threads, use_gpu, use_onednn=False, **options)

@@ -52,7 +52,9 @@ def compare_outputs(reference: np.ndarray, output: np.ndarray) -> dict:
         "max_rel": float((diff / np.maximum(np.abs(ref), REL_FLOOR)).max()),
         "mean_abs": float(diff.mean()),
         "argmax_agreement": float(agree.mean()),
-        "same_path": float(agree.reshape(agree.shape[0], -1).all(axis=1).mean()) if agree.ndim > 1 else float(agree.all()),
+        "same_path": float(agree.reshape(agree.shape[0], -1).all(axis=1).mean())
+        if agree.ndim > 1
+        else float(agree.all()),
         "finite": bool(np.isfinite(out).all()),
     }
 
@@ -175,7 +177,6 @@ class AgreementPolicy:
         reason = f"{candidate.name}: " + ", ".join(facts) + (": " + "; ".join(problems) if problems else ": holds")
         return Verdict(holds=not problems, same_text=same, drop_points=drop, speedup=speedup, reason=reason)
 
-
     def output_tolerance(self, logit_absmax: float = 0.0) -> float:
         """The tolerance on probabilities for one batch whose largest logit is ``logit_absmax``:
         ``max(prob_tolerance, logit_rtol * logit_absmax / 2)`` (a logit error ``dz`` moves a
@@ -194,7 +195,10 @@ class AgreementPolicy:
         """
         tol = self.output_tolerance(logit_absmax)
         if np.shape(reference) != np.shape(candidate):
-            return False, {"tolerance": tol, "error": f"output shape {list(np.shape(candidate))} != {reference_name} {list(np.shape(reference))}"}
+            return False, {
+                "tolerance": tol,
+                "error": f"output shape {list(np.shape(candidate))} != {reference_name} {list(np.shape(reference))}",
+            }
         stats = compare_outputs(reference, candidate)
         stats["tolerance"] = tol
         return bool(stats["finite"] and stats["max_abs"] <= tol), stats

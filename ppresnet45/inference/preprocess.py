@@ -85,7 +85,8 @@ def model_input(img: np.ndarray, spec: InferenceSpec, width: int | None = None) 
     if spec.paddleocr_batching:
         return paddleocr_norm_img(img, spec, width)
     if spec.keep_ratio_resize:
-        row, ratio = resize_norm_img(in_channel_order(img, spec), spec.image_shape, padding=spec.padding,
-                                     target_width=width)
+        row, ratio = resize_norm_img(
+            in_channel_order(img, spec), spec.image_shape, padding=spec.padding, target_width=width
+        )
         return row, max(1, int(round(ratio * width)))
     return stretch_norm_img(img, spec), spec.width

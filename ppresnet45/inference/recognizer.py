@@ -85,8 +85,18 @@ DEFAULT_BATCH_SIZE = 8  # lines per model call, for the engine, the entry point,
 # depend on the batch: the default is then the batch of predict_rec and RapidOCR (rec_batch_num 6).
 PADDLEOCR_BATCH_SIZE = 6
 DEFAULT_MAX_CHUNKS = 16  # most chunks one over-wide line is cut into
-STAT_KEYS = ("failed", "pieces", "batches", "preprocess_s", "model_s", "postprocess_s", "wait_s", "plan_s",
-             "padded_pixels", "content_pixels")
+STAT_KEYS = (
+    "failed",
+    "pieces",
+    "batches",
+    "preprocess_s",
+    "model_s",
+    "postprocess_s",
+    "wait_s",
+    "plan_s",
+    "padded_pixels",
+    "content_pixels",
+)
 
 
 def _check_positive_int(value: Any, name: str) -> int:
@@ -101,8 +111,9 @@ def default_batch_size(spec: InferenceSpec) -> int:
     return PADDLEOCR_BATCH_SIZE if spec.paddleocr_batching else DEFAULT_BATCH_SIZE
 
 
-def _resolve_spec(inference_config: InferenceSpec | dict[str, Any] | None, runtime: Any,
-                  model_dir: StrPath | ModelFiles | None) -> InferenceSpec:
+def _resolve_spec(
+    inference_config: InferenceSpec | dict[str, Any] | None, runtime: Any, model_dir: StrPath | ModelFiles | None
+) -> InferenceSpec:
     """The spec from an InferenceSpec, a parsed ``inference.yml``, the runtime, or ``model_dir``."""
     if isinstance(inference_config, InferenceSpec):
         return inference_config
@@ -150,24 +161,40 @@ class TextRecognizer:
             recognizer cannot run (another decoder or normalisation).
     """
 
-    def __init__(self, model_dir: StrPath | ModelFiles | None = None, backend: str = "paddle",
-                 precision: str = "fp32", cpu_threads: int | None = None, use_gpu: bool = False,
-                 use_onednn: bool = True, batch_size: int | None = None, prefetch: int | None = None,
-                 max_chunks: int = DEFAULT_MAX_CHUNKS, width_align: int = WIDTH_ALIGN,
-                 runtime: Callable[[np.ndarray], Any] | None = None,
-                 inference_config: InferenceSpec | dict[str, Any] | None = None,
-                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+    def __init__(
+        self,
+        model_dir: StrPath | ModelFiles | None = None,
+        backend: str = "paddle",
+        precision: str = "fp32",
+        cpu_threads: int | None = None,
+        use_gpu: bool = False,
+        use_onednn: bool = True,
+        batch_size: int | None = None,
+        prefetch: int | None = None,
+        max_chunks: int = DEFAULT_MAX_CHUNKS,
+        width_align: int = WIDTH_ALIGN,
+        runtime: Callable[[np.ndarray], Any] | None = None,
+        inference_config: InferenceSpec | dict[str, Any] | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ) -> None:
         self.max_chunks = _check_positive_int(max_chunks, "max_chunks")
         self.max_pixels = check_max_pixels(max_pixels)
         if runtime is None:
             if model_dir is None:
                 raise DataError("TextRecognizer: give model_dir, or a runtime and its inference_config")
-            runtime = create_runtime(model_dir, backend=backend, precision=precision, cpu_threads=cpu_threads,
-                                     use_gpu=use_gpu, use_onednn=use_onednn)
+            runtime = create_runtime(
+                model_dir,
+                backend=backend,
+                precision=precision,
+                cpu_threads=cpu_threads,
+                use_gpu=use_gpu,
+                use_onednn=use_onednn,
+            )
         self.model_dir = model_dir
         self.spec = _resolve_spec(inference_config, runtime, model_dir)
-        self.batch_size = _check_positive_int(default_batch_size(self.spec) if batch_size is None else batch_size,
-                                              "batch_size")
+        self.batch_size = _check_positive_int(
+            default_batch_size(self.spec) if batch_size is None else batch_size, "batch_size"
+        )
         self.output = OutputDecoder(self.spec, where=model_dir or "model")
         self.inference_config = self.spec.raw
         self.runtime = runtime
@@ -188,11 +215,15 @@ class TextRecognizer:
         spec = self.spec
         if not piece.is_chunk:
             return model_input(img, spec, width)
-        full, _ = resize_norm_img(in_channel_order(img, spec), [spec.channels, spec.height, piece.full_width],
-                                  padding=True, target_width=piece.full_width)
-        part = full[:, :, piece.x0:piece.x0 + piece.width]
+        full, _ = resize_norm_img(
+            in_channel_order(img, spec),
+            [spec.channels, spec.height, piece.full_width],
+            padding=True,
+            target_width=piece.full_width,
+        )
+        part = full[:, :, piece.x0 : piece.x0 + piece.width]
         row = np.zeros((spec.channels, spec.height, width), np.float32)
-        row[:, :, :part.shape[2]] = part
+        row[:, :, : part.shape[2]] = part
         return row, piece.width
 
     @staticmethod
@@ -228,8 +259,9 @@ class TextRecognizer:
         batch.seconds = time.thread_time() - t0
         return batch
 
-    def _batches(self, plan: list[list[Piece]], loader: InputLoader,
-                 stats: dict[str, Any]) -> Generator[PreparedBatch, None, None]:
+    def _batches(
+        self, plan: list[list[Piece]], loader: InputLoader, stats: dict[str, Any]
+    ) -> Generator[PreparedBatch, None, None]:
         """The prepared batches of ``plan``, ``prefetch`` ahead in a worker thread when > 0."""
         cache: dict[str, Any] = {}
         built = (self._build_batch(pieces, loader, cache) for pieces in plan)
@@ -271,7 +303,7 @@ class TextRecognizer:
         t0 = time.perf_counter()
         loader = InputLoader(images, self.max_pixels)
         pieces = plan_pieces(loader.sizes, self.spec, self.max_chunks)
-        plan = [pieces[i:i + bs] for i in range(0, len(pieces), bs)]
+        plan = [pieces[i : i + bs] for i in range(0, len(pieces), bs)]
         stats["plan_s"] += time.perf_counter() - t0
         stats["pieces"] += len(pieces)
         results = Results(images, pieces)
@@ -288,8 +320,13 @@ class TextRecognizer:
         return out
 
     # -- public -------------------------------------------------------------------------
-    def stream(self, images: ImageInput | Iterable[ImageInput] | list[ImageInput], batch_size: int | None = None,
-               progress: bool = False, window: int | None = None) -> Iterator[list[Row]]:
+    def stream(
+        self,
+        images: ImageInput | Iterable[ImageInput] | list[ImageInput],
+        batch_size: int | None = None,
+        progress: bool = False,
+        window: int | None = None,
+    ) -> Iterator[list[Row]]:
         """Recognize text lines window by window, yielding each window's results when it is done.
 
         Args:
@@ -318,14 +355,15 @@ class TextRecognizer:
         self.last_stats = stats
         with tqdm(total=len(images), desc="recognize", unit="img", dynamic_ncols=True, disable=not progress) as bar:
             for lo in range(0, len(images), window):
-                yield self._recognize(images[lo:lo + window], bs, stats, bar)
+                yield self._recognize(images[lo : lo + window], bs, stats, bar)
                 stats["wall_s"] = time.perf_counter() - t_start
         stats["wall_s"] = time.perf_counter() - t_start
         done = len(images) - stats["failed"]
         stats["images_per_s"] = done / stats["wall_s"] if stats["wall_s"] > 0 else 0.0
 
-    def __call__(self, images: ImageInput | Iterable[ImageInput], batch_size: int | None = None,
-                 progress: bool = False) -> list[Row]:
+    def __call__(
+        self, images: ImageInput | Iterable[ImageInput], batch_size: int | None = None, progress: bool = False
+    ) -> list[Row]:
         """Recognize text lines.
 
         Args:
@@ -346,4 +384,3 @@ class TextRecognizer:
         for rows in self.stream(images, batch_size=batch_size, progress=progress):
             out.extend(rows)
         return out
-

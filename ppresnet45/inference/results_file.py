@@ -54,8 +54,10 @@ def read_rows(path: StrPath) -> list[Row]:
         except (UnicodeDecodeError, ValueError):
             row = None
         if not isinstance(row, dict):
-            raise DataError(f"--resume: {path}:{lineno} is not a JSON results row (expected the JSON lines of "
-                            "an earlier `ppresnet45 infer --output` run)")
+            raise DataError(
+                f"--resume: {path}:{lineno} is not a JSON results row (expected the JSON lines of "
+                "an earlier `ppresnet45 infer --output` run)"
+            )
         rows.append(row)
     return rows
 

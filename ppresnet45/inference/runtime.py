@@ -26,13 +26,25 @@ if TYPE_CHECKING:
     from .._types import StrPath
 
 __all__ = [
-    "BACKENDS", "PRECISIONS", "BackendError", "Runtime", "UnknownBackendError", "available_backends",
-    "backend_names", "create_runtime", "default_cpu_threads",
+    "BACKENDS",
+    "PRECISIONS",
+    "BackendError",
+    "Runtime",
+    "UnknownBackendError",
+    "available_backends",
+    "backend_names",
+    "create_runtime",
+    "default_cpu_threads",
 ]
 # The built-in runtime classes stay importable from here, loaded on first access.
-_LAZY_CLASSES = {"PaddleRuntime": "paddle_runtime", "PaddleNoMKLRuntime": "paddle_runtime",
-                 "ONEDNN_CACHE_CAPACITY": "paddle_runtime", "OnnxRuntime": "onnx_runtimes",
-                 "OpenVINORuntime": "onnx_runtimes", "EagerRuntime": "eager_runtime"}
+_LAZY_CLASSES = {
+    "PaddleRuntime": "paddle_runtime",
+    "PaddleNoMKLRuntime": "paddle_runtime",
+    "ONEDNN_CACHE_CAPACITY": "paddle_runtime",
+    "OnnxRuntime": "onnx_runtimes",
+    "OpenVINORuntime": "onnx_runtimes",
+    "EagerRuntime": "eager_runtime",
+}
 BUILTIN_ORDER = tuple(RUNTIMES.lazy)  # deployment backends first, eager last
 
 
@@ -65,8 +77,15 @@ def available_backends(model_dir: StrPath | None = None) -> list[str]:
     return out
 
 
-def create_runtime(model_dir: StrPath, backend: str = "paddle", precision: str = "fp32", cpu_threads: int | None = None,
-                   use_gpu: bool = False, use_onednn: bool = True, **kwargs: Any) -> Runtime:
+def create_runtime(
+    model_dir: StrPath,
+    backend: str = "paddle",
+    precision: str = "fp32",
+    cpu_threads: int | None = None,
+    use_gpu: bool = False,
+    use_onednn: bool = True,
+    **kwargs: Any,
+) -> Runtime:
     """Open an export directory with the runtime registered as ``backend`` (:func:`backend_names`).
 
     Args:
@@ -87,5 +106,6 @@ def create_runtime(model_dir: StrPath, backend: str = "paddle", precision: str =
         cls = RUNTIMES.get(backend)
     except RegistryError as exc:
         raise UnknownBackendError(str(exc)) from None
-    return cls(model_dir, precision=precision, cpu_threads=cpu_threads, use_gpu=use_gpu, use_onednn=use_onednn,
-               **kwargs)
+    return cls(
+        model_dir, precision=precision, cpu_threads=cpu_threads, use_gpu=use_gpu, use_onednn=use_onednn, **kwargs
+    )

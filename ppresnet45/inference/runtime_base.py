@@ -90,8 +90,9 @@ class Runtime:
                 return f"model dir '{model.folder}': {name} missing (backend '{cls.backend}' needs it; {how})"
         return None
 
-    def __init__(self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None,
-                 use_gpu: bool = False) -> None:
+    def __init__(
+        self, model_dir: StrPath, precision: str = "fp32", cpu_threads: int | None = None, use_gpu: bool = False
+    ) -> None:
         self.model = open_model(model_dir)
         self.model_dir = self.model.folder
         reason = type(self).missing(self.model)
@@ -101,8 +102,9 @@ class Runtime:
         self.config = self.spec.raw
         if precision not in PRECISIONS:
             raise BackendError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
-        if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int)
-                                        or cpu_threads < 1):
+        if cpu_threads is not None and (
+            isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int) or cpu_threads < 1
+        ):
             raise BackendError(f"cpu_threads: expected a positive int, got {cpu_threads!r}")
         self.precision = precision
         self.cpu_threads = cpu_threads or default_cpu_threads()
@@ -119,11 +121,11 @@ class Runtime:
 
     def _check_input(self, images: object) -> np.ndarray:
         if not isinstance(images, np.ndarray):
-            raise TypeError(f"{self.backend} runtime: expected a numpy array [N, C, H, W], got "
-                            f"{type(images).__name__}")
+            raise TypeError(f"{self.backend} runtime: expected a numpy array [N, C, H, W], got {type(images).__name__}")
         if images.ndim != 4:
-            raise ValueError(f"{self.backend} runtime: expected a 4-D batch [N, C, H, W], got shape "
-                             f"{list(images.shape)}")
+            raise ValueError(
+                f"{self.backend} runtime: expected a 4-D batch [N, C, H, W], got shape {list(images.shape)}"
+            )
         c, h, w = self.input_shape
         n, ic, ih, iw = images.shape
         if n < 1 or ic != c or ih != h or (w != -1 and iw != w) or iw < 1:
@@ -164,5 +166,7 @@ class Runtime:
         }
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(model_dir={self.model_dir!r}, backend={self.backend!r}, "
-                f"precision={self.precision!r})")
+        return (
+            f"{type(self).__name__}(model_dir={self.model_dir!r}, backend={self.backend!r}, "
+            f"precision={self.precision!r})"
+        )

@@ -40,8 +40,12 @@ class LabelScore:
         distance) and, when the images lie in two or more folders, ``by_group``
         (``{folder: {"acc", "norm_edit_dis", "count"}}``, e.g. per held-out font)."""
         m = self.metric.get_metric(reset=False)
-        out = {"accuracy": m["acc"], "correct": int(round(m["acc"] * self.total)), "total": self.total,
-               "norm_edit_dis": m["norm_edit_dis"]}
+        out = {
+            "accuracy": m["acc"],
+            "correct": int(round(m["acc"] * self.total)),
+            "total": self.total,
+            "norm_edit_dis": m["norm_edit_dis"],
+        }
         if "acc_by_group" in m:
             out["by_group"] = m["acc_by_group"]
         return out
@@ -56,5 +60,5 @@ def score_against_labels(results: Sequence[Row], labels: Iterable[str | None]) -
     """
     labels = list(labels)
     score = LabelScore()
-    score.update(results[:len(labels)], labels)
+    score.update(results[: len(labels)], labels)
     return score.result()

@@ -28,8 +28,22 @@ if TYPE_CHECKING:
     from .._types import StrPath
 
 IMAGE_EXTENSIONS = (
-    ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif", ".rgb",
-    ".jp2", ".pbm", ".pgm", ".ppm", ".pnm",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".png",
+    ".bmp",
+    ".dib",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".gif",
+    ".rgb",
+    ".jp2",
+    ".pbm",
+    ".pgm",
+    ".ppm",
+    ".pnm",
 )
 _SNIFF_BYTES = 4096
 
@@ -103,8 +117,10 @@ def _check_text_file(path: str) -> None:
     except OSError as exc:
         raise DataError(f"label file '{path}': cannot read ({exc.strerror or exc})") from None
     if b"\x00" in head:
-        raise DataError(f"'{path}': not an image (unknown extension) and not a text label file "
-                        f"(expected 'path<TAB>text' lines; image extensions: {' '.join(IMAGE_EXTENSIONS)})")
+        raise DataError(
+            f"'{path}': not an image (unknown extension) and not a text label file "
+            f"(expected 'path<TAB>text' lines; image extensions: {' '.join(IMAGE_EXTENSIONS)})"
+        )
 
 
 def read_label_sources(path: str) -> ImageSources:
@@ -150,12 +166,12 @@ def list_image_sources(path: StrPath) -> ImageSources:
     if os.path.isdir(path):
         paths = list_folder_images(path)
         if not paths:
-            raise DataError(f"folder '{path}' holds no images (searched recursively for "
-                            f"{' '.join(IMAGE_EXTENSIONS)})")
+            raise DataError(f"folder '{path}' holds no images (searched recursively for {' '.join(IMAGE_EXTENSIONS)})")
         return ImageSources(paths=paths, kind="folder", source=path)
     if not os.path.exists(path):
-        raise DataError(f"image path '{path}' not found (expected an image, a folder of images or a "
-                        "'path<TAB>text' label file)")
+        raise DataError(
+            f"image path '{path}' not found (expected an image, a folder of images or a 'path<TAB>text' label file)"
+        )
     if is_image_path(path):
         return ImageSources(paths=[path], kind="file", source=path)
     return read_label_sources(path)

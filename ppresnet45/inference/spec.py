@@ -98,8 +98,9 @@ def check_model_dir(model_dir: StrPath, names: Iterable[str] = REQUIRED_FILES) -
     for name in names:
         path = os.path.join(model_dir, name)
         if not os.path.isfile(path):
-            raise ModelDirError(f"model dir '{model_dir}': {name} missing ('{path}' not found; "
-                                "re-run `ppresnet45 export`)")
+            raise ModelDirError(
+                f"model dir '{model_dir}': {name} missing ('{path}' not found; re-run `ppresnet45 export`)"
+            )
     return model_dir
 
 
@@ -226,8 +227,15 @@ class InferenceSpec:
 
     # -- constructors -------------------------------------------------------------
     @classmethod
-    def for_model(cls, image_shape: Sequence[int], character_list: Iterable[str], dynamic_width: bool = True,
-                  resize_op: str = DEFAULT_RESIZE_OP, img_mode: str | None = None, **meta: Any) -> InferenceSpec:
+    def for_model(
+        cls,
+        image_shape: Sequence[int],
+        character_list: Iterable[str],
+        dynamic_width: bool = True,
+        resize_op: str = DEFAULT_RESIZE_OP,
+        img_mode: str | None = None,
+        **meta: Any,
+    ) -> InferenceSpec:
         """The spec of a freshly exported model: the pre-processing of its family's resize op
         (aspect-ratio resize with right padding for ``RecResizeImg``, else a stretch), its
         normalisation and channel order, and the default max width.
@@ -244,9 +252,20 @@ class InferenceSpec:
         c, h, w = (int(v) for v in image_shape)
         pre = preprocessing(resize_op)
         meta.setdefault("max_width", default_max_width(h, w) if dynamic_width and pre.keep_ratio else w)
-        return cls(channels=c, height=h, width=w, padding=pre.keep_ratio, dynamic_width=bool(dynamic_width),
-                   img_mode=img_mode or pre.img_mode, character_list=list(character_list), scale=pre.scale,
-                   mean=tuple(pre.mean[:c]), std=tuple(pre.std[:c]), resize_op=pre.resize_op, **meta)
+        return cls(
+            channels=c,
+            height=h,
+            width=w,
+            padding=pre.keep_ratio,
+            dynamic_width=bool(dynamic_width),
+            img_mode=img_mode or pre.img_mode,
+            character_list=list(character_list),
+            scale=pre.scale,
+            mean=tuple(pre.mean[:c]),
+            std=tuple(pre.std[:c]),
+            resize_op=pre.resize_op,
+            **meta,
+        )
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], source: StrPath = CONFIG_FILE) -> InferenceSpec:
@@ -272,14 +291,30 @@ class InferenceSpec:
         scale, mean, std = parse.normalization(glob, ops, pre, src)
         macs = glob.get("macs_per_image")
         return cls(
-            channels=c, height=h, width=w, padding=padding, dynamic_width=dynamic, max_width=max_width,
-            img_mode=parse.img_mode(glob, ops, pre, src), character_list=chars,
+            channels=c,
+            height=h,
+            width=w,
+            padding=padding,
+            dynamic_width=dynamic,
+            max_width=max_width,
+            img_mode=parse.img_mode(glob, ops, pre, src),
+            character_list=chars,
             macs_per_image=int(macs) if isinstance(macs, (int, float)) and macs > 0 else None,
-            model_name=str(glob.get("model_name") or ""), scale=scale, mean=mean, std=std, postprocess=postprocess,
-            resize_op=resize, batching=batching, model_type=glob.get("model_type", "rec"),
-            algorithm=glob.get("algorithm", "CTC"), backbone=glob.get("backbone"), untrained=glob.get("untrained"),
+            model_name=str(glob.get("model_name") or ""),
+            scale=scale,
+            mean=mean,
+            std=std,
+            postprocess=postprocess,
+            resize_op=resize,
+            batching=batching,
+            model_type=glob.get("model_type", "rec"),
+            algorithm=glob.get("algorithm", "CTC"),
+            backbone=glob.get("backbone"),
+            untrained=glob.get("untrained"),
             ppresnet45_version=glob.get("ppresnet45_version"),
-            quantization=parse.quantization(glob, src), architecture=cfg.get("Architecture"), raw=cfg,
+            quantization=parse.quantization(glob, src),
+            architecture=cfg.get("Architecture"),
+            raw=cfg,
             source=src,
         )
 
@@ -325,8 +360,11 @@ class InferenceSpec:
         resize: dict[str, Any] = {"image_shape": self.image_shape}
         if self.keep_ratio_resize and not self.padding:
             resize["padding"] = False
-        return [{"DecodeImage": {"channel_first": False, "img_mode": self.img_mode}}, {self.resize_op: resize},
-                {"KeepKeys": {"keep_keys": ["image"]}}]
+        return [
+            {"DecodeImage": {"channel_first": False, "img_mode": self.img_mode}},
+            {self.resize_op: resize},
+            {"KeepKeys": {"keep_keys": ["image"]}},
+        ]
 
     def to_config(self) -> dict[str, Any]:
         """The ``inference.yml`` mapping (what :meth:`from_config` reads back)."""

@@ -84,8 +84,9 @@ def postprocess(cfg: dict[str, Any], src: str) -> tuple[str, list[str]]:
         raise ModelDirError(f"{src}: PostProcess: expected a mapping with 'name' (e.g. CTCLabelDecode)")
     chars = post.get("character_dict", list(DEFAULT_CHARACTERS))
     if not (isinstance(chars, list) and chars and all(isinstance(ch, str) for ch in chars)):
-        raise ModelDirError(f"{src}: PostProcess.character_dict: expected the list of characters (strings), got "
-                            f"{type(chars).__name__}")
+        raise ModelDirError(
+            f"{src}: PostProcess.character_dict: expected the list of characters (strings), got {type(chars).__name__}"
+        )
     arch = cfg.get("Architecture")
     if arch is not None and not isinstance(arch, dict):
         raise ModelDirError(f"{src}: Architecture: expected a mapping, got {type(arch).__name__}")
@@ -100,8 +101,9 @@ def resize_op(ops: dict[str, dict[str, Any]], src: str) -> str:
     return found[0] if found else DEFAULT_RESIZE_OP
 
 
-def shape(glob: dict[str, Any], ops: dict[str, dict[str, Any]], resize: str, dynamic_default: bool,
-          src: str) -> tuple[list[int], bool]:
+def shape(
+    glob: dict[str, Any], ops: dict[str, dict[str, Any]], resize: str, dynamic_default: bool, src: str
+) -> tuple[list[int], bool]:
     """``(image_shape, dynamic_width)``: the nominal ``[C, H, W]`` and whether any width is accepted.
 
     Without our ``Global`` keys (a PaddleOCR file) the width is dynamic when the family's
@@ -120,12 +122,15 @@ def shape(glob: dict[str, Any], ops: dict[str, dict[str, Any]], resize: str, dyn
     if not (isinstance(inp, list) and len(inp) == 3 and all(is_int(v) for v in inp)):
         raise ModelDirError(f"{src}: Global.input_shape: expected [C, H, W] of ints, got {inp!r}")
     if inp[:2] != value[:2] or inp[2] not in (-1, value[2]):
-        raise ModelDirError(f"{src}: Global.input_shape: {inp} does not match {key} {value} (expected "
-                            f"[{value[0]}, {value[1]}, -1 or {value[2]}])")
+        raise ModelDirError(
+            f"{src}: Global.input_shape: {inp} does not match {key} {value} (expected "
+            f"[{value[0]}, {value[1]}, -1 or {value[2]}])"
+        )
     dynamic = glob.get("dynamic_width", inp[2] == -1)
     if not isinstance(dynamic, bool) or dynamic != (inp[2] == -1):
-        raise ModelDirError(f"{src}: Global.dynamic_width: expected {str(inp[2] == -1).lower()} for input_shape "
-                            f"{inp}, got {dynamic!r}")
+        raise ModelDirError(
+            f"{src}: Global.dynamic_width: expected {str(inp[2] == -1).lower()} for input_shape {inp}, got {dynamic!r}"
+        )
     return value, dynamic
 
 
@@ -147,15 +152,18 @@ def batching(glob: dict[str, Any], src: str) -> str:
     if value is None:
         return CHUNKS if any(k in glob for k in OWN_SHAPE_KEYS) else PADDLEOCR
     if value not in BATCHING:
-        raise ModelDirError(f"{src}: Global.batching: expected {', '.join(BATCHING[:-1])} or {BATCHING[-1]}, "
-                            f"got {value!r}")
+        raise ModelDirError(
+            f"{src}: Global.batching: expected {', '.join(BATCHING[:-1])} or {BATCHING[-1]}, got {value!r}"
+        )
     return value
 
 
 def _norm_triple(args: dict[str, Any], pre: Preprocessing, where: str) -> Norm:
-    return (number(args.get("scale", pre.scale), f"{where}.scale"),
-            numbers(args.get("mean"), pre.mean, f"{where}.mean"),
-            numbers(args.get("std"), pre.std, f"{where}.std"))
+    return (
+        number(args.get("scale", pre.scale), f"{where}.scale"),
+        numbers(args.get("mean"), pre.mean, f"{where}.mean"),
+        numbers(args.get("std"), pre.std, f"{where}.std"),
+    )
 
 
 def normalization(glob: dict[str, Any], ops: dict[str, dict[str, Any]], pre: Preprocessing, src: str) -> Norm:
@@ -167,12 +175,14 @@ def normalization(glob: dict[str, Any], ops: dict[str, dict[str, Any]], pre: Pre
         from_op = _norm_triple(ops["NormalizeImage"], pre, f"{src}: NormalizeImage")
     if glob.get("normalize") is not None:
         if not isinstance(glob["normalize"], dict):
-            raise ModelDirError(f"{src}: Global.normalize: expected a mapping with scale, mean, std, got "
-                                f"{glob['normalize']!r}")
+            raise ModelDirError(
+                f"{src}: Global.normalize: expected a mapping with scale, mean, std, got {glob['normalize']!r}"
+            )
         from_glob = _norm_triple(glob["normalize"], pre, f"{src}: Global.normalize")
     if from_op and from_glob and not _close(from_op, from_glob):
-        raise ModelDirError(f"{src}: Global.normalize {_show(from_glob)} disagrees with PreProcess NormalizeImage "
-                            f"{_show(from_op)}")
+        raise ModelDirError(
+            f"{src}: Global.normalize {_show(from_glob)} disagrees with PreProcess NormalizeImage {_show(from_op)}"
+        )
     return from_glob or from_op or (pre.scale, pre.mean, pre.std)
 
 
@@ -180,8 +190,9 @@ def _close(a: Norm, b: Norm) -> bool:
     def flat(t: Norm) -> list[float]:
         return [t[0], *t[1], *t[2]]
 
-    return len(a[1]) == len(b[1]) and len(a[2]) == len(b[2]) and all(
-        abs(x - y) <= 1e-9 for x, y in zip(flat(a), flat(b)))
+    return (
+        len(a[1]) == len(b[1]) and len(a[2]) == len(b[2]) and all(abs(x - y) <= 1e-9 for x, y in zip(flat(a), flat(b)))
+    )
 
 
 def _show(norm: Norm) -> str:
@@ -202,8 +213,9 @@ def img_mode(glob: dict[str, Any], ops: dict[str, dict[str, Any]], pre: Preproce
     if order not in IMG_MODES:
         raise ModelDirError(f"{src}: Global.channel_order: expected BGR, RGB or GRAY, got {glob['channel_order']!r}")
     if decode is not None and "img_mode" in decode and order != mode:
-        raise ModelDirError(f"{src}: Global.channel_order {order} disagrees with PreProcess DecodeImage.img_mode "
-                            f"{mode}")
+        raise ModelDirError(
+            f"{src}: Global.channel_order {order} disagrees with PreProcess DecodeImage.img_mode {mode}"
+        )
     return order
 
 
@@ -221,6 +233,7 @@ def quantization(glob: dict[str, Any], src: str) -> dict[str, dict[str, Any]] | 
     if value is None:
         return None
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        raise ModelDirError(f"{src}: Global.quantization: expected a mapping of records (e.g. int8: {{...}}), got "
-                            f"{value!r:.80}")
+        raise ModelDirError(
+            f"{src}: Global.quantization: expected a mapping of records (e.g. int8: {{...}}), got {value!r:.80}"
+        )
     return value

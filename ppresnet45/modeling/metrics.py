@@ -108,8 +108,14 @@ class RecMetric:
                 group[1] += n
                 group[2] += 1
             if self.keep_records:
-                rec = {"pred": pred_text, "label": target_text, "score": None if score is None else float(score),
-                       "edit_distance": dist, "norm_edit_dis": 1.0 - n, "correct": bool(ok)}
+                rec = {
+                    "pred": pred_text,
+                    "label": target_text,
+                    "score": None if score is None else float(score),
+                    "edit_distance": dist,
+                    "norm_edit_dis": 1.0 - n,
+                    "correct": bool(ok),
+                }
                 if extras is not None:
                     rec.update(extras[i])
                 self._records.append(rec)
@@ -137,13 +143,13 @@ class RecMetric:
             "acc_case_insensitive": self.correct_ci / total if total else 0.0,
             "norm_edit_dis": 1.0 - mean_ned,
             "num_samples": total,
-            "acc_by_length": {
-                int(k): {"acc": v[0] / v[1], "count": v[1]} for k, v in sorted(self.by_length.items())
-            },
+            "acc_by_length": {int(k): {"acc": v[0] / v[1], "count": v[1]} for k, v in sorted(self.by_length.items())},
         }
         if len(self.by_group) > 1:
-            out["acc_by_group"] = {k: {"acc": v[0] / v[2], "norm_edit_dis": 1.0 - v[1] / v[2], "count": v[2]}
-                                   for k, v in sorted(self.by_group.items())}
+            out["acc_by_group"] = {
+                k: {"acc": v[0] / v[2], "norm_edit_dis": 1.0 - v[1] / v[2], "count": v[2]}
+                for k, v in sorted(self.by_group.items())
+            }
         if reset:
             self.reset()
         return out
@@ -158,6 +164,7 @@ def worst_samples(records, num=50):
     """The ``num`` records with the highest edit distance (ties: lower ``norm_edit_dis``, then
     lower score), wrong ones only."""
     wrong = [r for r in records if not r.get("correct")]
-    wrong.sort(key=lambda r: (-r["edit_distance"], r["norm_edit_dis"],
-                              r["score"] if r.get("score") is not None else 0.0))
+    wrong.sort(
+        key=lambda r: (-r["edit_distance"], r["norm_edit_dis"], r["score"] if r.get("score") is not None else 0.0)
+    )
     return wrong[:num]

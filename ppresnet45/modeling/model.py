@@ -131,8 +131,10 @@ def _sync_max_length(head, glob):
     if head[key] != expected:
         where = "Global.max_text_length" if glob_value is not None else "Global.max_text_length (unset: default"
         where += f" {expected}" + ("" if glob_value is not None else ")")
-        raise ConfigError(f"Architecture.Head.{key} {head[key]!r} disagrees with {where}: labels are encoded to "
-                          f"Global.max_text_length, so set one value (or drop Architecture.Head.{key})")
+        raise ConfigError(
+            f"Architecture.Head.{key} {head[key]!r} disagrees with {where}: labels are encoded to "
+            f"Global.max_text_length, so set one value (or drop Architecture.Head.{key})"
+        )
 
 
 def build_model(config):

@@ -3,5 +3,11 @@
 from .ptq import INT8_BACKENDS, REPORT_FILE, QuantizationRefused, quantize_export
 from .quantizers import CALIBRATION_METHODS, QUANTIZERS
 
-__all__ = ["CALIBRATION_METHODS", "INT8_BACKENDS", "QUANTIZERS", "REPORT_FILE", "QuantizationRefused",
-           "quantize_export"]
+__all__ = [
+    "CALIBRATION_METHODS",
+    "INT8_BACKENDS",
+    "QUANTIZERS",
+    "REPORT_FILE",
+    "QuantizationRefused",
+    "quantize_export",
+]

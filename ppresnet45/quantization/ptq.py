@@ -74,17 +74,29 @@ def render_charset(spec):
     """The characters of the model's dictionary that the built-in renderer draws (letters and digits)."""
     chars = "".join(c for c in RENDER_CHARS if c in set(spec.character_list))
     if len(chars) < 10:
-        raise DataError(f"the model's dictionary has {len(chars)} of the renderer's letters and digits; give "
-                        "--calib_data and --eval_data (a folder or label file of your own text lines)")
+        raise DataError(
+            f"the model's dictionary has {len(chars)} of the renderer's letters and digits; give "
+            "--calib_data and --eval_data (a folder or label file of your own text lines)"
+        )
     return chars
 
 
 def rendered_lines(workdir, name, num, seed, spec, exclude=()):
     """``num`` rendered lines (label file) for the model's dictionary; returns the label file."""
     out = os.path.join(workdir, name)
-    render_dataset(out, num, seed=seed, charset=render_charset(spec), min_len=1, max_len=10,
-                   fonts=find_fonts(include_packages=True), height=spec.height, show_progress=False,
-                   exclude_texts=set(exclude), unique=True)
+    render_dataset(
+        out,
+        num,
+        seed=seed,
+        charset=render_charset(spec),
+        min_len=1,
+        max_len=10,
+        fonts=find_fonts(include_packages=True),
+        height=spec.height,
+        show_progress=False,
+        exclude_texts=set(exclude),
+        unique=True,
+    )
     return os.path.join(out, "labels.txt")
 
 
@@ -104,7 +116,7 @@ def measure(name, runtime, spec, paths, labels, batch_size):
     """Read ``paths`` with ``runtime`` (a warm-up pass over the first batches, then a timed
     pass over all): a :class:`Measurement` with the texts, lines/s and word accuracy."""
     rec = TextRecognizer(runtime=runtime, inference_config=spec, batch_size=batch_size)
-    rec(paths[:2 * batch_size])
+    rec(paths[: 2 * batch_size])
     t0 = time.perf_counter()
     texts = [r.get("text") for r in rec(paths)]
     speed = len(paths) / max(time.perf_counter() - t0, 1e-9)
@@ -115,8 +127,9 @@ def measure(name, runtime, spec, paths, labels, batch_size):
 def quantizes_in_place(model):
     """Whether ``quantize`` writes into the model's own folder: our exports (and folders an earlier
     ``quantize`` wrote); a PaddleOCR 2.x folder or a PP-OCR ONNX model gets a new folder instead."""
-    return model.format == EXPORT or (model.spec.ppresnet45_version is not None and
-                                      model.onnx_file == os.path.join(model.folder, ONNX_FILE))
+    return model.format == EXPORT or (
+        model.spec.ppresnet45_version is not None and model.onnx_file == os.path.join(model.folder, ONNX_FILE)
+    )
 
 
 def default_output(model):
@@ -156,15 +169,22 @@ def _lines(work, spec, calib_data, eval_data, calib_num, eval_num, seed):
     """``(calibration paths, description, evaluation paths, labels, description)``."""
     calib_file = calib_data or rendered_lines(work, "calib", calib_num, seed + 11, spec)
     calib_paths, calib_labels = _sources(calib_file, calib_num, "--calib_data")
-    calib_desc = (f"{len(calib_paths)} rendered lines (seed {seed + 11})" if calib_data is None
-                  else f"{len(calib_paths)} lines from {calib_data}")
+    calib_desc = (
+        f"{len(calib_paths)} rendered lines (seed {seed + 11})"
+        if calib_data is None
+        else f"{len(calib_paths)} lines from {calib_data}"
+    )
     eval_file = eval_data or rendered_lines(work, "eval", eval_num, seed + 12, spec, exclude=calib_labels or ())
     eval_paths, labels = _sources(eval_file, eval_num, "--eval_data")
     if labels is None:
-        raise DataError(f"--eval_data '{eval_data}': expected a 'path<TAB>text' label file (the accuracy "
-                        "check needs the true text)")
-    eval_desc = (f"{len(eval_paths)} rendered lines (seed {seed + 12}, strings not in the calibration set)"
-                 if eval_data is None else f"{len(eval_paths)} lines from {eval_data}")
+        raise DataError(
+            f"--eval_data '{eval_data}': expected a 'path<TAB>text' label file (the accuracy check needs the true text)"
+        )
+    eval_desc = (
+        f"{len(eval_paths)} rendered lines (seed {seed + 12}, strings not in the calibration set)"
+        if eval_data is None
+        else f"{len(eval_paths)} lines from {eval_data}"
+    )
     return calib_paths, calib_desc, eval_paths, labels, eval_desc
 
 
@@ -187,8 +207,9 @@ def _try_runtime(runtime, model_dir, spec, batches, eval_lines, work, settings, 
         why = RUNTIMES.get(runtime).missing(open_model(model_dir)) if runtime in available_backends() else None
         return {"skipped": why or f"backend '{runtime}' is not installed here"}, None
     if ignores_isa_cap(runtime):
-        return {"skipped": f"its kernels ignore {ISA_CAP_ENV}={isa_cap()}: its speed here is not that of the "
-                           "capped CPU"}, None
+        return {
+            "skipped": f"its kernels ignore {ISA_CAP_ENV}={isa_cap()}: its speed here is not that of the capped CPU"
+        }, None
     paths, labels, threads, bs = eval_lines + (settings["cpu_threads"], settings["batch_size"])
     folder = os.path.join(work, runtime)
     os.makedirs(folder)
@@ -196,14 +217,26 @@ def _try_runtime(runtime, model_dir, spec, batches, eval_lines, work, settings, 
         path, how = QUANTIZERS[runtime](os.path.join(model_dir, ONNX_FILE), batches, folder, settings)
     except QuantizerUnavailable as exc:
         return {"skipped": str(exc)}, None
-    fp32 = measure(f"{runtime}/fp32", create_runtime(model_dir, runtime, "fp32", cpu_threads=threads), spec, paths,
-                   labels, bs)
-    int8 = measure(f"{runtime}/int8", create_runtime(model_dir, runtime, "int8", cpu_threads=threads,
-                                                     model_file=path), spec, paths, labels, bs)
+    fp32 = measure(
+        f"{runtime}/fp32", create_runtime(model_dir, runtime, "fp32", cpu_threads=threads), spec, paths, labels, bs
+    )
+    int8 = measure(
+        f"{runtime}/int8",
+        create_runtime(model_dir, runtime, "int8", cpu_threads=threads, model_file=path),
+        spec,
+        paths,
+        labels,
+        bs,
+    )
     verdict = policy.judge(fp32, int8)
     log(verdict.reason)
-    row = {"file": os.path.basename(path), "method": how, "fp32": fp32.figures(), "int8": int8.figures(),
-           **verdict.figures()}
+    row = {
+        "file": os.path.basename(path),
+        "method": how,
+        "fp32": fp32.figures(),
+        "int8": int8.figures(),
+        **verdict.figures(),
+    }
     return row, path
 
 
@@ -222,9 +255,24 @@ def _install(model_dir, runtime, path, log):
                 log(f"removed {target}: an earlier int8 model this run did not keep")
 
 
-def quantize_export(model_dir, calib_data=None, eval_data=None, calib_num=128, eval_num=300, max_drop=0.5,
-                    min_speedup=1.0, runtimes=None, per_channel=True, method="minmax", cpu_threads=None,
-                    batch_size=None, seed=0, log=print, output=None, **model_options):
+def quantize_export(
+    model_dir,
+    calib_data=None,
+    eval_data=None,
+    calib_num=128,
+    eval_num=300,
+    max_drop=0.5,
+    min_speedup=1.0,
+    runtimes=None,
+    per_channel=True,
+    method="minmax",
+    cpu_threads=None,
+    batch_size=None,
+    seed=0,
+    log=print,
+    output=None,
+    **model_options,
+):
     """Quantize the model in ``model_dir`` to int8 and keep what holds here (see the module docs).
 
     An export is quantized in place. A PaddleOCR 2.x folder or a PP-OCR ONNX model
@@ -267,28 +315,71 @@ def quantize_export(model_dir, calib_data=None, eval_data=None, calib_num=128, e
     runtimes, policy = _check_arguments(runtimes, method, max_drop, min_speedup)
     if quantizes_in_place(model):
         if output and os.path.abspath(output) != os.path.abspath(model.folder):
-            raise DataError(f"--output: {model_dir} is quantized in place (its int8 model goes into that folder); "
-                            "leave --output out")
-        return _quantize(model.folder, calib_data, eval_data, calib_num, eval_num, policy, runtimes, per_channel,
-                         method, cpu_threads, batch_size, seed, log)
+            raise DataError(
+                f"--output: {model_dir} is quantized in place (its int8 model goes into that folder); "
+                "leave --output out"
+            )
+        return _quantize(
+            model.folder,
+            calib_data,
+            eval_data,
+            calib_num,
+            eval_num,
+            policy,
+            runtimes,
+            per_channel,
+            method,
+            cpu_threads,
+            batch_size,
+            seed,
+            log,
+        )
     output = os.path.abspath(output or default_output(model))
     if os.path.exists(output):
-        raise DataError(f"--output '{output}' exists; remove it, give another --output, or quantize it again with "
-                        f"--model_dir {output}")
+        raise DataError(
+            f"--output '{output}' exists; remove it, give another --output, or quantize it again with "
+            f"--model_dir {output}"
+        )
     parent = os.path.dirname(output)
     os.makedirs(parent, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".quantize-model-", dir=parent) as staging:
         adopted = _adopt(model, staging, log)
-        report = _quantize(adopted.folder, calib_data, eval_data, calib_num, eval_num, policy, runtimes, per_channel,
-                           method, cpu_threads, batch_size, seed, log)
+        report = _quantize(
+            adopted.folder,
+            calib_data,
+            eval_data,
+            calib_num,
+            eval_num,
+            policy,
+            runtimes,
+            per_channel,
+            method,
+            cpu_threads,
+            batch_size,
+            seed,
+            log,
+        )
         os.replace(staging, output)
         os.makedirs(staging)  # for the context manager's clean-up
     report["output"] = output
     return report
 
 
-def _quantize(model_dir, calib_data, eval_data, calib_num, eval_num, policy, runtimes, per_channel, method,
-              cpu_threads, batch_size, seed, log):
+def _quantize(
+    model_dir,
+    calib_data,
+    eval_data,
+    calib_num,
+    eval_num,
+    policy,
+    runtimes,
+    per_channel,
+    method,
+    cpu_threads,
+    batch_size,
+    seed,
+    log,
+):
     """:func:`quantize_export` on a folder it writes into."""
     model = open_model(model_dir)
     spec = model.spec
@@ -296,8 +387,9 @@ def _quantize(model_dir, calib_data, eval_data, calib_num, eval_num, policy, run
     settings = {"method": method, "per_channel": per_channel, "cpu_threads": cpu_threads, "batch_size": batch_size}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=".quantize-", dir=model_dir) as work:
-        calib_paths, calib_desc, eval_paths, labels, eval_desc = _lines(work, spec, calib_data, eval_data, calib_num,
-                                                                        eval_num, seed)
+        calib_paths, calib_desc, eval_paths, labels, eval_desc = _lines(
+            work, spec, calib_data, eval_data, calib_num, eval_num, seed
+        )
         _ensure_onnx(model_dir, spec, log)
         reference = next(b for b in ("paddle", "onnxruntime", "openvino") if b in available_backends(model_dir))
         recorder = _RecordingRuntime(create_runtime(model_dir, reference, "fp32", cpu_threads=cpu_threads))
@@ -307,28 +399,38 @@ def _quantize(model_dir, calib_data, eval_data, calib_num, eval_num, policy, run
         recorder = None  # release the Paddle predictor now, not with a refusal's traceback
         rows, files = {}, {}
         for runtime in runtimes:
-            rows[runtime], files[runtime] = _try_runtime(runtime, model_dir, spec, batches, (eval_paths, labels),
-                                                         work, settings, policy, log)
+            rows[runtime], files[runtime] = _try_runtime(
+                runtime, model_dir, spec, batches, (eval_paths, labels), work, settings, policy, log
+            )
             if "skipped" in rows[runtime]:
                 log(f"{runtime}: skipped: {rows[runtime]['skipped']}")
         held = [r for r in rows if rows[r].get("holds")]
         if not held:
             why = "; ".join(r.get("reason") or f"{name}: skipped ({r['skipped']})" for name, r in rows.items())
-            raise QuantizationRefused(f"no int8 model holds on this CPU ({cpu_description()}): {why}; no model "
-                                      f"written (try more --calib_data, --method percentile, or a larger --max_drop)")
+            raise QuantizationRefused(
+                f"no int8 model holds on this CPU ({cpu_description()}): {why}; no model "
+                f"written (try more --calib_data, --method percentile, or a larger --max_drop)"
+            )
         kept = max(held, key=lambda r: rows[r]["int8"]["images_per_s"])
         _install(model_dir, kept, files[kept], log)
     report = {
-        "runtime": kept, "file": rows[kept]["file"], "method": rows[kept]["method"],
+        "runtime": kept,
+        "file": rows[kept]["file"],
+        "method": rows[kept]["method"],
         "fp32_word_accuracy": rows[kept]["fp32"].get("word_accuracy"),
-        "word_accuracy": rows[kept]["int8"].get("word_accuracy"), "speedup_vs_fp32": rows[kept].get("speedup"),
-        "candidates": rows, "calibration": calib_desc, "evaluation": eval_desc,
+        "word_accuracy": rows[kept]["int8"].get("word_accuracy"),
+        "speedup_vs_fp32": rows[kept].get("speedup"),
+        "candidates": rows,
+        "calibration": calib_desc,
+        "evaluation": eval_desc,
         "policy": {"max_drop_points": policy.max_drop_points, "min_speedup": policy.min_speedup},
-        "cpu": cpu_record(), "cpu_threads": cpu_threads, "batch_size": batch_size,
-        "when": time.strftime("%Y-%m-%d %H:%M"), "seconds": round(time.perf_counter() - t0, 1),
+        "cpu": cpu_record(),
+        "cpu_threads": cpu_threads,
+        "batch_size": batch_size,
+        "when": time.strftime("%Y-%m-%d %H:%M"),
+        "seconds": round(time.perf_counter() - t0, 1),
     }
     atomic_write_text(os.path.join(model_dir, REPORT_FILE), json.dumps(report, indent=2) + "\n")
     spec.quantization = dict(spec.quantization or {}, int8={k: v for k, v in report.items() if k != "seconds"})
     spec.save_records()
     return report
-

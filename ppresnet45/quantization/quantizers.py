@@ -32,8 +32,10 @@ from ..utils.stdio import captured_native_output
 from ..utils.subproc import run_child
 
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")  # ONNX Runtime's; NNCF chooses its own ranges
-PADDLE_INT8_UNAVAILABLE = ("Paddle Inference 3.3 has no int8 path for a PIR export (PostTrainingQuantization "
-                           "reads only legacy programs; see docs/int8.md)")
+PADDLE_INT8_UNAVAILABLE = (
+    "Paddle Inference 3.3 has no int8 path for a PIR export (PostTrainingQuantization "
+    "reads only legacy programs; see docs/int8.md)"
+)
 
 
 class QuantizerUnavailable(PPResNetError):
@@ -61,8 +63,10 @@ def _quiet(what):
         raise
     except Exception as exc:  # noqa: BLE001 - one line, with what the native code printed
         tail = " | ".join(ln.strip() for ln in (sink.getvalue() + captured.text).splitlines() if ln.strip())[-300:]
-        raise PPResNetError(f"{what} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                            + (f" ({tail})" if tail else "")) from None
+        raise PPResNetError(
+            f"{what} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            + (f" ({tail})" if tail else "")
+        ) from None
     finally:
         logging.disable(logging.NOTSET)
 
@@ -79,14 +83,23 @@ def quantize_openvino(onnx_path, batches, workdir, settings):
     data, dst = os.path.join(workdir, "calibration.npz"), os.path.join(workdir, INT8_OPENVINO_FILE)
     np.savez(data, *batches)
     code = "from ppresnet45.quantization.quantizers import nncf_child; nncf_child()"
-    proc = run_child([sys.executable, "-c", code, onnx_path, data, dst], capture_output=True, text=True,
-                     encoding="utf-8", errors="replace")
+    proc = run_child(
+        [sys.executable, "-c", code, onnx_path, data, dst],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
     if proc.returncode != 0 or not os.path.isfile(dst):
         tail = " | ".join(ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip())[-400:]
         raise PPResNetError(f"NNCF quantization of the OpenVINO model failed (exit {proc.returncode}): {tail}")
-    how = {"tool": f"nncf {_version('nncf')} quantize (openvino {_version('openvino')})", "format": "OpenVINO IR",
-           "weights": "int8, symmetric, per output channel", "activations": "int8/uint8 (MIXED preset: "
-           "asymmetric where the values are one-signed)", "bias_correction": "fast"}
+    how = {
+        "tool": f"nncf {_version('nncf')} quantize (openvino {_version('openvino')})",
+        "format": "OpenVINO IR",
+        "weights": "int8, symmetric, per output channel",
+        "activations": "int8/uint8 (MIXED preset: asymmetric where the values are one-signed)",
+        "bias_correction": "fast",
+    }
     return dst, how
 
 
@@ -101,8 +114,13 @@ def nncf_child():
     with _quiet("NNCF quantization of the OpenVINO model"):
         nncf.set_log_level(logging.ERROR)
         model = ov.Core().read_model(onnx_path)
-        quantized = nncf.quantize(model, nncf.Dataset(batches), subset_size=len(batches),
-                                  preset=nncf.QuantizationPreset.MIXED, fast_bias_correction=True)
+        quantized = nncf.quantize(
+            model,
+            nncf.Dataset(batches),
+            subset_size=len(batches),
+            preset=nncf.QuantizationPreset.MIXED,
+            fast_bias_correction=True,
+        )
         ov.save_model(quantized, dst, compress_to_fp16=False)
 
 
@@ -137,8 +155,11 @@ def quantize_onnxruntime(onnx_path, batches, workdir, settings):
             return None if batch is None else {self._name: batch}
 
     method, per_channel = settings.get("method", "minmax"), settings.get("per_channel", True)
-    methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
-               "entropy": CalibrationMethod.Entropy}
+    methods = {
+        "minmax": CalibrationMethod.MinMax,
+        "percentile": CalibrationMethod.Percentile,
+        "entropy": CalibrationMethod.Entropy,
+    }
     prepared, dst = os.path.join(workdir, "prepared.onnx"), os.path.join(workdir, INT8_ONNX_FILE)
     with _quiet("ONNX Runtime quantization"):
         import onnx
@@ -156,13 +177,24 @@ def quantize_onnxruntime(onnx_path, batches, workdir, settings):
         # graph optimisation first: BatchNormalization folds into the convolutions (a conv whose
         # bias is not a constant cannot be quantized), constants are folded
         quant_pre_process(onnx_path, prepared, skip_symbolic_shape=True)
-        quantize_static(prepared, dst, _Reader(input_name), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=methods[method])
-    how = {"tool": f"onnxruntime {_version('onnxruntime')} quantize_static", "format": "QDQ",
-           "weights": "int8, symmetric, " + ("per output channel" if per_channel else "per tensor"),
-           "activations": "uint8, asymmetric", "calibration_method": method,
-           "folded": "BatchNormalization into Conv (quant_pre_process)"}
+        quantize_static(
+            prepared,
+            dst,
+            _Reader(input_name),
+            quant_format=QuantFormat.QDQ,
+            per_channel=per_channel,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=methods[method],
+        )
+    how = {
+        "tool": f"onnxruntime {_version('onnxruntime')} quantize_static",
+        "format": "QDQ",
+        "weights": "int8, symmetric, " + ("per output channel" if per_channel else "per tensor"),
+        "activations": "uint8, asymmetric",
+        "calibration_method": method,
+        "folded": "BatchNormalization into Conv (quant_pre_process)",
+    }
     return dst, how
 
 

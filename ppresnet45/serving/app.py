@@ -90,11 +90,18 @@ class RecognitionService:
 
         self.config = config
         self.metrics = ServiceMetrics()
-        self.recognizer = Recognizer(config.model_dir, backend=config.backend, precision=config.precision,
-                                     cpu_threads=config.cpu_threads, batch_size=config.max_batch_size,
-                                     max_pixels=config.max_pixels, use_cache=config.use_cache)
-        self.batcher = DynamicBatcher(self._recognize, config.max_batch_size, config.max_wait_ms,
-                                      on_batch=self.metrics.batch_done)
+        self.recognizer = Recognizer(
+            config.model_dir,
+            backend=config.backend,
+            precision=config.precision,
+            cpu_threads=config.cpu_threads,
+            batch_size=config.max_batch_size,
+            max_pixels=config.max_pixels,
+            use_cache=config.use_cache,
+        )
+        self.batcher = DynamicBatcher(
+            self._recognize, config.max_batch_size, config.max_wait_ms, on_batch=self.metrics.batch_done
+        )
 
     def _recognize(self, images):
         return self.recognizer(images)
@@ -221,19 +228,25 @@ async def recognize_request(service, request):
     elif kind == "application/json":
         named = _json_images(body)
     else:
-        raise ServiceError(415, f"content type '{kind or 'none'}': send multipart/form-data (files in the field "
-                                "'images') or application/json ({\"images\": [\"<base64>\", ...]})")
+        raise ServiceError(
+            415,
+            f"content type '{kind or 'none'}': send multipart/form-data (files in the field "
+            '\'images\') or application/json ({"images": ["<base64>", ...]})',
+        )
     if not named:
         raise ServiceError(422, "no images: send files in the multipart field 'images' or a non-empty JSON list")
     if len(named) > cfg.max_images:
-        raise ServiceError(413, f"{len(named)} images in one request, over the limit of {cfg.max_images} "
-                                "(--max_images)")
+        raise ServiceError(
+            413, f"{len(named)} images in one request, over the limit of {cfg.max_images} (--max_images)"
+        )
     partial = request.query_params.get("partial", "").lower() in ("1", "true", "yes")
     decoded = await asyncio.to_thread(_decode_all, named, cfg.max_pixels, partial)
     good = [x for x in decoded if not isinstance(x, ImageLoadError)]
     rows = iter(await service.batcher.submit(good) if good else [])
-    return [{"error": f"images[{i}] ({x.path}): {x.reason}"} if isinstance(x, ImageLoadError)
-            else _result(next(rows)) for i, x in enumerate(decoded)]
+    return [
+        {"error": f"images[{i}] ({x.path}): {x.reason}"} if isinstance(x, ImageLoadError) else _result(next(rows))
+        for i, x in enumerate(decoded)
+    ]
 
 
 def create_app(config):
@@ -242,8 +255,9 @@ def create_app(config):
         import python_multipart  # noqa: F401 - FastAPI needs it to parse uploads
         from fastapi import FastAPI, Request
     except ImportError as exc:
-        raise DataError(f"the service needs FastAPI, uvicorn and python-multipart ({exc}); "
-                        "pip install 'ppresnet45[serve]'") from None
+        raise DataError(
+            f"the service needs FastAPI, uvicorn and python-multipart ({exc}); pip install 'ppresnet45[serve]'"
+        ) from None
     from fastapi.responses import JSONResponse, PlainTextResponse
     from starlette.exceptions import HTTPException
 
@@ -259,8 +273,7 @@ def create_app(config):
         finally:
             await service.stop()
 
-    app = FastAPI(title="ppresnet45 recognition", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(title="ppresnet45 recognition", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request, exc):  # 404, 405: the same one-line JSON as ours
@@ -279,8 +292,9 @@ def create_app(config):
             return JSONResponse({"error": str(exc)}, status_code=status)
         except Exception as exc:  # noqa: BLE001 - a bug, not the client's input: still one line
             status = 500
-            return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]},
-                                status_code=500)
+            return JSONResponse(
+                {"error": f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]}, status_code=500
+            )
         finally:
             service.metrics.request(status, time.perf_counter() - t0, n)
 
@@ -290,13 +304,17 @@ def create_app(config):
         if service is None or not service.batcher.running:
             return JSONResponse({"status": "starting or stopping"}, status_code=503)
         rec = service.recognizer
-        return {"status": "ok", "model_dir": os.path.basename(os.path.normpath(rec.model_dir)),
-                "runtime": f"{rec.backend}/{rec.precision}", "pid": os.getpid(), "queued": service.batcher.waiting}
+        return {
+            "status": "ok",
+            "model_dir": os.path.basename(os.path.normpath(rec.model_dir)),
+            "runtime": f"{rec.backend}/{rec.precision}",
+            "pid": os.getpid(),
+            "queued": service.batcher.waiting,
+        }
 
     @app.get("/metrics")
     async def metrics(request: Request):
-        return PlainTextResponse(request.app.state.service.metrics.render(),
-                                 media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(request.app.state.service.metrics.render(), media_type="text/plain; version=0.0.4")
 
     return app
 

@@ -120,7 +120,7 @@ class DynamicBatcher:
             pos = 0
             for entry, future in batch:
                 if not future.done():
-                    future.set_result(results[pos:pos + len(entry)])
+                    future.set_result(results[pos : pos + len(entry)])
                 pos += len(entry)
 
     async def _drain(self):

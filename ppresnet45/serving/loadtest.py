@@ -36,12 +36,33 @@ def run_locust(url, images_dir, users=32, duration_s=60, spawn_rate=None, timeou
     """
     with tempfile.TemporaryDirectory(prefix="ppresnet45_locust_") as tmp:
         prefix = os.path.join(tmp, "run")
-        cmd = [sys.executable, "-m", "locust", "-f", LOCUSTFILE, "--headless", "-u", str(users),
-               "-r", str(spawn_rate or users), "-t", f"{int(duration_s)}s", "--host", url, "--csv", prefix,
-               "--only-summary", "--exit-code-on-error", "0", "--stop-timeout", "10"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            LOCUSTFILE,
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(spawn_rate or users),
+            "-t",
+            f"{int(duration_s)}s",
+            "--host",
+            url,
+            "--csv",
+            prefix,
+            "--only-summary",
+            "--exit-code-on-error",
+            "0",
+            "--stop-timeout",
+            "10",
+        ]
         env = dict(os.environ, PPRESNET45_LOCUST_IMAGES=os.path.abspath(images_dir))
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False,
-                              timeout=timeout_s or duration_s + 60)
+        proc = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, check=False, timeout=timeout_s or duration_s + 60
+        )
         stats = prefix + "_stats.csv"
         if proc.returncode != 0 or not os.path.isfile(stats):
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
@@ -49,7 +70,14 @@ def run_locust(url, images_dir, users=32, duration_s=60, spawn_rate=None, timeou
         with open(stats, newline="", encoding="utf-8") as f:
             rows = {r["Name"]: r for r in csv.DictReader(f)}
     row = rows.get("Aggregated") or next(iter(rows.values()))
-    return {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-            "rps": float(row["Requests/s"]), "p50_ms": float(row["50%"]), "p95_ms": float(row["95%"]),
-            "p99_ms": float(row["99%"]), "mean_ms": float(row["Average Response Time"]),
-            "users": users, "duration_s": duration_s}
+    return {
+        "requests": int(row["Request Count"]),
+        "failures": int(row["Failure Count"]),
+        "rps": float(row["Requests/s"]),
+        "p50_ms": float(row["50%"]),
+        "p95_ms": float(row["95%"]),
+        "p99_ms": float(row["99%"]),
+        "mean_ms": float(row["Average Response Time"]),
+        "users": users,
+        "duration_s": duration_s,
+    }

@@ -37,8 +37,13 @@ class RecognizeUser(FastHttpUser):
     @task
     def recognize(self):
         body = random.choice(BODIES)
-        with self.client.post("/v1/recognize", data=body, headers={"content-type": "application/json"},
-                              catch_response=True, name="POST /v1/recognize") as resp:
+        with self.client.post(
+            "/v1/recognize",
+            data=body,
+            headers={"content-type": "application/json"},
+            catch_response=True,
+            name="POST /v1/recognize",
+        ) as resp:
             try:
                 results = resp.json()["results"] if resp.status_code == 200 else None
             except (ValueError, KeyError, TypeError):

@@ -63,12 +63,18 @@ class ServiceMetrics:
     def render(self):
         """The Prometheus text exposition (format 0.0.4)."""
         with self._lock:
-            out = ["# HELP ppresnet45_requests_total POST /v1/recognize requests by HTTP status",
-                   "# TYPE ppresnet45_requests_total counter"]
+            out = [
+                "# HELP ppresnet45_requests_total POST /v1/recognize requests by HTTP status",
+                "# TYPE ppresnet45_requests_total counter",
+            ]
             out += [f'ppresnet45_requests_total{{status="{code}"}} {n}' for code, n in sorted(self.requests.items())]
-            out += ["# HELP ppresnet45_request_errors_total requests answered with a 4xx or 5xx",
-                    "# TYPE ppresnet45_request_errors_total counter", f"ppresnet45_request_errors_total {self.errors}",
-                    "# HELP ppresnet45_images_total images recognized", "# TYPE ppresnet45_images_total counter",
-                    f"ppresnet45_images_total {self.images}"]
+            out += [
+                "# HELP ppresnet45_request_errors_total requests answered with a 4xx or 5xx",
+                "# TYPE ppresnet45_request_errors_total counter",
+                f"ppresnet45_request_errors_total {self.errors}",
+                "# HELP ppresnet45_images_total images recognized",
+                "# TYPE ppresnet45_images_total counter",
+                f"ppresnet45_images_total {self.images}",
+            ]
             out += self.latency.lines() + self.batch.lines()
         return "\n".join(out) + "\n"

@@ -35,14 +35,22 @@ def deploy(config, replicas=1, host="127.0.0.1", port=8000, address=None, max_on
         raise DataError(f"--engine ray needs Ray Serve ({exc}); pip install 'ppresnet45[ray]'") from None
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"GLOG_minloglevel": "2"}})
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"GLOG_minloglevel": "2"}},
+        )
     serve.start(http_options={"host": host, "port": port})
     threads = config.cpu_threads or 1
     config.cpu_threads = threads
-    deployment = serve.deployment(serve.ingress()(RecognitionDeployment), name=DEPLOYMENT, num_replicas=replicas,
-                                  ray_actor_options={"num_cpus": threads},
-                                  max_ongoing_requests=max_ongoing_requests)
+    deployment = serve.deployment(
+        serve.ingress()(RecognitionDeployment),
+        name=DEPLOYMENT,
+        num_replicas=replicas,
+        ray_actor_options={"num_cpus": threads},
+        max_ongoing_requests=max_ongoing_requests,
+    )
     serve.run(deployment.bind(asdict(config)), name=DEPLOYMENT, route_prefix="/")
     return started
 

@@ -27,8 +27,10 @@ def _keep_keys_op(config, mode):
     if transforms is None:
         return None
     if not isinstance(transforms, list):
-        raise ConfigError(f"{mode}.dataset.transforms: expected a list of {{Name: args}} items, "
-                          f"got {type(transforms).__name__} {transforms!r}")
+        raise ConfigError(
+            f"{mode}.dataset.transforms: expected a list of {{Name: args}} items, "
+            f"got {type(transforms).__name__} {transforms!r}"
+        )
     for index, op in enumerate(transforms):
         if isinstance(op, dict) and "KeepKeys" in op and isinstance(op["KeepKeys"], dict):
             _keep_keys(op["KeepKeys"], f"{mode}.dataset.transforms.{index}.KeepKeys.keep_keys")
@@ -42,8 +44,7 @@ def _keep_keys(op, key):
     if keys is None:
         return []
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise ConfigError(f"{key}: expected a list of field names (strings) like [image, label, length], "
-                          f"got {keys!r}")
+        raise ConfigError(f"{key}: expected a list of field names (strings) like [image, label, length], got {keys!r}")
     return keys
 
 
@@ -60,8 +61,7 @@ def train_batch_positions(config):
     positions = batch_positions(config, "Train")
     for key in ("image", "label", "length"):
         if key not in positions:
-            raise ConfigError(f"Train.dataset.transforms: KeepKeys must keep '{key}' (keep_keys: "
-                              f"{list(positions)})")
+            raise ConfigError(f"Train.dataset.transforms: KeepKeys must keep '{key}' (keep_keys: {list(positions)})")
     return positions
 
 

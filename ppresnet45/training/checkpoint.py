@@ -97,7 +97,7 @@ def optimizer_state_by_structure(optimizer, layer):
         if isinstance(key, str):
             for name in by_length:
                 if key.startswith(name + "_"):
-                    new = internal[name] + key[len(name):]
+                    new = internal[name] + key[len(name) :]
                     break
         out[new] = value
     return out
@@ -117,7 +117,7 @@ def _optimizer_state_for(layer, state):
         new = key
         for name in by_length:
             if key.startswith(name + "_"):
-                new = structured[name] + key[len(name):]
+                new = structured[name] + key[len(name) :]
                 break
         out[new] = value
     return out
@@ -156,8 +156,11 @@ def save_checkpoint(prefix, model, optimizer=None, state=None, config=None):
     atomic_write_bytes(prefix + ".states", buf.getvalue())
     record = {k: v for k, v in state.items() if k != "rng"}
     record["saved_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    record["files"] = [os.path.basename(prefix) + s for s in (".pdparams", ".pdopt", ".states") if
-                       s != ".pdopt" or optimizer is not None]
+    record["files"] = [
+        os.path.basename(prefix) + s
+        for s in (".pdparams", ".pdopt", ".states")
+        if s != ".pdopt" or optimizer is not None
+    ]
     if config is not None:
         record["config"] = config
     atomic_write_text(prefix + ".json", json.dumps(_to_jsonable(record), indent=2, ensure_ascii=False) + "\n")
@@ -169,14 +172,29 @@ class _StatesUnpickler(pickle.Unpickler):
     states: a checkpoint from elsewhere cannot run code when it is loaded."""
 
     _ALLOWED: ClassVar[set[tuple[str, str]]] = {
-        ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "tuple"), ("builtins", "list"),
-        ("builtins", "dict"), ("builtins", "int"), ("builtins", "float"), ("builtins", "str"),
-        ("builtins", "bytes"), ("builtins", "bool"), ("builtins", "complex"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"), ("collections", "OrderedDict"),
-        ("paddle.base.libpaddle", "GeneratorState"), ("paddle.fluid.libpaddle", "GeneratorState"),
-        ("copyreg", "_reconstructor"), ("builtins", "object"), ("_codecs", "encode"),
+        ("builtins", "set"),
+        ("builtins", "frozenset"),
+        ("builtins", "tuple"),
+        ("builtins", "list"),
+        ("builtins", "dict"),
+        ("builtins", "int"),
+        ("builtins", "float"),
+        ("builtins", "str"),
+        ("builtins", "bytes"),
+        ("builtins", "bool"),
+        ("builtins", "complex"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("collections", "OrderedDict"),
+        ("paddle.base.libpaddle", "GeneratorState"),
+        ("paddle.fluid.libpaddle", "GeneratorState"),
+        ("copyreg", "_reconstructor"),
+        ("builtins", "object"),
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module, name):
@@ -205,8 +223,10 @@ def read_states(prefix):
 
 def _load_state_dict_file(path, key):
     if not os.path.isfile(path):
-        raise ConfigError(f"{key}: '{path}' not found (expected a checkpoint prefix such as output/rec/best_accuracy "
-                          f"with .pdparams beside it)")
+        raise ConfigError(
+            f"{key}: '{path}' not found (expected a checkpoint prefix such as output/rec/best_accuracy "
+            f"with .pdparams beside it)"
+        )
     try:
         return paddle.load(path)
     except Exception as exc:  # noqa: BLE001 - re-raised as one line naming the key
@@ -219,7 +239,7 @@ def _strip_wrappers(state_dict):
     for k, v in state_dict.items():
         for p in ("_layers.", "module."):
             if k.startswith(p):
-                k = k[len(p):]
+                k = k[len(p) :]
         out[k] = v
     return out
 
@@ -251,12 +271,20 @@ def match_state_dict(model_state, loaded):
         matched[mk] = v
     if prefix:
         # A bare backbone file says nothing about neck and head: report only backbone keys missing.
-        missing = [k for k in model_state if k.startswith("backbone.") and k not in matched
-                   and k not in {m[0] for m in mismatch}]
+        missing = [
+            k
+            for k in model_state
+            if k.startswith("backbone.") and k not in matched and k not in {m[0] for m in mismatch}
+        ]
     else:
         missing = [k for k in model_state if k not in matched and k not in {m[0] for m in mismatch}]
-    report = {"loaded": len(matched), "missing": missing, "unexpected": unexpected, "shape_mismatch": mismatch,
-              "prefix_added": prefix}
+    report = {
+        "loaded": len(matched),
+        "missing": missing,
+        "unexpected": unexpected,
+        "shape_mismatch": mismatch,
+        "prefix_added": prefix,
+    }
     return matched, report
 
 
@@ -292,14 +320,26 @@ def load_pretrained(model, path, key="Global.pretrained_model"):
     with warnings.catch_warnings():  # Paddle warns per missing key; the report below says it once
         warnings.simplefilter("ignore")
         layer.set_state_dict(matched)
-    logger.info("loaded %d weights from %s%s", report["loaded"], file,
-                " (added prefix 'backbone.')" if report["prefix_added"] else "")
+    logger.info(
+        "loaded %d weights from %s%s",
+        report["loaded"],
+        file,
+        " (added prefix 'backbone.')" if report["prefix_added"] else "",
+    )
     if report["missing"]:
-        logger.warning("%d model weights not in %s (kept initialised): %s", len(report["missing"]), file,
-                       _preview(report["missing"]))
+        logger.warning(
+            "%d model weights not in %s (kept initialised): %s",
+            len(report["missing"]),
+            file,
+            _preview(report["missing"]),
+        )
     if report["unexpected"]:
-        logger.warning("%d weights in %s not used by the model: %s", len(report["unexpected"]), file,
-                       _preview(report["unexpected"]))
+        logger.warning(
+            "%d weights in %s not used by the model: %s",
+            len(report["unexpected"]),
+            file,
+            _preview(report["unexpected"]),
+        )
     for k, got, want in report["shape_mismatch"]:
         logger.warning("skipped %s: shape %s in %s, %s in the model", k, got, file, want)
     return report
@@ -331,10 +371,15 @@ def load_checkpoint(prefix, model, optimizer=None, key="Global.checkpoints"):
     matched, report = match_state_dict(model_state, params)
     if report["shape_mismatch"] or report["missing"]:
         bad = report["shape_mismatch"][0] if report["shape_mismatch"] else None
-        detail = (f"shape of {bad[0]} is {bad[1]} in the checkpoint, {bad[2]} in the model" if bad
-                  else f"missing {_preview(report['missing'], 3)}")
-        raise ConfigError(f"{key}: '{prefix}.pdparams' does not fit the model of this config ({detail}); "
-                          f"use Global.pretrained_model to load partially matching weights")
+        detail = (
+            f"shape of {bad[0]} is {bad[1]} in the checkpoint, {bad[2]} in the model"
+            if bad
+            else f"missing {_preview(report['missing'], 3)}"
+        )
+        raise ConfigError(
+            f"{key}: '{prefix}.pdparams' does not fit the model of this config ({detail}); "
+            f"use Global.pretrained_model to load partially matching weights"
+        )
     layer.set_state_dict(matched)
     if optimizer is not None and os.path.isfile(prefix + ".pdopt"):
         opt_state = _load_state_dict_file(prefix + ".pdopt", key)
@@ -372,8 +417,9 @@ class ResumePoint:
         """Read the resume point of checkpoint ``prefix`` (ours or PaddleOCR's)."""
         prefix = checkpoint_prefix(prefix)
         if not os.path.isfile(prefix + ".pdparams"):
-            raise ConfigError(f"{key}: '{prefix}.pdparams' not found "
-                              f"(expected a checkpoint prefix such as {example_dir}/latest)")
+            raise ConfigError(
+                f"{key}: '{prefix}.pdparams' not found (expected a checkpoint prefix such as {example_dir}/latest)"
+            )
         st = read_states(prefix)
         point = cls(global_step=int(st.get("global_step", 0)), best=dict(st.get("best_model_dict") or {}), states=st)
         if "data_epoch" in st:

@@ -36,8 +36,11 @@ def build_postprocess(config):
     of ``Global.character_dict_path`` / ``Global.use_space_char``."""
     glob = config.get("Global") or {}
     post_cfg = dict(config.get("PostProcess") or {"name": "CTCLabelDecode"})
-    return POSTPROCESS.build(post_cfg, character_dict_path=glob.get("character_dict_path"),
-                             use_space_char=bool(glob.get("use_space_char", False)))
+    return POSTPROCESS.build(
+        post_cfg,
+        character_dict_path=glob.get("character_dict_path"),
+        use_space_char=bool(glob.get("use_space_char", False)),
+    )
 
 
 def build_metric(config):
@@ -64,8 +67,7 @@ def build_optimizer(config, model, steps_per_epoch, last_step=-1):
 
 def build_train_loader(config, seed=0, rank=0, world_size=1, epoch=0):
     """The ``Train`` loader of one rank, positioned at the start of ``epoch``."""
-    return build_dataloader(config, "Train", seed=seed, rank=rank, world_size=world_size, epoch=epoch,
-                            start_batch=0)
+    return build_dataloader(config, "Train", seed=seed, rank=rank, world_size=world_size, epoch=epoch, start_batch=0)
 
 
 def build_eval_loader(config, seed=0):
@@ -177,6 +179,16 @@ def build_training_parts(config, seed=0, rank=0, world_size=1, epoch=0, last_ste
     if with_eval:
         eval_loader, eval_positions = build_eval_loader(config, seed=seed)
     optimizer, schedule = build_optimizer(config, model, len(train_loader), last_step=last_step)
-    return TrainingParts(model=model, loss=loss, postprocess=postprocess, metric=metric, optimizer=optimizer,
-                         schedule=schedule, train_loader=train_loader, train_positions=train_positions,
-                         characters=characters, eval_loader=eval_loader, eval_positions=eval_positions)
+    return TrainingParts(
+        model=model,
+        loss=loss,
+        postprocess=postprocess,
+        metric=metric,
+        optimizer=optimizer,
+        schedule=schedule,
+        train_loader=train_loader,
+        train_positions=train_positions,
+        characters=characters,
+        eval_loader=eval_loader,
+        eval_positions=eval_positions,
+    )

@@ -76,8 +76,10 @@ def configure_cpu(use_onednn=False, to_static=False, cpu_threads=None, world_siz
     if omp_blocktime is not None:
         set_omp_blocktime(omp_blocktime)
     if use_onednn and to_static:
-        logger.warning("Global.use_onednn with Global.to_static crashes Paddle 3.3 CPU training "
-                       "(segmentation fault); training with oneDNN off")
+        logger.warning(
+            "Global.use_onednn with Global.to_static crashes Paddle 3.3 CPU training "
+            "(segmentation fault); training with oneDNN off"
+        )
         use_onednn = False
     for flag in ("FLAGS_use_onednn", "FLAGS_use_mkldnn"):
         with contextlib.suppress(ValueError, KeyError, RuntimeError):  # not a flag of this Paddle build

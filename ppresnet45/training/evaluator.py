@@ -26,8 +26,9 @@ from .devices import configure_cpu, use_cuda
 from .settings import omp_blocktime_of
 
 
-def evaluate_model(model, loader, postprocess, metric, positions=None, characters=None, show_progress=True,
-                   keep_records=False):
+def evaluate_model(
+    model, loader, postprocess, metric, positions=None, characters=None, show_progress=True, keep_records=False
+):
     """Run ``model`` over ``loader`` and compute ``metric``.
 
     Args:
@@ -82,15 +83,22 @@ def write_eval_report(output_dir, metrics, records, checkpoint=None, num_worst=5
     """Write ``eval_result.json`` and ``eval_worst.tsv`` atomically; returns the JSON path."""
     os.makedirs(output_dir, exist_ok=True)
     worst = worst_samples(records, num_worst)
-    result = {"checkpoint": checkpoint, "metrics": metrics, "num_worst": len(worst),
-              "worst_file": "eval_worst.tsv", "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    result = {
+        "checkpoint": checkpoint,
+        "metrics": metrics,
+        "num_worst": len(worst),
+        "worst_file": "eval_worst.tsv",
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     if extra:
         result.update(extra)
     lines = ["image\tlabel\tprediction\tedit_distance\tscore\n"]
     for r in worst:
         score = "" if r.get("score") is None else f"{r['score']:.4f}"
-        lines.append("\t".join(_fmt_tsv(v) for v in (r.get("img_path", ""), r["label"], r["pred"],
-                                                     r["edit_distance"], score)) + "\n")
+        lines.append(
+            "\t".join(_fmt_tsv(v) for v in (r.get("img_path", ""), r["label"], r["pred"], r["edit_distance"], score))
+            + "\n"
+        )
     atomic_write_text(os.path.join(output_dir, "eval_worst.tsv"), "".join(lines))
     path = os.path.join(output_dir, "eval_result.json")
     atomic_write_text(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
@@ -114,31 +122,44 @@ def evaluate_checkpoint(config, checkpoint=None, output_dir=None, num_worst=50, 
     glob = config.get("Global") or {}
     checkpoint = checkpoint or glob.get("checkpoints") or glob.get("pretrained_model")
     if not checkpoint:
-        raise ConfigError("Global.checkpoints: set it to the checkpoint to evaluate, e.g. "
-                          "-o Global.checkpoints=output/rec/best_accuracy")
+        raise ConfigError(
+            "Global.checkpoints: set it to the checkpoint to evaluate, e.g. "
+            "-o Global.checkpoints=output/rec/best_accuracy"
+        )
     if not config.get("Eval"):
         raise ConfigError("Eval: missing section (expected Eval.dataset and Eval.loader)")
     prefix = checkpoint_prefix(checkpoint)
     if not os.path.isfile(prefix + ".pdparams"):
         raise ConfigError(f"Global.checkpoints: '{prefix}.pdparams' not found")
     paddle.set_device("gpu" if use_cuda(glob.get("use_gpu")) else "cpu")
-    configure_cpu(bool(glob.get("use_onednn", False)), False, glob.get("cpu_threads"),
-                  omp_blocktime=omp_blocktime_of(glob))
+    configure_cpu(
+        bool(glob.get("use_onednn", False)), False, glob.get("cpu_threads"), omp_blocktime=omp_blocktime_of(glob)
+    )
     model = components.build_model(config)
     report = components.load_weights(model, prefix, key="Global.checkpoints")
     if report["missing"] or report["mismatched"]:
-        raise ConfigError(f"Global.checkpoints: '{prefix}.pdparams' does not fit the model of this config "
-                          f"({len(report['missing'])} missing, {len(report['mismatched'])} shape mismatches)")
+        raise ConfigError(
+            f"Global.checkpoints: '{prefix}.pdparams' does not fit the model of this config "
+            f"({len(report['missing'])} missing, {len(report['mismatched'])} shape mismatches)"
+        )
     postprocess = components.build_postprocess(config)
     metric = components.build_metric(config)
     loader, positions = components.build_eval_loader(config, seed=int(glob.get("seed", 0) or 0))
     with components.closing_datasets(loader):
-        metrics, records = evaluate_model(model, loader, postprocess, metric, positions,
-                                          components.dictionary_characters(config), show_progress=show_progress,
-                                          keep_records=True)
+        metrics, records = evaluate_model(
+            model,
+            loader,
+            postprocess,
+            metric,
+            positions,
+            components.dictionary_characters(config),
+            show_progress=show_progress,
+            keep_records=True,
+        )
     output_dir = output_dir or os.path.dirname(os.path.abspath(prefix))
-    path = write_eval_report(output_dir, metrics, records, checkpoint=prefix, num_worst=num_worst,
-                             extra={"skipped": loader.skip_counts()})
+    path = write_eval_report(
+        output_dir, metrics, records, checkpoint=prefix, num_worst=num_worst, extra={"skipped": loader.skip_counts()}
+    )
     metrics["result_file"] = path
     return metrics
 
@@ -152,10 +173,12 @@ def format_metrics(metrics):
     ]
     by_len = metrics.get("acc_by_length") or {}
     if by_len:
-        lines.append("accuracy by length: " + ", ".join(f"{k}: {v['acc']:.3f} (n={v['count']})"
-                                                        for k, v in by_len.items()))
+        lines.append(
+            "accuracy by length: " + ", ".join(f"{k}: {v['acc']:.3f} (n={v['count']})" for k, v in by_len.items())
+        )
     by_group = metrics.get("acc_by_group") or {}
     if by_group:
-        lines.append("accuracy by folder: " + ", ".join(f"{k}: {v['acc']:.3f} (n={v['count']})"
-                                                        for k, v in by_group.items()))
+        lines.append(
+            "accuracy by folder: " + ", ".join(f"{k}: {v['acc']:.3f} (n={v['count']})" for k, v in by_group.items())
+        )
     return "\n".join(lines)

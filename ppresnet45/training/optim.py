@@ -120,8 +120,9 @@ class _Schedule:
         if warmup is None:
             steps = self.warmup_epoch * steps_per_epoch
             if not math.isfinite(steps):
-                raise ConfigError(f"Optimizer.lr.warmup_epoch: expected a finite number of epochs, "
-                                  f"got {self.warmup_epoch!r}")
+                raise ConfigError(
+                    f"Optimizer.lr.warmup_epoch: expected a finite number of epochs, got {self.warmup_epoch!r}"
+                )
             warmup = int(round(steps))
         rate = self.rate(steps_per_epoch, total_steps, warmup)
         return StepLRSchedule(rate, warmup, peak=rate(self.peak_step(warmup)), last_step=last_step)
@@ -146,8 +147,7 @@ class Piecewise(_Schedule):
     (PaddleOCR configs set it) and unused."""
 
     def __init__(self, decay_epochs=None, values=None, learning_rate=None, warmup_epoch=0, warmup_steps=None):
-        if (not isinstance(decay_epochs, list) or not isinstance(values, list)
-                or len(values) != len(decay_epochs) + 1):
+        if not isinstance(decay_epochs, list) or not isinstance(values, list) or len(values) != len(decay_epochs) + 1:
             raise ConfigError(
                 "Optimizer.lr: Piecewise needs decay_epochs (list) and values (list with one more entry), got "
                 f"decay_epochs={decay_epochs!r}, values={values!r}"
@@ -205,7 +205,9 @@ def build_lr_scheduler(lr_cfg, epoch_num, steps_per_epoch, last_step=-1):
     if lr_cfg is None:
         lr_cfg = {"name": "Const", "learning_rate": 0.001}
     if not isinstance(lr_cfg, dict):
-        raise ConfigError(f"Optimizer.lr: expected a mapping like {{name: Cosine, learning_rate: 0.001}}, got {lr_cfg!r}")
+        raise ConfigError(
+            f"Optimizer.lr: expected a mapping like {{name: Cosine, learning_rate: 0.001}}, got {lr_cfg!r}"
+        )
     entry = LR_SCHEDULERS.build({"name": "Const", **lr_cfg})
     return entry(epoch_num, steps_per_epoch, last_step=last_step)
 
@@ -259,16 +261,31 @@ class _Optimizer:
 class Adam(_Optimizer):
     """``paddle.optimizer.Adam``; ``regularizer`` is its weight decay."""
 
-    def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, regularizer=None, clip_norm=None,
-                 clip_norm_global=None, group_lr=False, training_step=None):
+    def __init__(
+        self,
+        beta1=0.9,
+        beta2=0.999,
+        epsilon=1e-8,
+        regularizer=None,
+        clip_norm=None,
+        clip_norm_global=None,
+        group_lr=False,
+        training_step=None,
+    ):
         super().__init__(regularizer, clip_norm, clip_norm_global, group_lr, training_step)
         self.beta1 = _number(beta1, "Optimizer.beta1", 0.0, below=1.0)
         self.beta2 = _number(beta2, "Optimizer.beta2", 0.0, below=1.0)
         self.epsilon = _number(epsilon, "Optimizer.epsilon", 0.0, allow_equal=False)
 
     def _adam_args(self, model, schedule):
-        return dict(learning_rate=schedule, beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon,
-                    parameters=self.parameters(model), grad_clip=self.grad_clip)
+        return dict(
+            learning_rate=schedule,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            epsilon=self.epsilon,
+            parameters=self.parameters(model),
+            grad_clip=self.grad_clip,
+        )
 
     def __call__(self, model, schedule):
         return paddle.optimizer.Adam(weight_decay=self.regularizer, **self._adam_args(model, schedule))
@@ -283,9 +300,20 @@ class AdamW(Adam):
     ``one_dim_param_no_weight_decay`` all 1-D parameters, are exempt.
     """
 
-    def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=None, no_weight_decay_name=None,
-                 one_dim_param_no_weight_decay=False, regularizer=None, clip_norm=None, clip_norm_global=None,
-                 group_lr=False, training_step=None):
+    def __init__(
+        self,
+        beta1=0.9,
+        beta2=0.999,
+        epsilon=1e-8,
+        weight_decay=None,
+        no_weight_decay_name=None,
+        one_dim_param_no_weight_decay=False,
+        regularizer=None,
+        clip_norm=None,
+        clip_norm_global=None,
+        group_lr=False,
+        training_step=None,
+    ):
         super().__init__(beta1, beta2, epsilon, regularizer, clip_norm, clip_norm_global, group_lr, training_step)
         if weight_decay is None:
             weight_decay = self.regularizer._coeff if self.regularizer is not None else 0.01
@@ -302,24 +330,38 @@ class AdamW(Adam):
             if any(k in names_by_param.get(p.name, "") for k in self.no_decay_names)
             or (self.one_dim_no_decay and p.ndim == 1)
         }
-        return paddle.optimizer.AdamW(weight_decay=self.weight_decay,
-                                      apply_decay_param_fun=lambda pname: pname not in exempt, **args)
+        return paddle.optimizer.AdamW(
+            weight_decay=self.weight_decay, apply_decay_param_fun=lambda pname: pname not in exempt, **args
+        )
 
 
 @OPTIMIZERS.register()
 class Momentum(_Optimizer):
     """``paddle.optimizer.Momentum`` (SGD with momentum); also registered as ``SGD``."""
 
-    def __init__(self, momentum=0.9, use_nesterov=False, regularizer=None, clip_norm=None, clip_norm_global=None,
-                 group_lr=False, training_step=None):
+    def __init__(
+        self,
+        momentum=0.9,
+        use_nesterov=False,
+        regularizer=None,
+        clip_norm=None,
+        clip_norm_global=None,
+        group_lr=False,
+        training_step=None,
+    ):
         super().__init__(regularizer, clip_norm, clip_norm_global, group_lr, training_step)
         self.momentum = _number(momentum, "Optimizer.momentum")
         self.use_nesterov = bool(use_nesterov)
 
     def __call__(self, model, schedule):
-        return paddle.optimizer.Momentum(learning_rate=schedule, momentum=self.momentum,
-                                         use_nesterov=self.use_nesterov, parameters=self.parameters(model),
-                                         weight_decay=self.regularizer, grad_clip=self.grad_clip)
+        return paddle.optimizer.Momentum(
+            learning_rate=schedule,
+            momentum=self.momentum,
+            use_nesterov=self.use_nesterov,
+            parameters=self.parameters(model),
+            weight_decay=self.regularizer,
+            grad_clip=self.grad_clip,
+        )
 
 
 OPTIMIZERS.register("SGD", Momentum)

@@ -58,15 +58,20 @@ def check_training_step(config):
     head = (config.get("Architecture") or {}).get("Head") or {}
     loss = config.get("Loss") or {}
     opt = config.get("Optimizer") or {}
-    for key, section in (("Architecture.Head.training_step", head), ("Loss.mode", loss),
-                         ("Optimizer.training_step", opt)):
+    for key, section in (
+        ("Architecture.Head.training_step", head),
+        ("Loss.mode", loss),
+        ("Optimizer.training_step", opt),
+    ):
         name = key.rsplit(".", 1)[1]
         if isinstance(section, dict) and section.get(name) is not None:
             found.append((key, section[name]))
     for key, value in found[1:]:
         if value != found[0][1]:
-            raise ConfigError(f"{key} {value!r} disagrees with {found[0][0]} {found[0][1]!r}: VisionLAN's "
-                              f"training step must be one value (LF_1, LF_2 or LA) in all three places")
+            raise ConfigError(
+                f"{key} {value!r} disagrees with {found[0][0]} {found[0][1]!r}: VisionLAN's "
+                f"training step must be one value (LF_1, LF_2 or LA) in all three places"
+            )
     return found[0][1] if found else None
 
 
@@ -97,13 +102,16 @@ def parameter_groups(model, group_lr=False, training_step=None):
     mlm_parameters = getattr(head, "mlm_parameters", None)
     if mlm_parameters is None:
         what = type(head).__name__ if head is not None else f"a {type(model).__name__} without a head"
-        raise ConfigError(f"Optimizer.group_lr: true needs a head with an MLM branch (VLHead), got {what}; "
-                          "drop group_lr")
+        raise ConfigError(
+            f"Optimizer.group_lr: true needs a head with an MLM branch (VLHead), got {what}; drop group_lr"
+        )
     step = getattr(head, "training_step", None) if training_step is None else training_step
     _check_step(step, "Optimizer.training_step")
     if step != "LF_2":
-        logger.info("Optimizer.group_lr applies to training_step LF_2 only; %s trains every parameter at the "
-                    "scheduled rate", step)
+        logger.info(
+            "Optimizer.group_lr applies to training_step LF_2 only; %s trains every parameter at the scheduled rate",
+            step,
+        )
         return params
     mlm = {id(p) for p in mlm_parameters()}
     base = [p for p in params if id(p) in mlm]

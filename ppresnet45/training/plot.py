@@ -59,11 +59,24 @@ def plot_training_log(log_path, png_path, title=None):
     if acc:
         ax_acc.plot(*zip(*acc), color="tab:orange", alpha=0.6, lw=1, label="train batch accuracy")
     if evals:
-        ax_acc.plot([r["step"] for r in evals], [r["acc"] for r in evals], "o-", color="tab:green", lw=2,
-                    label="eval word accuracy")
+        ax_acc.plot(
+            [r["step"] for r in evals],
+            [r["acc"] for r in evals],
+            "o-",
+            color="tab:green",
+            lw=2,
+            label="eval word accuracy",
+        )
         best = max(evals, key=lambda r: r["acc"])
-        ax_acc.annotate(f"{best['acc']:.3f}", (best["step"], best["acc"]), textcoords="offset points",
-                        xytext=(0, -14), ha="center", fontsize=8, color="tab:green")
+        ax_acc.annotate(
+            f"{best['acc']:.3f}",
+            (best["step"], best["acc"]),
+            textcoords="offset points",
+            xytext=(0, -14),
+            ha="center",
+            fontsize=8,
+            color="tab:green",
+        )
     ax_acc.set_ylim(-0.02, 1.02)
     ax_acc.set_xlabel("step")
     ax_acc.set_ylabel("word accuracy")

@@ -83,8 +83,10 @@ class RunLog:
 
                 self.vdl = LogWriter(logdir=os.path.join(save_dir, "vdl"))
             except ImportError:
-                logger.warning("Global.use_visualdl is true but visualdl is not installed (pip install visualdl); "
-                               "scalars go to train_log.jsonl only")
+                logger.warning(
+                    "Global.use_visualdl is true but visualdl is not installed (pip install visualdl); "
+                    "scalars go to train_log.jsonl only"
+                )
 
     def __enter__(self):
         return self

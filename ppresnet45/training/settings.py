@@ -44,8 +44,12 @@ def parse_eval_interval(value):
         raise ConfigError(f"Global.eval_batch_step: expected an int or [start, every], got {value!r}")
     if isinstance(value, int):
         return 0, value
-    if (isinstance(value, (list, tuple)) and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value) and value[0] >= 0):
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and value[0] >= 0
+    ):
         return int(value[0]), int(value[1])
     raise ConfigError(f"Global.eval_batch_step: expected an int or [start, every] of ints >= 0, got {value!r}")
 
@@ -97,7 +101,7 @@ class TrainSettings:
             cal_metric=bool(glob.get("cal_metric_during_train", True)),
             eval_start=eval_start,
             eval_every=eval_every,
-            seed=global_value(glob, "seed", 0, (int,), lambda v: 0 <= v < 2 ** 32, "an int in [0, 2**32)"),
+            seed=global_value(glob, "seed", 0, (int,), lambda v: 0 <= v < 2**32, "an int in [0, 2**32)"),
             use_gpu=bool(glob.get("use_gpu", False)),
             use_onednn=bool(glob.get("use_onednn", False)),
             to_static=bool(glob.get("to_static", False)),

@@ -45,8 +45,7 @@ def split_losses(losses):
     scalar entries as a name -> tensor dict. A bare tensor is the loss, without parts."""
     if not isinstance(losses, dict):
         return losses, {}
-    parts = {k: v for k, v in losses.items()
-             if k != "loss" and isinstance(v, paddle.Tensor) and int(v.numel()) == 1}
+    parts = {k: v for k, v in losses.items() if k != "loss" and isinstance(v, paddle.Tensor) and int(v.numel()) == 1}
     return losses["loss"], parts
 
 

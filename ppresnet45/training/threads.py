@@ -71,8 +71,14 @@ class ThreadTuner:
             ``reason``, ``load`` (1-minute load average).
     """
 
-    def __init__(self, candidates, probe_steps=PROBE_STEPS, watch_steps=WATCH_STEPS, drift=DRIFT,
-                 min_steps_between=MIN_STEPS_BETWEEN):
+    def __init__(
+        self,
+        candidates,
+        probe_steps=PROBE_STEPS,
+        watch_steps=WATCH_STEPS,
+        drift=DRIFT,
+        min_steps_between=MIN_STEPS_BETWEEN,
+    ):
         self.candidates = list(candidates)
         self.probe_steps = int(probe_steps)
         self.watch_steps = int(watch_steps)
@@ -130,29 +136,43 @@ class ThreadTuner:
     def _choose(self):
         self.chosen = max(self.speeds, key=self.speeds.get)
         set_threads(self.chosen)
-        record = {"step": self.steps, "chosen": self.chosen, "speeds": dict(self.speeds), "reason": self._reason,
-                  "load": load_average(), "time": time.time()}
+        record = {
+            "step": self.steps,
+            "chosen": self.chosen,
+            "speeds": dict(self.speeds),
+            "reason": self._reason,
+            "load": load_average(),
+            "time": time.time(),
+        }
         self.history.append(record)
         self._pending.append(record)
-        logger.info("cpu_threads: %s -> %d thread(s) (%s; timed %d steps each, load average %s; re-timed when the "
-                    "speed drifts by more than %d %%; set Global.cpu_threads to skip this)",
-                    ", ".join(f"{n} thread(s) {v:.2f} images/s" for n, v in self.speeds.items()), self.chosen,
-                    self._reason, self.probe_steps, record["load"], round(self.drift * 100))
+        logger.info(
+            "cpu_threads: %s -> %d thread(s) (%s; timed %d steps each, load average %s; re-timed when the "
+            "speed drifts by more than %d %%; set Global.cpu_threads to skip this)",
+            ", ".join(f"{n} thread(s) {v:.2f} images/s" for n, v in self.speeds.items()),
+            self.chosen,
+            self._reason,
+            self.probe_steps,
+            record["load"],
+            round(self.drift * 100),
+        )
 
     def _watch(self, n_images, seconds):
         """After a choice: re-time when the last ``watch_steps`` steps' speed left the band."""
         self._window.append((n_images, seconds))
         if len(self._window) < self.watch_steps:
             return
-        recent = self._window[-self.watch_steps:]
+        recent = self._window[-self.watch_steps :]
         speed = sum(n for n, _ in recent) / max(sum(t for _, t in recent), 1e-9)
         at_choice = self.speeds[self.chosen]
         change = speed / max(at_choice, 1e-9) - 1.0
         if abs(change) <= self.drift or self.steps - self._probe_started < self.min_steps_between:
-            del self._window[:-self.watch_steps]
+            del self._window[: -self.watch_steps]
             return
-        self._reason = (f"re-timed at step {self.steps}: {self.chosen} thread(s) ran {speed:.2f} images/s over the "
-                        f"last {self.watch_steps} steps, {change:+.0%} from {at_choice:.2f} when chosen")
+        self._reason = (
+            f"re-timed at step {self.steps}: {self.chosen} thread(s) ran {speed:.2f} images/s over the "
+            f"last {self.watch_steps} steps, {change:+.0%} from {at_choice:.2f} when chosen"
+        )
         self.chosen = None
         self._start_probe()
 

@@ -100,7 +100,8 @@ class Trainer:
         self.world_size, self.rank = init_distributed(s.use_gpu)
         self.is_main = self.rank == 0
         self.use_onednn, self.to_static, self.cpu_threads = configure_cpu(
-            s.use_onednn, s.to_static, s.cpu_threads, self.world_size, omp_blocktime=s.omp_blocktime)
+            s.use_onednn, s.to_static, s.cpu_threads, self.world_size, omp_blocktime=s.omp_blocktime
+        )
         self.thread_tuner = tuner_for(s, self.world_size, self.cpu_threads)
         random.seed(s.seed)
         np.random.seed(s.seed)
@@ -110,9 +111,15 @@ class Trainer:
         self.global_step, self.best = resume.global_step, resume.best
         self.eval_enabled = bool(config.get("Eval")) and s.eval_every > 0  # the same on every rank
         if parts is None:
-            parts = build_training_parts(config, seed=s.seed, rank=self.rank, world_size=self.world_size,
-                                         epoch=resume.epoch, last_step=self.global_step - 1,
-                                         with_eval=self.is_main and self.eval_enabled)
+            parts = build_training_parts(
+                config,
+                seed=s.seed,
+                rank=self.rank,
+                world_size=self.world_size,
+                epoch=resume.epoch,
+                last_step=self.global_step - 1,
+                with_eval=self.is_main and self.eval_enabled,
+            )
         self._take_parts(parts)
         self.needs_targets = model_needs_targets(self.model)  # VisionLAN: model(image, batch[1:])
         self.loss_parts = {}  # the last step's loss parts (ABINet: align/lang/vision), rank mean
@@ -150,8 +157,14 @@ class Trainer:
         self.schedule.last_epoch = self.global_step  # the step is the schedule's clock
         self.schedule.last_lr = self.schedule.get_lr()
         ckpt.set_rng_state(resume.states.get("rng"))
-        logger.info("resumed from %s at step %d (epoch %d, batch %d), lr %.6g", self.settings.checkpoints,
-                    self.global_step, self.start_epoch, self.start_batch, self.schedule.last_lr)
+        logger.info(
+            "resumed from %s at step %d (epoch %d, batch %d), lr %.6g",
+            self.settings.checkpoints,
+            self.global_step,
+            self.start_epoch,
+            self.start_batch,
+            self.schedule.last_lr,
+        )
 
     # ------------------------------------------------------------------ checkpoints
     def _save(self, name, metrics=None, sync=True):
@@ -177,17 +190,25 @@ class Trainer:
             "metrics": metrics or {},
             "best_model_dict": self.best,
         }
-        return ckpt.save_checkpoint(os.path.join(self.settings.save_dir, name), self.model, self.optimizer, state,
-                                    config=self.config)
+        return ckpt.save_checkpoint(
+            os.path.join(self.settings.save_dir, name), self.model, self.optimizer, state, config=self.config
+        )
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self):
         """Evaluate on the Eval set (rank 0 only; other ranks get ``{}``); returns the metric dict."""
         if self.eval_loader is None:
             return {}
-        metrics, _ = evaluate_model(self.forward_model, self.eval_loader, self.postprocess, self.metric,
-                                    self.eval_positions, characters=self.characters,
-                                    show_progress=self.show_progress, keep_records=False)
+        metrics, _ = evaluate_model(
+            self.forward_model,
+            self.eval_loader,
+            self.postprocess,
+            self.metric,
+            self.eval_positions,
+            characters=self.characters,
+            show_progress=self.show_progress,
+            keep_records=False,
+        )
         return metrics
 
     def _evaluate_and_save(self):
@@ -210,9 +231,17 @@ class Trainer:
             self.best = {k: v for k, v in metrics.items() if k != "acc_by_length"}
             self.best["best_step"] = self.global_step
             self.best["best_epoch"] = self.epoch
-        logger.info("eval step %d: %s %.4f, norm_edit_dis %.4f (best %s %.4f at step %d)%s", self.global_step, key,
-                    value, metrics.get("norm_edit_dis", float("nan")), key, self.best.get(key, 0.0),
-                    self.best.get("best_step", 0), " — saved best_accuracy" if improved else "")
+        logger.info(
+            "eval step %d: %s %.4f, norm_edit_dis %.4f (best %s %.4f at step %d)%s",
+            self.global_step,
+            key,
+            value,
+            metrics.get("norm_edit_dis", float("nan")),
+            key,
+            self.best.get(key, 0.0),
+            self.best.get("best_step", 0),
+            " — saved best_accuracy" if improved else "",
+        )
         record = {"type": "eval", "step": self.global_step, "epoch": self.epoch, "time": time.time(), **metrics}
         record["best_" + key] = self.best.get(key)
         self.run_log.record(record, {"eval/" + k: v for k, v in metrics.items() if isinstance(v, (int, float))})
@@ -222,19 +251,39 @@ class Trainer:
     def fit(self):
         """Run the training loop; returns a summary dict (steps, best metrics, last loss, speed)."""
         s = self.settings
-        self.run_log = RunLog(s.save_dir, self.config, resume_step=self.global_step if s.checkpoints else None,
-                              use_visualdl=s.use_visualdl, enabled=self.is_main)
+        self.run_log = RunLog(
+            s.save_dir,
+            self.config,
+            resume_step=self.global_step if s.checkpoints else None,
+            use_visualdl=s.use_visualdl,
+            enabled=self.is_main,
+        )
         with self.run_log, closing_datasets(self.train_loader, self.eval_loader):
             if self.is_main:
-                logger.info("training: %d epoch(s) x %d step(s), %d process(es), batch %d per card, max_steps %s, "
-                            "CPU threads %s, oneDNN %s, to_static %s, output %s", s.epoch_num,
-                            self.steps_per_epoch, self.world_size, self.train_loader.batch_sampler.batch_size,
-                            s.max_steps or "-", describe_threads(self.thread_tuner, self.cpu_threads), self.use_onednn, self.to_static, s.save_dir)
+                logger.info(
+                    "training: %d epoch(s) x %d step(s), %d process(es), batch %d per card, max_steps %s, "
+                    "CPU threads %s, oneDNN %s, to_static %s, output %s",
+                    s.epoch_num,
+                    self.steps_per_epoch,
+                    self.world_size,
+                    self.train_loader.batch_sampler.batch_size,
+                    s.max_steps or "-",
+                    describe_threads(self.thread_tuner, self.cpu_threads),
+                    self.use_onednn,
+                    self.to_static,
+                    s.save_dir,
+                )
             meter = StepMeter(s.smooth_window)
             total = s.epoch_num * self.steps_per_epoch
             total = min(total, s.max_steps) if s.max_steps else total
-            bar = tqdm(total=total, initial=min(self.global_step, total), desc="train", unit="step",
-                       disable=not (self.show_progress and self.is_main), dynamic_ncols=True)
+            bar = tqdm(
+                total=total,
+                initial=min(self.global_step, total),
+                desc="train",
+                unit="step",
+                disable=not (self.show_progress and self.is_main),
+                dynamic_ncols=True,
+            )
             try:
                 self._run_epochs(meter, bar)
             except KeyboardInterrupt:
@@ -310,8 +359,7 @@ class Trainer:
             return
         acc = ned = None
         if self.settings.cal_metric:
-            acc, ned = batch_metrics(self.postprocess, self.metric, preds, batch, self.train_positions,
-                                     self.characters)
+            acc, ned = batch_metrics(self.postprocess, self.metric, preds, batch, self.train_positions, self.characters)
             meter.last_acc = acc
         avg, ips, reader = meter.smoothed()
         post = {"loss": f"{avg:.4f}", "lr": f"{lr:.2e}", "img/s": f"{ips:.1f}"}
@@ -321,31 +369,72 @@ class Trainer:
         parts = "".join(f", {k} {v:.5f}" for k, v in self.loss_parts.items())
         self.run_log.step_line(
             "epoch [%d/%d] step %d (batch %d/%d) lr %.6g loss %.5f (avg %.5f)%s%s, %.1f images/s, reader %.3fs",
-            self.epoch + 1, self.settings.epoch_num, self.global_step, self.batch_in_epoch, self.steps_per_epoch,
-            lr, meter.last_loss, avg, parts, f", acc {acc:.4f}, norm_edit_dis {ned:.4f}" if acc is not None else "",
-            ips, reader)
+            self.epoch + 1,
+            self.settings.epoch_num,
+            self.global_step,
+            self.batch_in_epoch,
+            self.steps_per_epoch,
+            lr,
+            meter.last_loss,
+            avg,
+            parts,
+            f", acc {acc:.4f}, norm_edit_dis {ned:.4f}" if acc is not None else "",
+            ips,
+            reader,
+        )
         self.run_log.record(
-            {"type": "train", "step": self.global_step, "epoch": self.epoch, "batch": self.batch_in_epoch, "lr": lr,
-             "loss": meter.last_loss, "loss_avg": avg, "loss_parts": dict(self.loss_parts), "acc": acc,
-             "norm_edit_dis": ned, "images_per_second": ips, "reader_cost": reader, "time": time.time()},
-            {"train/loss": avg, "train/lr": lr, "train/acc": acc, "train/images_per_second": ips,
-             **{"train/" + k: v for k, v in self.loss_parts.items()}},
+            {
+                "type": "train",
+                "step": self.global_step,
+                "epoch": self.epoch,
+                "batch": self.batch_in_epoch,
+                "lr": lr,
+                "loss": meter.last_loss,
+                "loss_avg": avg,
+                "loss_parts": dict(self.loss_parts),
+                "acc": acc,
+                "norm_edit_dis": ned,
+                "images_per_second": ips,
+                "reader_cost": reader,
+                "time": time.time(),
+            },
+            {
+                "train/loss": avg,
+                "train/lr": lr,
+                "train/acc": acc,
+                "train/images_per_second": ips,
+                **{"train/" + k: v for k, v in self.loss_parts.items()},
+            },
         )
 
     def _end_epoch(self):
         counts = self.train_loader.skip_counts()
         if self.world_size > 1:
             vec = all_reduce_mean([counts.get(r, 0) for r in SKIP_REASONS], self.world_size)
-            counts = {r: int(round(v * self.world_size)) for r, v in zip(SKIP_REASONS, vec)
-                      if round(v * self.world_size)}
+            counts = {
+                r: int(round(v * self.world_size)) for r, v in zip(SKIP_REASONS, vec) if round(v * self.world_size)
+            }
         complete = self.batch_in_epoch >= self.steps_per_epoch
         if self.is_main:
             total = sum(counts.values())
             if total:
-                logger.warning("epoch %d: skipped %d bad sample(s): %s", self.epoch + 1, total,
-                               ", ".join(f"{k} {v}" for k, v in counts.items()))
-            self.run_log.record({"type": "epoch", "step": self.global_step, "epoch": self.epoch, "complete": complete,
-                                 "skipped": counts, "skipped_total": total, "time": time.time()})
+                logger.warning(
+                    "epoch %d: skipped %d bad sample(s): %s",
+                    self.epoch + 1,
+                    total,
+                    ", ".join(f"{k} {v}" for k, v in counts.items()),
+                )
+            self.run_log.record(
+                {
+                    "type": "epoch",
+                    "step": self.global_step,
+                    "epoch": self.epoch,
+                    "complete": complete,
+                    "skipped": counts,
+                    "skipped_total": total,
+                    "time": time.time(),
+                }
+            )
         if complete:
             self._save("latest")
             if self.settings.save_epoch_step and (self.epoch + 1) % self.settings.save_epoch_step == 0:
@@ -356,16 +445,27 @@ class Trainer:
         kept = "no checkpoint had been saved yet"
         if os.path.isfile(latest + ".json"):
             kept = f"the last good checkpoint {latest} (step {ckpt.saved_step(latest)}) is kept"
-        msg = (f"loss is {value} at step {self.global_step + 1} (epoch {self.epoch}, batch {self.batch_in_epoch}); "
-               f"training stopped and {kept}. Lower Optimizer.lr.learning_rate or set Optimizer.clip_norm")
-        self.run_log.record({"type": "error", "step": self.global_step + 1, "epoch": self.epoch, "loss": str(value),
-                             "message": msg, "time": time.time()})
+        msg = (
+            f"loss is {value} at step {self.global_step + 1} (epoch {self.epoch}, batch {self.batch_in_epoch}); "
+            f"training stopped and {kept}. Lower Optimizer.lr.learning_rate or set Optimizer.clip_norm"
+        )
+        self.run_log.record(
+            {
+                "type": "error",
+                "step": self.global_step + 1,
+                "epoch": self.epoch,
+                "loss": str(value),
+                "message": msg,
+                "time": time.time(),
+            }
+        )
         return TrainingDivergedError(msg)
 
     def _save_on_interrupt(self):
         if self._in_update:
-            logger.warning("interrupted during an optimizer update at step %d: latest is not overwritten",
-                           self.global_step + 1)
+            logger.warning(
+                "interrupted during an optimizer update at step %d: latest is not overwritten", self.global_step + 1
+            )
             return
         logger.info("interrupted at step %d: saving latest", self.global_step)
         self._save("latest", sync=self.world_size == 1)  # no collective: the other ranks may be gone already
@@ -387,10 +487,21 @@ class Trainer:
             "save_model_dir": self.settings.save_dir,
         }
         if self.is_main:
-            logger.info("done: %d steps, best %s %s, %.1f images/s", self.global_step, self.main_indicator,
-                        self.best.get(self.main_indicator), summary["images_per_second"] or 0.0)
-            self.run_log.record({"type": "done", "step": self.global_step, "time": time.time(),
-                                 **{k: v for k, v in summary.items() if k != "final_eval"}})
+            logger.info(
+                "done: %d steps, best %s %s, %.1f images/s",
+                self.global_step,
+                self.main_indicator,
+                self.best.get(self.main_indicator),
+                summary["images_per_second"] or 0.0,
+            )
+            self.run_log.record(
+                {
+                    "type": "done",
+                    "step": self.global_step,
+                    "time": time.time(),
+                    **{k: v for k, v in summary.items() if k != "final_eval"},
+                }
+            )
         return summary
 
 

@@ -24,8 +24,21 @@ ISA_CAP_IGNORED_BY = ("onnxruntime",)  # runtimes whose kernels do not honour th
 # The instruction-set flags that decide which precision and runtime is fastest.
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile")
 
-_AVX512 = {"avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx512bw", "avx512dq", "avx512vl", "avx512cd",
-           "avx512ifma", "avx512vbmi", "avx512_vbmi2", "avx512_bitalg", "avx512_vpopcntdq"}
+_AVX512 = {
+    "avx512f",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx512bw",
+    "avx512dq",
+    "avx512vl",
+    "avx512cd",
+    "avx512ifma",
+    "avx512vbmi",
+    "avx512_vbmi2",
+    "avx512_bitalg",
+    "avx512_vpopcntdq",
+}
 _AMX = {"amx_bf16", "amx_int8", "amx_tile", "amx_fp16", "amx_complex"}
 # oneDNN's ISA names (``ONEDNN_MAX_CPU_ISA`` values) -> the flags a cap at that level takes away.
 ISA_CAPS = {
@@ -117,9 +130,14 @@ def cpu_kind():
     Two machines of one kind pick the same precisions; an int8 model measured on one kind
     is re-checked on another."""
     flags = cpu_flags()
-    for kind, needs in (("amx", {"amx_int8", "amx_bf16"}), ("avx512_bf16", {"avx512_bf16"}),
-                        ("avx512_vnni", {"avx512_vnni"}), ("avx512", {"avx512f"}),
-                        ("avx2_vnni", {"avx2", "avx_vnni"}), ("avx2", {"avx2"})):
+    for kind, needs in (
+        ("amx", {"amx_int8", "amx_bf16"}),
+        ("avx512_bf16", {"avx512_bf16"}),
+        ("avx512_vnni", {"avx512_vnni"}),
+        ("avx512", {"avx512f"}),
+        ("avx2_vnni", {"avx2", "avx_vnni"}),
+        ("avx2", {"avx2"}),
+    ):
         if needs <= flags:
             return kind
     return "older"
@@ -138,5 +156,10 @@ def cpu_description():
 def cpu_record():
     """What an int8 or speed record keeps about the CPU: model, kind, speed flags, cap, cores."""
     model, flags = cpu_model_and_flags()
-    return {"model": model, "kind": cpu_kind(), "flags": [f for f in SPEED_FLAGS if f in set(flags)],
-            "isa_cap": isa_cap(), "cores": available_cores()}
+    return {
+        "model": model,
+        "kind": cpu_kind(),
+        "flags": [f for f in SPEED_FLAGS if f in set(flags)],
+        "isa_cap": isa_cap(),
+        "cores": available_cores(),
+    }

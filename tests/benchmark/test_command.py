@@ -21,15 +21,32 @@ def test_cpu_threads_defaults_to_the_usable_cores_and_says_so():
     parser = _parser()
     args = parser.parse_args(["--model_dir", "m"])
     assert args.cpu_threads == available_cores()
-    assert (args.batch_sizes, args.precision, args.backends, args.warmup, args.iters, args.rounds,
-            args.num_images, args.in_process, args.no_progress) == ([1, 8, 32], ["fp32"], None, 3, 10, 1, 64,
-                                                                    False, False)
+    assert (
+        args.batch_sizes,
+        args.precision,
+        args.backends,
+        args.warmup,
+        args.iters,
+        args.rounds,
+        args.num_images,
+        args.in_process,
+        args.no_progress,
+    ) == ([1, 8, 32], ["fp32"], None, 3, 10, 1, 64, False, False)
     help_text = " ".join(parser.format_help().split())
     assert f"the cores this process may use, {available_cores()} here" in help_text
 
 
-@pytest.mark.parametrize("bad", [["--cpu_threads", "0"], ["--batch_sizes", "1,x"], ["--backends", "tensorrt"],
-                                 ["--warmup", "-1"], ["--precision", "fp16"], ["--rounds", "0"]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--cpu_threads", "0"],
+        ["--batch_sizes", "1,x"],
+        ["--backends", "tensorrt"],
+        ["--warmup", "-1"],
+        ["--precision", "fp16"],
+        ["--rounds", "0"],
+    ],
+)
 def test_flags_are_checked_by_their_types(bad, capsys):
     with pytest.raises(SystemExit) as exc:
         _parser().parse_args(["--model_dir", "m"] + bad)
@@ -39,9 +56,31 @@ def test_flags_are_checked_by_their_types(bad, capsys):
 @pytest.mark.slow
 def test_benchmark_cli_prints_the_table_and_rejects_a_bad_model_dir(tiny_model_dir, tmp_path, capsys):
     label_file = render_dataset(str(tmp_path / "lines"), 3, seed=1, show_progress=False)
-    rc = main(["--model_dir", tiny_model_dir, "--image_dir", label_file, "--batch_sizes", "2", "--backends", "eager",
-               "--iters", "1", "--warmup", "0", "--cpu_threads", "1", "--in_process", "--no_progress",
-               "--rounds", "2", "--output_dir", str(tmp_path / "out")], command="benchmark")
+    rc = main(
+        [
+            "--model_dir",
+            tiny_model_dir,
+            "--image_dir",
+            label_file,
+            "--batch_sizes",
+            "2",
+            "--backends",
+            "eager",
+            "--iters",
+            "1",
+            "--warmup",
+            "0",
+            "--cpu_threads",
+            "1",
+            "--in_process",
+            "--no_progress",
+            "--rounds",
+            "2",
+            "--output_dir",
+            str(tmp_path / "out"),
+        ],
+        command="benchmark",
+    )
     captured = capsys.readouterr()
     assert rc == 0
     assert captured.out.count("| eager | fp32 | 2 |") == 1 and "isolate=False" in captured.out

@@ -20,9 +20,30 @@ def no_peak_probe(monkeypatch):
 
 @pytest.mark.skipif(not (PPOCRV5 / "inference.pdiparams").is_file(), reason=f"no PaddleOCR export at {PPOCRV5}")
 def test_resnet45_and_ppocrv5_side_by_side(tiny_model_dir, tmp_path, capsys, no_peak_probe):
-    rc = main(["--model_dir", tiny_model_dir, str(PPOCRV5), "--batch_sizes", "2", "--backends", "paddle",
-               "--iters", "1", "--warmup", "0", "--num_images", "4", "--cpu_threads", "1", "--in_process",
-               "--no_progress", "--output_dir", str(tmp_path / "out")], command="benchmark")
+    rc = main(
+        [
+            "--model_dir",
+            tiny_model_dir,
+            str(PPOCRV5),
+            "--batch_sizes",
+            "2",
+            "--backends",
+            "paddle",
+            "--iters",
+            "1",
+            "--warmup",
+            "0",
+            "--num_images",
+            "4",
+            "--cpu_threads",
+            "1",
+            "--in_process",
+            "--no_progress",
+            "--output_dir",
+            str(tmp_path / "out"),
+        ],
+        command="benchmark",
+    )
     out = capsys.readouterr().out
     assert rc == 0
     report = json.loads((tmp_path / "out" / "benchmark.json").read_text(encoding="utf-8"))
@@ -40,27 +61,77 @@ def test_resnet45_and_ppocrv5_side_by_side(tiny_model_dir, tmp_path, capsys, no_
 
 
 def test_labels_are_unique_and_rows_of_each_model_stay_apart():
-    models = [{"model_name": "CTC", "model_dir": "/a/infer"}, {"model_name": "CTC", "model_dir": "/b/infer"},
-              {"model_name": "PP-OCRv5_mobile_rec", "model_dir": "/c"}]
+    models = [
+        {"model_name": "CTC", "model_dir": "/a/infer"},
+        {"model_name": "CTC", "model_dir": "/b/infer"},
+        {"model_name": "PP-OCRv5_mobile_rec", "model_dir": "/c"},
+    ]
     runner._label_models(models)
     assert [m["label"] for m in models] == ["infer#1", "infer#2", "PP-OCRv5_mobile_rec"]
-    rows = [{"model": m, "backend": "paddle", "precision": "fp32", "batch_size": 1, "throughput_ips": 1.0}
-            for m in ("x", "y")]
+    rows = [
+        {"model": m, "backend": "paddle", "precision": "fp32", "batch_size": 1, "throughput_ips": 1.0}
+        for m in ("x", "y")
+    ]
     assert len(runner.best_rounds(rows)) == 2 and len(runner.unique_rows(rows)) == 2
 
 
 def test_a_report_of_several_models_has_a_model_column_and_labelled_skips():
-    settings = {"model_dir": "/a", "model_name": "a", "untrained": False, "image_shape": [3, 32, 128],
-                "max_width": 800, "macs_per_image": None, "cpu_threads": 1, "warmup": 0, "iters": 1, "images": "x",
-                "models": [{"model_dir": "/a", "model_name": "a", "label": "a", "untrained": False,
-                            "image_shape": [3, 32, 128], "max_width": 800, "macs_per_image": None},
-                           {"model_dir": "/b", "model_name": "b", "label": "b", "untrained": True,
-                            "image_shape": [3, 48, 320], "max_width": 3200, "macs_per_image": 2e9}]}
-    machine = {"cpu_model": "CPU", "usable_cpus": 1, "logical_cpus": 1, "cpu_flags": [], "load_average": [0, 0, 0],
-               "python": "3", "paddlepaddle": "3", "onnxruntime": None, "openvino": None, "numpy": "2", "opencv": "5"}
+    settings = {
+        "model_dir": "/a",
+        "model_name": "a",
+        "untrained": False,
+        "image_shape": [3, 32, 128],
+        "max_width": 800,
+        "macs_per_image": None,
+        "cpu_threads": 1,
+        "warmup": 0,
+        "iters": 1,
+        "images": "x",
+        "models": [
+            {
+                "model_dir": "/a",
+                "model_name": "a",
+                "label": "a",
+                "untrained": False,
+                "image_shape": [3, 32, 128],
+                "max_width": 800,
+                "macs_per_image": None,
+            },
+            {
+                "model_dir": "/b",
+                "model_name": "b",
+                "label": "b",
+                "untrained": True,
+                "image_shape": [3, 48, 320],
+                "max_width": 3200,
+                "macs_per_image": 2e9,
+            },
+        ],
+    }
+    machine = {
+        "cpu_model": "CPU",
+        "usable_cpus": 1,
+        "logical_cpus": 1,
+        "cpu_flags": [],
+        "load_average": [0, 0, 0],
+        "python": "3",
+        "paddlepaddle": "3",
+        "onnxruntime": None,
+        "openvino": None,
+        "numpy": "2",
+        "opencv": "5",
+    }
     skipped = [{"model": "b", "backend": "onnxruntime", "precision": "fp32", "batch_size": 1, "reason": "no onnx"}]
-    md = format_markdown({"machine": machine, "peak": {"gflops": None, "error": "x"}, "settings": settings,
-                          "records": [], "skipped": skipped, "notes": []})
+    md = format_markdown(
+        {
+            "machine": machine,
+            "peak": {"gflops": None, "error": "x"},
+            "settings": settings,
+            "records": [],
+            "skipped": skipped,
+            "notes": [],
+        }
+    )
     assert "- model: `/b` (b, untrained weights), input [3, 48, 320], max width 3200, 2.00 GMAC per image" in md
     assert "| model | backend |" in md and "- b: onnxruntime/fp32 (batch 1): no onnx" in md
     assert "stretched to exactly H×W" in md

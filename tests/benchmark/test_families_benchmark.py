@@ -19,9 +19,29 @@ SHAPES = {"abinet": [3, 32, 128], "visionlan": [3, 64, 256]}
 def test_benchmark_runs_on_a_fixed_size_export(family, family_dirs, tmp_path, capsys, monkeypatch):
     # the CPU's peak probe is tested in test_peak.py; here it would only add two 6-s probes
     monkeypatch.setattr(runner, "measure_peak", lambda threads, isolate=True: {"gflops": 100.0, "method": "stub"})
-    rc = main(["--model_dir", str(family_dirs[family]), "--batch_sizes", "1,2", "--backends", "paddle,onnxruntime",
-               "--iters", "2", "--warmup", "1", "--num_images", "3", "--cpu_threads", "1", "--in_process",
-               "--no_progress", "--output_dir", str(tmp_path / "out")], command="benchmark")
+    rc = main(
+        [
+            "--model_dir",
+            str(family_dirs[family]),
+            "--batch_sizes",
+            "1,2",
+            "--backends",
+            "paddle,onnxruntime",
+            "--iters",
+            "2",
+            "--warmup",
+            "1",
+            "--num_images",
+            "3",
+            "--cpu_threads",
+            "1",
+            "--in_process",
+            "--no_progress",
+            "--output_dir",
+            str(tmp_path / "out"),
+        ],
+        command="benchmark",
+    )
     assert rc == 0 and "| paddle | fp32 | 2 |" in capsys.readouterr().out
     report = json.loads((tmp_path / "out" / "benchmark.json").read_text(encoding="utf-8"))
     assert report["settings"]["image_shape"] == SHAPES[family] and not report["skipped"]

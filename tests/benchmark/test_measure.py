@@ -27,8 +27,18 @@ def _check_full_path(fp, images):
 
 
 def _job(**kw):
-    fields = dict(model_dir="/models/m", backend="paddle", precision="fp32", batch_sizes=[1, 8], warmup=1, iters=2,
-                  cpu_threads=2, paths=["/img/a.png", "/img/b.png"], nominal_paths=["/n/a.png"], macs_per_image=123)
+    fields = dict(
+        model_dir="/models/m",
+        backend="paddle",
+        precision="fp32",
+        batch_sizes=[1, 8],
+        warmup=1,
+        iters=2,
+        cpu_threads=2,
+        paths=["/img/a.png", "/img/b.png"],
+        nominal_paths=["/n/a.png"],
+        macs_per_image=123,
+    )
     fields.update(kw)
     return BenchmarkJob(**fields)
 
@@ -58,8 +68,12 @@ def test_job_round_trips_through_json(tmp_path):
     assert BenchmarkJob.load(str(path)) == job
     assert json.loads(path.read_text(encoding="utf-8"))["batch_sizes"] == [1, 8]
     # optional fields have defaults
-    assert BenchmarkJob.from_dict({k: v for k, v in job.to_dict().items()
-                                   if k not in ("nominal_paths", "macs_per_image")}).macs_per_image is None
+    assert (
+        BenchmarkJob.from_dict(
+            {k: v for k, v in job.to_dict().items() if k not in ("nominal_paths", "macs_per_image")}
+        ).macs_per_image
+        is None
+    )
 
 
 def test_job_from_dict_rejects_unknown_and_missing_keys():
@@ -85,8 +99,19 @@ def test_time_model_calls_warmup_plus_iters_times():
 
 
 def test_full_path_summary_splits_time_and_compares_with_the_model():
-    st = {"images": 10, "failed": 2, "batches": 3, "wall_s": 0.5, "images_per_s": 20.0, "preprocess_s": 0.1,
-          "model_s": 0.2, "postprocess_s": 0.1, "content_pixels": 900, "padded_pixels": 1200, "pieces": 10}
+    st = {
+        "images": 10,
+        "failed": 2,
+        "batches": 3,
+        "wall_s": 0.5,
+        "images_per_s": 20.0,
+        "preprocess_s": 0.1,
+        "model_s": 0.2,
+        "postprocess_s": 0.1,
+        "content_pixels": 900,
+        "padded_pixels": 1200,
+        "pieces": 10,
+    }
     s = full_path_summary(st, model_only_ips=50.0)
     assert s["ms_per_image"] == pytest.approx({"preprocess": 12.5, "model": 25.0, "postprocess": 12.5, "wall": 62.5})
     assert s["split_pct"] == pytest.approx({"preprocess": 25.0, "model": 50.0, "postprocess": 25.0})
@@ -99,6 +124,8 @@ def test_full_path_summary_splits_time_and_compares_with_the_model():
 def test_an_unavailable_backend_is_skipped_for_every_batch_size(tiny_model_dir):
     events = []
     measure_backend(_job(model_dir=tiny_model_dir, backend="onnxruntime", batch_sizes=[1, 2]), events.append)
-    assert [(e["type"], e["backend"], e["batch_size"]) for e in events] == [("skip", "onnxruntime", 1),
-                                                                           ("skip", "onnxruntime", 2)]
+    assert [(e["type"], e["backend"], e["batch_size"]) for e in events] == [
+        ("skip", "onnxruntime", 1),
+        ("skip", "onnxruntime", 2),
+    ]
     assert all("model.onnx" in e["reason"] and "\n" not in e["reason"] for e in events)

@@ -17,14 +17,41 @@ def _record(backend, precision, bs, texts):
 
 
 def _report(records=(), skipped=(), notes=()):
-    machine = {"cpu_model": "CPU X", "usable_cpus": 2, "logical_cpus": 4, "cpu_flags": ["avx2"],
-               "load_average": [0.5, 0.4, 0.3], "python": "3.11", "paddlepaddle": "3.3.1", "onnxruntime": None,
-               "openvino": None, "numpy": "2.0", "opencv": "4.10"}
-    settings = {"model_dir": "/m", "model_name": "tiny", "untrained": True, "image_shape": [3, 32, 128],
-                "max_width": 800, "macs_per_image": 2.5e8, "cpu_threads": 2, "warmup": 1, "iters": 2, "rounds": 3,
-                "images": "4 images"}
-    return {"machine": machine, "peak": {"gflops": None, "error": "peak probe failed: x"}, "settings": settings,
-            "records": list(records), "skipped": list(skipped), "notes": list(notes), "outputs": {}}
+    machine = {
+        "cpu_model": "CPU X",
+        "usable_cpus": 2,
+        "logical_cpus": 4,
+        "cpu_flags": ["avx2"],
+        "load_average": [0.5, 0.4, 0.3],
+        "python": "3.11",
+        "paddlepaddle": "3.3.1",
+        "onnxruntime": None,
+        "openvino": None,
+        "numpy": "2.0",
+        "opencv": "4.10",
+    }
+    settings = {
+        "model_dir": "/m",
+        "model_name": "tiny",
+        "untrained": True,
+        "image_shape": [3, 32, 128],
+        "max_width": 800,
+        "macs_per_image": 2.5e8,
+        "cpu_threads": 2,
+        "warmup": 1,
+        "iters": 2,
+        "rounds": 3,
+        "images": "4 images",
+    }
+    return {
+        "machine": machine,
+        "peak": {"gflops": None, "error": "peak probe failed: x"},
+        "settings": settings,
+        "records": list(records),
+        "skipped": list(skipped),
+        "notes": list(notes),
+        "outputs": {},
+    }
 
 
 def test_tiny_run_writes_json_markdown_and_png_atomically(tiny_run):
@@ -35,8 +62,11 @@ def test_tiny_run_writes_json_markdown_and_png_atomically(tiny_run):
     assert md.count("| paddle | fp32 |") == 2 and "onnxruntime/fp32" in md
     assert (out / "benchmark.png").stat().st_size > 1000
     assert not [p for p in os.listdir(out) if p.startswith(".tmp")]
-    assert report["outputs"] == {"png": str(out / "benchmark.png"), "json": str(out / "benchmark.json"),
-                                 "markdown": str(out / "benchmark.md")}
+    assert report["outputs"] == {
+        "png": str(out / "benchmark.png"),
+        "json": str(out / "benchmark.json"),
+        "markdown": str(out / "benchmark.md"),
+    }
     assert on_disk["outputs"] == report["outputs"]
 
 
@@ -62,8 +92,9 @@ def test_text_agreement_falls_back_to_the_first_fp32_row():
 
 
 def test_markdown_without_records_lists_skips_and_notes():
-    skipped = [{"backend": "onnxruntime", "precision": "fp32", "batch_size": bs, "reason": "no model.onnx"}
-               for bs in (1, 8)] + [{"backend": "paddle", "precision": "bf16", "batch_size": 1, "reason": "no bf16"}]
+    skipped = [
+        {"backend": "onnxruntime", "precision": "fp32", "batch_size": bs, "reason": "no model.onnx"} for bs in (1, 8)
+    ] + [{"backend": "paddle", "precision": "bf16", "batch_size": 1, "reason": "no bf16"}]
     md = format_markdown(_report(skipped=skipped, notes=["a note"]))
     assert md.startswith("# ppresnet45 benchmark\n")
     assert "tiny, untrained weights" in md and "0.25 GMAC per image" in md

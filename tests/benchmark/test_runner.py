@@ -18,8 +18,18 @@ from ppresnet45.utils.cpu import available_cores
 
 
 def _job(model_dir, **kw):
-    fields = dict(model_dir=model_dir, backend="onnxruntime", precision="fp32", batch_sizes=[1, 2], warmup=0,
-                  iters=1, cpu_threads=1, paths=[], nominal_paths=[], macs_per_image=None)
+    fields = dict(
+        model_dir=model_dir,
+        backend="onnxruntime",
+        precision="fp32",
+        batch_sizes=[1, 2],
+        warmup=0,
+        iters=1,
+        cpu_threads=1,
+        paths=[],
+        nominal_paths=[],
+        macs_per_image=None,
+    )
     fields.update(kw)
     return BenchmarkJob(**fields)
 
@@ -32,8 +42,10 @@ def test_tiny_benchmark_report_has_every_field_and_sane_values(tiny_run):
     assert report["settings"]["cpu_threads"] == 1 and report["settings"]["isolate"] is True
 
     records = report["records"]
-    assert [(r["backend"], r["precision"], r["batch_size"]) for r in records] == [("paddle", "fp32", 1),
-                                                                                   ("paddle", "fp32", 2)]
+    assert [(r["backend"], r["precision"], r["batch_size"]) for r in records] == [
+        ("paddle", "fp32", 1),
+        ("paddle", "fp32", 2),
+    ]
     for r in records:
         # paddle/fp32 is its own reference for decoded-text agreement; raw texts are not kept
         assert r["text_agreement"]["reference"] == "paddle/fp32"
@@ -53,7 +65,9 @@ def test_a_job_round_trips_through_the_worker_protocol(tiny_model_dir, tmp_path)
     run_isolated(job, events.append, str(tmp_path))
     assert BenchmarkJob.load(str(tmp_path / "job-onnxruntime-fp32.json")) == job
     assert [(e["type"], e["backend"], e["precision"], e["batch_size"]) for e in events] == [
-        ("skip", "onnxruntime", "fp32", 3), ("skip", "onnxruntime", "fp32", 1)]
+        ("skip", "onnxruntime", "fp32", 3),
+        ("skip", "onnxruntime", "fp32", 1),
+    ]
     assert all("model.onnx" in e["reason"] for e in events)
 
 
@@ -68,30 +82,45 @@ def test_a_crashing_worker_loses_only_its_own_rows(tiny_model_dir, tmp_path):
 
 
 def test_best_rounds_keeps_the_fastest_round_of_each_row():
-    rows = [{"backend": "a", "precision": "fp32", "batch_size": 1, "throughput_ips": 10.0, "round": 0},
-            {"backend": "b", "precision": "fp32", "batch_size": 1, "throughput_ips": 5.0, "round": 0},
-            {"backend": "a", "precision": "fp32", "batch_size": 1, "throughput_ips": 12.0, "round": 1},
-            {"backend": "b", "precision": "fp32", "batch_size": 1, "throughput_ips": 4.0, "round": 1}]
+    rows = [
+        {"backend": "a", "precision": "fp32", "batch_size": 1, "throughput_ips": 10.0, "round": 0},
+        {"backend": "b", "precision": "fp32", "batch_size": 1, "throughput_ips": 5.0, "round": 0},
+        {"backend": "a", "precision": "fp32", "batch_size": 1, "throughput_ips": 12.0, "round": 1},
+        {"backend": "b", "precision": "fp32", "batch_size": 1, "throughput_ips": 4.0, "round": 1},
+    ]
     best = best_rounds(rows)
-    assert [(r["backend"], r["round"], r["throughput_rounds"]) for r in best] == [("a", 1, [10.0, 12.0]),
-                                                                                  ("b", 0, [5.0, 4.0])]
+    assert [(r["backend"], r["round"], r["throughput_rounds"]) for r in best] == [
+        ("a", 1, [10.0, 12.0]),
+        ("b", 0, [5.0, 4.0]),
+    ]
     assert "throughput_rounds" not in rows[0]
 
 
 def test_unique_rows_keeps_the_first_of_each_row():
-    rows = [{"backend": "a", "precision": "fp32", "batch_size": 1, "reason": "first"},
-            {"backend": "a", "precision": "fp32", "batch_size": 1, "reason": "second"},
-            {"backend": "a", "precision": "bf16", "batch_size": 1, "reason": "other"}]
+    rows = [
+        {"backend": "a", "precision": "fp32", "batch_size": 1, "reason": "first"},
+        {"backend": "a", "precision": "fp32", "batch_size": 1, "reason": "second"},
+        {"backend": "a", "precision": "bf16", "batch_size": 1, "reason": "other"},
+    ]
     assert [r["reason"] for r in unique_rows(rows)] == ["first", "other"]
 
 
 def test_cpu_threads_defaults_to_the_usable_cores(tiny_model_dir, monkeypatch):
     assert inspect.signature(run_benchmark).parameters["cpu_threads"].default is None
     probes = []
-    monkeypatch.setattr(runner, "measure_peak",
-                        lambda threads, isolate: probes.append(threads) or {"gflops": 1e6, "method": "fake"})
-    report = run_benchmark(tiny_model_dir, batch_sizes=(1,), backends=["eager"], warmup=0, iters=1, num_images=2,
-                           isolate=False, progress=False)
+    monkeypatch.setattr(
+        runner, "measure_peak", lambda threads, isolate: probes.append(threads) or {"gflops": 1e6, "method": "fake"}
+    )
+    report = run_benchmark(
+        tiny_model_dir,
+        batch_sizes=(1,),
+        backends=["eager"],
+        warmup=0,
+        iters=1,
+        num_images=2,
+        isolate=False,
+        progress=False,
+    )
     assert report["settings"]["cpu_threads"] == available_cores()
     assert probes == [available_cores()] * 2
     (record,) = report["records"]
@@ -100,16 +129,18 @@ def test_cpu_threads_defaults_to_the_usable_cores(tiny_model_dir, monkeypatch):
     assert report["outputs"] == {} and "isolate=False" in " ".join(report["notes"])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"batch_sizes": [0]}, "batch_sizes"),
-    ({"batch_sizes": []}, "batch_sizes"),
-    ({"iters": 0}, "num_images/cpu_threads/iters/rounds"),
-    ({"cpu_threads": True}, "num_images/cpu_threads/iters/rounds"),
-    ({"warmup": -1}, "warmup"),
-    ({"precisions": ["fp16"]}, "precision"),
-    ({"backends": ["tensorrt"]}, "unknown backend 'tensorrt'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"batch_sizes": [0]}, "batch_sizes"),
+        ({"batch_sizes": []}, "batch_sizes"),
+        ({"iters": 0}, "num_images/cpu_threads/iters/rounds"),
+        ({"cpu_threads": True}, "num_images/cpu_threads/iters/rounds"),
+        ({"warmup": -1}, "warmup"),
+        ({"precisions": ["fp16"]}, "precision"),
+        ({"backends": ["tensorrt"]}, "unknown backend 'tensorrt'"),
+    ],
+)
 def test_bad_arguments_are_rejected_before_any_work(tiny_model_dir, kwargs, message):
     with pytest.raises(DataError, match=message):
         run_benchmark(tiny_model_dir, progress=False, **kwargs)
-

@@ -20,12 +20,28 @@ PYTHON = default_paddleocr_python()
 needs_paddleocr = pytest.mark.skipif(
     not os.access(PYTHON, os.X_OK),
     reason=f"PaddleOCR 3 client not found ({PYTHON}): run `make .venv-paddleocr`, or set "
-           "PPRESNET45_PADDLEOCR_PYTHON to a Python with paddleocr==3.7.0")
+    "PPRESNET45_PADDLEOCR_PYTHON to a Python with paddleocr==3.7.0",
+)
 
 
 def _versus(model_dir, out, *extra):
-    return main(["--model_dir", model_dir, "--num_lines", "6", "--rounds", "1", "--cpu_threads", "1",
-                 "--no_progress", "--output_dir", str(out), *extra], command="versus")
+    return main(
+        [
+            "--model_dir",
+            model_dir,
+            "--num_lines",
+            "6",
+            "--rounds",
+            "1",
+            "--cpu_threads",
+            "1",
+            "--no_progress",
+            "--output_dir",
+            str(out),
+            *extra,
+        ],
+        command="versus",
+    )
 
 
 @needs_paddleocr
@@ -79,8 +95,10 @@ def test_a_missing_paddleocr_python_is_one_error_line_naming_it(tiny_model_dir, 
     assert len(err) == 1 and str(missing) in err[0] and "make .venv-paddleocr" in err[0]
 
 
-@pytest.mark.parametrize("extra, words", [(["--isa", "AVX3"], "unknown ONEDNN_MAX_CPU_ISA"),
-                                         (["--", "--batch_size", "4"], "sets --batch_size")])
+@pytest.mark.parametrize(
+    "extra, words",
+    [(["--isa", "AVX3"], "unknown ONEDNN_MAX_CPU_ISA"), (["--", "--batch_size", "4"], "sets --batch_size")],
+)
 def test_bad_flags_are_one_error_line(tiny_model_dir, tmp_path, capsys, extra, words):
     assert _versus(tiny_model_dir, tmp_path / "out", *extra) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -91,4 +109,3 @@ def test_a_missing_model_dir_is_one_error_line(tmp_path, capsys):
     assert _versus(str(tmp_path / "missing"), tmp_path / "out") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: model dir")
-

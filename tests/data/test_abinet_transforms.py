@@ -59,10 +59,15 @@ def test_dataset_counts_too_long_abinet_labels(tmp_path):
         cv2.imwrite(str(tmp_path / "img" / f"{i}.png"), line_image(text))
         lines.append(f"img/{i}.png\t{text}")
     (tmp_path / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    transforms = [{"DecodeImage": {"img_mode": "RGB"}}, {"ABINetLabelEncode": {"ignore_index": 100}},
-                  {"ABINetRecResizeImg": {"image_shape": [3, 32, 128]}}, {"KeepKeys": {"keep_keys": ["label"]}}]
-    ds = SimpleDataSet(str(tmp_path), [str(tmp_path / "train.txt")], transforms=transforms,
-                       global_config={"max_text_length": 5})
+    transforms = [
+        {"DecodeImage": {"img_mode": "RGB"}},
+        {"ABINetLabelEncode": {"ignore_index": 100}},
+        {"ABINetRecResizeImg": {"image_shape": [3, 32, 128]}},
+        {"KeepKeys": {"keep_keys": ["label"]}},
+    ]
+    ds = SimpleDataSet(
+        str(tmp_path), [str(tmp_path / "train.txt")], transforms=transforms, global_config={"max_text_length": 5}
+    )
     assert ds.prescan_counts == {"label_too_long": 2}
     assert len(ds) == 2
 
@@ -80,8 +85,9 @@ def test_resize_stretches_and_normalises_with_imagenet_stats():
     out = ABINetRecResizeImg(image_shape=[3, 32, 128])({"image": img})
     assert out["image"].shape == (3, 32, 128) and out["image"].dtype == np.float32
     assert float(out["valid_ratio"]) == 1.0
-    expected = (cv2.resize(img, (128, 32), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
-                - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+    expected = (
+        cv2.resize(img, (128, 32), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0 - [0.485, 0.456, 0.406]
+    ) / [0.229, 0.224, 0.225]
     np.testing.assert_allclose(out["image"], expected.transpose(2, 0, 1), atol=1e-6)
     gray = ABINetRecResizeImg(image_shape=[3, 32, 128])({"image": img[:, :, 0]})["image"]
     assert gray.shape == (3, 32, 128)
@@ -119,8 +125,10 @@ def test_probabilities_gate_each_group():
     op = ABINetRecAug(geometry_p=0, deterioration_p=0, colorjitter_p=0)
     img = line_image()
     np.testing.assert_array_equal(op({"image": img.copy(), "rng": np.random.default_rng(0)})["image"], img)
-    plans = [ABINetRecAug(geometry_p=0.5, deterioration_p=0, colorjitter_p=1).plan(np.random.default_rng(i))
-             for i in range(200)]
+    plans = [
+        ABINetRecAug(geometry_p=0.5, deterioration_p=0, colorjitter_p=1).plan(np.random.default_rng(i))
+        for i in range(200)
+    ]
     share = np.mean([p["geometry"] is not None for p in plans])
     assert 0.35 < share < 0.65
     assert all(p["deterioration"] == [] and len(p["jitter"]) == 4 for p in plans)
@@ -136,8 +144,9 @@ def test_each_effect_keeps_a_valid_uint8_image(kind):
 
 def test_every_effect_at_once_on_odd_inputs():
     op = ABINetRecAug(geometry_p=1, deterioration_p=1, colorjitter_p=1)
-    for i, img in enumerate([line_image(), line_image()[:, :, 0], np.zeros((1, 1, 3), np.uint8),
-                             line_image(width=400, height=16)]):
+    for i, img in enumerate(
+        [line_image(), line_image()[:, :, 0], np.zeros((1, 1, 3), np.uint8), line_image(width=400, height=16)]
+    ):
         out = op({"image": img, "rng": np.random.default_rng(i)})["image"]
         assert out.dtype == np.uint8 and out.size > 0 and out.flags["C_CONTIGUOUS"]
     with pytest.raises(ConfigError, match="ABINetRecAug.geometry_p"):

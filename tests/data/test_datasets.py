@@ -60,8 +60,12 @@ def make_config(root, label_files, batch_size=4, num_workers=0, shuffle=True, dr
         "label_file_list": [str(f) for f in label_files],
         "transforms": copy.deepcopy(TRAIN_TRANSFORMS),
     }
-    cfg["Train"]["loader"] = {"batch_size_per_card": batch_size, "shuffle": shuffle, "drop_last": drop_last,
-                              "num_workers": num_workers}
+    cfg["Train"]["loader"] = {
+        "batch_size_per_card": batch_size,
+        "shuffle": shuffle,
+        "drop_last": drop_last,
+        "num_workers": num_workers,
+    }
     return cfg
 
 
@@ -77,16 +81,26 @@ def assert_same_batches(a, b):
             np.testing.assert_array_equal(u, v)
 
 
-ALL_BAD = {"undecodable_image": 1, "missing_image": 1, "empty_label": 1, "label_too_long": 1, "unknown_char": 1,
-           "malformed_label": 1}
+ALL_BAD = {
+    "undecodable_image": 1,
+    "missing_image": 1,
+    "empty_label": 1,
+    "label_too_long": 1,
+    "unknown_char": 1,
+    "malformed_label": 1,
+}
 
 
 def test_every_kind_of_bad_sample_is_skipped_and_counted(tmp_path):
     label_file = make_dataset_dir(tmp_path)
     loader = build_dataloader(make_config(tmp_path, [label_file]), "Train", seed=3)
     # label-level problems are excluded at init; image problems are found while loading
-    assert loader.dataset.prescan_counts == {"empty_label": 1, "label_too_long": 1, "unknown_char": 1,
-                                             "malformed_label": 1}
+    assert loader.dataset.prescan_counts == {
+        "empty_label": 1,
+        "label_too_long": 1,
+        "unknown_char": 1,
+        "malformed_label": 1,
+    }
     assert len(loader.dataset) == N_GOOD + 2
     assert len(loader) == 4  # 14 samples, batch 4, keep the last partial batch
     batches = collect(loader)
@@ -241,15 +255,21 @@ def test_an_error_inside_the_dataset_reaches_the_caller_without_workers(tmp_path
         next(iter(loader))
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"data_dir": 2.5}, ["Train.dataset: SimpleDataSet.data_dir: expected a folder path", "2.5"]),
-    ({"data_dir": [1, "a"]}, ["SimpleDataSet.data_dir", "[1, 'a']"]),
-    ({"label_file_list": [[1, "a"]]}, ["Train.dataset: SimpleDataSet.label_file_list[0]: expected a path", "[1, 'a']"]),
-    ({"label_file_list": [None]}, ["SimpleDataSet.label_file_list[0]", "None"]),
-    ({"ratio_list": [10 ** 12]}, ["SimpleDataSet.ratio_list[0]", "1000000000000"]),
-    ({"ratio_list": [float("nan")]}, ["SimpleDataSet.ratio_list[0]", "nan"]),
-    ({"ratio_list": ["x"]}, ["SimpleDataSet.ratio_list[0]", "'x'"]),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"data_dir": 2.5}, ["Train.dataset: SimpleDataSet.data_dir: expected a folder path", "2.5"]),
+        ({"data_dir": [1, "a"]}, ["SimpleDataSet.data_dir", "[1, 'a']"]),
+        (
+            {"label_file_list": [[1, "a"]]},
+            ["Train.dataset: SimpleDataSet.label_file_list[0]: expected a path", "[1, 'a']"],
+        ),
+        ({"label_file_list": [None]}, ["SimpleDataSet.label_file_list[0]", "None"]),
+        ({"ratio_list": [10**12]}, ["SimpleDataSet.ratio_list[0]", "1000000000000"]),
+        ({"ratio_list": [float("nan")]}, ["SimpleDataSet.ratio_list[0]", "nan"]),
+        ({"ratio_list": ["x"]}, ["SimpleDataSet.ratio_list[0]", "'x'"]),
+    ],
+)
 def test_malformed_paths_and_ratios_are_one_line_config_errors(tmp_path, change, words):
     # Regression (fuzz): Train.dataset.data_dir=2.5 / label_file_list.0=[1, 'a'] raised os.fspath's TypeError.
     from ppresnet45.data.datasets import build_dataset

@@ -19,7 +19,9 @@ def test_lines_are_split_at_the_first_tab_with_bom_crlf_and_blank_lines_handled(
     path = _write(tmp_path, "\ufeffa.png\thello\tworld\r\n\n  \nsub/b.png\t \n".encode("utf-8"))
     lines = list(iter_label_lines(path))
     assert [(x.lineno, x.path, x.text, x.error) for x in lines] == [
-        (1, "a.png", "hello\tworld", None), (4, "sub/b.png", " ", None)]
+        (1, "a.png", "hello\tworld", None),
+        (4, "sub/b.png", " ", None),
+    ]
     paths, texts = read_label_file(path)
     assert paths == [os.path.join(str(tmp_path), "a.png"), os.path.join(str(tmp_path), "sub", "b.png")]
     assert texts == ["hello\tworld", " "]

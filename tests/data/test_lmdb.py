@@ -37,8 +37,14 @@ def make_images(root, n_good=N_GOOD, prefix="w"):
         cv2.imwrite(str(root / "img" / f"{i}.jpg"), img)
         lines.append(f"img/{i}.jpg\t{prefix}{i}")
     (root / "img" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff garbage")
-    lines += ["img/corrupt.jpg\tcorrupt", "img/missing.jpg\tmissing", "img/0.jpg\t", "img/1.jpg\t" + "q" * 26,
-              "img/2.jpg\tna\u00efve", "no delimiter here"]
+    lines += [
+        "img/corrupt.jpg\tcorrupt",
+        "img/missing.jpg\tmissing",
+        "img/0.jpg\t",
+        "img/1.jpg\t" + "q" * 26,
+        "img/2.jpg\tna\u00efve",
+        "no delimiter here",
+    ]
     label_file = root / "labels.txt"
     label_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return label_file
@@ -46,10 +52,10 @@ def make_images(root, n_good=N_GOOD, prefix="w"):
 
 def lmdb_config(data_dir, num_workers=0, **dataset):
     cfg = ppresnet45.load_config(os.path.join(REPO, "configs/rec/rec_resnet45_ctc.yml"))
-    cfg["Train"]["dataset"] = dict({"name": "LMDBDataSet", "data_dir": str(data_dir), "transforms": TRANSFORMS},
-                                   **dataset)
-    cfg["Train"]["loader"] = {"batch_size_per_card": 4, "shuffle": True, "drop_last": False,
-                              "num_workers": num_workers}
+    cfg["Train"]["dataset"] = dict(
+        {"name": "LMDBDataSet", "data_dir": str(data_dir), "transforms": TRANSFORMS}, **dataset
+    )
+    cfg["Train"]["loader"] = {"batch_size_per_card": 4, "shuffle": True, "drop_last": False, "num_workers": num_workers}
     return cfg
 
 
@@ -59,7 +65,11 @@ def test_create_lmdb_round_trip_with_check(tmp_path):
     out = tmp_path / "lmdb" / "train"
     report = create_lmdb_dataset(str(label_file), output_dir=str(out), check=True, show_progress=False)
     assert (report["written"], report["missing_image"], report["undecodable_image"], report["malformed_label"]) == (
-        N_GOOD + 3, 1, 1, 1)
+        N_GOOD + 3,
+        1,
+        1,
+        1,
+    )
     assert json.loads((out / "convert_report.json").read_text())["written"] == N_GOOD + 3
     assert [p.name for p in (tmp_path / "lmdb").iterdir()] == ["train"]  # no temp folder left behind
     env = lmdb.open(str(out), readonly=True, lock=False)
@@ -87,8 +97,13 @@ def test_lmdb_dataset_counts_bad_records_with_two_workers(tmp_path):
     batches = [[t.numpy() for t in b] for b in loader]
     assert sum(len(b[0]) for b in batches) == N_GOOD + 1
     assert batches[0][0].shape == (4, 3, 32, 128) and batches[0][1].dtype == np.int64
-    assert loader.skip_counts() == {"missing_image": 1, "undecodable_image": 1, "empty_label": 1,
-                                    "label_too_long": 1, "unknown_char": 1}
+    assert loader.skip_counts() == {
+        "missing_image": 1,
+        "undecodable_image": 1,
+        "empty_label": 1,
+        "label_too_long": 1,
+        "unknown_char": 1,
+    }
     single = build_dataloader(lmdb_config(tmp_path / "lmdb", num_workers=0), "Train", seed=4)
     again = [[t.numpy() for t in b] for b in single]
     for x, y in zip(batches, again):
@@ -100,8 +115,7 @@ def test_lmdb_dataset_reads_every_environment_with_ratios(tmp_path):
     pytest.importorskip("lmdb")
     for name, prefix in (("a", "a"), ("b", "b")):
         label_file = make_images(tmp_path / f"src_{name}", n_good=4, prefix=prefix)
-        create_lmdb_dataset(str(label_file), output_dir=str(tmp_path / "lmdb" / name), check=True,
-                            show_progress=False)
+        create_lmdb_dataset(str(label_file), output_dir=str(tmp_path / "lmdb" / name), check=True, show_progress=False)
     ds = LMDBDataSet(str(tmp_path / "lmdb"), ratio_list=[1.0, 0.5], transforms=TRANSFORMS[2:3])
     assert [os.path.basename(d) for d in ds.env_dirs] == ["a", "b"]
     assert ds.num_entries == 14 and len(ds) == 8  # 3 bad labels per environment excluded
@@ -121,11 +135,20 @@ def test_convert_lmdb_cli_and_overwrite(tmp_path, capsys):
     assert main(argv, command="convert-lmdb") == 2  # refuses to replace without --overwrite
     assert "exists and is not empty" in capsys.readouterr().err
     assert main(argv + ["--overwrite", "--data_dir", str(tmp_path / "src")], command="convert-lmdb") == 0
-    assert main(["--label_file", str(label_file), "--output", str(tmp_path / "o2"), "--data_dir", str(tmp_path)],
-                command="convert-lmdb") == 2  # every image path is wrong: nothing to write
+    assert (
+        main(
+            ["--label_file", str(label_file), "--output", str(tmp_path / "o2"), "--data_dir", str(tmp_path)],
+            command="convert-lmdb",
+        )
+        == 2
+    )  # every image path is wrong: nothing to write
     assert not (tmp_path / "o2").exists()
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "lmdb_convert.py"), "--help"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "lmdb_convert.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and "--label_file" in proc.stdout
 
 

@@ -18,8 +18,16 @@ def line_image(text="hello", width=100, height=32, channels=3):
 def test_rec_aug_keeps_dtype_and_channels(channels):
     img = line_image(channels=channels)
     rng = np.random.default_rng(0)
-    every = RecAug(tia_prob=1, crop_prob=1, blur_prob=1, noise_prob=1, hsv_aug_prob=1, contrast_prob=1,
-                   jitter_prob=1, reverse_prob=1)
+    every = RecAug(
+        tia_prob=1,
+        crop_prob=1,
+        blur_prob=1,
+        noise_prob=1,
+        hsv_aug_prob=1,
+        contrast_prob=1,
+        jitter_prob=1,
+        reverse_prob=1,
+    )
     for _ in range(5):
         out = every({"image": img.copy(), "rng": rng})["image"]
         assert out.dtype == np.uint8 and out.ndim == img.ndim

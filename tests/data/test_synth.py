@@ -95,13 +95,28 @@ def test_plain_render_is_dark_text_on_white():
 
 def test_exclude_texts_and_unique_are_respected(tmp_path):
     label_path = render_dataset(
-        tmp_path, 3, seed=0, charset="ab", min_len=2, max_len=2,
-        exclude_texts={"aa"}, unique=True, show_progress=False,
+        tmp_path,
+        3,
+        seed=0,
+        charset="ab",
+        min_len=2,
+        max_len=2,
+        exclude_texts={"aa"},
+        unique=True,
+        show_progress=False,
     )
     assert sorted(t for _, t in _read_labels(label_path)) == ["ab", "ba", "bb"]
     with pytest.raises(ConfigError, match="could only generate 3 of 4"):
-        render_dataset(tmp_path / "x", 4, charset="ab", min_len=2, max_len=2,
-                       exclude_texts={"aa"}, unique=True, show_progress=False)
+        render_dataset(
+            tmp_path / "x",
+            4,
+            charset="ab",
+            min_len=2,
+            max_len=2,
+            exclude_texts={"aa"},
+            unique=True,
+            show_progress=False,
+        )
 
 
 def test_random_text_keeps_lengths_and_never_puts_spaces_at_edges():
@@ -146,8 +161,24 @@ def test_cli_synth_writes_images_labels_and_meta(tmp_path, capsys):
     dict_path.write_text("x\ny\nz\n", encoding="utf-8")
     held_out = tmp_path / "held_out.txt"
     held_out.write_text("images/0.png\tx\n", encoding="utf-8")
-    rc = main(["synth", "--output_dir", str(out), "--num", "5", "--seed", "3", "--dict", str(dict_path),
-               "--max_len", "1", "--exclude_label_file", str(held_out), "--no_progress"])
+    rc = main(
+        [
+            "synth",
+            "--output_dir",
+            str(out),
+            "--num",
+            "5",
+            "--seed",
+            "3",
+            "--dict",
+            str(dict_path),
+            "--max_len",
+            "1",
+            "--exclude_label_file",
+            str(held_out),
+            "--no_progress",
+        ]
+    )
     assert rc == 0
     assert str(out / "labels.txt") in capsys.readouterr().out
     rows = _read_labels(out / "labels.txt")

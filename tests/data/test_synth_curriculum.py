@@ -24,8 +24,16 @@ def test_bad_ramp_is_a_config_error(start, end):
 def test_curriculum_file_starts_plain_and_ends_diverse(tmp_path):
     train_fonts, _ = split_fonts(find_fonts(include_packages=True), ["DejaVu Sans"])
     ramp = StyleRamp(40, tuple(train_fonts), start=0.25, end=0.5, clean_fraction=0.0)
-    label = render_dataset(tmp_path, 40, seed=3, charset="0123456789abc", max_len=4, fonts=train_fonts,
-                           line_recipe=ramp, show_progress=False)
+    label = render_dataset(
+        tmp_path,
+        40,
+        seed=3,
+        charset="0123456789abc",
+        max_len=4,
+        fonts=train_fonts,
+        line_recipe=ramp,
+        show_progress=False,
+    )
     rows = [json.loads(line) for line in (tmp_path / "labels.jsonl").read_text().splitlines()]
     assert len(rows) == 40 and len(Path(label).read_text().splitlines()) == 40
     for row in rows[:10]:  # before START: plain lines in the built-in font
@@ -33,6 +41,7 @@ def test_curriculum_file_starts_plain_and_ends_diverse(tmp_path):
     assert all(row["font"] in train_fonts for row in rows[20:])  # from END on: the training fonts, styled
     assert len({row["font"] for row in rows[20:]}) > 3
     again = tmp_path / "again"
-    render_dataset(again, 40, seed=3, charset="0123456789abc", max_len=4, fonts=train_fonts, line_recipe=ramp,
-                   show_progress=False)
+    render_dataset(
+        again, 40, seed=3, charset="0123456789abc", max_len=4, fonts=train_fonts, line_recipe=ramp, show_progress=False
+    )
     assert (again / "labels.jsonl").read_text() == (tmp_path / "labels.jsonl").read_text()

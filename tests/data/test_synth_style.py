@@ -74,9 +74,21 @@ def test_every_value_stays_in_its_documented_range():
 
 def test_the_drawn_image_follows_the_margins_and_fill_of_its_style():
     # Clean lines (no geometry, noise, blur, low resolution, texture): measure the ink box.
-    clean = StyleRanges(rotate_prob=0, shear_prob=0, perspective_prob=0, blur_prob=0, noise_prob=0, jpeg_prob=0,
-                        rescale_prob=0, gradient_prob=0, texture_prob=0, tight_crop_prob=0, contrast=(200, 250),
-                        tint=(0, 0), ink_fade=(1, 1))
+    clean = StyleRanges(
+        rotate_prob=0,
+        shear_prob=0,
+        perspective_prob=0,
+        blur_prob=0,
+        noise_prob=0,
+        jpeg_prob=0,
+        rescale_prob=0,
+        gradient_prob=0,
+        texture_prob=0,
+        tight_crop_prob=0,
+        contrast=(200, 250),
+        tint=(0, 0),
+        ink_fade=(1, 1),
+    )
     rng = np.random.default_rng(3)
     height, checked = 48, 0
     for i in range(200):
@@ -96,9 +108,21 @@ def test_the_drawn_image_follows_the_margins_and_fill_of_its_style():
 
 
 def test_tight_crops_have_ink_on_the_top_and_bottom_rows():
-    tight = StyleRanges(tight_crop_prob=1.0, rotate_prob=0, shear_prob=0, perspective_prob=0, blur_prob=0,
-                        noise_prob=0, jpeg_prob=0, rescale_prob=0, gradient_prob=0, texture_prob=0,
-                        contrast=(200, 250), tint=(0, 0), ink_fade=(1, 1))
+    tight = StyleRanges(
+        tight_crop_prob=1.0,
+        rotate_prob=0,
+        shear_prob=0,
+        perspective_prob=0,
+        blur_prob=0,
+        noise_prob=0,
+        jpeg_prob=0,
+        rescale_prob=0,
+        gradient_prob=0,
+        texture_prob=0,
+        contrast=(200, 250),
+        tint=(0, 0),
+        ink_fade=(1, 1),
+    )
     rng = np.random.default_rng(4)
     for _ in range(30):
         img, style = render_line("Hello", rng, height=32, ranges=tight, return_style=True)
@@ -147,7 +171,8 @@ def test_font_holdout_never_leaks_and_is_reproducible(tmp_path):
     for name in ("a", "b"):
         out = tmp_path / name
         _train, _held, _train_fonts, held_fonts = render_font_holdout(
-            str(out), 60, 30, fonts, HELD_OUT, seed=5, charset="abc123", min_len=3, max_len=6, show_progress=False)
+            str(out), 60, 30, fonts, HELD_OUT, seed=5, charset="abc123", min_len=3, max_len=6, show_progress=False
+        )
         runs.append(out)
     train_rows, held_rows = _jsonl(runs[0] / "labels.jsonl"), _jsonl(runs[0] / "holdout.jsonl")
     held_families = {font_family(f) for f in held_fonts}

@@ -36,7 +36,7 @@ def test_label_res_sub_and_id_describe_one_removed_character():
         seen.add(pos)
         assert out["text"] == "hello" and _text(out["label"]) == "hello" and int(out["length"]) == 5
         assert _text(out["label_sub"]) == "hello"[pos] and int(out["length_sub"]) == 1
-        assert _text(out["label_res"]) == "hello"[:pos] + "hello"[pos + 1:] and int(out["length_res"]) == 4
+        assert _text(out["label_res"]) == "hello"[:pos] + "hello"[pos + 1 :] and int(out["length_res"]) == 4
         for key in ("label", "label_res", "label_sub"):
             assert out[key].shape == (25,) and out[key].dtype == np.int64
         assert out["label_id"].dtype == np.int64 and out["label_id"].shape == ()
@@ -44,8 +44,9 @@ def test_label_res_sub_and_id_describe_one_removed_character():
 
 
 def test_the_draw_follows_the_per_sample_rng():
-    assert [int(_encode("abcdefgh", s)["label_id"]) for s in range(8)] == \
-           [int(_encode("abcdefgh", s)["label_id"]) for s in range(8)]
+    assert [int(_encode("abcdefgh", s)["label_id"]) for s in range(8)] == [
+        int(_encode("abcdefgh", s)["label_id"]) for s in range(8)
+    ]
     out = VLLabelEncode(global_config=GLOBAL)({"label": "ab"})  # no rng: still encodes
     assert int(out["label_id"]) in (0, 1)
 
@@ -111,7 +112,8 @@ def test_paddleocr_eval_transforms_build_and_give_the_keep_keys():
     ops = build_transforms(config["Eval"]["dataset"]["transforms"], config["Global"], "Eval.dataset.transforms")
     _, buf = cv2.imencode(".png", np.full((32, 100, 3), 200, np.uint8))
     image, label, res, sub, label_id, length = apply_transforms(
-        {"image": buf.tobytes(), "label": "Shop", "rng": np.random.default_rng(3)}, ops)
+        {"image": buf.tobytes(), "label": "Shop", "rng": np.random.default_rng(3)}, ops
+    )
     assert image.shape == (3, 64, 256) and image.dtype == np.float32
     assert image.max() == pytest.approx(200 / 255)
     assert _text(label) == "shop" and int(length) == 4

@@ -62,8 +62,9 @@ def _same_text(rows, local_rows):
 
 
 @pytest.mark.slow
-def test_two_nodes_a_killed_worker_still_one_row_per_input_with_the_local_text(two_nodes, tiny_model_dir, labels,
-                                                                               local_rows, tmp_path):
+def test_two_nodes_a_killed_worker_still_one_row_per_input_with_the_local_text(
+    two_nodes, tiny_model_dir, labels, local_rows, tmp_path
+):
     import ray
 
     assert len([n for n in ray.nodes() if n["Alive"]]) == 2
@@ -87,8 +88,9 @@ def test_two_nodes_a_killed_worker_still_one_row_per_input_with_the_local_text(t
 
 
 @pytest.mark.slow
-def test_the_cli_joins_the_cluster_by_address_and_resumes_a_cut_off_results_file(two_nodes, tiny_model_dir, labels,
-                                                                                  local_rows, tmp_path, capsys):
+def test_the_cli_joins_the_cluster_by_address_and_resumes_a_cut_off_results_file(
+    two_nodes, tiny_model_dir, labels, local_rows, tmp_path, capsys
+):
     import ray
 
     from ppresnet45.cli import main
@@ -98,9 +100,33 @@ def test_the_cli_joins_the_cluster_by_address_and_resumes_a_cut_off_results_file
     out.write_text("\n".join(kept) + "\n" + '{"path": "cut off mid-wri', encoding="utf-8")
     ray.shutdown()  # the command connects by itself, with --address
     try:
-        rc = main(["infer", "--model_dir", tiny_model_dir, "--image_dir", labels, "--output", str(out), "--resume",
-                   "--engine", "ray", "--workers", "2", "--address", two_nodes.address, "--backend", "paddle",
-                   "--precision", "fp32", "--cpu_threads", "1", "--batch_size", "1", "--no_progress"])
+        rc = main(
+            [
+                "infer",
+                "--model_dir",
+                tiny_model_dir,
+                "--image_dir",
+                labels,
+                "--output",
+                str(out),
+                "--resume",
+                "--engine",
+                "ray",
+                "--workers",
+                "2",
+                "--address",
+                two_nodes.address,
+                "--backend",
+                "paddle",
+                "--precision",
+                "fp32",
+                "--cpu_threads",
+                "1",
+                "--batch_size",
+                "1",
+                "--no_progress",
+            ]
+        )
         assert not ray.is_initialized()  # it disconnected when done; the cluster stays up
     finally:
         ray.init(address=two_nodes.address, log_to_driver=False)

@@ -57,7 +57,8 @@ def test_the_same_app_on_ray_serve_replicas_answers_like_the_entry_point(two_nod
     finally:
         ray_serve.shutdown(started)
     local = Recognizer(tiny_model_dir, backend="paddle", precision="fp32", cpu_threads=1, batch_size=16)(
-        [str(p) for p in paths])
+        [str(p) for p in paths]
+    )
     assert status == 200, text
     got = json.loads(text)["results"]
     assert [r["text"] for r in got] == [r["text"] for r in local]

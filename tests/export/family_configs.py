@@ -20,8 +20,10 @@ from ppresnet45.export.exporter import export_inference_model
 REPO = pathlib.Path(__file__).resolve().parents[2]
 _SHARED = [p for p in (REPO.parent / "shared", REPO / "shared", pathlib.Path("/work/shared")) if p.is_dir()]
 PADDLEOCR_CONFIGS = _SHARED[0] / "third_party" / "paddleocr" / "configs" / "rec" if _SHARED else None
-SHARED_MISSING = ("PaddleOCR's configs not found (expected shared/third_party/paddleocr/configs/rec beside or in "
-                  "the checkout, or under /work/shared)")
+SHARED_MISSING = (
+    "PaddleOCR's configs not found (expected shared/third_party/paddleocr/configs/rec beside or in "
+    "the checkout, or under /work/shared)"
+)
 FAMILIES = ("abinet", "visionlan")
 CHARS = list("0123456789abcdefghijklmnopqrstuvwxyz")
 
@@ -29,36 +31,61 @@ _EVAL = lambda *ops: {"dataset": {"name": "SimpleDataSet", "transforms": list(op
 FALLBACK = {
     "abinet": {
         "Global": {"character_dict_path": None, "max_text_length": 25, "use_space_char": False},
-        "Architecture": {"model_type": "rec", "algorithm": "ABINet", "in_channels": 3, "Transform": None,
-                         "Backbone": {"name": "ResNet45"},
-                         "Head": {"name": "ABINetHead", "use_lang": True, "iter_size": 3, "max_length": 25,
-                                  "image_size": [32, 128]}},
+        "Architecture": {
+            "model_type": "rec",
+            "algorithm": "ABINet",
+            "in_channels": 3,
+            "Transform": None,
+            "Backbone": {"name": "ResNet45"},
+            "Head": {"name": "ABINetHead", "use_lang": True, "iter_size": 3, "max_length": 25, "image_size": [32, 128]},
+        },
         "PostProcess": {"name": "ABINetLabelDecode"},
-        "Eval": _EVAL({"DecodeImage": {"img_mode": "RGB", "channel_first": False}},
-                      {"ABINetLabelEncode": {"ignore_index": 100}},
-                      {"ABINetRecResizeImg": {"image_shape": [3, 32, 128]}},
-                      {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}),
+        "Eval": _EVAL(
+            {"DecodeImage": {"img_mode": "RGB", "channel_first": False}},
+            {"ABINetLabelEncode": {"ignore_index": 100}},
+            {"ABINetRecResizeImg": {"image_shape": [3, 32, 128]}},
+            {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+        ),
     },
     "visionlan": {
         "Global": {"character_dict_path": None, "max_text_length": 25, "use_space_char": False},
-        "Architecture": {"model_type": "rec", "algorithm": "VisionLAN", "Transform": None,
-                         "Backbone": {"name": "ResNet45", "strides": [2, 2, 2, 1, 1]},
-                         "Head": {"name": "VLHead", "n_layers": 3, "n_position": 256, "n_dim": 512,
-                                  "max_text_length": 25, "training_step": "LA"}},
+        "Architecture": {
+            "model_type": "rec",
+            "algorithm": "VisionLAN",
+            "Transform": None,
+            "Backbone": {"name": "ResNet45", "strides": [2, 2, 2, 1, 1]},
+            "Head": {
+                "name": "VLHead",
+                "n_layers": 3,
+                "n_position": 256,
+                "n_dim": 512,
+                "max_text_length": 25,
+                "training_step": "LA",
+            },
+        },
         "PostProcess": {"name": "VLLabelDecode"},
-        "Eval": _EVAL({"DecodeImage": {"img_mode": "RGB", "channel_first": False}},
-                      {"VLLabelEncode": None},
-                      {"VLRecResizeImg": {"image_shape": [3, 64, 256]}},
-                      {"KeepKeys": {"keep_keys": ["image", "label", "label_res", "label_sub", "label_id",
-                                                  "length"]}}),
+        "Eval": _EVAL(
+            {"DecodeImage": {"img_mode": "RGB", "channel_first": False}},
+            {"VLLabelEncode": None},
+            {"VLRecResizeImg": {"image_shape": [3, 64, 256]}},
+            {"KeepKeys": {"keep_keys": ["image", "label", "label_res", "label_sub", "label_id", "length"]}},
+        ),
     },
 }
 
-_SMALL_BACKBONE = ["Architecture.Backbone.layers=[1,1,1,1,1]", "Architecture.Backbone.channels=[8,16,16,32,32]",
-                   "Architecture.Backbone.stem_channels=8"]
+_SMALL_BACKBONE = [
+    "Architecture.Backbone.layers=[1,1,1,1,1]",
+    "Architecture.Backbone.channels=[8,16,16,32,32]",
+    "Architecture.Backbone.stem_channels=8",
+]
 SMALL = {
-    "abinet": _SMALL_BACKBONE + ["Architecture.Head.d_model=32", "Architecture.Head.nhead=4",
-                                 "Architecture.Head.num_layers=1", "Architecture.Head.dim_feedforward=64"],
+    "abinet": _SMALL_BACKBONE
+    + [
+        "Architecture.Head.d_model=32",
+        "Architecture.Head.nhead=4",
+        "Architecture.Head.num_layers=1",
+        "Architecture.Head.dim_feedforward=64",
+    ],
     "visionlan": _SMALL_BACKBONE + ["Architecture.Head.n_dim=32", "Architecture.Head.n_layers=1"],
 }
 # No weights to load (PaddleOCR's ABINet config names a pretrained model that is not here).

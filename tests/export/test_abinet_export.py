@@ -31,8 +31,18 @@ def test_paddleocr_config_exports_unchanged_and_infers_with_onednn(tmp_path, cap
     out = tmp_path / "abinet"
     # Untrained weights at full size: near-tied attention may be decided differently by FP32
     # rounding (see ppresnet45.export.parity), so the tolerance is wider than for trained weights.
-    rc = main(["export", "-c", str(config_file("abinet")), "-o", "Global.pretrained_model=",
-               f"Global.save_inference_dir={out}", "--tolerance", "1e-2"])
+    rc = main(
+        [
+            "export",
+            "-c",
+            str(config_file("abinet")),
+            "-o",
+            "Global.pretrained_model=",
+            f"Global.save_inference_dir={out}",
+            "--tolerance",
+            "1e-2",
+        ]
+    )
     assert rc == 0 and "fixed width 128" in capsys.readouterr().out
     report = json.loads((out / "export_report.json").read_text())
     assert report["input_shape"] == [None, 3, 32, 128] and report["ok"] and report["untrained"]
@@ -40,8 +50,18 @@ def test_paddleocr_config_exports_unchanged_and_infers_with_onednn(tmp_path, cap
     assert [r["input_shape"] for r in report["parity"]] == [[3, 3, 32, 128], [1, 3, 32, 128]]  # two batch sizes
     # the default backend is Paddle Inference with oneDNN: the full model (3 language rounds) runs on it
     cv2.imwrite(str(tmp_path / "line.png"), render_line("ResNet45", np.random.default_rng(0), height=32))
-    rc = main(["infer", "--model_dir", str(out), "--image_dir", str(tmp_path / "line.png"), "--no_progress",
-               "--cpu_threads", "1"])
+    rc = main(
+        [
+            "infer",
+            "--model_dir",
+            str(out),
+            "--image_dir",
+            str(tmp_path / "line.png"),
+            "--no_progress",
+            "--cpu_threads",
+            "1",
+        ]
+    )
     captured = capsys.readouterr()
     row = json.loads(captured.out.splitlines()[0])
     assert rc == 0 and isinstance(row["text"], str) and 0 <= row["score"] <= 1

@@ -60,9 +60,11 @@ def test_inference_yml_holds_what_a_predictor_needs(small_export, config_path):
     assert g["untrained"] is True and g["macs_per_image"] == report["macs_per_image"] > 0
     assert isinstance(g["ppresnet45_version"], str)
     # exactly the ops PaddleX's text recognizer accepts (its RecResizeImg implies the normalisation)
-    assert cfg["PreProcess"]["transform_ops"] == [{"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
-                                                  {"RecResizeImg": {"image_shape": [3, 32, 128]}},
-                                                  {"KeepKeys": {"keep_keys": ["image"]}}]
+    assert cfg["PreProcess"]["transform_ops"] == [
+        {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
+        {"RecResizeImg": {"image_shape": [3, 32, 128]}},
+        {"KeepKeys": {"keep_keys": ["image"]}},
+    ]
     norm = g["normalize"]
     assert norm["scale"] == pytest.approx(1 / 255) and norm["mean"] == [0.5] * 3 and norm["std"] == [0.5] * 3
     assert (norm["scale"], norm["mean"], norm["std"]) == (SCALE, list(MEAN), list(STD))  # the shared constants
@@ -80,8 +82,18 @@ def test_failed_parity_leaves_previous_export_untouched(config_path, small_overr
     target = tmp_path / "infer"
     target.mkdir()
     (target / "inference.yml").write_text("previous export\n")
-    argv = ["export", "-c", str(config_path), "-o", *small_overrides, f"Global.save_inference_dir={target}",
-            "--tolerance", "1e-300", "--logit_rtol", "0"]
+    argv = [
+        "export",
+        "-c",
+        str(config_path),
+        "-o",
+        *small_overrides,
+        f"Global.save_inference_dir={target}",
+        "--tolerance",
+        "1e-300",
+        "--logit_rtol",
+        "0",
+    ]
     rc = main(argv)
     err = capsys.readouterr().err
     assert rc != 0
@@ -180,5 +192,3 @@ def test_head_requiring_fixed_width_exports_a_fixed_width_model(small_config, tm
     assert runtime(_batch(2, 128)).shape == (2, 32, 96)
     with pytest.raises(ValueError, match=r"expected input \[N, 3, 32, 128\], got \[1, 3, 32, 256\]"):
         runtime(_batch(1, 256))
-
-

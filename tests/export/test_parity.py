@@ -86,8 +86,11 @@ def test_a_differing_model_fails_the_check_with_the_worst_row(small_export):
     wrong = [np.full((3, 32, 96), 1 / 96, np.float32)]  # not what the saved model computes
     rows = run_parity_check(out, ["paddle"], batches, wrong, [10.0])
     assert len(rows) == 1 and rows[0]["ok"] is False and rows[0]["max_abs"] > 0.01
-    with pytest.raises(ParityError, match=r"parity check failed: paddle output at input \[3, 3, 32, 128\] differs "
-                                          r"from the eager model by max abs .* > tolerance 0.0001; 'target' left"):
+    with pytest.raises(
+        ParityError,
+        match=r"parity check failed: paddle output at input \[3, 3, 32, 128\] differs "
+        r"from the eager model by max abs .* > tolerance 0.0001; 'target' left",
+    ):
         raise_on_parity_failure(rows, "target")
     shape_rows = run_parity_check(out, ["paddle"], batches, [np.zeros((3, 5, 96), np.float32)], [10.0])
     assert "output shape [3, 32, 96] != eager [3, 5, 96]" in shape_rows[0]["error"]

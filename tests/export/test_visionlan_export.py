@@ -24,15 +24,26 @@ def test_paddleocr_config_exports_unchanged_and_infers(tmp_path, capsys):
         pytest.skip(SHARED_MISSING)
     out = tmp_path / "visionlan"
     # untrained weights at full size: see test_abinet_export.py for the wider tolerance
-    rc = main(["export", "-c", str(config_file("visionlan")), "-o", f"Global.save_inference_dir={out}",
-               "--tolerance", "1e-2"])
+    rc = main(
+        ["export", "-c", str(config_file("visionlan")), "-o", f"Global.save_inference_dir={out}", "--tolerance", "1e-2"]
+    )
     assert rc == 0 and "fixed width 256" in capsys.readouterr().out
     report = json.loads((out / "export_report.json").read_text())
     assert report["ok"] and report["input_shape"] == [None, 3, 64, 256]
     assert [r["input_shape"] for r in report["parity"]] == [[3, 3, 64, 256], [1, 3, 64, 256]]
     cv2.imwrite(str(tmp_path / "line.png"), render_line("VisionLAN", np.random.default_rng(1), height=64))
-    rc = main(["infer", "--model_dir", str(out), "--image_dir", str(tmp_path / "line.png"), "--no_progress",
-               "--cpu_threads", "1"])
+    rc = main(
+        [
+            "infer",
+            "--model_dir",
+            str(out),
+            "--image_dir",
+            str(tmp_path / "line.png"),
+            "--no_progress",
+            "--cpu_threads",
+            "1",
+        ]
+    )
     row = json.loads(capsys.readouterr().out.splitlines()[0])
     assert rc == 0 and isinstance(row["text"], str) and 0 < row["score"] <= 1
 

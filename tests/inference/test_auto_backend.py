@@ -27,12 +27,14 @@ def test_auto_measures_several_runtimes_and_caches_its_choice(onnx_model_dir, pr
     pytest.importorskip("onnxruntime")
     monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
     lines = []
-    choice = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append,
-                            precisions=CANDIDATE_PRECISIONS)  # --precision any
+    choice = choose_backend(
+        str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append, precisions=CANDIDATE_PRECISIONS
+    )  # --precision any
     measured = {k: v for k, v in choice["candidates"].items() if "images_per_s" in v}
     if isa_cap():  # ONNX Runtime ignores ONEDNN_MAX_CPU_ISA: timing it would measure the real CPU
-        assert {"paddle/fp32", "openvino/fp32"} <= set(measured) and not any(k.startswith("onnxruntime") for k in
-                                                                              choice["candidates"])
+        assert {"paddle/fp32", "openvino/fp32"} <= set(measured) and not any(
+            k.startswith("onnxruntime") for k in choice["candidates"]
+        )
     else:
         assert {"paddle/fp32", "onnxruntime/fp32"} <= set(measured)  # at least two runtimes were timed
     assert ("paddle/bf16" in measured) == cpu_has_bf16()  # bf16 is a candidate only where the CPU has it
@@ -46,8 +48,9 @@ def test_auto_measures_several_runtimes_and_caches_its_choice(onnx_model_dir, pr
     cached = json.loads(Path(cache_path()).read_text())
     assert [v["backend"] for v in cached.values()] == [choice["backend"]]
     # the second call reads the cache instead of probing
-    again = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append,
-                           precisions=CANDIDATE_PRECISIONS)
+    again = choose_backend(
+        str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, log=lines.append, precisions=CANDIDATE_PRECISIONS
+    )
     assert again["cached"] and (again["backend"], again["precision"]) == (choice["backend"], choice["precision"])
     assert "cached" in lines[-1]
     # another batch size is another entry
@@ -57,19 +60,25 @@ def test_auto_measures_several_runtimes_and_caches_its_choice(onnx_model_dir, pr
 
 def test_auto_restricted_to_one_precision(onnx_model_dir, probe_lines, tmp_path, monkeypatch):
     monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
-    choice = choose_backend(str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, precisions=("fp32",),
-                            use_cache=False)
+    choice = choose_backend(
+        str(onnx_model_dir), probe_lines, batch_size=4, cpu_threads=1, precisions=("fp32",), use_cache=False
+    )
     assert choice["precision"] == "fp32"
     assert not os.path.exists(cache_path())  # use_cache=False neither reads nor writes
 
 
-def test_infer_auto_skips_the_probe_for_a_small_job_and_says_so(onnx_model_dir, probe_lines, tmp_path, monkeypatch,
-                                                                capsys):
+def test_infer_auto_skips_the_probe_for_a_small_job_and_says_so(
+    onnx_model_dir, probe_lines, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
     folder = os.path.dirname(probe_lines[0])
     assert not auto.worth_probing(len(probe_lines), 3)
-    assert main(["infer", "--model_dir", str(onnx_model_dir), "--image_dir", folder, "--cpu_threads", "1",
-                 "--no_progress"]) == 0
+    assert (
+        main(
+            ["infer", "--model_dir", str(onnx_model_dir), "--image_dir", folder, "--cpu_threads", "1", "--no_progress"]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     [line] = [x for x in err.splitlines() if x.startswith("auto: ")]
     assert line.startswith("auto: paddle/fp32 (not probed: measuring ") and f"{len(probe_lines)}-line job" in line
@@ -77,13 +86,18 @@ def test_infer_auto_skips_the_probe_for_a_small_job_and_says_so(onnx_model_dir, 
     assert not os.path.exists(cache_path())  # nothing measured, nothing cached
 
 
-def test_infer_auto_probes_a_large_enough_job_and_keeps_fp32(onnx_model_dir, probe_lines, tmp_path, monkeypatch,
-                                                             capsys):
+def test_infer_auto_probes_a_large_enough_job_and_keeps_fp32(
+    onnx_model_dir, probe_lines, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("PPRESNET45_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(auto, "MAX_PROBE_SHARE", 1000.0)  # this small folder now counts as large enough
     folder = os.path.dirname(probe_lines[0])
-    assert main(["infer", "--model_dir", str(onnx_model_dir), "--image_dir", folder, "--cpu_threads", "1",
-                 "--no_progress"]) == 0
+    assert (
+        main(
+            ["infer", "--model_dir", str(onnx_model_dir), "--image_dir", folder, "--cpu_threads", "1", "--no_progress"]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     [line] = [x for x in err.splitlines() if x.startswith("auto: ")]
     assert line.startswith("auto: picked ") and line.split(" — ")[0].endswith("/fp32")  # the precision asked
@@ -93,11 +107,19 @@ def test_infer_auto_probes_a_large_enough_job_and_keeps_fp32(onnx_model_dir, pro
     assert all(k.endswith("/fp32") for v in cached.values() for k in v["candidates"])  # nothing lower was tried
 
 
-
-def test_asking_for_int8_without_an_int8_model_is_one_line_with_a_hint_that_parses(onnx_model_dir, probe_lines,
-                                                                                     capsys):
-    rc = main(["infer", "--model_dir", str(onnx_model_dir), "--image_dir", os.path.dirname(probe_lines[0]),
-               "--precision", "int8", "--no_progress"])
+def test_asking_for_int8_without_an_int8_model_is_one_line_with_a_hint_that_parses(onnx_model_dir, probe_lines, capsys):
+    rc = main(
+        [
+            "infer",
+            "--model_dir",
+            str(onnx_model_dir),
+            "--image_dir",
+            os.path.dirname(probe_lines[0]),
+            "--precision",
+            "int8",
+            "--no_progress",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and err[0].startswith("error: --backend auto: no int8 runtime")
     hint = shlex.split(err[0].split("`")[1])  # the command between backticks, as a user copies it

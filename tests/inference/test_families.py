@@ -15,17 +15,25 @@ from ppresnet45.inference.preprocess import model_input
 from ppresnet45.utils.cpu import cpu_has_bf16
 
 CHARS = list("0123456789abcdefghijklmnopqrstuvwxyz")
-RESIZE = {"abinet": ("ABINetRecResizeImg", [3, 32, 128], ABINetRecResizeImg, "ABINetLabelDecode"),
-          "visionlan": ("VLRecResizeImg", [3, 64, 256], VLRecResizeImg, "VLLabelDecode")}
+RESIZE = {
+    "abinet": ("ABINetRecResizeImg", [3, 32, 128], ABINetRecResizeImg, "ABINetLabelDecode"),
+    "visionlan": ("VLRecResizeImg", [3, 64, 256], VLRecResizeImg, "VLLabelDecode"),
+}
 
 
 def paddleocr_yml(family):
     """An inference.yml as PaddleOCR's export writes it for ``family`` (no Global section)."""
     op, shape, _, post = RESIZE[family]
-    return {"PreProcess": {"transform_ops": [{"DecodeImage": {"img_mode": "RGB", "channel_first": False}},
-                                             {op: {"image_shape": shape}},
-                                             {"KeepKeys": {"keep_keys": ["image"]}}]},
-            "PostProcess": {"name": post, "character_dict": CHARS}}
+    return {
+        "PreProcess": {
+            "transform_ops": [
+                {"DecodeImage": {"img_mode": "RGB", "channel_first": False}},
+                {op: {"image_shape": shape}},
+                {"KeepKeys": {"keep_keys": ["image"]}},
+            ]
+        },
+        "PostProcess": {"name": post, "character_dict": CHARS},
+    }
 
 
 class Recording:
@@ -118,17 +126,29 @@ def test_a_wide_line_is_stretched_in_one_piece_for_a_fixed_size_model():
     assert "chunks" not in out[0] and [x.shape for x in runtime.inputs] == [(1, 3, 32, 128)]
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda c: c.update(Global={"normalize": {"scale": 1.0}}) or c["PreProcess"]["transform_ops"].append(
-        {"NormalizeImage": {"scale": 0.5}}), r"Global.normalize \(scale=1, .*disagrees with PreProcess NormalizeImage"),
-    (lambda c: c.update(Global={"normalize": [1]}), r"Global.normalize: expected a mapping"),
-    (lambda c: c.update(Global={"channel_order": "CMYK"}), r"Global.channel_order: expected BGR, RGB or GRAY"),
-    (lambda c: c.update(Global={"channel_order": "BGR"}),
-     r"Global.channel_order BGR disagrees with PreProcess DecodeImage.img_mode RGB"),
-    (lambda c: c["PreProcess"]["transform_ops"].append({"RecResizeImg": {"image_shape": [3, 32, 100]}}),
-     r"PreProcess: expected one resize op, got ABINetRecResizeImg, RecResizeImg"),
-    (lambda c: c.update(Global=[1]), r"Global: expected a mapping"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda c: (
+                c.update(Global={"normalize": {"scale": 1.0}})
+                or c["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": 0.5}})
+            ),
+            r"Global.normalize \(scale=1, .*disagrees with PreProcess NormalizeImage",
+        ),
+        (lambda c: c.update(Global={"normalize": [1]}), r"Global.normalize: expected a mapping"),
+        (lambda c: c.update(Global={"channel_order": "CMYK"}), r"Global.channel_order: expected BGR, RGB or GRAY"),
+        (
+            lambda c: c.update(Global={"channel_order": "BGR"}),
+            r"Global.channel_order BGR disagrees with PreProcess DecodeImage.img_mode RGB",
+        ),
+        (
+            lambda c: c["PreProcess"]["transform_ops"].append({"RecResizeImg": {"image_shape": [3, 32, 100]}}),
+            r"PreProcess: expected one resize op, got ABINetRecResizeImg, RecResizeImg",
+        ),
+        (lambda c: c.update(Global=[1]), r"Global: expected a mapping"),
+    ],
+)
 def test_bad_family_keys_are_one_line_errors(edit, message):
     cfg = paddleocr_yml("abinet")
     edit(cfg)
@@ -141,8 +161,10 @@ def test_bad_family_keys_are_one_line_errors(edit, message):
 def test_every_backend_reads_the_same_text(family, family_dirs):
     out = family_dirs[family]
     rng = np.random.default_rng(3)
-    images = [rng.integers(0, 256, (int(rng.integers(20, 60)), int(rng.integers(40, 300)), 3), dtype=np.uint8)
-              for _ in range(5)]
+    images = [
+        rng.integers(0, 256, (int(rng.integers(20, 60)), int(rng.integers(40, 300)), 3), dtype=np.uint8)
+        for _ in range(5)
+    ]
     texts = {}
     backends = available_backends(out)
     assert {"paddle", "paddle-nomkl", "onnxruntime", "eager"} <= set(backends)

@@ -25,8 +25,16 @@ from ppresnet45.inference.images import ImageLoadError, list_image_sources, load
 
 ENCODED = (".png", ".jpg", ".webp", ".tif", ".bmp", ".gif", ".rgb")
 JUNK_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".rgb", ".ppm", ".jp2")
-MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a", b"II*\x00", b"MM\x00*", b"RIFF\x00\x10\x00\x00WEBPVP8 ",
-         b"BM", b"\x01\xda")
+MAGIC = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff\xe0",
+    b"GIF89a",
+    b"II*\x00",
+    b"MM\x00*",
+    b"RIFF\x00\x10\x00\x00WEBPVP8 ",
+    b"BM",
+    b"\x01\xda",
+)
 
 
 def _base(rng):
@@ -59,30 +67,56 @@ def _png_chunk(kind, data):
 
 def _huge_headers():
     """Small files whose headers declare enormous images (decompression bombs)."""
-    def png(w, h):
-        return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-                + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 400, 9)) + _png_chunk(b"IEND", b""))
 
-    jpeg = (b"\xff\xd8" + b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 65535, 65535, 1) + b"\x01\x11\x00"
-            + b"\xff\xd9")
-    gif = (b"GIF89a" + struct.pack("<HHBBB", 65535, 65535, 0, 0, 0) + b","
-           + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0) + b"\x02\x02\x44\x01\x00;")
-    bmp = (b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) + struct.pack("<IiiHHIIiiII", 40, 100000, 100000, 1, 24, 0, 0, 0,
-                                                                        0, 0, 0))
+    def png(w, h):
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 400, 9))
+            + _png_chunk(b"IEND", b"")
+        )
+
+    jpeg = b"\xff\xd8" + b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 65535, 65535, 1) + b"\x01\x11\x00" + b"\xff\xd9"
+    gif = (
+        b"GIF89a"
+        + struct.pack("<HHBBB", 65535, 65535, 0, 0, 0)
+        + b","
+        + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0)
+        + b"\x02\x02\x44\x01\x00;"
+    )
+    bmp = (
+        b"BM"
+        + struct.pack("<IHHI", 54, 0, 0, 54)
+        + struct.pack("<IiiHHIIiiII", 40, 100000, 100000, 1, 24, 0, 0, 0, 0, 0, 0)
+    )
     tiff = Image.new("L", (1, 1))
     tiff_bytes = bytearray(_pil_bytes(tiff, "TIFF"))
-    webp = b"RIFF" + struct.pack("<I", 22) + b"WEBPVP8X" + struct.pack("<I", 10) + b"\x00\x00\x00\x00" + \
-        (16383).to_bytes(3, "little") + (16383).to_bytes(3, "little")
-    out = {"bomb_100k.png": png(100000, 100000), "bomb_60M.png": png(60000, 1000), "bomb_2e9.png": png(2 ** 31 - 1, 1),
-           "bomb.jpg": jpeg, "bomb.gif": gif, "bomb.bmp": bmp, "bomb.webp": webp}
+    webp = (
+        b"RIFF"
+        + struct.pack("<I", 22)
+        + b"WEBPVP8X"
+        + struct.pack("<I", 10)
+        + b"\x00\x00\x00\x00"
+        + (16383).to_bytes(3, "little")
+        + (16383).to_bytes(3, "little")
+    )
+    out = {
+        "bomb_100k.png": png(100000, 100000),
+        "bomb_60M.png": png(60000, 1000),
+        "bomb_2e9.png": png(2**31 - 1, 1),
+        "bomb.jpg": jpeg,
+        "bomb.gif": gif,
+        "bomb.bmp": bmp,
+        "bomb.webp": webp,
+    }
     # the 1x1 TIFF with its width/length tags patched to 100000 x 100000
     for tag in (256, 257):
         at = bytes(tiff_bytes).find(struct.pack("<HH", tag, 3))
         if at >= 0:
-            tiff_bytes[at + 8:at + 10] = struct.pack("<H", 50000)
+            tiff_bytes[at + 8 : at + 10] = struct.pack("<H", 50000)
         at = bytes(tiff_bytes).find(struct.pack("<HH", tag, 4))
         if at >= 0:
-            tiff_bytes[at + 8:at + 12] = struct.pack("<I", 100000)
+            tiff_bytes[at + 8 : at + 12] = struct.pack("<I", 100000)
     out["bomb.tif"] = bytes(tiff_bytes)
     return out
 
@@ -107,13 +141,17 @@ def _valid_images(rng):
         "16bit.tif": cv2.imencode(".tif", gray.astype(np.uint16) * 257)[1].tobytes(),
         "palette.png": _pil_bytes(rgb.convert("P"), "PNG"),
         "palette_transparent.png": _pil_bytes(rgb.convert("P"), "PNG", transparency=0),
-        "cmyk.jpg": _pil_bytes(rgb.convert("CMYK"), "JPEG"), "cmyk.tif": _pil_bytes(rgb.convert("CMYK"), "TIFF"),
+        "cmyk.jpg": _pil_bytes(rgb.convert("CMYK"), "JPEG"),
+        "cmyk.tif": _pil_bytes(rgb.convert("CMYK"), "TIFF"),
         "la.png": _pil_bytes(Image.fromarray(gray).convert("LA"), "PNG"),
         "rgba.png": _pil_bytes(rgb.convert("RGBA"), "PNG"),
-        "1bit.png": _pil_bytes(rgb.convert("1"), "PNG"), "float.tif": _pil_bytes(rgb.convert("F"), "TIFF"),
-        "animated.gif": anim.getvalue(), "gray.jpg": _encode(gray[:, :, None].repeat(3, 2), ".jpg"),
+        "1bit.png": _pil_bytes(rgb.convert("1"), "PNG"),
+        "float.tif": _pil_bytes(rgb.convert("F"), "TIFF"),
+        "animated.gif": anim.getvalue(),
+        "gray.jpg": _encode(gray[:, :, None].repeat(3, 2), ".jpg"),
         "lossless.webp": cv2.imencode(".webp", line, [cv2.IMWRITE_WEBP_QUALITY, 101])[1].tobytes(),
-        "image.ppm": _encode(line, ".ppm"), "image.pgm": cv2.imencode(".pgm", gray)[1].tobytes(),
+        "image.ppm": _encode(line, ".ppm"),
+        "image.pgm": cv2.imencode(".pgm", gray)[1].tobytes(),
     }
     for k in range(100 - len(out)):  # and plain ones of every format, in random sizes
         ext = ENCODED[k % len(ENCODED)]
@@ -141,8 +179,11 @@ def _generate(folder, seed=0):
     for k in range(200):
         add(f"random{JUNK_EXTS[k % len(JUNK_EXTS)]}", rng.bytes(int(rng.integers(0, 3000))), "error")
     for k in range(100):
-        add(f"magic{JUNK_EXTS[k % len(JUNK_EXTS)]}", MAGIC[k % len(MAGIC)] + rng.bytes(int(rng.integers(0, 2000))),
-            "either")
+        add(
+            f"magic{JUNK_EXTS[k % len(JUNK_EXTS)]}",
+            MAGIC[k % len(MAGIC)] + rng.bytes(int(rng.integers(0, 2000))),
+            "either",
+        )
     for k in range(200):
         ext = ENCODED[k % len(ENCODED)]
         data = _encode(_base(rng), ext)
@@ -182,8 +223,24 @@ def test_a_thousand_generated_inputs_give_one_row_each_and_never_stop_infer(mode
     labels.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "rows.jsonl"
 
-    rc = main(["infer", "--model_dir", model_dir, "--image_dir", str(labels), "--output", str(out), "--batch_size",
-               "32", "--max_chunks", "4", "--cpu_threads", "1", "--no_progress"])
+    rc = main(
+        [
+            "infer",
+            "--model_dir",
+            model_dir,
+            "--image_dir",
+            str(labels),
+            "--output",
+            str(out),
+            "--batch_size",
+            "32",
+            "--max_chunks",
+            "4",
+            "--cpu_threads",
+            "1",
+            "--no_progress",
+        ]
+    )
 
     err = capsys.readouterr().err
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]

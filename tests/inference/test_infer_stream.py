@@ -32,17 +32,34 @@ def _bomb_png(w, h):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 300, 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 300, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.slow
-def test_an_interrupted_run_keeps_its_finished_windows_and_resume_finishes_it(model_dir, tmp_path, monkeypatch,
-                                                                              capsys):
+def test_an_interrupted_run_keeps_its_finished_windows_and_resume_finishes_it(model_dir, tmp_path, monkeypatch, capsys):
     paths = _lines(tmp_path / "lines", 40)
     out = tmp_path / "rows.jsonl"
-    argv = ["infer", "--model_dir", model_dir, "--image_dir", str(tmp_path / "lines"), "--batch_size", "2",
-            "--cpu_threads", "1", "--no_progress", "--output", str(out), "--backend", "paddle"]
+    argv = [
+        "infer",
+        "--model_dir",
+        model_dir,
+        "--image_dir",
+        str(tmp_path / "lines"),
+        "--batch_size",
+        "2",
+        "--cpu_threads",
+        "1",
+        "--no_progress",
+        "--output",
+        str(out),
+        "--backend",
+        "paddle",
+    ]
     real_run_batch, calls = recognizer_module.TextRecognizer._run_batch, []
 
     def interrupted(self, *args):
@@ -74,8 +91,18 @@ def test_a_label_file_run_resumes_by_line_and_counts_earlier_rows_in_the_accurac
     labels = tmp_path / "labels.txt"
     labels.write_text("lines/000.png\t0\nbroken\nlines/001.png\t1\nlines/001.png\t1\n", encoding="utf-8")
     out = tmp_path / "rows.jsonl"
-    argv = ["infer", "--model_dir", model_dir, "--image_dir", str(labels), "--cpu_threads", "1", "--no_progress",
-            "--output", str(out)]
+    argv = [
+        "infer",
+        "--model_dir",
+        model_dir,
+        "--image_dir",
+        str(labels),
+        "--cpu_threads",
+        "1",
+        "--no_progress",
+        "--output",
+        str(out),
+    ]
     assert main(argv) == 1
     rows = read_rows(out)
     assert [r["line"] for r in rows] == [1, 2, 3, 4] and rows[1]["path"] is None
@@ -106,17 +133,50 @@ def test_decompression_bombs_are_error_rows_and_the_limit_is_the_users(model_dir
     (folder / "bomb.png").write_bytes(_bomb_png(100000, 100000))  # 10^10 pixels in ~100 bytes
     (folder / "big.png").write_bytes(_bomb_png(9000, 9000))  # 81 MP: over the default 50 MP
     out = tmp_path / "rows.jsonl"
-    assert main(["infer", "--model_dir", model_dir, "--image_dir", str(folder), "--cpu_threads", "1",
-                 "--no_progress", "--output", str(out)]) == 1
+    assert (
+        main(
+            [
+                "infer",
+                "--model_dir",
+                model_dir,
+                "--image_dir",
+                str(folder),
+                "--cpu_threads",
+                "1",
+                "--no_progress",
+                "--output",
+                str(out),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     rows = {os.path.basename(r["path"]): r for r in read_rows(out)}
-    assert rows["bomb.png"]["error"] == ("the header declares 100000x100000 = 10000000000 pixels, over the limit "
-                                         "of 50000000 (--max_pixels)")
-    assert rows["big.png"]["error"] == "the header declares 9000x9000 = 81000000 pixels, over the limit of " \
-                                       "50000000 (--max_pixels)"
+    assert rows["bomb.png"]["error"] == (
+        "the header declares 100000x100000 = 10000000000 pixels, over the limit of 50000000 (--max_pixels)"
+    )
+    assert (
+        rows["big.png"]["error"] == "the header declares 9000x9000 = 81000000 pixels, over the limit of "
+        "50000000 (--max_pixels)"
+    )
     assert rows["000.png"]["text"] is not None and "error: error:" not in err and "Traceback" not in err
-    assert main(["infer", "--model_dir", model_dir, "--image_dir", str(folder / "000.png"), "--max_pixels", "100",
-                 "--no_progress", "--output", str(out)]) == 1
+    assert (
+        main(
+            [
+                "infer",
+                "--model_dir",
+                model_dir,
+                "--image_dir",
+                str(folder / "000.png"),
+                "--max_pixels",
+                "100",
+                "--no_progress",
+                "--output",
+                str(out),
+            ]
+        )
+        == 1
+    )
     assert "32 = 1280 pixels, over the limit of 100" in read_rows(out)[0]["error"]
 
 

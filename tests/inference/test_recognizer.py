@@ -55,23 +55,54 @@ def test_folder_with_bad_and_odd_images_reports_all_in_order_and_exits_1(model_d
     (folder / "notes.txt").write_text("not an image extension: ignored")
     out = tmp_path / "res.jsonl"
 
-    rc = run_infer(["--model_dir", model_dir, "--image_dir", str(folder), "--output", str(out), "--batch_size", "3",
-                    "--cpu_threads", "1", "--no_progress"])
+    rc = run_infer(
+        [
+            "--model_dir",
+            model_dir,
+            "--image_dir",
+            str(folder),
+            "--output",
+            str(out),
+            "--batch_size",
+            "3",
+            "--cpu_threads",
+            "1",
+            "--no_progress",
+        ]
+    )
 
     assert rc == 1
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     names = [os.path.basename(r["path"]) for r in rows]
-    assert names == ["a_good.png", "b_truncated.png", "c_empty.png", "d_not_an_image.jpg", "e_gray.png",
-                     "f_16bit.png", "g_rgba.png", "h_1px_wide.png", "h_1x1.png", "i_very_wide.png",
-                     "j_ünïcode_名前.png"]
+    assert names == [
+        "a_good.png",
+        "b_truncated.png",
+        "c_empty.png",
+        "d_not_an_image.jpg",
+        "e_gray.png",
+        "f_16bit.png",
+        "g_rgba.png",
+        "h_1px_wide.png",
+        "h_1x1.png",
+        "i_very_wide.png",
+        "j_ünïcode_名前.png",
+    ]
     by = dict(zip(names, rows))
     assert "truncated" in by["b_truncated.png"]["error"]
     assert "empty" in by["c_empty.png"]["error"]
     assert "decode" in by["d_not_an_image.jpg"]["error"]
     for bad in ("b_truncated.png", "c_empty.png", "d_not_an_image.jpg"):
         assert by[bad]["text"] is None and by[bad]["score"] is None
-    for ok in ("a_good.png", "e_gray.png", "f_16bit.png", "g_rgba.png", "h_1px_wide.png", "h_1x1.png",
-               "i_very_wide.png", "j_ünïcode_名前.png"):
+    for ok in (
+        "a_good.png",
+        "e_gray.png",
+        "f_16bit.png",
+        "g_rgba.png",
+        "h_1px_wide.png",
+        "h_1x1.png",
+        "i_very_wide.png",
+        "j_ünïcode_名前.png",
+    ):
         assert "error" not in by[ok] and isinstance(by[ok]["text"], str) and 0.0 <= by[ok]["score"] <= 1.0
     # same pixels, same text: a BGR line, its unicode-named copy, and the opaque RGBA copy
     assert by["a_good.png"]["text"] == by["j_ünïcode_名前.png"]["text"] == by["g_rgba.png"]["text"]
@@ -161,8 +192,15 @@ def test_recognizer_accepts_arrays_of_any_depth_and_channels(model_dir):
     line = text_line("paddle ocr")
     gray = cv2.cvtColor(line, cv2.COLOR_BGR2GRAY)
     rec = TextRecognizer(model_dir, cpu_threads=1, batch_size=2)
-    out = rec([line, gray, gray.astype(np.uint16) * 257, np.dstack([line, np.full(gray.shape, 255, np.uint8)]),
-               np.zeros((0, 4), np.uint8)])
+    out = rec(
+        [
+            line,
+            gray,
+            gray.astype(np.uint16) * 257,
+            np.dstack([line, np.full(gray.shape, 255, np.uint8)]),
+            np.zeros((0, 4), np.uint8),
+        ]
+    )
     assert out[0]["path"] is None
     assert out[0]["text"] == out[1]["text"] == out[2]["text"] == out[3]["text"]
     assert "non-empty" in out[4]["error"]
@@ -198,10 +236,18 @@ CHARS = list("0123456789abcdefghijklmnopqrstuvwxyz")
 
 def _local_inference_config(max_width):
     return {
-        "Global": {"input_shape": [3, 32, -1], "image_shape": [3, 32, 128], "dynamic_width": True,
-                   "max_width": max_width},
-        "PreProcess": {"transform_ops": [{"DecodeImage": {"img_mode": "BGR"}},
-                                         {"RecResizeImg": {"image_shape": [3, 32, 128], "padding": True}}]},
+        "Global": {
+            "input_shape": [3, 32, -1],
+            "image_shape": [3, 32, 128],
+            "dynamic_width": True,
+            "max_width": max_width,
+        },
+        "PreProcess": {
+            "transform_ops": [
+                {"DecodeImage": {"img_mode": "BGR"}},
+                {"RecResizeImg": {"image_shape": [3, 32, 128], "padding": True}},
+            ]
+        },
         "PostProcess": {"name": "CTCLabelDecode", "character_dict": CHARS},
     }
 
@@ -226,7 +272,7 @@ def test_long_lines_are_chunked_and_joined_like_one_pass():
         stripes = rng.integers(0, 256, size=(1, width // 16 + 1)).astype(np.uint8)
         images.append(np.repeat(np.repeat(stripes, 16, axis=1)[:, :width], 32, axis=0))
     chunked = TextRecognizer(runtime=_local_model, inference_config=_local_inference_config(800), batch_size=3)
-    one_pass = TextRecognizer(runtime=_local_model, inference_config=_local_inference_config(10 ** 6), batch_size=3)
+    one_pass = TextRecognizer(runtime=_local_model, inference_config=_local_inference_config(10**6), batch_size=3)
 
     a, b = chunked(images), one_pass(images)
 
@@ -245,8 +291,10 @@ def test_lines_beyond_max_chunks_are_squeezed_to_fit():
 
 def test_background_and_inline_preprocessing_give_the_same_results():
     rng = np.random.default_rng(2)
-    images = [rng.integers(0, 256, size=(int(rng.integers(8, 64)), int(rng.integers(1, 1500)))).astype(np.uint8)
-              for _ in range(9)] + [np.zeros((0, 3), np.uint8)]
+    images = [
+        rng.integers(0, 256, size=(int(rng.integers(8, 64)), int(rng.integers(1, 1500)))).astype(np.uint8)
+        for _ in range(9)
+    ] + [np.zeros((0, 3), np.uint8)]
     config = _local_inference_config(800)
     threaded = TextRecognizer(runtime=_local_model, inference_config=config, batch_size=4, prefetch=2)
     inline = TextRecognizer(runtime=_local_model, inference_config=config, batch_size=4, prefetch=0)
@@ -301,11 +349,16 @@ def test_score_against_labels_counts_failed_images_as_wrong():
 
 
 def test_score_against_labels_reports_accuracy_per_folder_like_eval():
-    results = [{"path": "/d/holdout/lato/0.png", "text": "ab"}, {"path": "/d/holdout/lato/1.png", "text": "zz"},
-               {"path": "/d/holdout/dejavu_serif/2.png", "text": None, "error": "truncated"}]
+    results = [
+        {"path": "/d/holdout/lato/0.png", "text": "ab"},
+        {"path": "/d/holdout/lato/1.png", "text": "zz"},
+        {"path": "/d/holdout/dejavu_serif/2.png", "text": None, "error": "truncated"},
+    ]
     score = score_against_labels(results, ["ab", "cd", "ef"])
-    assert score["by_group"] == {"dejavu_serif": {"acc": 0.0, "norm_edit_dis": 0.0, "count": 1},
-                                 "lato": {"acc": 0.5, "norm_edit_dis": 0.5, "count": 2}}
+    assert score["by_group"] == {
+        "dejavu_serif": {"acc": 0.0, "norm_edit_dis": 0.0, "count": 1},
+        "lato": {"acc": 0.5, "norm_edit_dis": 0.5, "count": 2},
+    }
 
 
 # ---- the spec and the runtime's output are checked --------------------------------------
@@ -313,10 +366,15 @@ def test_recognizer_takes_an_inference_spec_and_checks_what_it_can_run():
     spec = InferenceSpec.from_config(_local_inference_config(800), "/m/inference.yml")
     rec = TextRecognizer(runtime=_local_model, inference_config=spec)
     assert rec.spec is spec and rec([np.full((32, 40), 255, np.uint8)])[0]["text"] is not None
-    other = InferenceSpec.from_config(dict(_local_inference_config(800), PostProcess={
-        "name": "AttnLabelDecode", "character_dict": CHARS}), "/m/inference.yml")
-    with pytest.raises(ModelDirError, match=r"^/m/inference.yml: PostProcess.name: unknown PostProcess "
-                                            r"'AttnLabelDecode' .*registered: .*CTCLabelDecode"):
+    other = InferenceSpec.from_config(
+        dict(_local_inference_config(800), PostProcess={"name": "AttnLabelDecode", "character_dict": CHARS}),
+        "/m/inference.yml",
+    )
+    with pytest.raises(
+        ModelDirError,
+        match=r"^/m/inference.yml: PostProcess.name: unknown PostProcess "
+        r"'AttnLabelDecode' .*registered: .*CTCLabelDecode",
+    ):
         TextRecognizer(runtime=_local_model, inference_config=other)
     cfg = _local_inference_config(800)
     cfg["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": 1.0, "mean": [0, 0, 0], "std": [1, 1, 1]}})

@@ -18,19 +18,28 @@ def paddleocr_style_config():
     """What PaddleOCR's export writes: the shape only in PreProcess, no max_width/dynamic_width."""
     return {
         "Global": {"model_name": "some_rec_model"},
-        "PreProcess": {"transform_ops": [
-            {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
-            {"CTCLabelEncode": None},
-            {"RecResizeImg": {"image_shape": [3, 48, 320]}},
-            {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
-        ]},
+        "PreProcess": {
+            "transform_ops": [
+                {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
+                {"CTCLabelEncode": None},
+                {"RecResizeImg": {"image_shape": [3, 48, 320]}},
+                {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+            ]
+        },
         "PostProcess": {"name": "CTCLabelDecode", "character_dict": CHARS},
     }
 
 
 def test_spec_round_trips_through_inference_yml(tmp_path):
-    spec = InferenceSpec.for_model([3, 32, 128], CHARS + [" "], model_name="m", macs_per_image=123,
-                                   backbone="ResNet45", untrained=True, architecture={"Backbone": {"name": "ResNet45"}})
+    spec = InferenceSpec.for_model(
+        [3, 32, 128],
+        CHARS + [" "],
+        model_name="m",
+        macs_per_image=123,
+        backbone="ResNet45",
+        untrained=True,
+        architecture={"Backbone": {"name": "ResNet45"}},
+    )
     spec.to_yaml(tmp_path / "inference.yml")
     back = InferenceSpec.from_yaml(tmp_path / "inference.yml")
     assert back == spec
@@ -42,8 +51,14 @@ def test_spec_round_trips_through_inference_yml(tmp_path):
 
 
 def test_the_quantization_record_survives_a_read_write_round_trip(tmp_path):
-    record = {"int8": {"runtime": "openvino", "file": "model_int8.xml", "cpu": {"kind": "amx", "flags": ["avx2"]},
-                       "candidates": {"openvino": {"holds": True}, "onnxruntime": {"holds": True}}}}
+    record = {
+        "int8": {
+            "runtime": "openvino",
+            "file": "model_int8.xml",
+            "cpu": {"kind": "amx", "flags": ["avx2"]},
+            "candidates": {"openvino": {"holds": True}, "onnxruntime": {"holds": True}},
+        }
+    }
     spec = InferenceSpec.for_model([3, 32, 128], CHARS, quantization=record)
     spec.to_yaml(tmp_path / "inference.yml")
     back = InferenceSpec.from_yaml(tmp_path)
@@ -94,35 +109,64 @@ def test_paddleocr_style_file_reads_the_shape_from_preprocess():
 
 def test_numbers_spelled_as_strings_are_read():
     cfg = paddleocr_style_config()
-    cfg["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": "1./255.", "mean": [0.5] * 3,
-                                                                  "std": [0.5] * 3}})
+    cfg["PreProcess"]["transform_ops"].append(
+        {"NormalizeImage": {"scale": "1./255.", "mean": [0.5] * 3, "std": [0.5] * 3}}
+    )
     assert InferenceSpec.from_config(cfg).scale == pytest.approx(1 / 255)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda c: c["Global"].update(dynamic_width="yes"), r"Global.dynamic_width: expected true for input_shape "
-                                                        r"\[3, 32, -1\], got 'yes'"),
-    (lambda c: c["Global"].update(dynamic_width=False), r"Global.dynamic_width: expected true .*, got False"),
-    (lambda c: c["Global"].update(input_shape=[1, 32, -1]), r"Global.input_shape: \[1, 32, -1\] does not match "
-                                                            r"PreProcess RecResizeImg.image_shape \[3, 32, 128\]"),
-    (lambda c: c["Global"].update(max_width=0), r"Global.max_width: expected a positive int"),
-    (lambda c: (c["Global"].update(image_shape=[3, 32]), c["PreProcess"]["transform_ops"][1]["RecResizeImg"].clear()),
-     r"Global.image_shape: expected \[C, H, W\] of positive ints"),
-    (lambda c: c["PreProcess"]["transform_ops"][1]["RecResizeImg"].update(image_shape=[3, 0, 8]),
-     r"PreProcess RecResizeImg.image_shape: expected \[C, H, W\] of positive ints"),
-    (lambda c: c["PostProcess"].update(character_dict="abc"), r"PostProcess.character_dict: expected the list"),
-    (lambda c: c["Global"].update(batching="fast"), r"Global.batching: expected chunks, paddleocr or predict_rec, got 'fast'"),
-    (lambda c: c["PreProcess"]["transform_ops"][1]["RecResizeImg"].update(padding="no"),
-     r"PreProcess RecResizeImg.padding: expected true or false, got 'no'"),
-    (lambda c: c.pop("PostProcess"), r"PostProcess: expected a mapping with 'name'"),
-    (lambda c: c["PreProcess"]["transform_ops"][0]["DecodeImage"].update(img_mode="CMYK"),
-     r"DecodeImage.img_mode: expected BGR, RGB or GRAY"),
-    (lambda c: c["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": "a/b"}}),
-     r"NormalizeImage.scale: expected a number"),
-    (lambda c: c.update(Architecture=[1]), r"Architecture: expected a mapping"),
-    (lambda c: c["Global"].update(quantization={"int8": "yes"}), r"Global.quantization: expected a mapping of "
-                                                                  r"records"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda c: c["Global"].update(dynamic_width="yes"),
+            r"Global.dynamic_width: expected true for input_shape "
+            r"\[3, 32, -1\], got 'yes'",
+        ),
+        (lambda c: c["Global"].update(dynamic_width=False), r"Global.dynamic_width: expected true .*, got False"),
+        (
+            lambda c: c["Global"].update(input_shape=[1, 32, -1]),
+            r"Global.input_shape: \[1, 32, -1\] does not match "
+            r"PreProcess RecResizeImg.image_shape \[3, 32, 128\]",
+        ),
+        (lambda c: c["Global"].update(max_width=0), r"Global.max_width: expected a positive int"),
+        (
+            lambda c: (
+                c["Global"].update(image_shape=[3, 32]),
+                c["PreProcess"]["transform_ops"][1]["RecResizeImg"].clear(),
+            ),
+            r"Global.image_shape: expected \[C, H, W\] of positive ints",
+        ),
+        (
+            lambda c: c["PreProcess"]["transform_ops"][1]["RecResizeImg"].update(image_shape=[3, 0, 8]),
+            r"PreProcess RecResizeImg.image_shape: expected \[C, H, W\] of positive ints",
+        ),
+        (lambda c: c["PostProcess"].update(character_dict="abc"), r"PostProcess.character_dict: expected the list"),
+        (
+            lambda c: c["Global"].update(batching="fast"),
+            r"Global.batching: expected chunks, paddleocr or predict_rec, got 'fast'",
+        ),
+        (
+            lambda c: c["PreProcess"]["transform_ops"][1]["RecResizeImg"].update(padding="no"),
+            r"PreProcess RecResizeImg.padding: expected true or false, got 'no'",
+        ),
+        (lambda c: c.pop("PostProcess"), r"PostProcess: expected a mapping with 'name'"),
+        (
+            lambda c: c["PreProcess"]["transform_ops"][0]["DecodeImage"].update(img_mode="CMYK"),
+            r"DecodeImage.img_mode: expected BGR, RGB or GRAY",
+        ),
+        (
+            lambda c: c["PreProcess"]["transform_ops"].append({"NormalizeImage": {"scale": "a/b"}}),
+            r"NormalizeImage.scale: expected a number",
+        ),
+        (lambda c: c.update(Architecture=[1]), r"Architecture: expected a mapping"),
+        (
+            lambda c: c["Global"].update(quantization={"int8": "yes"}),
+            r"Global.quantization: expected a mapping of "
+            r"records",
+        ),
+    ],
+)
 def test_bad_values_are_one_line_errors_naming_file_and_key(edit, message):
     cfg = InferenceSpec.for_model([3, 32, 128], CHARS).to_config()
     edit(cfg)

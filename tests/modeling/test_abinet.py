@@ -106,7 +106,7 @@ def _mha(p, pre, query, key=None, mask=None, heads=8):
         kv = F.linear(key, p[pre + "kv.weight"], p[pre + "kv.bias"])
         kv = kv.reshape([b, key.shape[1], 2, heads, hd]).transpose([2, 0, 3, 1, 4])
         k, v = kv[0], kv[1]
-    attn = q.matmul(k.transpose([0, 1, 3, 2])) * hd ** -0.5
+    attn = q.matmul(k.transpose([0, 1, 3, 2])) * hd**-0.5
     if mask is not None:
         attn = attn + mask
     out = F.softmax(attn, axis=-1).matmul(v).transpose([0, 2, 1, 3]).reshape([b, nq, c])
@@ -122,8 +122,11 @@ def _block(p, pre, tgt, memory=None, mask=None):
         tgt = _ln(p, pre + "norm1.", tgt + _mha(p, pre + "self_attn.", tgt))
     else:
         tgt = _ln(p, pre + "norm2.", tgt + _mha(p, pre + "cross_attn.", tgt, memory, mask))
-    h = F.linear(F.relu(F.linear(tgt, p[pre + "mlp.fc1.weight"], p[pre + "mlp.fc1.bias"])),
-                 p[pre + "mlp.fc2.weight"], p[pre + "mlp.fc2.bias"])
+    h = F.linear(
+        F.relu(F.linear(tgt, p[pre + "mlp.fc1.weight"], p[pre + "mlp.fc1.bias"])),
+        p[pre + "mlp.fc2.weight"],
+        p[pre + "mlp.fc2.bias"],
+    )
     return _ln(p, pre + "norm3.", tgt + h)
 
 
@@ -144,8 +147,15 @@ def _mask(length, n):
 
 def _cbr(p, pre, conv, bn, x, stride=1):
     x = F.conv2d(x, p[f"{pre}{conv}.weight"], p[f"{pre}{conv}.bias"], stride=stride, padding=1)
-    x = F.batch_norm(x, p[f"{pre}{bn}._mean"], p[f"{pre}{bn}._variance"], p[f"{pre}{bn}.weight"],
-                     p[f"{pre}{bn}.bias"], training=False, epsilon=1e-5)
+    x = F.batch_norm(
+        x,
+        p[f"{pre}{bn}._mean"],
+        p[f"{pre}{bn}._variance"],
+        p[f"{pre}{bn}.weight"],
+        p[f"{pre}{bn}.bias"],
+        training=False,
+        epsilon=1e-5,
+    )
     return F.relu(x)
 
 
@@ -161,7 +171,7 @@ def _position_attention(p, x, n):
     k = _cbr(p, "decoder.k_decoder.3.", 1, 2, F.interpolate(k, size=(h, w), mode="nearest"))
     q = _pe_add(paddle.zeros([b, n, c]), p["decoder.pos_encoder.pe"])
     q = F.linear(q, p["decoder.project.weight"], p["decoder.project.bias"])
-    scores = F.softmax(q @ k.flatten(2) / c ** 0.5, axis=-1)
+    scores = F.softmax(q @ k.flatten(2) / c**0.5, axis=-1)
     return scores @ x.flatten(2).transpose([0, 2, 1])
 
 
@@ -281,41 +291,64 @@ def test_train_forward_loss_backward_gives_finite_gradients(model, config):
 def test_language_model_input_is_detached():
     """The language loss alone must not reach the vision model (ABINet's gradient block)."""
     paddle.seed(2)
-    head = ABINetHead(in_channels=64, out_channels=5, d_model=64, nhead=2, num_layers=1, dim_feedforward=64,
-                      max_length=4, use_lang=True, iter_size=2)
+    head = ABINetHead(
+        in_channels=64,
+        out_channels=5,
+        d_model=64,
+        nhead=2,
+        num_layers=1,
+        dim_feedforward=64,
+        max_length=4,
+        use_lang=True,
+        iter_size=2,
+    )
     head.train()
     x = paddle.randn([2, 64, 8, 32])
     x.stop_gradient = False
     out = head(x)
     label = paddle.to_tensor(np.array([[1, 2, 0, 100, 100], [3, 0, 100, 100, 100]]))
-    F.cross_entropy(paddle.concat(out["lang"], 0).reshape([-1, 5]), paddle.concat([label, label], 0).reshape([-1]),
-                    ignore_index=100).backward()
+    F.cross_entropy(
+        paddle.concat(out["lang"], 0).reshape([-1, 5]), paddle.concat([label, label], 0).reshape([-1]), ignore_index=100
+    ).backward()
     assert x.grad is None or float(x.grad.abs().max()) == 0.0
     assert head.cls.weight.grad is None or float(head.cls.weight.grad.abs().max()) == 0.0
     assert head.language.proj.weight.grad is not None and float(head.language.proj.weight.grad.abs().max()) > 0
 
 
 def test_eval_output_is_probabilities_over_max_length_plus_one_steps():
-    head = ABINetHead(in_channels=64, out_channels=5, d_model=64, nhead=2, num_layers=1, dim_feedforward=64,
-                      max_length=4, use_lang=True, iter_size=2)
+    head = ABINetHead(
+        in_channels=64,
+        out_channels=5,
+        d_model=64,
+        nhead=2,
+        num_layers=1,
+        dim_feedforward=64,
+        max_length=4,
+        use_lang=True,
+        iter_size=2,
+    )
     head.eval()
     probs = head(paddle.randn([3, 64, 8, 32]))
     assert probs.shape == [3, 5, 5]
     np.testing.assert_allclose(probs.sum(-1).numpy(), 1.0, rtol=1e-5)
-    vision_only = ABINetHead(in_channels=64, out_channels=5, d_model=64, nhead=2, num_layers=1, dim_feedforward=64,
-                             max_length=4)
+    vision_only = ABINetHead(
+        in_channels=64, out_channels=5, d_model=64, nhead=2, num_layers=1, dim_feedforward=64, max_length=4
+    )
     assert not hasattr(vision_only, "language")
     vision_only.train()
     assert set(vision_only(paddle.randn([1, 64, 8, 32]))) == {"vision"}
 
 
-@pytest.mark.parametrize("kwargs, key", [
-    ({"out_channels": None}, "out_channels"),
-    ({"out_channels": 37, "d_model": 256}, "d_model"),
-    ({"out_channels": 37, "max_length": 0}, "max_length"),
-    ({"out_channels": 37, "iter_size": 0}, "iter_size"),
-    ({"out_channels": 37, "image_size": [32, 100]}, "image_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, key",
+    [
+        ({"out_channels": None}, "out_channels"),
+        ({"out_channels": 37, "d_model": 256}, "d_model"),
+        ({"out_channels": 37, "max_length": 0}, "max_length"),
+        ({"out_channels": 37, "iter_size": 0}, "iter_size"),
+        ({"out_channels": 37, "image_size": [32, 100]}, "image_size"),
+    ],
+)
 def test_bad_head_arguments_are_one_line_config_errors(kwargs, key):
     with pytest.raises(ConfigError, match=f"Architecture.Head.{key}") as err:
         ABINetHead(in_channels=512, **kwargs)
@@ -335,8 +368,9 @@ def saved_model(model, tmp_path_factory):
     with paddle.no_grad():
         eager = model(paddle.to_tensor(x)).numpy()
     prefix = str(tmp_path_factory.mktemp("abinet") / "inference")
-    static = paddle.jit.to_static(model, input_spec=[InputSpec([None, 3, 32, 128], "float32", name="x")],
-                                  full_graph=True)
+    static = paddle.jit.to_static(
+        model, input_spec=[InputSpec([None, 3, 32, 128], "float32", name="x")], full_graph=True
+    )
     paddle.jit.save(static, prefix)
     return prefix, x, eager
 
@@ -359,8 +393,7 @@ def test_onnx_export_without_diag_matches_eager(saved_model, tmp_path):
     paddle2onnx = pytest.importorskip("paddle2onnx")
     ort = pytest.importorskip("onnxruntime")
     prefix, x, eager = saved_model
-    data = paddle2onnx.export(prefix + ".json", prefix + ".pdiparams", None, opset_version=17,
-                              enable_onnx_checker=True)
+    data = paddle2onnx.export(prefix + ".json", prefix + ".pdiparams", None, opset_version=17, enable_onnx_checker=True)
     path = tmp_path / "abinet.onnx"
     path.write_bytes(data)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -373,21 +406,24 @@ def test_onnx_export_without_diag_matches_eager(saved_model, tmp_path):
         assert np.abs(out - eager[:n]).max() < 1e-4
 
 
-@pytest.mark.parametrize("kwargs, key, shown", [
-    ({"nhead": [1, "a"]}, "nhead", "[1, 'a']"),
-    ({"nhead": 3}, "nhead", "d_model=64"),
-    ({"num_layers": []}, "num_layers", "[]"),
-    ({"num_layers": 10 ** 12}, "num_layers", "1000000000000"),
-    ({"dim_feedforward": 10 ** 12}, "dim_feedforward", "1000000000000"),
-    ({"dim_feedforward": "x"}, "dim_feedforward", "'x'"),
-    ({"dropout": 1.0}, "dropout", "[0, 1)"),
-    ({"dropout": "x"}, "dropout", "'x'"),
-    ({"max_length": 10 ** 12}, "max_length", "1000000000000"),
-    ({"iter_size": 10 ** 12}, "iter_size", "1000000000000"),
-    ({"iter_size": 2.5}, "iter_size", "2.5"),
-    ({"use_lang": "x"}, "use_lang", "'x'"),
-    ({"image_size": [32, 10 ** 12]}, "image_size", "1000000000000"),
-])
+@pytest.mark.parametrize(
+    "kwargs, key, shown",
+    [
+        ({"nhead": [1, "a"]}, "nhead", "[1, 'a']"),
+        ({"nhead": 3}, "nhead", "d_model=64"),
+        ({"num_layers": []}, "num_layers", "[]"),
+        ({"num_layers": 10**12}, "num_layers", "1000000000000"),
+        ({"dim_feedforward": 10**12}, "dim_feedforward", "1000000000000"),
+        ({"dim_feedforward": "x"}, "dim_feedforward", "'x'"),
+        ({"dropout": 1.0}, "dropout", "[0, 1)"),
+        ({"dropout": "x"}, "dropout", "'x'"),
+        ({"max_length": 10**12}, "max_length", "1000000000000"),
+        ({"iter_size": 10**12}, "iter_size", "1000000000000"),
+        ({"iter_size": 2.5}, "iter_size", "2.5"),
+        ({"use_lang": "x"}, "use_lang", "'x'"),
+        ({"image_size": [32, 10**12]}, "image_size", "1000000000000"),
+    ],
+)
 def test_malformed_head_sizes_are_one_line_errors_naming_the_key(kwargs, key, shown):
     # Regression (fuzz): Head.nhead=[1, 'a'] failed with "list < int" in transformer.py,
     # Head.num_layers=[] with range(list) in abinet.py.

@@ -43,8 +43,11 @@ def test_accepts_tensors_and_the_train_output_dict():
     logits = np.log(_probs([[2, 1, 0, 0]], 3, peak=0.9))
     assert post(paddle.to_tensor(np.exp(logits)))[0][0] == "ba"
     other = np.log(_probs([[1, 0, 0, 0]], 3))
-    train_out = {"align": [paddle.to_tensor(other), paddle.to_tensor(logits)], "lang": [],
-                 "vision": paddle.to_tensor(other)}
+    train_out = {
+        "align": [paddle.to_tensor(other), paddle.to_tensor(logits)],
+        "lang": [],
+        "vision": paddle.to_tensor(other),
+    }
     text, score = post(train_out)[0]
     assert text == "ba" and score == pytest.approx(0.9, abs=1e-5)  # the last alignment, softmax-ed
     assert post({"vision": paddle.to_tensor(logits)})[0][0] == "ba"  # vision-only model
@@ -62,8 +65,10 @@ def test_dict_loss_sums_parts_and_ignores_padding():
     rng = np.random.default_rng(0)
     label = _label([[1, 2, 0], [3, 0]], 5)
     batch = [None, paddle.to_tensor(label), paddle.to_tensor(np.array([2, 1]))]
-    parts = {k: [paddle.to_tensor(rng.standard_normal([2, 5, 4]).astype("float32")) for _ in range(3)]
-             for k in ("align", "lang")}
+    parts = {
+        k: [paddle.to_tensor(rng.standard_normal([2, 5, 4]).astype("float32")) for _ in range(3)]
+        for k in ("align", "lang")
+    }
     parts["vision"] = paddle.to_tensor(rng.standard_normal([2, 5, 4]).astype("float32"))
     loss_fn = LOSSES.build({"name": "CELoss", "ignore_index": 100})
     out = loss_fn(parts, batch)
@@ -75,8 +80,11 @@ def test_dict_loss_sums_parts_and_ignores_padding():
         keep = lab != 100
         return -np.mean(np.take_along_axis(logp, np.where(keep, lab, 0)[..., None], -1)[..., 0][keep])
 
-    expected = {"align_loss": manual(paddle.concat(parts["align"])), "lang_loss": manual(paddle.concat(parts["lang"])),
-                "vision_loss": manual(parts["vision"])}
+    expected = {
+        "align_loss": manual(paddle.concat(parts["align"])),
+        "lang_loss": manual(paddle.concat(parts["lang"])),
+        "vision_loss": manual(parts["vision"]),
+    }
     for k, v in expected.items():
         assert float(out[k]) == pytest.approx(v, rel=1e-5)
     assert float(out["loss"]) == pytest.approx(sum(expected.values()), rel=1e-5)

@@ -51,8 +51,13 @@ def test_config_builds_runs_forward_and_ctc_loss(path):
     model.eval()
     probs = model(x)
     np.testing.assert_allclose(probs.sum(axis=-1).numpy(), 1.0, rtol=1e-4)
-    post = ppresnet45.POSTPROCESS.build({**cfg["PostProcess"], "character_dict_path": cfg["Global"].get(
-        "character_dict_path"), "use_space_char": cfg["Global"].get("use_space_char", False)})
+    post = ppresnet45.POSTPROCESS.build(
+        {
+            **cfg["PostProcess"],
+            "character_dict_path": cfg["Global"].get("character_dict_path"),
+            "use_space_char": cfg["Global"].get("use_space_char", False),
+        }
+    )
     decoded = post(probs)
     assert len(decoded) == 2 and all(isinstance(t, str) and 0.0 <= s <= 1.0 for t, s in decoded)
 
@@ -80,10 +85,12 @@ def test_in_channels_flows_from_architecture_to_backbone():
 
 @pytest.mark.parametrize(
     "neck, seq_channels",
-    [({"encoder_type": "reshape", "height_reduce": "max"}, 512),
-     ({"encoder_type": "fc", "hidden_size": 96}, 96),
-     ({"encoder_type": "rnn", "hidden_size": 48}, 96),
-     ({"encoder_type": "reshape", "height_reduce": "fold", "feature_height": 8}, 4096)],
+    [
+        ({"encoder_type": "reshape", "height_reduce": "max"}, 512),
+        ({"encoder_type": "fc", "hidden_size": 96}, 96),
+        ({"encoder_type": "rnn", "hidden_size": 48}, 96),
+        ({"encoder_type": "reshape", "height_reduce": "fold", "feature_height": 8}, 4096),
+    ],
 )
 def test_neck_variants_give_a_width_long_sequence(neck, seq_channels):
     cfg = ppresnet45.load_config(REC_DIR / "rec_resnet45_ctc.yml")

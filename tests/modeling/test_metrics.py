@@ -14,8 +14,10 @@ from ppresnet45.modeling.metrics import (
 from ppresnet45.registry import METRICS
 
 
-@pytest.mark.parametrize("a, b, d", [("", "", 0), ("abc", "", 3), ("kitten", "sitting", 3), ("abc", "abc", 0),
-                                     ("ab", "ba", 2), ("flaw", "lawn", 2)])
+@pytest.mark.parametrize(
+    "a, b, d",
+    [("", "", 0), ("abc", "", 3), ("kitten", "sitting", 3), ("abc", "abc", 0), ("ab", "ba", 2), ("flaw", "lawn", 2)],
+)
 def test_edit_distance_known_values(a, b, d):
     assert edit_distance(a, b) == d == edit_distance(b, a)
 
@@ -56,8 +58,11 @@ def test_rec_metric_on_known_predictions():
     neds = [0, 1.0, 2 / 5, 1.0, 1 / 2]  # case counts: "ABD" vs "abd" is 3 of 3; "hello" vs "help": 2 of 5
     assert "mean_norm_edit_distance" not in out  # one name, one direction
     assert out["norm_edit_dis"] == pytest.approx(1 - sum(neds) / 5)
-    assert out["acc_by_length"] == {2: {"acc": 0.0, "count": 2}, 3: {"acc": 0.5, "count": 2},
-                                    4: {"acc": 0.0, "count": 1}}
+    assert out["acc_by_length"] == {
+        2: {"acc": 0.0, "count": 2},
+        3: {"acc": 0.5, "count": 2},
+        4: {"acc": 0.0, "count": 1},
+    }
     assert metric.get_metric()["num_samples"] == 0  # get_metric resets
 
 
@@ -72,8 +77,9 @@ def test_rec_metric_ignores_spaces_by_default_and_filter_mode():
 
 
 def test_rec_metric_accepts_the_keys_of_paddleocr_configs():
-    m = METRICS.build({"name": "RecMetric", "main_indicator": "acc", "is_filter": True, "ignore_space": False,
-                       "eps": 1e-5})
+    m = METRICS.build(
+        {"name": "RecMetric", "main_indicator": "acc", "is_filter": True, "ignore_space": False, "eps": 1e-5}
+    )
     assert (m.main_indicator, m.is_filter, m.ignore_space) == ("acc", True, False)
 
 
@@ -88,8 +94,11 @@ def test_unknown_metric_keyword_is_a_one_line_error_with_a_suggestion():
 
 def test_worst_samples_sorted_by_edit_distance():
     m = RecMetric(keep_records=True)
-    m.update([("abc", 0.9), ("x", 0.2), ("abcd", 0.5), ("q", 0.1)], ["abc", "xyz", "abxy", "p"],
-             extras=[{"img_path": f"{i}.png"} for i in range(4)])
+    m.update(
+        [("abc", 0.9), ("x", 0.2), ("abcd", 0.5), ("q", 0.1)],
+        ["abc", "xyz", "abxy", "p"],
+        extras=[{"img_path": f"{i}.png"} for i in range(4)],
+    )
     worst = worst_samples(m.records(), 2)
     assert [w["img_path"] for w in worst] == ["1.png", "2.png"]  # distances 2 (ned 2/3) and 2 (ned 2/4)
     assert all(not w["correct"] for w in worst_samples(m.records(), 10))
@@ -99,8 +108,10 @@ def test_accuracy_by_group_follows_the_image_folder():
     from ppresnet45.modeling.metrics import RecMetric
 
     metric = RecMetric()
-    extras = [{"img_path": p} for p in ("d/holdout/dejavu_serif/0.png", "d/holdout/dejavu_serif/1.png",
-                                        "d/holdout/lato/2.png")]
+    extras = [
+        {"img_path": p}
+        for p in ("d/holdout/dejavu_serif/0.png", "d/holdout/dejavu_serif/1.png", "d/holdout/lato/2.png")
+    ]
     metric.update([("ab", 1.0), ("xy", 1.0), ("cd", 1.0)], ["ab", "xz", "cd"], extras)
     out = metric.get_metric()
     assert out["acc_by_group"] == {

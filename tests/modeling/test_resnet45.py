@@ -101,8 +101,9 @@ def _fan_in_std(weight):
     return math.sqrt(2.0 / fan_in)
 
 
-@pytest.mark.parametrize("key", ["conv1.weight", "layer3.0.downsample.0.weight", "layer5.0.downsample.0.weight",
-                                 "layer4.1.conv2.weight"])
+@pytest.mark.parametrize(
+    "key", ["conv1.weight", "layer3.0.downsample.0.weight", "layer5.0.downsample.0.weight", "layer4.1.conv2.weight"]
+)
 def test_kaiming_normal_init_std_within_5_percent(key):
     paddle.seed(123)
     model = ppresnet45.ResNet45()
@@ -181,16 +182,16 @@ def test_unknown_block_type_names_the_choices():
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [
-        (dict(layers=[3, 10 ** 12, 6, 6, 3]), "Architecture.Backbone.layers[1] must be a positive int of at most 1000"),
+        (dict(layers=[3, 10**12, 6, 6, 3]), "Architecture.Backbone.layers[1] must be a positive int of at most 1000"),
         (dict(layers=[3, "a", 6, 6, 3]), "Architecture.Backbone.layers[1] must be a positive int, got 'a'"),
-        (dict(strides=[2, [10 ** 12, 1], 2, 1, 1]), "Architecture.Backbone.strides[1] must have entries of at most 64"),
-        (dict(strides=[2, 10 ** 12, 2, 1, 1]), "Architecture.Backbone.strides[1] must be at most 64"),
+        (dict(strides=[2, [10**12, 1], 2, 1, 1]), "Architecture.Backbone.strides[1] must have entries of at most 64"),
+        (dict(strides=[2, 10**12, 2, 1, 1]), "Architecture.Backbone.strides[1] must be at most 64"),
         (dict(strides=[2, "x", 2, 1, 1]), "Architecture.Backbone.strides[1] must be a positive int or a pair"),
-        (dict(in_channels=10 ** 12), "Architecture.Backbone.in_channels must be a positive int of at most 65536"),
+        (dict(in_channels=10**12), "Architecture.Backbone.in_channels must be a positive int of at most 65536"),
         (dict(in_channels=[1, "a"]), "Architecture.Backbone.in_channels must be a positive int"),
-        (dict(stem_channels=10 ** 12), "Architecture.Backbone.stem_channels must be a positive int of at most 65536"),
-        (dict(channels=[32, 64, 10 ** 12, 256, 512]), "Architecture.Backbone.channels[2] must be a positive int of"),
-        (dict(stem_stride=10 ** 12), "Architecture.Backbone.stem_stride must be at most 64"),
+        (dict(stem_channels=10**12), "Architecture.Backbone.stem_channels must be a positive int of at most 65536"),
+        (dict(channels=[32, 64, 10**12, 256, 512]), "Architecture.Backbone.channels[2] must be a positive int of"),
+        (dict(stem_stride=10**12), "Architecture.Backbone.stem_stride must be at most 64"),
     ],
 )
 def test_huge_or_malformed_backbone_values_fail_fast_naming_the_key(kwargs, fragment):

@@ -21,15 +21,27 @@ pytestmark = pytest.mark.slow  # training, exports or third-party clients: over 
 SHARED = pathlib.Path("/work/shared/third_party/paddleocr")
 CONFIG = SHARED / "configs" / "rec" / "rec_r45_visionlan.yml"
 KEYS = SHARED / "state_dict_keys" / "rec_r45_visionlan.keys.tsv"
-needs_shared = pytest.mark.skipif(not CONFIG.is_file() or not KEYS.is_file(),
-                                  reason=f"PaddleOCR reference files not found under {SHARED}")
+needs_shared = pytest.mark.skipif(
+    not CONFIG.is_file() or not KEYS.is_file(), reason=f"PaddleOCR reference files not found under {SHARED}"
+)
 
 # PaddleOCR's Architecture section of rec_r45_visionlan.yml, with out_channels as its
 # tools/train.py sets it for VLLabelDecode (36 characters; the head adds the end class).
-ARCH = {"model_type": "rec", "algorithm": "VisionLAN", "Transform": None,
-        "Backbone": {"name": "ResNet45", "strides": [2, 2, 2, 1, 1]},
-        "Head": {"name": "VLHead", "n_layers": 3, "n_position": 256, "n_dim": 512, "max_text_length": 25,
-                 "training_step": "LA", "out_channels": 36}}
+ARCH = {
+    "model_type": "rec",
+    "algorithm": "VisionLAN",
+    "Transform": None,
+    "Backbone": {"name": "ResNet45", "strides": [2, 2, 2, 1, 1]},
+    "Head": {
+        "name": "VLHead",
+        "n_layers": 3,
+        "n_position": 256,
+        "n_dim": 512,
+        "max_text_length": 25,
+        "training_step": "LA",
+        "out_channels": 36,
+    },
+}
 
 
 def _shared_model():
@@ -45,8 +57,9 @@ def _shared_model():
 
 
 def _reference_keys():
-    rows = [line.split("\t") for line in KEYS.read_text(encoding="utf-8").splitlines()
-            if line and not line.startswith("#")]
+    rows = [
+        line.split("\t") for line in KEYS.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")
+    ]
     return [(k, [int(v) for v in s.strip("[]").split(",")], d) for k, s, d in rows]
 
 
@@ -99,16 +112,22 @@ def test_a_paddleocr_state_dict_loads_with_nothing_missing_or_unexpected():
     missing, unexpected = model.set_state_dict(sd)
     assert list(missing) == [] and list(unexpected) == []
     got = model.state_dict()
-    for key in ("head.MLM_VRM.Prediction.w_vrm.weight", "head.MLM_VRM.SequenceModeling.position_enc.pos_table",
-                "backbone.layer5.2.bn2._variance"):
+    for key in (
+        "head.MLM_VRM.Prediction.w_vrm.weight",
+        "head.MLM_VRM.SequenceModeling.position_enc.pos_table",
+        "backbone.layer5.2.bn2._variance",
+    ):
         np.testing.assert_array_equal(got[key].numpy(), sd[key])
 
 
 def test_position_tables_are_the_sinusoid_buffers(model):
     table = sinusoid_table(256, 512)
     assert table.shape == (1, 256, 512)
-    np.testing.assert_allclose(table[0, 3, :4], [np.sin(3), np.cos(3), np.sin(3 / 10000 ** (2 / 512)),
-                                                 np.cos(3 / 10000 ** (2 / 512))], rtol=1e-6)
+    np.testing.assert_allclose(
+        table[0, 3, :4],
+        [np.sin(3), np.cos(3), np.sin(3 / 10000 ** (2 / 512)), np.cos(3 / 10000 ** (2 / 512))],
+        rtol=1e-6,
+    )
     fresh = RecModel(copy.deepcopy(ARCH)).state_dict()
     buffers = [k for k in fresh if k.endswith("pos_table")]
     assert len(buffers) == 3
@@ -142,13 +161,17 @@ def _np_ln(x, w, b, eps):
 
 def _np_encoder(x, sd, p, n_layers):
     """The VisionLAN Transformer encoder restated in float64 numpy from its description."""
+
     def lin(v, q):
         return v @ sd[q + ".weight"] + sd[q + ".bias"]
+
     x = x + sd[p + ".position_enc.pos_table"][:, : x.shape[1]]
     for i in range(n_layers):
         a = f"{p}.layer_stack.{i}.slf_attn"
-        heads = [lin(x, f"{a}.{w}").reshape(x.shape[0], x.shape[1], 8, 64).transpose(2, 0, 1, 3)
-                 for w in ("w_qs", "w_ks", "w_vs")]
+        heads = [
+            lin(x, f"{a}.{w}").reshape(x.shape[0], x.shape[1], 8, 64).transpose(2, 0, 1, 3)
+            for w in ("w_qs", "w_ks", "w_vs")
+        ]
         s = heads[0] @ heads[1].transpose(0, 1, 3, 2) / 8.0
         s = np.exp(s - s.max(-1, keepdims=True))
         o = (s / s.sum(-1, keepdims=True)) @ heads[2]  # [8, B, L, 64]
@@ -171,20 +194,22 @@ def _np_pp(x, sd, p):
 def _np_head(feat, label_id, sd, step):
     b, c, h, w = feat.shape
     x = feat.transpose(0, 3, 2, 1).reshape(b, w * h, c)  # column by column
+
     def out(f, pp, cls):
         return _np_pp(f, sd, pp) @ sd[cls + ".weight"] + sd[cls + ".bias"]
+
     if step is None:
         return out(_np_encoder(x, sd, "SequenceModeling", 3), "Prediction.pp", "Prediction.w_vrm")
     feats = _np_encoder(x, sd, "MLM.MLM_SequenceModeling_mask", 2)
     pos = sd["MLM.pos_embedding.weight"][label_id][:, :, None] @ sd["MLM.w0_linear.weight"] + sd["MLM.w0_linear.bias"]
     att = np.tanh(pos.transpose(0, 2, 1) + feats @ sd["MLM.wv.weight"] + sd["MLM.wv.bias"])
     mask = 1 / (1 + np.exp(-(att @ sd["MLM.we.weight"] + sd["MLM.we.bias"])))  # [B, L, 1]
-    rem = out(_np_encoder(x * (1 - mask), sd, "MLM.MLM_SequenceModeling_WCL", 1), "Prediction.pp_share",
-              "Prediction.w_share")
-    mas = out(_np_encoder(x * mask, sd, "MLM.MLM_SequenceModeling_WCL", 1), "Prediction.pp_share",
-              "Prediction.w_share")
+    rem = out(
+        _np_encoder(x * (1 - mask), sd, "MLM.MLM_SequenceModeling_WCL", 1), "Prediction.pp_share", "Prediction.w_share"
+    )
+    mas = out(_np_encoder(x * mask, sd, "MLM.MLM_SequenceModeling_WCL", 1), "Prediction.pp_share", "Prediction.w_share")
     if step == "LA":
-        occlude = np.concatenate([mask[: b // 2], np.zeros_like(mask[b // 2:])])
+        occlude = np.concatenate([mask[: b // 2], np.zeros_like(mask[b // 2 :])])
         x = x * (1 - occlude)
     pre = out(_np_encoder(x, sd, "SequenceModeling", 3), "Prediction.pp", "Prediction.w_vrm")
     return pre, rem, mas, mask[:, :, 0].reshape(b, w, h).transpose(0, 2, 1)[:, None]
@@ -194,7 +219,7 @@ def _np_head(feat, label_id, sd, step):
 def head_and_weights():
     paddle.seed(3)
     head = VLHead(512, out_channels=36)
-    sd = {k[len("MLM_VRM."):]: v.numpy().astype(np.float64) for k, v in head.state_dict().items()}
+    sd = {k[len("MLM_VRM.") :]: v.numpy().astype(np.float64) for k, v in head.state_dict().items()}
     feat = np.random.default_rng(2).standard_normal([2, 512, 8, 32]).astype(np.float32)
     return head, sd, feat
 
@@ -254,9 +279,11 @@ def test_train_step_forward_loss_backward_gives_finite_gradients(model, step):
 def test_mlm_parameters_are_the_lf2_full_rate_group(model):
     names = {id(p): n for n, p in model.named_parameters()}
     group = {names[id(p)] for p in model.head.mlm_parameters()}
-    assert group == {n for n in names.values()
-                     if n.startswith(("head.MLM_VRM.MLM.", "head.MLM_VRM.Prediction.pp_share.",
-                                      "head.MLM_VRM.Prediction.w_share."))}
+    assert group == {
+        n
+        for n in names.values()
+        if n.startswith(("head.MLM_VRM.MLM.", "head.MLM_VRM.Prediction.pp_share.", "head.MLM_VRM.Prediction.w_share."))
+    }
     assert len(group) == 68
 
 
@@ -314,8 +341,9 @@ def exported(tmp_path_factory, model):
     twin = RecModel(copy.deepcopy(ARCH))  # to_static replaces forward: convert a copy
     twin.set_state_dict(model.state_dict())
     twin.eval()
-    static = paddle.jit.to_static(twin, input_spec=[InputSpec([None, 3, 64, 256], "float32", name="x")],
-                                  full_graph=True)
+    static = paddle.jit.to_static(
+        twin, input_spec=[InputSpec([None, 3, 64, 256], "float32", name="x")], full_graph=True
+    )
     paddle.jit.save(static, path)
     return path, x.numpy(), eager
 

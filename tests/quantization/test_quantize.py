@@ -38,8 +38,9 @@ ONE_RUNTIME = "openvino"
 @pytest.fixture(scope="module")
 def trained_export(overfit_ctc, tmp_path_factory):
     out = tmp_path_factory.mktemp("q") / "export"
-    export_inference_model(overfit_ctc["config"], str(out), pretrained=str(overfit_ctc["out"] / "best_accuracy"),
-                           onnx=True, check=False)
+    export_inference_model(
+        overfit_ctc["config"], str(out), pretrained=str(overfit_ctc["out"] / "best_accuracy"), onnx=True, check=False
+    )
     return out
 
 
@@ -48,8 +49,16 @@ def quantized(trained_export, overfit_ctc, tmp_path_factory):
     """Quantized with a gate every candidate passes: what is kept is decided by speed alone."""
     out = tmp_path_factory.mktemp("q8") / "export"
     shutil.copytree(trained_export, out)
-    report = quantize_export(str(out), calib_data=overfit_ctc["labels"], eval_data=overfit_ctc["labels"],
-                             calib_num=16, eval_num=16, cpu_threads=1, log=lambda line: None, **EVERYTHING_HOLDS)
+    report = quantize_export(
+        str(out),
+        calib_data=overfit_ctc["labels"],
+        eval_data=overfit_ctc["labels"],
+        calib_num=16,
+        eval_num=16,
+        cpu_threads=1,
+        log=lambda line: None,
+        **EVERYTHING_HOLDS,
+    )
     return out, report
 
 
@@ -113,13 +122,31 @@ def _with_record_from(out, tmp_path, kind):
 
 
 @pytest.mark.parametrize("mode", ["fp32", "run", "recheck"])
-def test_int8_measured_on_another_cpu_kind_says_so_and_follows_the_users_choice(quantized, overfit_ctc, tmp_path,
-                                                                               capsys, mode):
+def test_int8_measured_on_another_cpu_kind_says_so_and_follows_the_users_choice(
+    quantized, overfit_ctc, tmp_path, capsys, mode
+):
     out, report = quantized
     other = _with_record_from(out, tmp_path, "not-" + cpu_kind())
-    rc = main(["infer", "--model_dir", str(other), "--image_dir", overfit_ctc["labels"], "--backend",
-               report["runtime"], "--precision", "int8", "--int8_other_cpu", mode, "--cpu_threads", "1",
-               "--no_progress", "--output", str(tmp_path / "rows.jsonl")])
+    rc = main(
+        [
+            "infer",
+            "--model_dir",
+            str(other),
+            "--image_dir",
+            overfit_ctc["labels"],
+            "--backend",
+            report["runtime"],
+            "--precision",
+            "int8",
+            "--int8_other_cpu",
+            mode,
+            "--cpu_threads",
+            "1",
+            "--no_progress",
+            "--output",
+            str(tmp_path / "rows.jsonl"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 0
     note = [line for line in err.splitlines() if "was measured on a not-" in line]
@@ -132,28 +159,68 @@ def test_int8_measured_on_another_cpu_kind_says_so_and_follows_the_users_choice(
     else:
         assert "re-measured here" in note[0] and used in ("fp32", "int8")
     # the record of the same CPU kind runs without a note
-    main(["infer", "--model_dir", str(out), "--image_dir", overfit_ctc["labels"], "--backend", report["runtime"],
-          "--precision", "int8", "--cpu_threads", "1", "--no_progress", "--output", str(tmp_path / "same.jsonl")])
+    main(
+        [
+            "infer",
+            "--model_dir",
+            str(out),
+            "--image_dir",
+            overfit_ctc["labels"],
+            "--backend",
+            report["runtime"],
+            "--precision",
+            "int8",
+            "--cpu_threads",
+            "1",
+            "--no_progress",
+            "--output",
+            str(tmp_path / "same.jsonl"),
+        ]
+    )
     assert "was measured on" not in capsys.readouterr().err
 
 
-def test_quantize_refuses_when_no_int8_model_holds_and_writes_nothing(trained_export, overfit_ctc, tmp_path,
-                                                                       capsys):
+def test_quantize_refuses_when_no_int8_model_holds_and_writes_nothing(trained_export, overfit_ctc, tmp_path, capsys):
     out = tmp_path / "export"
     shutil.copytree(trained_export, out)
     yml_before = (out / CONFIG_FILE).read_text()
     # no int8 model is 1000x faster than FP32 on any CPU: the gate must refuse, naming the figures
     with pytest.raises(QuantizationRefused) as err:
-        quantize_export(str(out), calib_data=overfit_ctc["labels"], eval_data=overfit_ctc["labels"], calib_num=8,
-                        eval_num=16, min_speedup=1000, cpu_threads=1, runtimes=[ONE_RUNTIME], log=lambda line: None)
+        quantize_export(
+            str(out),
+            calib_data=overfit_ctc["labels"],
+            eval_data=overfit_ctc["labels"],
+            calib_num=8,
+            eval_num=16,
+            min_speedup=1000,
+            cpu_threads=1,
+            runtimes=[ONE_RUNTIME],
+            log=lambda line: None,
+        )
     msg = str(err.value)
     assert "\n" not in msg and "no model written" in msg and cpu_description() in msg
     assert f"{ONE_RUNTIME}/int8:" in msg and "lines/s" in msg and f"not faster than 1000x {ONE_RUNTIME}/fp32" in msg
     assert _int8_files(out) == [] and (out / CONFIG_FILE).read_text() == yml_before
     assert not [p for p in os.listdir(out) if p.startswith(".quantize")]
-    rc = main(["quantize", "--model_dir", str(out), "--calib_data", overfit_ctc["labels"], "--eval_data",
-               overfit_ctc["labels"], "--calib_num", "8", "--runtimes", ONE_RUNTIME, "--min_speedup", "1000",
-               "--cpu_threads", "1"])
+    rc = main(
+        [
+            "quantize",
+            "--model_dir",
+            str(out),
+            "--calib_data",
+            overfit_ctc["labels"],
+            "--eval_data",
+            overfit_ctc["labels"],
+            "--calib_num",
+            "8",
+            "--runtimes",
+            ONE_RUNTIME,
+            "--min_speedup",
+            "1000",
+            "--cpu_threads",
+            "1",
+        ]
+    )
     assert rc == 1
     assert "refused: no int8 model holds on this CPU" in capsys.readouterr().out
     assert _int8_files(out) == []
@@ -170,8 +237,17 @@ def test_quantize_bad_input_is_one_line(trained_export, overfit_ctc, tmp_path, c
     rc = main(["quantize", "--model_dir", str(trained_export), "--calib_data", str(tmp_path / "nope")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "nope" in err[0] and "not found" in err[0], err
-    rc = main(["quantize", "--model_dir", str(trained_export), "--calib_data", overfit_ctc["labels"],
-               "--eval_data", str(tmp_path)])  # a folder: no labels to score against
+    rc = main(
+        [
+            "quantize",
+            "--model_dir",
+            str(trained_export),
+            "--calib_data",
+            overfit_ctc["labels"],
+            "--eval_data",
+            str(tmp_path),
+        ]
+    )  # a folder: no labels to score against
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "--eval_data" in err[0], err
     with pytest.raises(SystemExit) as exited:  # argparse's own check of the runtime names
@@ -188,8 +264,9 @@ def test_quantize_converts_an_export_without_onnx_first(tiny_model_dir, tmp_path
     shutil.copytree(tiny_model_dir, out)
     assert not (out / "model.onnx").exists()
     lines = []
-    report = quantize_export(str(out), calib_num=8, eval_num=8, cpu_threads=1, log=lines.append,
-                             runtimes=[ONE_RUNTIME], **EVERYTHING_HOLDS)
+    report = quantize_export(
+        str(out), calib_num=8, eval_num=8, cpu_threads=1, log=lines.append, runtimes=[ONE_RUNTIME], **EVERYTHING_HOLDS
+    )
     assert (out / "model.onnx").is_file() and _int8_files(out) == ["model_int8.bin", "model_int8.xml"]
     assert any("paddle2onnx" in line for line in lines)
     assert report["calibration"].startswith("8 rendered lines") and report["evaluation"].startswith("8 rendered")

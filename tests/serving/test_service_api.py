@@ -40,8 +40,9 @@ def _bomb():
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 400))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 400)) + chunk(b"IEND", b"")
+    )
 
 
 def _one_line_error(resp, status):
@@ -58,7 +59,8 @@ def test_multipart_and_json_give_the_text_of_the_entry_point_in_input_order(clie
     assert by_form.status_code == 200 and by_json.status_code == 200, (by_form.text, by_json.text)
     # the same batch as the service's (batch size = max_batch_size 16, all lines in one call)
     local = Recognizer(tiny_model_dir, backend="paddle", precision="fp32", cpu_threads=1, batch_size=16)(
-        [p for p, _ in lines])
+        [p for p, _ in lines]
+    )
     want = [{"text": r["text"], "score": pytest.approx(r["score"], abs=1e-5)} for r in local]
     assert by_form.json() == {"results": want}
     assert by_json.json() == by_form.json()
@@ -67,8 +69,11 @@ def test_multipart_and_json_give_the_text_of_the_entry_point_in_input_order(clie
 def test_one_image_alone_and_a_partial_request_keep_input_order(client, lines):
     one = client.post("/v1/recognize", files={"images": ("a.png", lines[0][1], "image/png")})
     assert one.status_code == 200 and len(one.json()["results"]) == 1
-    files = [("images", ("a.png", lines[0][1])), ("images", ("junk.png", b"\x89PNG garbage")),
-             ("images", ("b.png", lines[1][1]))]
+    files = [
+        ("images", ("a.png", lines[0][1])),
+        ("images", ("junk.png", b"\x89PNG garbage")),
+        ("images", ("b.png", lines[1][1])),
+    ]
     mixed = client.post("/v1/recognize?partial=true", files=files)
     results = mixed.json()["results"]
     assert mixed.status_code == 200 and [set(r) for r in results] == [{"text", "score"}, {"error"}, {"text", "score"}]
@@ -79,25 +84,38 @@ def test_bad_requests_are_one_line_4xx_and_the_service_stays_healthy(client, lin
     before = client.get("/metrics").text
     good = lines[0][1]
     cases = [
-        (client.post("/v1/recognize", files={"images": ("x.png", np.random.default_rng(0).bytes(3000))}), 422,
-         "cannot decode"),
-        (client.post("/v1/recognize", content=b'{"images": [', headers={"content-type": "application/json"}), 400,
-         "not valid JSON"),
+        (
+            client.post("/v1/recognize", files={"images": ("x.png", np.random.default_rng(0).bytes(3000))}),
+            422,
+            "cannot decode",
+        ),
+        (
+            client.post("/v1/recognize", content=b'{"images": [', headers={"content-type": "application/json"}),
+            400,
+            "not valid JSON",
+        ),
         (client.post("/v1/recognize", files={"images": ("notes.txt", b"just some text\n")}), 422, "notes.txt"),
         (client.post("/v1/recognize", files={"images": ("bomb.png", _bomb())}), 422, "over the limit"),
-        (client.post("/v1/recognize", files=[("images", (f"{i}.png", good)) for i in range(9)]), 413,
-         "--max_images"),
+        (client.post("/v1/recognize", files=[("images", (f"{i}.png", good)) for i in range(9)]), 413, "--max_images"),
         (client.post("/v1/recognize", json={"images": [base64.b64encode(good).decode()] * 9}), 413, "--max_images"),
         (client.post("/v1/recognize", files={"images": ("big.png", b"\x00" * 300_000)}), 413, "--max_body_mb"),
         (client.post("/v1/recognize", json={"images": ["not base64!"]}), 422, "base64"),
         (client.post("/v1/recognize", json={"pictures": []}), 422, '{"images"'),
         (client.post("/v1/recognize", json={"images": []}), 422, "no images"),
-        (client.post("/v1/recognize", data={"images": "a text field"}, files={"note": ("n.txt", b"x")}), 422,
-         "expected a file"),
+        (
+            client.post("/v1/recognize", data={"images": "a text field"}, files={"note": ("n.txt", b"x")}),
+            422,
+            "expected a file",
+        ),
         (client.post("/v1/recognize", data={"images": "a form"}), 415, "x-www-form-urlencoded"),
         (client.post("/v1/recognize", content=b"raw", headers={"content-type": "image/png"}), 415, "content type"),
-        (client.post("/v1/recognize", content=b"--xx\r\nbroken", headers={"content-type": "multipart/form-data; "
-                                                                           "boundary=xx"}), 422, "no images"),
+        (
+            client.post(
+                "/v1/recognize", content=b"--xx\r\nbroken", headers={"content-type": "multipart/form-data; boundary=xx"}
+            ),
+            422,
+            "no images",
+        ),
         (client.get("/v1/recognize"), 405, "Method Not Allowed"),
     ]
     for resp, status, words in cases:
@@ -106,8 +124,12 @@ def test_bad_requests_are_one_line_4xx_and_the_service_stays_healthy(client, lin
     ok = client.post("/v1/recognize", files={"images": ("a.png", good)})
     assert ok.status_code == 200
     after = client.get("/metrics").text
-    errors = [float(line.split()[-1]) for text in (before, after) for line in text.splitlines()
-              if line.startswith("ppresnet45_request_errors_total")]
+    errors = [
+        float(line.split()[-1])
+        for text in (before, after)
+        for line in text.splitlines()
+        if line.startswith("ppresnet45_request_errors_total")
+    ]
     assert errors[1] - errors[0] == len(cases) - 1  # all but the 405 (no such route for GET)
 
 
@@ -160,8 +182,9 @@ def test_the_uvicorn_workers_factory_builds_the_app_from_the_environment(tiny_mo
     monkeypatch.delenv(CONFIG_ENV, raising=False)
     with pytest.raises(DataError, match=CONFIG_ENV):
         app_from_env()
-    config = ServiceConfig(model_dir=str(tiny_model_dir), backend="paddle", precision="fp32", cpu_threads=1,
-                           max_images=2)
+    config = ServiceConfig(
+        model_dir=str(tiny_model_dir), backend="paddle", precision="fp32", cpu_threads=1, max_images=2
+    )
     monkeypatch.setenv(CONFIG_ENV, config_json(config))
     with TestClient(app_from_env()) as client:
         assert client.get("/healthz").json()["runtime"] == "paddle/fp32"

@@ -19,7 +19,8 @@ def _fuzz_module():
 
 @pytest.mark.slow
 def test_every_fuzz_file_as_a_request_is_answered_without_5xx_and_the_service_stays_healthy(
-        tiny_model_dir, tmp_path, client_factory):
+    tiny_model_dir, tmp_path, client_factory
+):
     folder = tmp_path / "fuzz"
     folder.mkdir()
     lines, _ = _fuzz_module()._generate(folder)

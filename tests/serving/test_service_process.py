@@ -51,9 +51,27 @@ def _metric(url, name):
 def start_server(model_dir, port, *extra):
     """A `tools/serve.py` process and its URL, once /healthz answers."""
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""), GLOG_minloglevel="2")
-    proc = subprocess.Popen([sys.executable, os.path.join(REPO, "tools", "serve.py"), "--model_dir", str(model_dir),
-                             "--port", str(port), "--backend", "paddle", "--precision", "fp32", "--cpu_threads", "1",
-                             *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "serve.py"),
+            "--model_dir",
+            str(model_dir),
+            "--port",
+            str(port),
+            "--backend",
+            "paddle",
+            "--precision",
+            "fp32",
+            "--cpu_threads",
+            "1",
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

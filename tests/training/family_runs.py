@@ -11,11 +11,15 @@ import pathlib
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-_SHARED = [p / "third_party" / "paddleocr" / "configs" / "rec"
-           for p in (REPO.parent / "shared", REPO / "shared", pathlib.Path("/work/shared"))]
+_SHARED = [
+    p / "third_party" / "paddleocr" / "configs" / "rec"
+    for p in (REPO.parent / "shared", REPO / "shared", pathlib.Path("/work/shared"))
+]
 PADDLEOCR_CONFIG_DIR = next((p for p in _SHARED if p.is_dir()), None)
-PADDLEOCR_MISSING = ("PaddleOCR's configs not found (expected shared/third_party/paddleocr/configs/rec beside or in "
-                     "the checkout, or under /work/shared)")
+PADDLEOCR_MISSING = (
+    "PaddleOCR's configs not found (expected shared/third_party/paddleocr/configs/rec beside or in "
+    "the checkout, or under /work/shared)"
+)
 
 
 def paddleocr_config(name):
@@ -31,8 +35,9 @@ def render_lines(folder, num, seed, max_len=5, height=32):
 
     folder = pathlib.Path(folder)
     if not (folder / "labels.txt").exists():
-        render_dataset(str(folder), num, seed=seed, min_len=1, max_len=max_len, height=height, augment=False,
-                       show_progress=False)
+        render_dataset(
+            str(folder), num, seed=seed, min_len=1, max_len=max_len, height=height, augment=False, show_progress=False
+        )
     return str(folder / "labels.txt")
 
 
@@ -45,9 +50,17 @@ def jsonl_records(save_dir, kind=None):
 
 def small_run_options(save_dir):
     """Overrides that make a recipe a 2-step CPU run on four lines (batch 2, one epoch)."""
-    return ["Global.use_gpu=false", f"Global.save_model_dir={save_dir}", "Global.epoch_num=1",
-            "Global.print_batch_step=1", "Global.cpu_threads=1", "Train.loader.batch_size_per_card=2",
-            "Train.loader.num_workers=0", "Eval.loader.batch_size_per_card=2", "Eval.loader.num_workers=0"]
+    return [
+        "Global.use_gpu=false",
+        f"Global.save_model_dir={save_dir}",
+        "Global.epoch_num=1",
+        "Global.print_batch_step=1",
+        "Global.cpu_threads=1",
+        "Train.loader.batch_size_per_card=2",
+        "Train.loader.num_workers=0",
+        "Eval.loader.batch_size_per_card=2",
+        "Eval.loader.num_workers=0",
+    ]
 
 
 def lmdb_options(lines):
@@ -74,8 +87,9 @@ def train_and_evaluate(config_path, options, save_dir):
 
     assert main(["train", "-c", config_path, "-o", *options, "--no_progress"]) == 0
     train = jsonl_records(save_dir, "train")
-    assert main(["eval", "-c", config_path, "-o", *options, f"Global.checkpoints={save_dir}/latest",
-                 "--no_progress"]) == 0
+    assert (
+        main(["eval", "-c", config_path, "-o", *options, f"Global.checkpoints={save_dir}/latest", "--no_progress"]) == 0
+    )
     with open(pathlib.Path(save_dir) / "eval_result.json", encoding="utf-8") as f:
         result = json.load(f)
     return train, result

@@ -47,15 +47,17 @@ def _check_run(train, result, save_dir):
 def test_paddleocr_abinet_config_trains_and_evaluates_unchanged(synth_lines, tmp_path):
     config = paddleocr_config("abinet")
     save = str(tmp_path / "out")
-    train, result = train_and_evaluate(config, ["Global.pretrained_model=null", *lmdb_options(synth_lines),
-                                                *small_run_options(save)], save)
+    train, result = train_and_evaluate(
+        config, ["Global.pretrained_model=null", *lmdb_options(synth_lines), *small_run_options(save)], save
+    )
     _check_run(train, result, save)
 
 
 def test_shipped_abinet_config_trains_and_evaluates(synth_lines, tmp_path):
     save = str(tmp_path / "out")
-    train, result = train_and_evaluate(os.path.join(REC, "rec_resnet45_abinet.yml"),
-                                       [*label_file_options(synth_lines), *small_run_options(save)], save)
+    train, result = train_and_evaluate(
+        os.path.join(REC, "rec_resnet45_abinet.yml"), [*label_file_options(synth_lines), *small_run_options(save)], save
+    )
     _check_run(train, result, save)
 
 
@@ -76,21 +78,30 @@ def test_head_max_length_and_global_max_text_length_cannot_disagree():
     assert len(message.splitlines()) == 1
     assert message.startswith("Architecture.Head.max_length 25 disagrees with Global.max_text_length 20")
     # the demo leaves the head's value out: it is filled in from Global
-    demo = ppresnet45.build_model(load_config(os.path.join(REC, "rec_resnet45_abinet_demo.yml"),
-                                              ["Global.max_text_length=8"]))
+    demo = ppresnet45.build_model(
+        load_config(os.path.join(REC, "rec_resnet45_abinet_demo.yml"), ["Global.max_text_length=8"])
+    )
     assert demo.head.max_length == 9
-    no_global = {"Global": {}, "Architecture": {"Backbone": {"name": "ResNet45"},
-                                                "Head": {"name": "ABINetHead", "max_length": 30}},
-                 "PostProcess": {"name": "ABINetLabelDecode"}}
-    with pytest.raises(ConfigError, match=r"^Architecture.Head.max_length 30 disagrees with Global.max_text_length "
-                                          r"\(unset: default 25\)"):
+    no_global = {
+        "Global": {},
+        "Architecture": {"Backbone": {"name": "ResNet45"}, "Head": {"name": "ABINetHead", "max_length": 30}},
+        "PostProcess": {"name": "ABINetLabelDecode"},
+    }
+    with pytest.raises(
+        ConfigError,
+        match=r"^Architecture.Head.max_length 30 disagrees with Global.max_text_length "
+        r"\(unset: default 25\)",
+    ):
         ppresnet45.build_model(no_global)
 
 
 def test_group_lr_is_rejected_for_abinet():
     model = ppresnet45.build_model(load_config(os.path.join(REC, "rec_resnet45_abinet_demo.yml")))
-    with pytest.raises(ConfigError, match=r"^Optimizer.group_lr: true needs a head with an MLM branch \(VLHead\), "
-                                          r"got ABINetHead"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^Optimizer.group_lr: true needs a head with an MLM branch \(VLHead\), "
+        r"got ABINetHead",
+    ):
         build_optimizer({"name": "Adam", "group_lr": True}, 1, 1, model)
 
 
@@ -104,15 +115,32 @@ def test_reduced_abinet_overfits_16_lines(tmp_path):
     statistics) after 160 steps of batch 16 (cosine from 2e-3)."""
     data = tmp_path / "data"
     labels = render_lines(data, 16, seed=1, max_len=4)
-    ops = [{"DecodeImage": {"img_mode": "RGB", "channel_first": False}}, {"ABINetLabelEncode": {"ignore_index": 100}},
-           {"ABINetRecResizeImg": {"image_shape": SHAPE}}, {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
-    opts = {"Global.save_model_dir": str(tmp_path / "out"), "Global.epoch_num": OVERFIT_STEPS,
-            "Global.max_steps": OVERFIT_STEPS, "Global.print_batch_step": 10,
-            "Global.eval_batch_step": [0, OVERFIT_STEPS // 2], "Global.cpu_threads": 1, "Global.max_text_length": 8,
-            "Architecture.Head.image_size": SHAPE[1:], "Optimizer.lr": {"name": "Cosine", "learning_rate": 0.002}}
+    ops = [
+        {"DecodeImage": {"img_mode": "RGB", "channel_first": False}},
+        {"ABINetLabelEncode": {"ignore_index": 100}},
+        {"ABINetRecResizeImg": {"image_shape": SHAPE}},
+        {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+    ]
+    opts = {
+        "Global.save_model_dir": str(tmp_path / "out"),
+        "Global.epoch_num": OVERFIT_STEPS,
+        "Global.max_steps": OVERFIT_STEPS,
+        "Global.print_batch_step": 10,
+        "Global.eval_batch_step": [0, OVERFIT_STEPS // 2],
+        "Global.cpu_threads": 1,
+        "Global.max_text_length": 8,
+        "Architecture.Head.image_size": SHAPE[1:],
+        "Optimizer.lr": {"name": "Cosine", "learning_rate": 0.002},
+    }
     for mode in ("Train", "Eval"):
-        opts.update({f"{mode}.dataset.data_dir": str(data), f"{mode}.dataset.label_file_list": [labels],
-                     f"{mode}.dataset.transforms": ops, f"{mode}.loader.batch_size_per_card": 16})
+        opts.update(
+            {
+                f"{mode}.dataset.data_dir": str(data),
+                f"{mode}.dataset.label_file_list": [labels],
+                f"{mode}.dataset.transforms": ops,
+                f"{mode}.loader.batch_size_per_card": 16,
+            }
+        )
     config = load_config(os.path.join(REC, "rec_resnet45_abinet_demo.yml"), opts)
     start = time.perf_counter()
     summary = Trainer(config, show_progress=False).fit()

@@ -14,8 +14,10 @@ from ppresnet45.training.batches import (
 
 
 def _config(keys):
-    return {"Eval": {"dataset": {"transforms": [{"DecodeImage": None}, {"KeepKeys": {"keep_keys": keys}}]}},
-            "Train": {"dataset": {"transforms": [{"KeepKeys": {"keep_keys": keys}}]}}}
+    return {
+        "Eval": {"dataset": {"transforms": [{"DecodeImage": None}, {"KeepKeys": {"keep_keys": keys}}]}},
+        "Train": {"dataset": {"transforms": [{"KeepKeys": {"keep_keys": keys}}]}},
+    }
 
 
 def test_positions_follow_keep_keys_and_eval_fields_are_appended_to_a_copy():
@@ -42,14 +44,21 @@ def test_labels_decode_to_texts_or_come_from_the_text_field():
         label_texts(batch, {"image": 0, "label": 1, "length": 2})
 
 
-@pytest.mark.parametrize("config, words", [
-    ({"Train": {"dataset": 2.5}}, ["Train.dataset: expected a mapping", "2.5"]),
-    ({"Train": {"dataset": {"transforms": True}}}, ["Train.dataset.transforms: expected a list", "True"]),
-    ({"Train": {"dataset": {"transforms": [{"KeepKeys": {"keep_keys": [[1, "a"], "label"]}}]}}},
-     ["Train.dataset.transforms.0.KeepKeys.keep_keys", "list of field names", "[[1, 'a'], 'label']"]),
-    ({"Train": {"dataset": {"transforms": [{"KeepKeys": {"keep_keys": "image"}}]}}},
-     ["Train.dataset.transforms.0.KeepKeys.keep_keys", "'image'"]),
-])
+@pytest.mark.parametrize(
+    "config, words",
+    [
+        ({"Train": {"dataset": 2.5}}, ["Train.dataset: expected a mapping", "2.5"]),
+        ({"Train": {"dataset": {"transforms": True}}}, ["Train.dataset.transforms: expected a list", "True"]),
+        (
+            {"Train": {"dataset": {"transforms": [{"KeepKeys": {"keep_keys": [[1, "a"], "label"]}}]}}},
+            ["Train.dataset.transforms.0.KeepKeys.keep_keys", "list of field names", "[[1, 'a'], 'label']"],
+        ),
+        (
+            {"Train": {"dataset": {"transforms": [{"KeepKeys": {"keep_keys": "image"}}]}}},
+            ["Train.dataset.transforms.0.KeepKeys.keep_keys", "'image'"],
+        ),
+    ],
+)
 def test_malformed_dataset_transforms_or_keep_keys_are_one_line_errors(config, words):
     # Regression (fuzz): Train.dataset=2.5 / transforms=True raised AttributeError / TypeError in
     # _keep_keys_op; keep_keys.0=[1, 'a'] "unhashable type" in the positions dict.

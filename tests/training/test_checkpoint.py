@@ -35,8 +35,11 @@ def _tiny_config(tmp_path, num=16, augment_op=True, **over):
     ops = [{"DecodeImage": {"img_mode": "BGR", "channel_first": False}}]
     if augment_op:
         ops.append({"RecAug": None})
-    ops += [{"CTCLabelEncode": None}, {"RecResizeImg": {"image_shape": SHAPE}},
-            {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
+    ops += [
+        {"CTCLabelEncode": None},
+        {"RecResizeImg": {"image_shape": SHAPE}},
+        {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+    ]
     opts = {
         "Global.image_shape": SHAPE,
         "Global.save_model_dir": str(tmp_path / "out"),
@@ -65,19 +68,30 @@ def _losses(out_dir):
 def test_resume_after_stop_gives_the_same_next_step_as_an_uninterrupted_run(tmp_path):
     n = 6  # 4 steps per epoch: the stop falls mid-epoch (epoch 1, batch 2)
     full_dir, part_dir = tmp_path / "full", tmp_path / "part"
-    Trainer(_tiny_config(tmp_path, **{"Global.max_steps": n + 1, "Global.save_model_dir": str(full_dir)}),
-            show_progress=False).fit()
-    Trainer(_tiny_config(tmp_path, **{"Global.max_steps": n, "Global.save_model_dir": str(part_dir)}),
-            show_progress=False).fit()
+    Trainer(
+        _tiny_config(tmp_path, **{"Global.max_steps": n + 1, "Global.save_model_dir": str(full_dir)}),
+        show_progress=False,
+    ).fit()
+    Trainer(
+        _tiny_config(tmp_path, **{"Global.max_steps": n, "Global.save_model_dir": str(part_dir)}), show_progress=False
+    ).fit()
     state = json.loads((part_dir / "latest.json").read_text())
     assert (state["global_step"], state["data_epoch"], state["batch_in_epoch"]) == (n, 1, 2)
     assert state["config"]["Global"]["max_steps"] == n
     # "kill" here: a new process state, then resume from latest
     paddle.seed(123)
     np.random.seed(123)
-    resumed = Trainer(_tiny_config(tmp_path, **{"Global.max_steps": n + 1, "Global.save_model_dir": str(part_dir),
-                                                "Global.checkpoints": str(part_dir / "latest")}),
-                      show_progress=False)
+    resumed = Trainer(
+        _tiny_config(
+            tmp_path,
+            **{
+                "Global.max_steps": n + 1,
+                "Global.save_model_dir": str(part_dir),
+                "Global.checkpoints": str(part_dir / "latest"),
+            },
+        ),
+        show_progress=False,
+    )
     assert resumed.global_step == n
     summary = resumed.fit()
     assert summary["global_step"] == n + 1
@@ -99,9 +113,13 @@ def test_checkpoint_files_and_states_round_trip(tmp_path):
     opt = paddle.optimizer.Adam(parameters=model.parameters())
     model(paddle.randn([2] + SHAPE)).mean().backward()
     opt.step()
-    prefix = save_checkpoint(str(tmp_path / "ck" / "latest"), model, opt,
-                             state={"global_step": 7, "epoch": 1, "data_epoch": 1, "batch_in_epoch": 3,
-                                    "metrics": {"acc": 0.5}}, config=config)
+    prefix = save_checkpoint(
+        str(tmp_path / "ck" / "latest"),
+        model,
+        opt,
+        state={"global_step": 7, "epoch": 1, "data_epoch": 1, "batch_in_epoch": 3, "metrics": {"acc": 0.5}},
+        config=config,
+    )
     names = sorted(os.listdir(tmp_path / "ck"))
     assert names == ["latest.json", "latest.pdopt", "latest.pdparams", "latest.states"]  # no temporary files left
     paddle.seed(2)
@@ -119,8 +137,11 @@ def test_checkpoint_files_and_states_round_trip(tmp_path):
 
 
 def test_resume_point_of_a_paddleocr_checkpoint_starts_after_its_epochs(tmp_path):
-    prefix = save_checkpoint(str(tmp_path / "ocr"), paddle.nn.Linear(2, 2),
-                             state={"epoch": 4, "global_step": 40, "best_model_dict": {"acc": 0.9}})
+    prefix = save_checkpoint(
+        str(tmp_path / "ocr"),
+        paddle.nn.Linear(2, 2),
+        state={"epoch": 4, "global_step": 40, "best_model_dict": {"acc": 0.9}},
+    )
     point = ResumePoint.read(prefix)
     assert (point.global_step, point.epoch, point.batch, point.best) == (40, 4, 0, {"acc": 0.9})
     with pytest.raises(ConfigError, match=r"Global.checkpoints: '.*none.pdparams' not found .*out/latest"):
@@ -158,8 +179,13 @@ def test_pretrained_full_model_with_other_head_reports_shape_mismatch(tmp_path):
     state = source.state_dict()
     state["head.extra.weight"] = paddle.zeros([2])
     paddle.save(state, str(tmp_path / "ocr.pdparams"))
-    target_cfg = load_config(DEMO, {"Global.character_dict_path": os.path.join(PACKAGE_CONFIG_DIR, "dicts", "en_dict.txt"),
-                                    "Global.use_space_char": True})
+    target_cfg = load_config(
+        DEMO,
+        {
+            "Global.character_dict_path": os.path.join(PACKAGE_CONFIG_DIR, "dicts", "en_dict.txt"),
+            "Global.use_space_char": True,
+        },
+    )
     target = build_model(target_cfg)
     report = load_pretrained(target, str(tmp_path / "ocr"))
     assert report["prefix_added"] == ""
@@ -182,8 +208,9 @@ def test_pretrained_bare_backbone_gets_the_backbone_prefix(tmp_path):
     assert report["prefix_added"] == "backbone."
     assert report["missing"] == [] and report["unexpected"] == [] and report["shape_mismatch"] == []
     assert report["loaded"] == len(source.backbone.state_dict())
-    np.testing.assert_array_equal(target.backbone.layer5[2].conv2.weight.numpy(),
-                                  source.backbone.layer5[2].conv2.weight.numpy())
+    np.testing.assert_array_equal(
+        target.backbone.layer5[2].conv2.weight.numpy(), source.backbone.layer5[2].conv2.weight.numpy()
+    )
     np.testing.assert_array_equal(target.head.fc.weight.numpy(), head_before)  # head untouched
 
 
@@ -199,7 +226,6 @@ def test_trainer_loads_pretrained_model_from_config(tmp_path):
     paddle.seed(6)
     source = build_model(config)
     paddle.save(source.backbone.state_dict(), str(tmp_path / "bb.pdparams"))
-    trainer = Trainer(_tiny_config(tmp_path, **{"Global.pretrained_model": str(tmp_path / "bb")}),
-                      show_progress=False)
+    trainer = Trainer(_tiny_config(tmp_path, **{"Global.pretrained_model": str(tmp_path / "bb")}), show_progress=False)
     assert trainer.pretrained_report["prefix_added"] == "backbone."
     np.testing.assert_array_equal(trainer.model.backbone.conv1.weight.numpy(), source.backbone.conv1.weight.numpy())

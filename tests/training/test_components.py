@@ -25,12 +25,22 @@ def _config(tmp_path, **over):
     data = tmp_path / "data"
     if not (data / "labels.txt").exists():
         render_dataset(str(data), 6, seed=2, min_len=1, max_len=4, augment=False, show_progress=False)
-    ops = [{"DecodeImage": {"img_mode": "BGR", "channel_first": False}}, {"CTCLabelEncode": None},
-           {"RecResizeImg": {"image_shape": SHAPE}}, {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
+    ops = [
+        {"DecodeImage": {"img_mode": "BGR", "channel_first": False}},
+        {"CTCLabelEncode": None},
+        {"RecResizeImg": {"image_shape": SHAPE}},
+        {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+    ]
     opts = {"Global.image_shape": SHAPE, "Global.epoch_num": 2, "Global.save_model_dir": str(tmp_path / "out")}
     for mode in ("Train", "Eval"):
-        opts.update({f"{mode}.dataset.data_dir": str(data), f"{mode}.dataset.label_file_list": [str(data / "labels.txt")],
-                     f"{mode}.dataset.transforms": ops, f"{mode}.loader.batch_size_per_card": 4})
+        opts.update(
+            {
+                f"{mode}.dataset.data_dir": str(data),
+                f"{mode}.dataset.label_file_list": [str(data / "labels.txt")],
+                f"{mode}.dataset.transforms": ops,
+                f"{mode}.loader.batch_size_per_card": 4,
+            }
+        )
     opts.update(over)
     return load_config(DEMO, opts)
 
@@ -58,8 +68,9 @@ def test_unknown_metric_keyword_in_a_config_file_is_a_one_line_error(tmp_path):
         load_config(str(tmp_path / "typo.yml"))
     msg = str(err.value)
     assert len(msg.splitlines()) == 1
-    assert msg == (f"{tmp_path / 'typo.yml'}: unknown key 'Metric.ignore_spaces' "
-                   "(closest known key: 'Metric.ignore_space')")
+    assert msg == (
+        f"{tmp_path / 'typo.yml'}: unknown key 'Metric.ignore_spaces' (closest known key: 'Metric.ignore_space')"
+    )
     with pytest.raises(RegistryError) as err:  # a config built in code meets the same rule when the metric is built
         components.build_metric(config)
     msg = str(err.value)

@@ -22,7 +22,7 @@ def test_default_threads_are_this_process_share_of_the_cores():
         configure_cpu(cpu_threads=1)
 
 
-@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "2", 10 ** 12])
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "2", 10**12])
 def test_bad_thread_count_is_a_config_error(bad):
     with pytest.raises(ConfigError, match=r"Global.cpu_threads: expected an int in \[1, 4096\] or null"):
         configure_cpu(cpu_threads=bad)

@@ -52,22 +52,34 @@ def _config(tmp_path):
 
     data = tmp_path / "data"
     render_dataset(str(data), 16, seed=11, min_len=1, max_len=4, show_progress=False)
-    ops = [{"DecodeImage": {"img_mode": "BGR", "channel_first": False}}, {"RecAug": None}, {"CTCLabelEncode": None},
-           {"RecResizeImg": {"image_shape": SHAPE}}, {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
-    return load_config(DEMO, {
-        "Global.image_shape": SHAPE,
-        "Global.save_model_dir": str(tmp_path / "out"),
-        "Global.max_steps": STEPS,
-        "Global.print_batch_step": 1,
-        "Global.eval_batch_step": 0,
-        "Optimizer": {"name": "Momentum", "momentum": 0.9, "lr": {"name": "Const", "learning_rate": 0.01},
-                      "clip_norm": 10.0},
-        "Train.dataset.data_dir": str(data),
-        "Train.dataset.label_file_list": [str(data / "labels.txt")],
-        "Train.dataset.transforms": ops,
-        "Train.loader.batch_size_per_card": 2,
-        "Eval.dataset.transforms": [op for op in ops if "RecAug" not in op],  # the model input: 32x64 too
-    })
+    ops = [
+        {"DecodeImage": {"img_mode": "BGR", "channel_first": False}},
+        {"RecAug": None},
+        {"CTCLabelEncode": None},
+        {"RecResizeImg": {"image_shape": SHAPE}},
+        {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+    ]
+    return load_config(
+        DEMO,
+        {
+            "Global.image_shape": SHAPE,
+            "Global.save_model_dir": str(tmp_path / "out"),
+            "Global.max_steps": STEPS,
+            "Global.print_batch_step": 1,
+            "Global.eval_batch_step": 0,
+            "Optimizer": {
+                "name": "Momentum",
+                "momentum": 0.9,
+                "lr": {"name": "Const", "learning_rate": 0.01},
+                "clip_norm": 10.0,
+            },
+            "Train.dataset.data_dir": str(data),
+            "Train.dataset.label_file_list": [str(data / "labels.txt")],
+            "Train.dataset.transforms": ops,
+            "Train.loader.batch_size_per_card": 2,
+            "Eval.dataset.transforms": [op for op in ops if "RecAug" not in op],  # the model input: 32x64 too
+        },
+    )
 
 
 def _reference_run(config):
@@ -130,7 +142,6 @@ def test_without_launcher_environment_training_is_single_process(monkeypatch):
     assert init_distributed(False) == (1, 0)
 
 
-
 @pytest.mark.parametrize("family, step", [("abinet", None), ("visionlan", "LA")])
 def test_abinet_and_visionlan_train_data_parallel(tmp_path, repo_root, family, step):
     """The demo recipes take 3 steps in two gloo processes through ``paddle.distributed.launch`` (VisionLAN
@@ -140,12 +151,19 @@ def test_abinet_and_visionlan_train_data_parallel(tmp_path, repo_root, family, s
 
     data = tmp_path / "data"
     render_dataset(str(data), 8, seed=12, min_len=1, max_len=4, augment=False, show_progress=False)
-    opts = {"Global.save_model_dir": str(tmp_path / "out"), "Global.max_steps": STEPS, "Global.print_batch_step": 1,
-            "Global.eval_batch_step": 0, "Train.loader.batch_size_per_card": 2}
+    opts = {
+        "Global.save_model_dir": str(tmp_path / "out"),
+        "Global.max_steps": STEPS,
+        "Global.print_batch_step": 1,
+        "Global.eval_batch_step": 0,
+        "Train.loader.batch_size_per_card": 2,
+    }
     if step:
         opts.update({"Architecture.Head.training_step": step, "Loss.mode": step, "Optimizer.training_step": step})
     for mode in ("Train", "Eval"):
-        opts.update({f"{mode}.dataset.data_dir": str(data), f"{mode}.dataset.label_file_list": [str(data / "labels.txt")]})
+        opts.update(
+            {f"{mode}.dataset.data_dir": str(data), f"{mode}.dataset.label_file_list": [str(data / "labels.txt")]}
+        )
     cfg_file = tmp_path / "cfg.yml"
     save_config(load_config(os.path.join(PACKAGE_CONFIG_DIR, "rec", f"rec_resnet45_{family}_demo.yml"), opts), cfg_file)
     rank0, rank1, train = _launch_two_ranks(tmp_path, repo_root, cfg_file)
@@ -162,11 +180,25 @@ def _launch_two_ranks(tmp_path, repo_root, cfg_file):
     env = dict(os.environ, PADDLE_DISTRI_BACKEND="gloo", GLOG_minloglevel="2", PYTHONPATH=str(repo_root))
     for key in [k for k in env if k.startswith("PADDLE_TRAINER") or k == "PADDLE_CURRENT_ENDPOINT"]:
         env.pop(key)
-    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
-           "--log_dir", str(tmp_path / "launch_log"), str(driver), str(cfg_file), str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paddle.distributed.launch",
+        "--nproc_per_node",
+        "2",
+        "--log_dir",
+        str(tmp_path / "launch_log"),
+        str(driver),
+        str(cfg_file),
+        str(tmp_path),
+    ]
     proc = subprocess.run(cmd, env=env, cwd=str(repo_root), capture_output=True, text=True, timeout=300)
     logs = "".join(p.read_text(errors="replace") for p in sorted((tmp_path / "launch_log").glob("workerlog.*")))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:] + logs[-4000:]
     assert "world 2 rank 0 threads" in logs and "world 2 rank 1 threads" in logs
-    train = [json.loads(line) for line in Path(tmp_path / "out" / "train_log.jsonl").read_text().splitlines() if '"train"' in line]
+    train = [
+        json.loads(line)
+        for line in Path(tmp_path / "out" / "train_log.jsonl").read_text().splitlines()
+        if '"train"' in line
+    ]
     return paddle.load(str(tmp_path / "rank0.pdparams")), paddle.load(str(tmp_path / "rank1.pdparams")), train

@@ -26,8 +26,9 @@ def _tiny_eval_config(tmp_path):
     from ppresnet45.data.synth import render_dataset
 
     data = tmp_path / "data"
-    render_dataset(str(data), 6, seed=3, charset="0123456789abc", min_len=1, max_len=4, augment=False,
-                   show_progress=False)
+    render_dataset(
+        str(data), 6, seed=3, charset="0123456789abc", min_len=1, max_len=4, augment=False, show_progress=False
+    )
     over = {
         "Global.image_shape": [3, 32, 64],
         "Global.save_model_dir": str(tmp_path / "model"),
@@ -46,8 +47,9 @@ def test_eval_command_writes_json_and_worst_samples(tmp_path, capsys):
     prefix = save_checkpoint(str(tmp_path / "model" / "best_accuracy"), model, state={"global_step": 0})
     cfg_file = tmp_path / "cfg.yml"
     save_config(config, cfg_file)
-    rc = main(["-c", str(cfg_file), "-o", f"Global.checkpoints={prefix}", "--num_worst", "3", "--no_progress"],
-              command="eval")
+    rc = main(
+        ["-c", str(cfg_file), "-o", f"Global.checkpoints={prefix}", "--num_worst", "3", "--no_progress"], command="eval"
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "word accuracy" in out and "eval_result.json" in out
@@ -75,8 +77,13 @@ def test_eval_command_missing_checkpoint_is_one_line_error(tmp_path, capsys):
 
 def test_eval_of_a_checkpoint_of_another_dictionary_is_a_one_line_config_error(tmp_path):
     config = _tiny_eval_config(tmp_path)
-    other = load_config(DEMO, {"Global.character_dict_path": os.path.join(PACKAGE_CONFIG_DIR, "dicts", "en_dict.txt"),
-                               "Global.use_space_char": True})
+    other = load_config(
+        DEMO,
+        {
+            "Global.character_dict_path": os.path.join(PACKAGE_CONFIG_DIR, "dicts", "en_dict.txt"),
+            "Global.use_space_char": True,
+        },
+    )
     prefix = save_checkpoint(str(tmp_path / "other" / "latest"), build_model(other))
     with pytest.raises(ConfigError) as err:
         evaluate_checkpoint(config, checkpoint=prefix, show_progress=False)
@@ -91,9 +98,15 @@ def test_evaluate_model_decodes_labels_without_a_text_field_and_restores_train_m
     model.train()
     loader = components.build_eval_loader(config)[0]  # positions ignored: image, label, length = 0, 1, 2
     metric = RecMetric(keep_records=False)
-    metrics, records = evaluate_model(model, loader, components.build_postprocess(config), metric,
-                                      characters=components.dictionary_characters(config), show_progress=False,
-                                      keep_records=True)
+    metrics, records = evaluate_model(
+        model,
+        loader,
+        components.build_postprocess(config),
+        metric,
+        characters=components.dictionary_characters(config),
+        show_progress=False,
+        keep_records=True,
+    )
     assert metrics["num_samples"] == 6 and len(records) == 6
     with open(tmp_path / "data" / "labels.txt", encoding="utf-8") as f:
         texts = [line.rstrip("\n").split("\t")[1] for line in f]

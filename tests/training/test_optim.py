@@ -24,14 +24,16 @@ def _lrs(schedule, n):
 
 
 def test_linear_warmup_rises_to_the_base_rate_then_stays_constant():
-    sched = build_lr_scheduler({"name": "Const", "learning_rate": 0.01, "warmup_epoch": 2}, epoch_num=5,
-                               steps_per_epoch=2)
+    sched = build_lr_scheduler(
+        {"name": "Const", "learning_rate": 0.01, "warmup_epoch": 2}, epoch_num=5, steps_per_epoch=2
+    )
     np.testing.assert_allclose(_lrs(sched, 7), [0.0025, 0.005, 0.0075, 0.01, 0.01, 0.01, 0.01])
 
 
 def test_cosine_decays_from_the_base_rate_after_warmup_to_zero_at_the_last_step():
-    sched = build_lr_scheduler({"name": "Cosine", "learning_rate": 0.1, "warmup_epoch": 1}, epoch_num=3,
-                               steps_per_epoch=4)
+    sched = build_lr_scheduler(
+        {"name": "Cosine", "learning_rate": 0.1, "warmup_epoch": 1}, epoch_num=3, steps_per_epoch=4
+    )
     lrs = _lrs(sched, 13)
     np.testing.assert_allclose(lrs[:4], [0.025, 0.05, 0.075, 0.1])
     np.testing.assert_allclose(lrs[4], 0.1)
@@ -42,14 +44,18 @@ def test_cosine_decays_from_the_base_rate_after_warmup_to_zero_at_the_last_step(
 
 
 def test_piecewise_switches_values_at_epoch_boundaries_converted_to_steps():
-    sched = build_lr_scheduler({"name": "Piecewise", "decay_epochs": [1, 2], "values": [0.1, 0.01, 0.001]},
-                               epoch_num=3, steps_per_epoch=3)
+    sched = build_lr_scheduler(
+        {"name": "Piecewise", "decay_epochs": [1, 2], "values": [0.1, 0.01, 0.001]}, epoch_num=3, steps_per_epoch=3
+    )
     np.testing.assert_allclose(_lrs(sched, 9), [0.1] * 3 + [0.01] * 3 + [0.001] * 3)
 
 
 def test_piecewise_warmup_rises_to_the_first_value():
-    sched = build_lr_scheduler({"name": "Piecewise", "decay_epochs": [2], "values": [0.2, 0.02], "warmup_epoch": 1},
-                               epoch_num=3, steps_per_epoch=2)
+    sched = build_lr_scheduler(
+        {"name": "Piecewise", "decay_epochs": [2], "values": [0.2, 0.02], "warmup_epoch": 1},
+        epoch_num=3,
+        steps_per_epoch=2,
+    )
     np.testing.assert_allclose(_lrs(sched, 6), [0.1, 0.2, 0.2, 0.2, 0.02, 0.02])
 
 
@@ -74,14 +80,23 @@ def test_bare_number_and_missing_name_mean_a_constant_rate():
 @pytest.mark.parametrize(
     "bad, error, words",
     [
-        ({"name": "Exponential", "learning_rate": 0.1}, RegistryError,
-         ["unknown lr schedule 'Exponential'", "registered: Const, Cosine, Piecewise"]),
+        (
+            {"name": "Exponential", "learning_rate": 0.1},
+            RegistryError,
+            ["unknown lr schedule 'Exponential'", "registered: Const, Cosine, Piecewise"],
+        ),
         ({"name": "Piecewise", "decay_epochs": [1], "values": [0.1]}, ConfigError, ["Piecewise", "values"]),
         ({"name": "Cosine", "learning_rate": "fast"}, ConfigError, ["Optimizer.lr.learning_rate", "fast"]),
-        ({"name": "Cosine", "learning_rate": 0.1, "warmup_epochs": 1}, RegistryError,
-         ["lr schedule 'Cosine'", "'warmup_epochs'", "did you mean 'warmup_epoch'", "accepted"]),
-        ({"name": "Piecewise", "decay_epochs": [2, 1], "values": [0.1, 0.01, 0.001]}, ConfigError,
-         ["Optimizer.lr.decay_epochs", "increasing"]),
+        (
+            {"name": "Cosine", "learning_rate": 0.1, "warmup_epochs": 1},
+            RegistryError,
+            ["lr schedule 'Cosine'", "'warmup_epochs'", "did you mean 'warmup_epoch'", "accepted"],
+        ),
+        (
+            {"name": "Piecewise", "decay_epochs": [2, 1], "values": [0.1, 0.01, 0.001]},
+            ConfigError,
+            ["Optimizer.lr.decay_epochs", "increasing"],
+        ),
         ([0.1], ConfigError, ["Optimizer.lr", "expected a mapping"]),
     ],
 )
@@ -109,8 +124,9 @@ def test_a_registered_schedule_is_used_by_name():
 
     LR_SCHEDULERS.register("TestHalving", Halving)
     try:
-        opt, sched = build_optimizer({"name": "Adam", "lr": {"name": "TestHalving", "learning_rate": 0.4}}, 3, 2,
-                                     _model())
+        opt, sched = build_optimizer(
+            {"name": "Adam", "lr": {"name": "TestHalving", "learning_rate": 0.4}}, 3, 2, _model()
+        )
         np.testing.assert_allclose(_lrs(sched, 6), [0.4, 0.4, 0.2, 0.2, 0.1, 0.1])
         assert opt.get_lr() == pytest.approx(0.4)
     finally:
@@ -122,11 +138,23 @@ def _model():
     return paddle.nn.Sequential(paddle.nn.Linear(3, 4), paddle.nn.BatchNorm1D(4), paddle.nn.Linear(4, 2))
 
 
-@pytest.mark.parametrize("name, cls", [("Adam", paddle.optimizer.Adam), ("AdamW", paddle.optimizer.AdamW),
-                                       ("Momentum", paddle.optimizer.Momentum), ("SGD", paddle.optimizer.Momentum)])
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("Adam", paddle.optimizer.Adam),
+        ("AdamW", paddle.optimizer.AdamW),
+        ("Momentum", paddle.optimizer.Momentum),
+        ("SGD", paddle.optimizer.Momentum),
+    ],
+)
 def test_build_optimizer_takes_a_step_with_the_scheduled_rate(name, cls):
-    cfg = {"name": name, "momentum": 0.9, "lr": {"name": "Const", "learning_rate": 0.05, "warmup_epoch": 1},
-           "regularizer": {"name": "L2", "factor": 1e-4}, "clip_norm": 1.0}
+    cfg = {
+        "name": name,
+        "momentum": 0.9,
+        "lr": {"name": "Const", "learning_rate": 0.05, "warmup_epoch": 1},
+        "regularizer": {"name": "L2", "factor": 1e-4},
+        "clip_norm": 1.0,
+    }
     if name.startswith("Adam"):
         cfg.pop("momentum")
         cfg.update(beta1=0.9, beta2=0.99)
@@ -156,8 +184,12 @@ def test_momentum_sgd_update_matches_the_formula_with_clipping():
     paddle.seed(0)
     lin = paddle.nn.Linear(2, 1, bias_attr=False)
     lin.weight.set_value(paddle.to_tensor([[1.0], [2.0]]))
-    opt, _ = build_optimizer({"name": "Momentum", "momentum": 0.9, "lr": {"name": "Const", "learning_rate": 0.1},
-                              "clip_norm": 1.0}, 1, 10, lin)
+    opt, _ = build_optimizer(
+        {"name": "Momentum", "momentum": 0.9, "lr": {"name": "Const", "learning_rate": 0.1}, "clip_norm": 1.0},
+        1,
+        10,
+        lin,
+    )
     x = paddle.to_tensor([[3.0, 4.0]])
     lin(x).sum().backward()  # gradient [3, 4], norm 5 -> clipped to [0.6, 0.8]
     opt.step()
@@ -166,8 +198,9 @@ def test_momentum_sgd_update_matches_the_formula_with_clipping():
 
 def test_adamw_exempts_named_and_one_dim_parameters_from_decay():
     model = _model()
-    opt, _ = build_optimizer({"name": "AdamW", "lr": 0.1, "weight_decay": 0.05, "one_dim_param_no_weight_decay": True},
-                             1, 1, model)
+    opt, _ = build_optimizer(
+        {"name": "AdamW", "lr": 0.1, "weight_decay": 0.05, "one_dim_param_no_weight_decay": True}, 1, 1, model
+    )
     decays = {p.name: opt._apply_decay_param_fun(p.name) for p in model.parameters()}
     assert decays[model[0].weight.name] and not decays[model[0].bias.name]
     assert opt._weight_decay == pytest.approx(0.05)
@@ -219,8 +252,16 @@ def _mlm_names(model):
 def test_group_lr_in_lf2_trains_the_rest_at_a_tenth_of_the_sgd_rate():
     model = _visionlan("LF_2")
     lr = 0.01
-    moved = _one_step(model, {"name": "SGD", "momentum": 0.0, "group_lr": True, "training_step": "LF_2",
-                              "lr": {"name": "Const", "learning_rate": lr}})
+    moved = _one_step(
+        model,
+        {
+            "name": "SGD",
+            "momentum": 0.0,
+            "group_lr": True,
+            "training_step": "LF_2",
+            "lr": {"name": "Const", "learning_rate": lr},
+        },
+    )
     mlm = _mlm_names(model)
     assert mlm and len(mlm) < len(moved)
     assert {n.split(".")[0] for n in moved} == {"backbone", "head"}
@@ -229,8 +270,7 @@ def test_group_lr_in_lf2_trains_the_rest_at_a_tenth_of_the_sgd_rate():
             continue
         factor = 1.0 if name in mlm else 0.1
         delta = before.astype(np.float64) - after  # float32 weights: compare up to their rounding
-        np.testing.assert_allclose(delta, factor * lr * grad, rtol=1e-3, atol=2e-7 * np.abs(before).max(),
-                                   err_msg=name)
+        np.testing.assert_allclose(delta, factor * lr * grad, rtol=1e-3, atol=2e-7 * np.abs(before).max(), err_msg=name)
         assert np.sum(delta * grad) / np.sum(grad * grad) / lr == pytest.approx(factor, rel=1e-3), name
 
 
@@ -240,9 +280,19 @@ def test_group_lr_with_adam_moves_the_small_group_by_a_tenth_not_by_lr_squared()
     parameter by about the rate it trains at (|m / sqrt(v)| = 1), so the two groups must show ~lr and ~lr/10."""
     model = _visionlan("LF_2")
     lr = 1e-4
-    moved = _one_step(model, {"name": "Adam", "beta1": 0.9, "beta2": 0.999, "clip_norm": 20.0, "group_lr": True,
-                              "training_step": "LF_2", "regularizer": {"name": "L2", "factor": 0},
-                              "lr": {"name": "Piecewise", "decay_epochs": [6], "values": [lr, lr / 10]}})
+    moved = _one_step(
+        model,
+        {
+            "name": "Adam",
+            "beta1": 0.9,
+            "beta2": 0.999,
+            "clip_norm": 20.0,
+            "group_lr": True,
+            "training_step": "LF_2",
+            "regularizer": {"name": "L2", "factor": 0},
+            "lr": {"name": "Piecewise", "decay_epochs": [6], "values": [lr, lr / 10]},
+        },
+    )
     mlm = _mlm_names(model)
     steps = {True: [], False: []}
     for name, (before, grad, after) in moved.items():
@@ -275,8 +325,11 @@ def test_training_step_defaults_to_the_heads_and_group_lr_needs_an_mlm_head():
     model = _visionlan("LF_2")
     opt, _ = build_optimizer({"name": "Adam", "group_lr": True, "lr": 0.001}, 1, 1, model)
     assert [g.get("learning_rate", 1.0) for g in opt._param_groups] == [1.0, 0.1]
-    with pytest.raises(ConfigError, match=r"^Optimizer.group_lr: true needs a head with an MLM branch \(VLHead\), "
-                                          r"got a Sequential without a head; drop group_lr$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^Optimizer.group_lr: true needs a head with an MLM branch \(VLHead\), "
+        r"got a Sequential without a head; drop group_lr$",
+    ):
         build_optimizer({"name": "Adam", "group_lr": True}, 1, 1, _model())
     with pytest.raises(ConfigError, match=r"^Optimizer.training_step: expected one of LF_1, LF_2, LA, got 'LF_3'$"):
         build_optimizer({"name": "Adam", "group_lr": True, "training_step": "LF_3"}, 1, 1, model)
@@ -295,18 +348,21 @@ def test_training_steps_of_head_loss_and_optimizer_must_agree():
     assert check_training_step({"Architecture": {"Head": {"name": "CTCHead"}}}) is None
 
 
-@pytest.mark.parametrize("cfg, words", [
-    ({"beta1": 2.5}, ["Optimizer.beta1", "[0.0, 1.0)", "2.5"]),
-    ({"beta2": 1.0}, ["Optimizer.beta2", "[0.0, 1.0)"]),
-    ({"beta1": -0.1}, ["Optimizer.beta1"]),
-    ({"epsilon": 0}, ["Optimizer.epsilon", "> 0"]),
-    ({"epsilon": float("nan")}, ["Optimizer.epsilon", "finite"]),
-    ({"lr": {"warmup_epoch": float("inf")}}, ["Optimizer.lr.warmup_epoch", "finite", "inf"]),
-    ({"lr": {"warmup_epoch": 10 ** 400}}, ["Optimizer.lr.warmup_epoch", "finite"]),
-    ({"lr": {"warmup_epoch": 1e308}}, ["Optimizer.lr.warmup_epoch", "finite"]),
-    ({"lr": {"learning_rate": 0}}, ["Optimizer.lr.learning_rate", "> 0"]),
-    ({"lr": {"name": "Cosine", "learning_rate": float("inf")}}, ["Optimizer.lr.learning_rate", "finite"]),
-])
+@pytest.mark.parametrize(
+    "cfg, words",
+    [
+        ({"beta1": 2.5}, ["Optimizer.beta1", "[0.0, 1.0)", "2.5"]),
+        ({"beta2": 1.0}, ["Optimizer.beta2", "[0.0, 1.0)"]),
+        ({"beta1": -0.1}, ["Optimizer.beta1"]),
+        ({"epsilon": 0}, ["Optimizer.epsilon", "> 0"]),
+        ({"epsilon": float("nan")}, ["Optimizer.epsilon", "finite"]),
+        ({"lr": {"warmup_epoch": float("inf")}}, ["Optimizer.lr.warmup_epoch", "finite", "inf"]),
+        ({"lr": {"warmup_epoch": 10**400}}, ["Optimizer.lr.warmup_epoch", "finite"]),
+        ({"lr": {"warmup_epoch": 1e308}}, ["Optimizer.lr.warmup_epoch", "finite"]),
+        ({"lr": {"learning_rate": 0}}, ["Optimizer.lr.learning_rate", "> 0"]),
+        ({"lr": {"name": "Cosine", "learning_rate": float("inf")}}, ["Optimizer.lr.learning_rate", "finite"]),
+    ],
+)
 def test_out_of_range_optimizer_numbers_are_one_line_errors_naming_the_key(cfg, words):
     # Regression (fuzz): Optimizer.lr.warmup_epoch=inf raised OverflowError; Optimizer.beta1=2.5 Paddle's
     # multi-line ValueError from paddle.optimizer.Adam.

@@ -14,7 +14,11 @@ from pathlib import Path
 
 def test_resnet45_ctc_overfits_16_lines(overfit_ctc):
     summary, steps = overfit_ctc["summary"], overfit_ctc["steps"]
-    evals = [json.loads(line) for line in Path(overfit_ctc["out"] / "train_log.jsonl").read_text().splitlines() if '"eval"' in line]
+    evals = [
+        json.loads(line)
+        for line in Path(overfit_ctc["out"] / "train_log.jsonl").read_text().splitlines()
+        if '"eval"' in line
+    ]
     assert summary["global_step"] == steps
     assert evals[-1]["step"] == steps
     assert evals[-1]["acc"] == 1.0, evals

@@ -26,8 +26,17 @@ def curriculum(tmp_path_factory):
     train_fonts, _ = split_fonts(find_fonts(include_packages=True), ["DejaVu Sans", "DejaVu Serif"])
     num = STEPS * BATCH
     ramp = StyleRamp(num, tuple(train_fonts), start=0.5, end=1.0, short_len=1)
-    render_dataset(str(root), num, seed=5, charset="0123456789abcdefghijklmnopqrstuvwxyz", min_len=1, max_len=4,
-                   fonts=train_fonts, line_recipe=ramp, show_progress=False)
+    render_dataset(
+        str(root),
+        num,
+        seed=5,
+        charset="0123456789abcdefghijklmnopqrstuvwxyz",
+        min_len=1,
+        max_len=4,
+        fonts=train_fonts,
+        line_recipe=ramp,
+        show_progress=False,
+    )
     return root
 
 
@@ -37,25 +46,32 @@ def test_small_recipe_leaves_the_blank_plateau(curriculum, tmp_path, seed):
     from ppresnet45.training.trainer import Trainer
 
     shape = [3, 32, 64]
-    ops = [{"DecodeImage": {"img_mode": "BGR", "channel_first": False}}, {"CTCLabelEncode": None},
-           {"RecResizeImg": {"image_shape": shape}}, {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
-    config = load_config(os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml"), {
-        "Global.save_model_dir": str(tmp_path / "out"),
-        "Global.seed": seed,
-        "Global.cpu_threads": 1,
-        "Global.print_batch_step": 5,
-        "Global.eval_batch_step": [0, 0],
-        "Global.max_text_length": 4,
-        "Architecture.Backbone.layers": [1, 1, 1, 1, 1],
-        "Architecture.Backbone.channels": [16, 32, 48, 64, 64],
-        "Architecture.Backbone.stem_channels": 16,
-        "Optimizer.lr.warmup_epoch": 0.1,
-        "Train.dataset.data_dir": str(curriculum),
-        "Train.dataset.label_file_list": [str(curriculum / "labels.txt")],
-        "Train.dataset.transforms": ops,
-        "Train.loader.batch_size_per_card": BATCH,
-        "Eval": None,
-    })
+    ops = [
+        {"DecodeImage": {"img_mode": "BGR", "channel_first": False}},
+        {"CTCLabelEncode": None},
+        {"RecResizeImg": {"image_shape": shape}},
+        {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+    ]
+    config = load_config(
+        os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml"),
+        {
+            "Global.save_model_dir": str(tmp_path / "out"),
+            "Global.seed": seed,
+            "Global.cpu_threads": 1,
+            "Global.print_batch_step": 5,
+            "Global.eval_batch_step": [0, 0],
+            "Global.max_text_length": 4,
+            "Architecture.Backbone.layers": [1, 1, 1, 1, 1],
+            "Architecture.Backbone.channels": [16, 32, 48, 64, 64],
+            "Architecture.Backbone.stem_channels": 16,
+            "Optimizer.lr.warmup_epoch": 0.1,
+            "Train.dataset.data_dir": str(curriculum),
+            "Train.dataset.label_file_list": [str(curriculum / "labels.txt")],
+            "Train.dataset.transforms": ops,
+            "Train.loader.batch_size_per_card": BATCH,
+            "Eval": None,
+        },
+    )
     Trainer(config, show_progress=False).fit()
     rows = [json.loads(line) for line in (tmp_path / "out" / "train_log.jsonl").read_text().splitlines()]
     train = [r for r in rows if r.get("type") == "train"]

@@ -23,8 +23,11 @@ def test_jsonl_log_starts_fresh_or_continues_up_to_the_resume_step(tmp_path):
     log = JsonlLog(path, truncate_after_step=2)
     log.write({"type": "train", "step": 3, "resumed": True})
     log.close()
-    assert _read(path) == [{"type": "train", "step": 1}, {"type": "train", "step": 2},
-                           {"type": "train", "step": 3, "resumed": True}]
+    assert _read(path) == [
+        {"type": "train", "step": 1},
+        {"type": "train", "step": 2},
+        {"type": "train", "step": 3, "resumed": True},
+    ]
     JsonlLog(path).close()
     assert _read(path) == []
 

@@ -76,9 +76,15 @@ def test_training_with_cpu_threads_null_times_each_count(overfit_ctc, tmp_path, 
     cores = available_cores()
     if cores < 2:
         pytest.skip("one usable core: there is nothing to choose")
-    config = merge_overrides(overfit_ctc["config"], {"Global.cpu_threads": None, "Global.max_steps": 12,
-                                                     "Global.save_model_dir": str(tmp_path / "out"),
-                                                     "Global.eval_batch_step": [0, 1000]})
+    config = merge_overrides(
+        overfit_ctc["config"],
+        {
+            "Global.cpu_threads": None,
+            "Global.max_steps": 12,
+            "Global.save_model_dir": str(tmp_path / "out"),
+            "Global.eval_batch_step": [0, 1000],
+        },
+    )
     with caplog.at_level(logging.INFO, logger="ppresnet45.train"):
         trainer = Trainer(config, show_progress=False)
         trainer.fit()
@@ -88,7 +94,7 @@ def test_training_with_cpu_threads_null_times_each_count(overfit_ctc, tmp_path, 
     assert "cpu_threads:" in caplog.text and f"-> {tuner.chosen} thread(s)" in caplog.text
 
 
-@pytest.mark.parametrize("seed", [-1, 2 ** 32, 10 ** 12])
+@pytest.mark.parametrize("seed", [-1, 2**32, 10**12])
 def test_seed_out_of_range_is_a_config_error(seed):
     from ppresnet45.errors import ConfigError
     from ppresnet45.training.settings import TrainSettings
@@ -131,7 +137,7 @@ def test_omp_blocktime_setting(glob, expected):
     assert TrainSettings.from_config({"Global": glob}).omp_blocktime == expected
 
 
-@pytest.mark.parametrize("value", [-1, 10 ** 6, 2.5, True, "0"])
+@pytest.mark.parametrize("value", [-1, 10**6, 2.5, True, "0"])
 def test_bad_omp_blocktime_is_a_config_error(value):
     from ppresnet45.errors import ConfigError
     from ppresnet45.training.settings import TrainSettings

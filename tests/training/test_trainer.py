@@ -36,8 +36,12 @@ def _tiny_config_file(tmp_path, extra_lines=(), **over):
         if extra_lines:
             with open(data / "labels.txt", "a", encoding="utf-8") as f:
                 f.writelines(extra_lines)
-    ops = [{"DecodeImage": {"img_mode": "BGR", "channel_first": False}}, {"CTCLabelEncode": None},
-           {"RecResizeImg": {"image_shape": SHAPE}}, {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
+    ops = [
+        {"DecodeImage": {"img_mode": "BGR", "channel_first": False}},
+        {"CTCLabelEncode": None},
+        {"RecResizeImg": {"image_shape": SHAPE}},
+        {"KeepKeys": {"keep_keys": ["image", "label", "length"]}},
+    ]
     opts = {
         "Global.image_shape": SHAPE,
         "Global.save_model_dir": str(tmp_path / "out"),
@@ -61,7 +65,9 @@ def _tiny_config_file(tmp_path, extra_lines=(), **over):
 
 
 def _records(tmp_path, kind=None):
-    recs = [json.loads(line) for line in Path(tmp_path / "out" / "train_log.jsonl").read_text(encoding="utf-8").splitlines()]
+    recs = [
+        json.loads(line) for line in Path(tmp_path / "out" / "train_log.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     return [r for r in recs if kind is None or r["type"] == kind]
 
 
@@ -126,9 +132,11 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, mo
 
 
 def test_skipped_bad_samples_are_logged_per_epoch(tmp_path):
-    cfg = _tiny_config_file(tmp_path, extra_lines=["images/missing.png\tabc\n"],
-                            **{"Global.eval_batch_step": 0, "Global.epoch_num": 1,
-                               "Train.loader.batch_size_per_card": 3})
+    cfg = _tiny_config_file(
+        tmp_path,
+        extra_lines=["images/missing.png\tabc\n"],
+        **{"Global.eval_batch_step": 0, "Global.epoch_num": 1, "Train.loader.batch_size_per_card": 3},
+    )
     assert main(["-c", cfg, "--no_progress"], command="train") == 0
     epochs = _records(tmp_path, "epoch")
     assert len(epochs) == 1 and epochs[0]["complete"]
@@ -145,8 +153,10 @@ def test_bad_global_value_is_a_one_line_error(tmp_path, capsys):
 
 def test_to_static_training_runs_and_matches_eager_first_loss(tmp_path):
     cfg = load_config(_tiny_config_file(tmp_path, **{"Global.eval_batch_step": 0}))
-    eager = Trainer(load_config(_tiny_config_file(tmp_path, **{"Global.eval_batch_step": 0,
-                                                              "Global.max_steps": 1})), show_progress=False)
+    eager = Trainer(
+        load_config(_tiny_config_file(tmp_path, **{"Global.eval_batch_step": 0, "Global.max_steps": 1})),
+        show_progress=False,
+    )
     eager.fit()
     first = _records(tmp_path, "train")[0]["loss"]
     cfg["Global"].update(max_steps=1, to_static=True, use_onednn=True)  # oneDNN falls back off with to_static

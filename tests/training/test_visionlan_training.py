@@ -54,16 +54,25 @@ def test_paddleocr_visionlan_config_trains_and_evaluates_unchanged(synth_lines, 
 
 def test_shipped_visionlan_config_trains_and_evaluates(synth_lines, tmp_path):
     save = str(tmp_path / "out")
-    train, result = train_and_evaluate(os.path.join(REC, "rec_resnet45_visionlan.yml"),
-                                       [*label_file_options(synth_lines), *small_run_options(save)], save)
+    train, result = train_and_evaluate(
+        os.path.join(REC, "rec_resnet45_visionlan.yml"),
+        [*label_file_options(synth_lines), *small_run_options(save)],
+        save,
+    )
     _check_run(train, result, save)
 
 
 @pytest.mark.parametrize("step", ["LF_1", "LF_2", "LA"])
 def test_every_training_step_trains_the_demo(synth_lines, tmp_path, step):
     save = tmp_path / "out"
-    opts = [*label_file_options(synth_lines), *small_run_options(save), f"Architecture.Head.training_step={step}",
-            f"Loss.mode={step}", f"Optimizer.training_step={step}", "Global.eval_batch_step=0"]
+    opts = [
+        *label_file_options(synth_lines),
+        *small_run_options(save),
+        f"Architecture.Head.training_step={step}",
+        f"Loss.mode={step}",
+        f"Optimizer.training_step={step}",
+        "Global.eval_batch_step=0",
+    ]
     config = load_config(DEMO, opts)
     trainer = Trainer(config, show_progress=False)
     groups = trainer.optimizer._param_groups  # dicts with groups, else the parameters themselves
@@ -80,8 +89,10 @@ def test_disagreeing_training_steps_stop_the_run_with_one_line(synth_lines, tmp_
     opts = [*label_file_options(synth_lines), *small_run_options(tmp_path / "out"), "Loss.mode=LA"]
     assert main(["train", "-c", DEMO, "-o", *opts, "--no_progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err == ("error: Loss.mode 'LA' disagrees with Architecture.Head.training_step 'LF_1': VisionLAN's training "
-                   "step must be one value (LF_1, LF_2 or LA) in all three places")
+    assert err == (
+        "error: Loss.mode 'LA' disagrees with Architecture.Head.training_step 'LF_1': VisionLAN's training "
+        "step must be one value (LF_1, LF_2 or LA) in all three places"
+    )
 
 
 @pytest.mark.parametrize("name", ["rec_resnet45_visionlan.yml", "rec_resnet45_visionlan_demo.yml"])
@@ -95,8 +106,9 @@ def test_shipped_visionlan_configs_load_and_build(name):
 
 def test_head_max_text_length_and_global_max_text_length_cannot_disagree():
     with pytest.raises(ConfigError) as err:
-        ppresnet45.build_model(load_config(os.path.join(REC, "rec_resnet45_visionlan.yml"),
-                                           ["Global.max_text_length=20"]))
+        ppresnet45.build_model(
+            load_config(os.path.join(REC, "rec_resnet45_visionlan.yml"), ["Global.max_text_length=20"])
+        )
     assert len(str(err.value).splitlines()) == 1
     assert str(err.value).startswith("Architecture.Head.max_text_length 25 disagrees with Global.max_text_length 20")
     demo = ppresnet45.build_model(load_config(DEMO, ["Global.max_text_length=8"]))
@@ -154,8 +166,14 @@ def test_to_static_keeps_a_model_that_reads_targets_eager():
 
 
 def test_loss_dicts_split_into_the_loss_and_its_logged_parts():
-    loss, parts = steps.split_losses({"loss": paddle.to_tensor(3.0), "align_loss": paddle.to_tensor(1.0),
-                                      "lang_loss": paddle.to_tensor(2.0), "note": "not a number"})
+    loss, parts = steps.split_losses(
+        {
+            "loss": paddle.to_tensor(3.0),
+            "align_loss": paddle.to_tensor(1.0),
+            "lang_loss": paddle.to_tensor(2.0),
+            "note": "not a number",
+        }
+    )
     assert float(loss) == 3.0 and {k: float(v) for k, v in parts.items()} == {"align_loss": 1.0, "lang_loss": 2.0}
     bare = paddle.to_tensor(1.5)
     assert steps.split_losses(bare) == (bare, {})
@@ -184,15 +202,31 @@ def test_reduced_visionlan_overfits_16_lines(tmp_path):
     after 250 steps of batch 16 (cosine from 2e-3)."""
     data = tmp_path / "data"
     labels = render_lines(data, 16, seed=1, max_len=4)
-    ops = [{"DecodeImage": {"img_mode": "RGB", "channel_first": False}}, {"VLLabelEncode": None},
-           {"VLRecResizeImg": {"image_shape": [3, 32, 128]}}, {"KeepKeys": {"keep_keys": KEEP}}]
-    opts = {"Global.save_model_dir": str(tmp_path / "out"), "Global.epoch_num": OVERFIT_STEPS,
-            "Global.max_steps": OVERFIT_STEPS, "Global.print_batch_step": 10,
-            "Global.eval_batch_step": [0, OVERFIT_STEPS // 2], "Global.cpu_threads": 1, "Global.max_text_length": 8,
-            "Optimizer.lr": {"name": "Cosine", "learning_rate": 0.002}}
+    ops = [
+        {"DecodeImage": {"img_mode": "RGB", "channel_first": False}},
+        {"VLLabelEncode": None},
+        {"VLRecResizeImg": {"image_shape": [3, 32, 128]}},
+        {"KeepKeys": {"keep_keys": KEEP}},
+    ]
+    opts = {
+        "Global.save_model_dir": str(tmp_path / "out"),
+        "Global.epoch_num": OVERFIT_STEPS,
+        "Global.max_steps": OVERFIT_STEPS,
+        "Global.print_batch_step": 10,
+        "Global.eval_batch_step": [0, OVERFIT_STEPS // 2],
+        "Global.cpu_threads": 1,
+        "Global.max_text_length": 8,
+        "Optimizer.lr": {"name": "Cosine", "learning_rate": 0.002},
+    }
     for mode in ("Train", "Eval"):
-        opts.update({f"{mode}.dataset.data_dir": str(data), f"{mode}.dataset.label_file_list": [labels],
-                     f"{mode}.dataset.transforms": ops, f"{mode}.loader.batch_size_per_card": 16})
+        opts.update(
+            {
+                f"{mode}.dataset.data_dir": str(data),
+                f"{mode}.dataset.label_file_list": [labels],
+                f"{mode}.dataset.transforms": ops,
+                f"{mode}.loader.batch_size_per_card": 16,
+            }
+        )
     config = load_config(DEMO, opts)
     start = time.perf_counter()
     summary = Trainer(config, show_progress=False).fit()

@@ -56,8 +56,9 @@ def test_paddle_runs_under_the_avx2_cap_and_refuses_bf16_in_one_line(tiny_model_
         "    print('bf16 refused:', e)\n"
     )
     env = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2", ONEDNN_VERBOSE="1", GLOG_minloglevel="2")
-    proc = subprocess.run([sys.executable, "-c", code, tiny_model_dir], capture_output=True, text=True, env=env,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, tiny_model_dir], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     assert "fp32 (1, 32, 96) True" in out
@@ -65,7 +66,8 @@ def test_paddle_runs_under_the_avx2_cap_and_refuses_bf16_in_one_line(tiny_model_
     assert len(refusal) == 1 and "AVX512-BF16 or AMX" in refusal[0] and "ONEDNN_MAX_CPU_ISA=AVX2" in refusal[0]
     # oneDNN's own log: it ran with the cap (no AVX-512 / AMX kernels were dispatched)
     isa_lines = [line for line in out.splitlines() if line.startswith("onednn_verbose") and "cpu,isa" in line]
-    assert isa_lines and all("avx512" not in line.lower() and "amx" not in line.lower() for line in isa_lines), \
+    assert isa_lines and all("avx512" not in line.lower() and "amx" not in line.lower() for line in isa_lines), (
         isa_lines
+    )
     kernels = [line for line in out.splitlines() if line.startswith("onednn_verbose") and ",exec,cpu," in line]
     assert kernels and not any("avx512" in line or "amx" in line for line in kernels)

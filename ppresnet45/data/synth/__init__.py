@@ -20,16 +20,16 @@ from ..label_file import read_label_texts
 from .curriculum import StyleRamp
 from .dataset import render_dataset, render_font_holdout
 from .fonts import (
-                    BUILTIN_FONT,
-                    DEFAULT_FONTS_HOLDOUT,
-                    FONT_EXTENSIONS,
-                    PACKAGE_FONTS,
-                    find_fonts,
-                    font_family,
-                    font_supports_char,
-                    fonts_for_text,
-                    package_fonts,
-                    split_fonts,
+    BUILTIN_FONT,
+    DEFAULT_FONTS_HOLDOUT,
+    FONT_EXTENSIONS,
+    PACKAGE_FONTS,
+    find_fonts,
+    font_family,
+    font_supports_char,
+    fonts_for_text,
+    package_fonts,
+    split_fonts,
 )
 from .render import draw_line, render_line
 from .style import LineStyle, StyleRanges, plain_style, sample_style

@@ -48,8 +48,9 @@ class StyleRamp:
     def __post_init__(self):
         if not 0.0 <= self.start <= self.end <= 1.0:
             raise ConfigError(f"style ramp: expected 0 <= start <= end <= 1, got start {self.start}, end {self.end}")
-        if self.short_len is not None and (isinstance(self.short_len, bool) or not isinstance(self.short_len, int)
-                                           or self.short_len < 1):
+        if self.short_len is not None and (
+            isinstance(self.short_len, bool) or not isinstance(self.short_len, int) or self.short_len < 1
+        ):
             raise ConfigError(f"style ramp: short_len must be a positive int or None, got {self.short_len!r}")
         if not 0.0 <= self.clean_fraction <= 1.0:
             raise ConfigError(f"style ramp: clean_fraction must be in [0, 1], got {self.clean_fraction}")

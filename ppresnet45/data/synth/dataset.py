@@ -107,7 +107,9 @@ def render_dataset(
     if not isinstance(num, int) or isinstance(num, bool) or num < 1:
         raise ConfigError(f"num: expected a positive integer, got {num!r}")
     if not isinstance(min_len, int) or not isinstance(max_len, int) or min_len < 1 or max_len < min_len:
-        raise ConfigError(f"min_len/max_len: expected integers with 1 <= min_len <= max_len, got {min_len!r}/{max_len!r}")
+        raise ConfigError(
+            f"min_len/max_len: expected integers with 1 <= min_len <= max_len, got {min_len!r}/{max_len!r}"
+        )
     fonts = list(fonts) if fonts else find_fonts()
     chars = _charset_list(charset)
     if words is not None:
@@ -116,7 +118,9 @@ def render_dataset(
             allowed = set(chars)
             kept = [w for w in words if set(w) <= allowed | {" "}]
             if len(kept) < len(words):
-                logger.warning("dropped %d of %d words that use characters outside the charset", len(words) - len(kept), len(words))
+                logger.warning(
+                    "dropped %d of %d words that use characters outside the charset", len(words) - len(kept), len(words)
+                )
             words = kept
         if not words:
             raise ConfigError("words: no word left that uses only characters of the charset")
@@ -159,8 +163,13 @@ def render_dataset(
         os.makedirs(os.path.join(out_dir, os.path.dirname(rel)), exist_ok=True)
         _write_png(os.path.join(out_dir, rel), image)
         lines.append(f"{rel}\t{text}\n")
-        records.append(json.dumps({"path": rel, "text": text, "font": style.font, "family": family,
-                                   "style": _style_record(style)}, ensure_ascii=False) + "\n")
+        records.append(
+            json.dumps(
+                {"path": rel, "text": text, "font": style.font, "family": family, "style": _style_record(style)},
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     label_path = os.path.join(out_dir, label_file)
     atomic_write_text(os.path.join(out_dir, os.path.splitext(label_file)[0] + ".jsonl"), "".join(records))
     atomic_write_text(label_path, "".join(lines))
@@ -176,8 +185,9 @@ def _render_with_retries(text, rng, index, fonts, augment, line_recipe, height, 
     for attempt in range(tries):
         line_fonts, line_augment = line_recipe(index, rng) if line_recipe is not None else (fonts, augment)
         try:
-            return render_line(text, rng, fonts=line_fonts, height=height, augment=line_augment, ranges=ranges,
-                               return_style=True)
+            return render_line(
+                text, rng, fonts=line_fonts, height=height, augment=line_augment, ranges=ranges, return_style=True
+            )
         except DataError as exc:
             if attempt == tries - 1 or "drew nothing" not in str(exc):
                 raise
@@ -191,8 +201,18 @@ def _style_record(style):
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in record.items()}
 
 
-def render_font_holdout(out_dir, num, num_holdout, fonts, holdout, seed=0, label_file="labels.txt",
-                        holdout_label_file="holdout.txt", exclude_texts=None, **kwargs):
+def render_font_holdout(
+    out_dir,
+    num,
+    num_holdout,
+    fonts,
+    holdout,
+    seed=0,
+    label_file="labels.txt",
+    holdout_label_file="holdout.txt",
+    exclude_texts=None,
+    **kwargs,
+):
     """Render a training set without the held-out font families and a held-out set drawn
     only with them, from strings that never occur in training.
 
@@ -217,10 +237,27 @@ def render_font_holdout(out_dir, num, num_holdout, fonts, holdout, seed=0, label
     """
     train_fonts, held_fonts = split_fonts(fonts, holdout)
     kwargs.pop("image_subdir", None)
-    held_path = render_dataset(out_dir, num_holdout, seed=seed + 1, fonts=held_fonts, label_file=holdout_label_file,
-                               image_subdir="holdout", folder_per_family=True, exclude_texts=exclude_texts,
-                               unique=True, **{k: v for k, v in kwargs.items() if k != "unique"})
+    held_path = render_dataset(
+        out_dir,
+        num_holdout,
+        seed=seed + 1,
+        fonts=held_fonts,
+        label_file=holdout_label_file,
+        image_subdir="holdout",
+        folder_per_family=True,
+        exclude_texts=exclude_texts,
+        unique=True,
+        **{k: v for k, v in kwargs.items() if k != "unique"},
+    )
     exclude = set(exclude_texts or ()) | read_label_texts(held_path)
-    train_path = render_dataset(out_dir, num, seed=seed, fonts=train_fonts, label_file=label_file,
-                                image_subdir="images", exclude_texts=exclude, **kwargs)
+    train_path = render_dataset(
+        out_dir,
+        num,
+        seed=seed,
+        fonts=train_fonts,
+        label_file=label_file,
+        image_subdir="images",
+        exclude_texts=exclude,
+        **kwargs,
+    )
     return train_path, held_path, train_fonts, held_fonts

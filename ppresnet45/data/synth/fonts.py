@@ -24,10 +24,24 @@ _METRIC_SIZE = 64
 # by the ``plot`` extra. Only files that draw Latin text are listed (matplotlib's math
 # symbol fonts are not).
 PACKAGE_FONTS = (
-    ("matplotlib", "mpl-data/fonts/ttf", ("DejaVuSans.ttf", "DejaVuSans-*.ttf", "DejaVuSansMono*.ttf",
-                                          "DejaVuSerif.ttf", "DejaVuSerif-*.ttf", "STIXGeneral*.ttf",
-                                          "cmr10.ttf", "cmb10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmti10.ttf"),
-     "DejaVu: Bitstream Vera licence; STIX: OFL-1.1; Computer Modern (BaKoMa): free redistribution"),
+    (
+        "matplotlib",
+        "mpl-data/fonts/ttf",
+        (
+            "DejaVuSans.ttf",
+            "DejaVuSans-*.ttf",
+            "DejaVuSansMono*.ttf",
+            "DejaVuSerif.ttf",
+            "DejaVuSerif-*.ttf",
+            "STIXGeneral*.ttf",
+            "cmr10.ttf",
+            "cmb10.ttf",
+            "cmss10.ttf",
+            "cmtt10.ttf",
+            "cmti10.ttf",
+        ),
+        "DejaVu: Bitstream Vera licence; STIX: OFL-1.1; Computer Modern (BaKoMa): free redistribution",
+    ),
     ("font_roboto", "files", ("*.ttf",), "Apache-2.0"),
     ("font_lato", "files", ("*.ttf",), "OFL-1.1"),
     ("font_source_sans_pro", "files", ("*.ttf",), "OFL-1.1"),
@@ -131,7 +145,9 @@ def _load_font(source, size):
     try:
         return ImageFont.truetype(source, size)
     except OSError as exc:
-        raise DataError(f"font file '{source}' cannot be loaded by FreeType ({exc}); expected a TTF/OTF/TTC font") from exc
+        raise DataError(
+            f"font file '{source}' cannot be loaded by FreeType ({exc}); expected a TTF/OTF/TTC font"
+        ) from exc
 
 
 @functools.lru_cache(maxsize=64)
@@ -223,8 +239,9 @@ def split_fonts(fonts, holdout):
     unused = [p for p in holdout if p not in used]
     if unused:
         families = sorted({font_family(f) for f in fonts})
-        raise DataError(f"--fonts_holdout: {', '.join(repr(u) for u in unused)} matches no font; "
-                        f"families: {', '.join(families)}")
+        raise DataError(
+            f"--fonts_holdout: {', '.join(repr(u) for u in unused)} matches no font; families: {', '.join(families)}"
+        )
     train = [f for f in fonts if f not in held]
     if not train:
         raise DataError("--fonts_holdout: every font is held out; nothing is left to train on")

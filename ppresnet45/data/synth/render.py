@@ -175,7 +175,7 @@ def _crop_line(mask, style, pad, h, nothing_drawn):
         crop = cv2.resize(crop, (new_w, h), interpolation=cv2.INTER_AREA)
     else:
         top = min(max(pad, ink_bottom - h), ink_top)
-        crop = mask[top: top + h, left:right]
+        crop = mask[top : top + h, left:right]
     if crop.shape[1] < 4:
         crop = np.pad(crop, ((0, 0), (0, 4 - crop.shape[1])))
     return crop

@@ -119,10 +119,29 @@ class LineStyle:
     jpeg_quality: int
 
 
-PLAIN = dict(fill=0.75, v_offset=0.0, margin_left=0.15, margin_right=0.15, tight_crop=False, spacing=0.0,
-             bold=False, rotate_deg=0.0, shear=0.0, perspective=None, dark_text=True, text_luma=0.0,
-             bg_luma=255.0, tint=0.0, background="flat", bg_spread=0.0, ink_fade=1.0, blur_sigma=0.0,
-             rescale=1.0, noise_std=0.0, jpeg_quality=0)
+PLAIN = dict(
+    fill=0.75,
+    v_offset=0.0,
+    margin_left=0.15,
+    margin_right=0.15,
+    tight_crop=False,
+    spacing=0.0,
+    bold=False,
+    rotate_deg=0.0,
+    shear=0.0,
+    perspective=None,
+    dark_text=True,
+    text_luma=0.0,
+    bg_luma=255.0,
+    tint=0.0,
+    background="flat",
+    bg_spread=0.0,
+    ink_fade=1.0,
+    blur_sigma=0.0,
+    rescale=1.0,
+    noise_std=0.0,
+    jpeg_quality=0,
+)
 
 
 def plain_style(font):
@@ -176,14 +195,30 @@ def sample_style(rng, font, ranges=None, allow_spacing=True):
     low = _uniform(rng, (0.0, max(0.0, 255.0 - contrast)))
     text_luma, bg_luma = (low, low + contrast) if dark_text else (low + contrast, low)
     kind = rng.random()
-    background = "gradient" if kind < r.gradient_prob else (
-        "texture" if kind < r.gradient_prob + r.texture_prob else "flat")
+    background = (
+        "gradient" if kind < r.gradient_prob else ("texture" if kind < r.gradient_prob + r.texture_prob else "flat")
+    )
     return LineStyle(
-        font=font, fill=fill, v_offset=v_offset, margin_left=margin_left, margin_right=margin_right,
-        tight_crop=tight_crop, spacing=spacing if allow_spacing else 0.0, bold=bold, rotate_deg=rotate,
-        shear=shear, perspective=perspective, dark_text=dark_text, text_luma=text_luma, bg_luma=bg_luma,
-        tint=tint, background=background, bg_spread=spread, ink_fade=_uniform(rng, r.ink_fade),
-        blur_sigma=_maybe(rng, r.blur_prob, r.blur_sigma), rescale=_maybe(rng, r.rescale_prob, r.rescale, 1.0),
+        font=font,
+        fill=fill,
+        v_offset=v_offset,
+        margin_left=margin_left,
+        margin_right=margin_right,
+        tight_crop=tight_crop,
+        spacing=spacing if allow_spacing else 0.0,
+        bold=bold,
+        rotate_deg=rotate,
+        shear=shear,
+        perspective=perspective,
+        dark_text=dark_text,
+        text_luma=text_luma,
+        bg_luma=bg_luma,
+        tint=tint,
+        background=background,
+        bg_spread=spread,
+        ink_fade=_uniform(rng, r.ink_fade),
+        blur_sigma=_maybe(rng, r.blur_prob, r.blur_sigma),
+        rescale=_maybe(rng, r.rescale_prob, r.rescale, 1.0),
         noise_std=_maybe(rng, r.noise_prob, r.noise_std),
         jpeg_quality=int(round(_maybe(rng, r.jpeg_prob, r.jpeg_quality))),
     )

@@ -44,7 +44,9 @@ def random_text(rng, charset, min_len, max_len, words=None):
             word combination fits ``min_len..max_len``.
     """
     if not (isinstance(min_len, int) and isinstance(max_len, int)) or min_len < 1 or max_len < min_len:
-        raise ConfigError(f"min_len/max_len: expected integers with 1 <= min_len <= max_len, got {min_len!r}/{max_len!r}")
+        raise ConfigError(
+            f"min_len/max_len: expected integers with 1 <= min_len <= max_len, got {min_len!r}/{max_len!r}"
+        )
     if words:
         return _random_words(rng, words, min_len, max_len)
     chars = charset if isinstance(charset, list) else _charset_list(charset)
@@ -75,7 +77,9 @@ def _random_words(rng, words, min_len, max_len):
             text = text + " " + word
         if min_len <= len(text) <= max_len:
             return text
-    raise ConfigError(f"words: cannot join words into a text of {min_len}..{max_len} characters (check min_len/max_len)")
+    raise ConfigError(
+        f"words: cannot join words into a text of {min_len}..{max_len} characters (check min_len/max_len)"
+    )
 
 
 def read_word_list(path):

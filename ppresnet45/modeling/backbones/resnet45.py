@@ -216,8 +216,7 @@ class ResNet(nn.Layer):
             if not _is_int(value) or value <= 0:
                 raise ConfigError(f"{key}.{arg} must be a positive int, got {value!r}{hint}")
             if value > MAX_CHANNELS:
-                raise ConfigError(f"{key}.{arg} must be a positive int of at most {MAX_CHANNELS}, "
-                                  f"got {value!r}{hint}")
+                raise ConfigError(f"{key}.{arg} must be a positive int of at most {MAX_CHANNELS}, got {value!r}{hint}")
         for arg, seq in (("layers", layers), ("strides", strides), ("channels", channels)):
             if not isinstance(seq, (list, tuple)) or len(seq) == 0:
                 raise ConfigError(f"{key}.{arg} must be a non-empty list, got {seq!r}")
@@ -231,8 +230,7 @@ class ResNet(nn.Layer):
             if not _is_int(n) or n <= 0:
                 raise ConfigError(f"{key}.layers[{i}] must be a positive int, got {n!r}")
             if n > MAX_BLOCKS:
-                raise ConfigError(f"{key}.layers[{i}] must be a positive int of at most {MAX_BLOCKS} blocks, "
-                                  f"got {n!r}")
+                raise ConfigError(f"{key}.layers[{i}] must be a positive int of at most {MAX_BLOCKS} blocks, got {n!r}")
         for i, c in enumerate(channels):
             if not _is_int(c) or c <= 0:
                 raise ConfigError(f"{key}.channels[{i}] must be a positive int, got {c!r}")
@@ -331,8 +329,7 @@ class _ResNetPreset(ResNet):
 
     preset: Optional[dict[str, object]] = None  # the PRESETS row; set by each subclass
 
-    def __init__(self, in_channels=3, layers=None, strides=None, channels=None, stem_channels=None,
-                 stem_stride=None):
+    def __init__(self, in_channels=3, layers=None, strides=None, channels=None, stem_channels=None, stem_stride=None):
         row = self.preset
         super().__init__(
             in_channels=in_channels,

@@ -8,7 +8,6 @@ from .base import DictionaryDecoder, softmax
 STOP_TOKEN = "</s>"
 
 
-
 @POSTPROCESS.register()
 class ABINetLabelDecode(DictionaryDecoder):
     """Arg-max per step; the text ends at the first ``</s>`` (class 0).

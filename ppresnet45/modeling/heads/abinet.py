@@ -141,7 +141,7 @@ class PositionAttention(nn.Layer):
         # [B, C, H*W] matmul would make PIR record a batch of 1 for every later tensor).
         q = self.project(self.pos_encoder(paddle.zeros([1, self.max_length, c], dtype=x.dtype)))[0]
         scores = paddle.matmul(k.flatten(2), q, transpose_x=True, transpose_y=True)  # [B, H*W, N]
-        scores = scores.transpose([0, 2, 1]) / (c ** 0.5)  # [B, N, H*W]
+        scores = scores.transpose([0, 2, 1]) / (c**0.5)  # [B, N, H*W]
         scores = F.softmax(scores, axis=-1)
         values = x.flatten(2).transpose([0, 2, 1])  # [B, H*W, C]
         return paddle.matmul(scores, values), scores.reshape([-1, self.max_length, h, w])
@@ -161,8 +161,17 @@ class BCNLanguage(nn.Layer):
         num_classes (int): classes (``</s>`` + characters).
     """
 
-    def __init__(self, d_model=512, nhead=8, num_layers=4, dim_feedforward=2048, dropout=0.0, max_length=25,
-                 detach=True, num_classes=37):
+    def __init__(
+        self,
+        d_model=512,
+        nhead=8,
+        num_layers=4,
+        dim_feedforward=2048,
+        dropout=0.0,
+        max_length=25,
+        detach=True,
+        num_classes=37,
+    ):
         super().__init__()
         self.d_model = d_model
         self.detach = detach
@@ -170,11 +179,20 @@ class BCNLanguage(nn.Layer):
         self.proj = nn.Linear(num_classes, d_model, bias_attr=False)
         self.token_encoder = SinusoidalPositionEncoding(d_model, self.max_length, dropout=0.1)
         self.pos_encoder = SinusoidalPositionEncoding(d_model, self.max_length, dropout=0.0)
-        self.decoder = nn.LayerList([
-            TransformerBlock(d_model, nhead, dim_feedforward, attention_dropout_rate=dropout,
-                             residual_dropout_rate=dropout, with_self_attn=False, with_cross_attn=True)
-            for _ in range(num_layers)
-        ])
+        self.decoder = nn.LayerList(
+            [
+                TransformerBlock(
+                    d_model,
+                    nhead,
+                    dim_feedforward,
+                    attention_dropout_rate=dropout,
+                    residual_dropout_rate=dropout,
+                    with_self_attn=False,
+                    with_cross_attn=True,
+                )
+                for _ in range(num_layers)
+            ]
+        )
         self.cls = nn.Linear(d_model, num_classes)
 
     def forward(self, tokens, lengths):
@@ -207,8 +225,11 @@ def _positive_int(value, key, high=None):
 
 
 def _check_image_size(image_size):
-    ok = (isinstance(image_size, (list, tuple)) and len(image_size) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_IMAGE_SIDE for v in image_size))
+    ok = (
+        isinstance(image_size, (list, tuple))
+        and len(image_size) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_IMAGE_SIDE for v in image_size)
+    )
     if not ok or image_size[0] % 32 or image_size[1] % 64:
         raise ConfigError(
             f"Architecture.Head.image_size: expected [H, W] of ints <= {MAX_IMAGE_SIDE} with H divisible by 32 "
@@ -245,8 +266,20 @@ class ABINetHead(nn.Layer):
     requires_fixed_width = True
     needs_targets = False  # train and eval read the image alone
 
-    def __init__(self, in_channels, out_channels=None, d_model=512, nhead=8, num_layers=3, dim_feedforward=2048,
-                 dropout=0.1, max_length=25, use_lang=False, iter_size=1, image_size=(32, 128)):
+    def __init__(
+        self,
+        in_channels,
+        out_channels=None,
+        d_model=512,
+        nhead=8,
+        num_layers=3,
+        dim_feedforward=2048,
+        dropout=0.1,
+        max_length=25,
+        use_lang=False,
+        iter_size=1,
+        image_size=(32, 128),
+    ):
         super().__init__()
         _positive_int(out_channels, "out_channels", MAX_CLASSES)
         if out_channels < 2:
@@ -274,16 +307,32 @@ class ABINetHead(nn.Layer):
         self.iter_size = iter_size
         h, w = image_size[0] // 4, image_size[1] // 4
         self.pos_encoder = SinusoidalPositionEncoding(d_model, h * w, dropout=0.1)
-        self.encoder = nn.LayerList([
-            TransformerBlock(d_model, nhead, dim_feedforward, attention_dropout_rate=dropout,
-                             residual_dropout_rate=dropout, with_self_attn=True, with_cross_attn=False)
-            for _ in range(num_layers)
-        ])
+        self.encoder = nn.LayerList(
+            [
+                TransformerBlock(
+                    d_model,
+                    nhead,
+                    dim_feedforward,
+                    attention_dropout_rate=dropout,
+                    residual_dropout_rate=dropout,
+                    with_self_attn=True,
+                    with_cross_attn=False,
+                )
+                for _ in range(num_layers)
+            ]
+        )
         self.decoder = PositionAttention(self.max_length, in_channels=d_model, h=h, w=w)
         self.cls = nn.Linear(d_model, out_channels)
         if self.use_lang:
-            self.language = BCNLanguage(d_model, nhead, num_layers=4, dim_feedforward=dim_feedforward, dropout=dropout,
-                                        max_length=max_length, num_classes=out_channels)
+            self.language = BCNLanguage(
+                d_model,
+                nhead,
+                num_layers=4,
+                dim_feedforward=dim_feedforward,
+                dropout=dropout,
+                max_length=max_length,
+                num_classes=out_channels,
+            )
             self.w_att_align = nn.Linear(2 * d_model, d_model)
             self.cls_align = nn.Linear(d_model, out_channels)
 

@@ -95,9 +95,15 @@ class SinusoidalPositionEncoding(nn.Layer):
 
     def __init__(self, dim, max_len, dropout=0.0):
         super().__init__()
-        if (isinstance(dim, bool) or not isinstance(dim, int) or isinstance(max_len, bool)
-                or not isinstance(max_len, int) or not 1 <= max_len <= MAX_STEPS or not 2 <= dim <= MAX_WIDTH
-                or dim % 2):
+        if (
+            isinstance(dim, bool)
+            or not isinstance(dim, int)
+            or isinstance(max_len, bool)
+            or not isinstance(max_len, int)
+            or not 1 <= max_len <= MAX_STEPS
+            or not 2 <= dim <= MAX_WIDTH
+            or dim % 2
+        ):
             raise ConfigError(
                 f"SinusoidalPositionEncoding: dim (Architecture.Head.d_model) must be an even int in [2, {MAX_WIDTH}] "
                 f"and max_len an int in [1, {MAX_STEPS}], got dim={dim!r}, max_len={max_len!r}"
@@ -131,7 +137,7 @@ class MultiHeadAttention(nn.Layer):
         self.embed_dim = embed_dim
         self.num_heads = num_heads
         self.head_dim = embed_dim // num_heads
-        self.scale = self.head_dim ** -0.5
+        self.scale = self.head_dim**-0.5
         self.self_attn = self_attn
         if self_attn:
             self.qkv = nn.Linear(embed_dim, 3 * embed_dim)
@@ -147,9 +153,9 @@ class MultiHeadAttention(nn.Layer):
 
     def forward(self, query, key=None, attn_mask=None):
         """Args:
-            query (Tensor): ``[B, Nq, C]``.
-            key (Tensor | None): memory ``[B, Nk, C]`` (cross-attention only).
-            attn_mask (Tensor | None): additive mask broadcastable to ``[B, heads, Nq, Nk]``.
+        query (Tensor): ``[B, Nq, C]``.
+        key (Tensor | None): memory ``[B, Nk, C]`` (cross-attention only).
+        attn_mask (Tensor | None): additive mask broadcastable to ``[B, heads, Nq, Nk]``.
         """
         nq = query.shape[1]
         if self.self_attn:
@@ -205,8 +211,17 @@ class TransformerBlock(nn.Layer):
         epsilon (float): LayerNorm epsilon.
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, attention_dropout_rate=0.0,
-                 residual_dropout_rate=0.1, with_self_attn=True, with_cross_attn=False, epsilon=1e-5):
+    def __init__(
+        self,
+        d_model,
+        nhead,
+        dim_feedforward=2048,
+        attention_dropout_rate=0.0,
+        residual_dropout_rate=0.1,
+        with_self_attn=True,
+        with_cross_attn=False,
+        epsilon=1e-5,
+    ):
         super().__init__()
         check_heads(d_model, nhead)
         check_int(dim_feedforward, "dim_feedforward", high=MAX_WIDTH)
@@ -228,9 +243,9 @@ class TransformerBlock(nn.Layer):
 
     def forward(self, tgt, memory=None, self_mask=None, cross_mask=None):
         """Args:
-            tgt (Tensor): ``[B, N, C]``.
-            memory (Tensor | None): ``[B, M, C]`` for cross-attention.
-            self_mask, cross_mask (Tensor | None): additive attention masks.
+        tgt (Tensor): ``[B, N, C]``.
+        memory (Tensor | None): ``[B, M, C]`` for cross-attention.
+        self_mask, cross_mask (Tensor | None): additive attention masks.
         """
         if self.with_self_attn:
             tgt = self.norm1(tgt + self.dropout1(self.self_attn(tgt, attn_mask=self_mask)))

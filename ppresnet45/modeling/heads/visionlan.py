@@ -311,21 +311,36 @@ class VLHead(nn.Layer):
     needs_targets = True  # train mode reads the masked character's position (label_id) from the targets
     requires_fixed_width = True  # n_position = 8 x 32 feature cells: the 64x256 input is fixed
 
-    def __init__(self, in_channels, out_channels=36, n_layers=3, n_position=256, n_dim=512, max_text_length=25,
-                 training_step="LA"):
+    def __init__(
+        self,
+        in_channels,
+        out_channels=36,
+        n_layers=3,
+        n_position=256,
+        n_dim=512,
+        max_text_length=25,
+        training_step="LA",
+    ):
         super().__init__()
-        for key, value, low in (("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
-                                ("n_layers", n_layers, 1), ("n_position", n_position, 1), ("n_dim", n_dim, 8),
-                                ("max_text_length", max_text_length, 1)):
+        for key, value, low in (
+            ("in_channels", in_channels, 1),
+            ("out_channels", out_channels, 1),
+            ("n_layers", n_layers, 1),
+            ("n_position", n_position, 1),
+            ("n_dim", n_dim, 8),
+            ("max_text_length", max_text_length, 1),
+        ):
             _check_int(value, key, low)
         if n_dim % 8:
             raise ConfigError(f"Architecture.Head.n_dim: expected a multiple of 8 (8 attention heads), got {n_dim}")
         if in_channels != n_dim:
-            raise ConfigError(f"Architecture.Head.n_dim: must equal the backbone's out_channels {in_channels}, "
-                              f"got {n_dim}")
+            raise ConfigError(
+                f"Architecture.Head.n_dim: must equal the backbone's out_channels {in_channels}, got {n_dim}"
+            )
         if training_step not in TRAINING_STEPS:
-            raise ConfigError(f"Architecture.Head.training_step: expected one of {', '.join(TRAINING_STEPS)}, "
-                              f"got {training_step!r}")
+            raise ConfigError(
+                f"Architecture.Head.training_step: expected one of {', '.join(TRAINING_STEPS)}, got {training_step!r}"
+            )
         self.out_channels = out_channels
         self.n_position = n_position
         self.max_text_length = max_text_length
@@ -341,8 +356,10 @@ class VLHead(nn.Layer):
     def _sequence(self, feat):
         _, c, h, w = feat.shape
         if h * w != self.n_position:
-            raise DataError(f"VLHead.n_position: the {h}x{w} feature map has {h * w} positions, "
-                            f"expected {self.n_position} (input 64x256 for ResNet45 strides [2, 2, 2, 1, 1])")
+            raise DataError(
+                f"VLHead.n_position: the {h}x{w} feature map has {h * w} positions, "
+                f"expected {self.n_position} (input 64x256 for ResNet45 strides [2, 2, 2, 1, 1])"
+            )
         # column-major read: position index = w_index * H + h_index
         return feat.transpose([0, 1, 3, 2]).reshape([0, c, h * w]).transpose([0, 2, 1])
 
@@ -385,8 +402,10 @@ class VLHead(nn.Layer):
         else:
             pos = targets
         if pos is None:
-            raise DataError(f"VLHead.training_step {self.training_step}: needs targets with label_id "
-                            "(the character position VLLabelEncode masks)")
+            raise DataError(
+                f"VLHead.training_step {self.training_step}: needs targets with label_id "
+                "(the character position VLLabelEncode masks)"
+            )
         if not isinstance(pos, paddle.Tensor):
             pos = paddle.to_tensor(np.asarray(pos))
         return pos.reshape([-1])

@@ -40,8 +40,7 @@ class CELoss(nn.Layer):
     def _ce(self, logits, target):
         """Mean cross-entropy of ``logits [..., C]`` against int ``target [...]``."""
         flat = logits.reshape([-1, logits.shape[-1]])
-        return F.cross_entropy(flat, target.reshape([-1]).astype("int64"), ignore_index=self._ignore,
-                               reduction="mean")
+        return F.cross_entropy(flat, target.reshape([-1]).astype("int64"), ignore_index=self._ignore, reduction="mean")
 
     def forward(self, predicts, batch):
         """Args:
@@ -70,7 +69,7 @@ class CELoss(nn.Layer):
         if self.with_all:
             return {"loss": self._ce(predicts, label)}
         max_len = int(batch[2].max())
-        target = label[:, 1: 2 + max_len]
+        target = label[:, 1 : 2 + max_len]
         if not self.smoothing:
             return {"loss": self._ce(predicts, target)}
         return {"loss": self._smoothed(predicts, target)}

@@ -44,8 +44,10 @@ def line_targets(labels, steps, what="label"):
         zeros = np.flatnonzero(row == 0)
         n = int(zeros[0]) if zeros.size else row.shape[0]
         if n + 1 > steps:
-            raise DataError(f"VLLoss {what}: line {b} has {n} characters but the head reads {steps} steps "
-                            f"(at most {steps - 1} characters + the end class)")
+            raise DataError(
+                f"VLLoss {what}: line {b} has {n} characters but the head reads {steps} steps "
+                f"(at most {steps - 1} characters + the end class)"
+            )
         positions.append(b * steps + np.arange(n + 1))
         targets.append(np.append(row[:n], 0))
     return np.concatenate(positions), np.concatenate(targets)
@@ -89,8 +91,10 @@ class VLLoss(nn.Layer):
                 raise DataError(f"VLLoss: the batch has no {key!r}")
             return batch[key]
         if len(batch) <= index:
-            raise DataError(f"VLLoss: the batch has no {key!r} at position {index} "
-                            "(keep_keys [image, label, label_res, label_sub, label_id, length])")
+            raise DataError(
+                f"VLLoss: the batch has no {key!r} at position {index} "
+                "(keep_keys [image, label, label_res, label_sub, label_id, length])"
+            )
         return batch[index]
 
     def forward(self, predicts, batch):

@@ -30,9 +30,7 @@ class SequenceEncoder(nn.Layer):
         if encoder_type == "none":
             encoder_type = "reshape"
         if encoder_type not in ("reshape", "fc", "rnn"):
-            raise ConfigError(
-                f"Architecture.Neck.encoder_type: expected one of reshape, fc, rnn, got {encoder_type!r}"
-            )
+            raise ConfigError(f"Architecture.Neck.encoder_type: expected one of reshape, fc, rnn, got {encoder_type!r}")
         if height_reduce not in ("avg", "max", "fold"):
             raise ConfigError(f"Architecture.Neck.height_reduce: expected one of avg, max, fold, got {height_reduce!r}")
         if height_reduce == "fold" and not (isinstance(feature_height, int) and feature_height > 0):
