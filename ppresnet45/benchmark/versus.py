@@ -144,6 +144,9 @@ def _timed(side: str, argv: list[str], env: dict[str, str], rows_file: str) -> d
         found = [json.loads(line[len(_MARK) :]) for line in out.splitlines() if line.startswith(_MARK)]
     if not found:
         raise VersusError(f"{SIDES.get(side, side)} printed no timings: {(err or out).strip()[-300:]!r}")
+    auto_lines = [line for line in err.splitlines() if line.startswith("auto: ")] if side == "ppresnet45" else []
+    if auto_lines:  # --backend auto's one line: what it chose and why (probed or not)
+        found[-1]["auto_line"] = auto_lines[-1]
     with open(rows_file, encoding="utf-8") as f:
         rows = json.load(f) if side == "paddleocr" else [json.loads(line) for line in f if line.strip()]
     return dict(found[-1], loop_s=float(found[-1]["loop_s"]), seconds=seconds, rows=rows)
@@ -182,6 +185,8 @@ def _runtime_choice(cache_dir: str, run: dict[str, Any]) -> dict[str, Any]:
         picked = []
     if picked:
         choice.update(auto=True, reason=picked[-1].get("reason"), candidates=picked[-1].get("candidates"))
+    elif run.get("auto_line"):  # auto chose without probing (a small job): its line says why
+        choice.update(auto=True, reason=run["auto_line"].removeprefix("auto: "))
     return choice
 
 

@@ -175,8 +175,8 @@ def test_unknown_metric_keyword_is_a_one_line_train_error(tmp_path, capsys):
     assert main(["-c", str(tmp_path / "typo.yml"), "--no_progress"], command="train") == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
-    assert err.startswith("error: Metric 'RecMetric' got unexpected argument(s) 'main_indicater'")
-    assert "did you mean 'main_indicator'" in err
+    assert err.startswith(f"error: {tmp_path / 'typo.yml'}: unknown key 'Metric.main_indicater'")
+    assert "closest known key: 'Metric.main_indicator'" in err
     assert not (tmp_path / "out").exists()  # reported before anything is written
 
 
