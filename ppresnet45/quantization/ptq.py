@@ -313,27 +313,19 @@ def quantize_export(
     """
     model = open_model(model_dir, **model_options)
     runtimes, policy = _check_arguments(runtimes, method, max_drop, min_speedup)
+
+    job = (calib_data, eval_data, calib_num, eval_num, policy, runtimes, per_channel, method, cpu_threads)
+
+    def quantize_in(folder):
+        return _quantize(folder, *job, batch_size, seed, log)
+
     if quantizes_in_place(model):
         if output and os.path.abspath(output) != os.path.abspath(model.folder):
             raise DataError(
                 f"--output: {model_dir} is quantized in place (its int8 model goes into that folder); "
                 "leave --output out"
             )
-        return _quantize(
-            model.folder,
-            calib_data,
-            eval_data,
-            calib_num,
-            eval_num,
-            policy,
-            runtimes,
-            per_channel,
-            method,
-            cpu_threads,
-            batch_size,
-            seed,
-            log,
-        )
+        return quantize_in(model.folder)
     output = os.path.abspath(output or default_output(model))
     if os.path.exists(output):
         raise DataError(
@@ -344,21 +336,7 @@ def quantize_export(
     os.makedirs(parent, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".quantize-model-", dir=parent) as staging:
         adopted = _adopt(model, staging, log)
-        report = _quantize(
-            adopted.folder,
-            calib_data,
-            eval_data,
-            calib_num,
-            eval_num,
-            policy,
-            runtimes,
-            per_channel,
-            method,
-            cpu_threads,
-            batch_size,
-            seed,
-            log,
-        )
+        report = quantize_in(adopted.folder)
         os.replace(staging, output)
         os.makedirs(staging)  # for the context manager's clean-up
     report["output"] = output

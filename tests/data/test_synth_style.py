@@ -72,23 +72,26 @@ def test_every_value_stays_in_its_documented_range():
         assert s.jpeg_quality == 0 or r.jpeg_quality[0] <= s.jpeg_quality <= r.jpeg_quality[1]
 
 
+# Clean lines (no geometry, noise, blur, low resolution, texture, crop): the ink box is measurable.
+CLEAN = dict(
+    rotate_prob=0,
+    shear_prob=0,
+    perspective_prob=0,
+    blur_prob=0,
+    noise_prob=0,
+    jpeg_prob=0,
+    rescale_prob=0,
+    gradient_prob=0,
+    texture_prob=0,
+    tight_crop_prob=0,
+    contrast=(200, 250),
+    tint=(0, 0),
+    ink_fade=(1, 1),
+)
+
+
 def test_the_drawn_image_follows_the_margins_and_fill_of_its_style():
-    # Clean lines (no geometry, noise, blur, low resolution, texture): measure the ink box.
-    clean = StyleRanges(
-        rotate_prob=0,
-        shear_prob=0,
-        perspective_prob=0,
-        blur_prob=0,
-        noise_prob=0,
-        jpeg_prob=0,
-        rescale_prob=0,
-        gradient_prob=0,
-        texture_prob=0,
-        tight_crop_prob=0,
-        contrast=(200, 250),
-        tint=(0, 0),
-        ink_fade=(1, 1),
-    )
+    clean = StyleRanges(**CLEAN)
     rng = np.random.default_rng(3)
     height, checked = 48, 0
     for i in range(200):
@@ -108,21 +111,7 @@ def test_the_drawn_image_follows_the_margins_and_fill_of_its_style():
 
 
 def test_tight_crops_have_ink_on_the_top_and_bottom_rows():
-    tight = StyleRanges(
-        tight_crop_prob=1.0,
-        rotate_prob=0,
-        shear_prob=0,
-        perspective_prob=0,
-        blur_prob=0,
-        noise_prob=0,
-        jpeg_prob=0,
-        rescale_prob=0,
-        gradient_prob=0,
-        texture_prob=0,
-        contrast=(200, 250),
-        tint=(0, 0),
-        ink_fade=(1, 1),
-    )
+    tight = StyleRanges(**dict(CLEAN, tight_crop_prob=1.0))
     rng = np.random.default_rng(4)
     for _ in range(30):
         img, style = render_line("Hello", rng, height=32, ranges=tight, return_style=True)

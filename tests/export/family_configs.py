@@ -13,6 +13,7 @@ import copy
 import pathlib
 
 import paddle
+from paddleocr_archs import VISIONLAN_ARCH
 
 from ppresnet45.config import load_config, merge_overrides
 from ppresnet45.export.exporter import export_inference_model
@@ -49,20 +50,7 @@ FALLBACK = {
     },
     "visionlan": {
         "Global": {"character_dict_path": None, "max_text_length": 25, "use_space_char": False},
-        "Architecture": {
-            "model_type": "rec",
-            "algorithm": "VisionLAN",
-            "Transform": None,
-            "Backbone": {"name": "ResNet45", "strides": [2, 2, 2, 1, 1]},
-            "Head": {
-                "name": "VLHead",
-                "n_layers": 3,
-                "n_position": 256,
-                "n_dim": 512,
-                "max_text_length": 25,
-                "training_step": "LA",
-            },
-        },
+        "Architecture": copy.deepcopy(VISIONLAN_ARCH),
         "PostProcess": {"name": "VLLabelDecode"},
         "Eval": _EVAL(
             {"DecodeImage": {"img_mode": "RGB", "channel_first": False}},

@@ -288,20 +288,24 @@ def test_train_forward_loss_backward_gives_finite_gradients(model, config):
     model.eval()
 
 
+# A small ABINet head: 64 channels, 5 classes, 4 steps, language model on, 2 iterations.
+SMALL_HEAD = dict(
+    in_channels=64,
+    out_channels=5,
+    d_model=64,
+    nhead=2,
+    num_layers=1,
+    dim_feedforward=64,
+    max_length=4,
+    use_lang=True,
+    iter_size=2,
+)
+
+
 def test_language_model_input_is_detached():
     """The language loss alone must not reach the vision model (ABINet's gradient block)."""
     paddle.seed(2)
-    head = ABINetHead(
-        in_channels=64,
-        out_channels=5,
-        d_model=64,
-        nhead=2,
-        num_layers=1,
-        dim_feedforward=64,
-        max_length=4,
-        use_lang=True,
-        iter_size=2,
-    )
+    head = ABINetHead(**SMALL_HEAD)
     head.train()
     x = paddle.randn([2, 64, 8, 32])
     x.stop_gradient = False
@@ -316,17 +320,7 @@ def test_language_model_input_is_detached():
 
 
 def test_eval_output_is_probabilities_over_max_length_plus_one_steps():
-    head = ABINetHead(
-        in_channels=64,
-        out_channels=5,
-        d_model=64,
-        nhead=2,
-        num_layers=1,
-        dim_feedforward=64,
-        max_length=4,
-        use_lang=True,
-        iter_size=2,
-    )
+    head = ABINetHead(**SMALL_HEAD)
     head.eval()
     probs = head(paddle.randn([3, 64, 8, 32]))
     assert probs.shape == [3, 5, 5]

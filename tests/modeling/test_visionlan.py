@@ -7,6 +7,7 @@ import pathlib
 import numpy as np
 import paddle
 import pytest
+from paddleocr_archs import VISIONLAN_ARCH
 
 import ppresnet45
 from ppresnet45 import ConfigError, DataError
@@ -27,21 +28,7 @@ needs_shared = pytest.mark.skipif(
 
 # PaddleOCR's Architecture section of rec_r45_visionlan.yml, with out_channels as its
 # tools/train.py sets it for VLLabelDecode (36 characters; the head adds the end class).
-ARCH = {
-    "model_type": "rec",
-    "algorithm": "VisionLAN",
-    "Transform": None,
-    "Backbone": {"name": "ResNet45", "strides": [2, 2, 2, 1, 1]},
-    "Head": {
-        "name": "VLHead",
-        "n_layers": 3,
-        "n_position": 256,
-        "n_dim": 512,
-        "max_text_length": 25,
-        "training_step": "LA",
-        "out_channels": 36,
-    },
-}
+ARCH = {**VISIONLAN_ARCH, "Head": {**VISIONLAN_ARCH["Head"], "out_channels": 36}}
 
 
 def _shared_model():
