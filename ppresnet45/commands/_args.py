@@ -1,10 +1,10 @@
 """Argument types and option groups shared by the sub-commands."""
 
 import argparse
-import os
 
-# The script that launchers needing a file path run (paddle.distributed.launch): ``ppresnet45 COMMAND``.
-LAUNCH_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_launch", "run.py")
+from ..utils.subproc import LAUNCH_SCRIPT
+
+__all__ = ["LAUNCH_SCRIPT"]  # re-exported for the commands that launch processes
 
 
 def add_config_arguments(parser, required=True, config_help="YAML config file (PaddleOCR layout)"):

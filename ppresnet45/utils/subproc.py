@@ -8,9 +8,13 @@ child runs, SIGCHLD has its default disposition again (no handler), then the old
 """
 
 import contextlib
+import os
 import signal
 import subprocess
 import threading
+
+# The script that launchers needing a file path run (paddle.distributed.launch): ``ppresnet45 COMMAND``.
+LAUNCH_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_launch", "run.py")
 
 
 @contextlib.contextmanager
