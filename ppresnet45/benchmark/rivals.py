@@ -35,7 +35,7 @@ from ..errors import ConfigError
 from ..inference.formats import open_model
 from ..inference.sources import list_image_sources
 from ..utils.io import atomic_write_text
-from .versus import _MARK, OUR_DISTS, VersusError, _cpu, _installed, _side, _timed
+from .versus import _MARK, OUR_DISTS, VersusError, _cpu, _installed, _side, _timed, infer_argv
 
 PREDICT_REC_PYTHON_ENV, RAPIDOCR_PYTHON_ENV = "PPRESNET45_PREDICT_REC_PYTHON", "PPRESNET45_RAPIDOCR_PYTHON"
 VENVS = {"predict_rec": (".venv-ppocr2", PREDICT_REC_PYTHON_ENV), "rapidocr": (".venv-rapidocr", RAPIDOCR_PYTHON_ENV)}
@@ -165,25 +165,9 @@ def run_versus_ppocr(
         else (["--dict", dict_path, "--image_shape", image_shape])
     )
     argvs = {
-        "ppresnet45": [
-            sys.executable,
-            "-c",
-            "from ppresnet45.cli import entry_point; entry_point()",
-            "infer",
-            "--model_dir",
-            ours,
-            "--image_dir",
-            os.path.abspath(image_dir),
-            "--output",
-            rows["ppresnet45"],
-            "--cpu_threads",
-            str(cpu_threads),
-            "--batch_size",
-            str(batch_size),
-            "--no_progress",
-            *our_flags,
-            *infer_args,
-        ],
+        "ppresnet45": infer_argv(
+            ours, os.path.abspath(image_dir), rows["ppresnet45"], cpu_threads, batch_size, [*our_flags, *infer_args]
+        ),
         "predict_rec": [
             pythons["predict_rec"],
             "-c",

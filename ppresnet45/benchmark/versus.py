@@ -152,6 +152,17 @@ def _timed(side: str, argv: list[str], env: dict[str, str], rows_file: str) -> d
     return dict(found[-1], loop_s=float(found[-1]["loop_s"]), seconds=seconds, rows=rows)
 
 
+def infer_argv(
+    model_dir: str, source: str, rows_file: str, cpu_threads: int, batch_size: int, extra: Sequence[str] = ()
+) -> list[str]:
+    """The whole-process ``ppresnet45 infer`` command that the side-by-side benchmarks time."""
+    return [
+        sys.executable, "-m", "ppresnet45", "infer", "--model_dir", model_dir, "--image_dir", source,
+        "--output", rows_file, "--cpu_threads", str(cpu_threads), "--batch_size", str(batch_size), "--no_progress",
+        *extra,
+    ]  # fmt: skip
+
+
 def _cpu(isa: str | None) -> dict[str, Any]:
     """The CPU as measured on: its real model and flags, and its kind under the cap in force."""
     saved = os.environ.pop(ISA_CAP_ENV, None)
@@ -274,24 +285,7 @@ def run_versus(
     }
     atomic_write_text(paths_file, json.dumps(paths, ensure_ascii=False))
     argvs = {
-        "ppresnet45": [
-            sys.executable,
-            "-c",
-            "from ppresnet45.cli import entry_point; entry_point()",
-            "infer",
-            "--model_dir",
-            model_dir,
-            "--image_dir",
-            source,
-            "--output",
-            rows["ppresnet45"],
-            "--cpu_threads",
-            str(cpu_threads),
-            "--batch_size",
-            str(batch_size),
-            "--no_progress",
-            *infer_args,
-        ],
+        "ppresnet45": infer_argv(model_dir, source, rows["ppresnet45"], cpu_threads, batch_size, infer_args),
         "paddleocr": [
             python,
             "-c",

@@ -21,6 +21,12 @@ def add_config_arguments(parser, required=True, config_help="YAML config file (P
     )
 
 
+def passthrough(args_list):
+    """The arguments after ``--`` that a command hands on to ``ppresnet45 infer`` (the ``--`` dropped)."""
+    rest = list(args_list or [])
+    return rest[1:] if rest[:1] == ["--"] else rest
+
+
 def _int_at_least(minimum, what):
     def parse(text):
         try:

