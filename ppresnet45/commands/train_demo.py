@@ -81,10 +81,12 @@ def add_arguments(parser):
         "--ramp",
         type=float,
         nargs=2,
-        default=[0.3, 0.7],
+        default=None,
         metavar=("START", "END"),
         help="--augment diverse: the curriculum file is all plain built-in-font lines up to fraction "
-        "START, then the diverse lines' share rises linearly to 1 at fraction END (default 0.3 0.7)",
+        "START, then the diverse lines' share rises linearly to 1 at fraction END (default: 3600 "
+        "plain lines, within 0.1-0.3 of the file, then a ramp over 0.4 of it: 0.3 0.7 for 12000 "
+        "lines, 0.1 0.5 for 60000)",
     )
     parser.add_argument(
         "--short_len",

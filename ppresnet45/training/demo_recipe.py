@@ -44,6 +44,7 @@ import time
 
 from ..charset import load_character_list
 from ..config import PACKAGE_CONFIG_DIR, load_config, merge_overrides
+from ..data.synth.curriculum import default_ramp
 from ..data.synth.demo_data import render_all
 from ..errors import ConfigError
 from ..utils.io import atomic_write_text
@@ -136,6 +137,8 @@ def run_demo_recipe(args):
         args.clean_fraction = 0.25 if args.augment == "diverse" else 0.33
     if not 0.0 <= args.clean_fraction <= 1.0:
         raise ConfigError(f"--clean_fraction: expected a number in [0, 1], got {args.clean_fraction}")
+    if args.ramp is None:
+        args.ramp = list(default_ramp(args.num_train))
     if not 0.0 <= args.ramp[0] <= args.ramp[1] <= 1.0 or (args.short_len is not None and args.short_len < 1):
         raise ConfigError(
             f"--ramp: expected 0 <= START <= END <= 1 (got {args.ramp[0]} {args.ramp[1]}) and "

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ppresnet45.data.synth import BUILTIN_FONT, StyleRamp, find_fonts, render_dataset, split_fonts
+from ppresnet45.data.synth import BUILTIN_FONT, StyleRamp, default_ramp, find_fonts, render_dataset, split_fonts
+from ppresnet45.data.synth.curriculum import PLAIN_LINES, RAMP_SHARE
 from ppresnet45.errors import ConfigError
 
 
@@ -45,3 +46,12 @@ def test_curriculum_file_starts_plain_and_ends_diverse(tmp_path):
         again, 40, seed=3, charset="0123456789abc", max_len=4, fonts=train_fonts, line_recipe=ramp, show_progress=False
     )
     assert (again / "labels.jsonl").read_text() == (tmp_path / "labels.jsonl").read_text()
+
+
+@pytest.mark.parametrize("num", [500, 12000, 20000, 36000, 60000, 10**6])
+def test_the_default_ramp_keeps_the_plain_lines_and_gives_the_rest_to_hard_lines(num):
+    start, end = default_ramp(num)
+    assert 0.1 <= start <= 0.3 and end == pytest.approx(start + RAMP_SHARE)
+    # the plain part is PLAIN_LINES lines wherever the 10-30 % bounds allow it
+    assert start * num == pytest.approx(min(0.3 * num, max(0.1 * num, PLAIN_LINES)), abs=1)
+    assert default_ramp(12000) == (0.3, 0.7)  # the demo's default file: the ramp its seeds were run with

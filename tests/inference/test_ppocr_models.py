@@ -293,3 +293,29 @@ def test_quantize_an_onnx_model_into_a_folder_of_its_own(ppocr, word_lines, tmp_
         assert _same(fp32, int8) >= 0.25, list(zip(fp32, int8))
     with pytest.raises(Exception, match="exists"):
         quantize_export(str(onnx), runtimes=["onnxruntime"], log=lambda s: None)
+
+
+@pytest.mark.slow
+def test_versus_ppocr_times_the_three_programs_on_the_same_lines(ppocr, word_lines, tmp_path, capsys):
+    """The side-by-side command end to end: every side reads every line, the texts agree."""
+    for side in ("predict_rec", "rapidocr"):
+        if not os.access(default_python(side), os.X_OK):
+            pytest.skip(f"{side}'s venv not found at {default_python(side)} (make .venv-ppocr2 .venv-rapidocr)")
+    paths, labels = word_lines
+    label_file = tmp_path / "lines.txt"
+    label_file.write_text("".join(f"{p}\t{lab}\n" for p, lab in zip(paths, labels)), encoding="utf-8")
+    out = tmp_path / "versus"
+    argv = ["versus-ppocr", "--paddle_dir", str(ppocr["v4_dir"]), "--onnx", str(ppocr["v4_onnx"])]
+    argv += ["--image_dir", str(label_file), "--rounds", "1", "--output_dir", str(out), "--no_progress"]
+    assert main(argv) == 0, capsys.readouterr().err[-2000:]
+    report = json.loads((out / "versus_ppocr.json").read_text(encoding="utf-8"))
+    assert report["settings"]["lines"] == len(paths)
+    for side in ("ppresnet45", "predict_rec", "rapidocr"):
+        assert report[side]["median_s"] > 0, report[side]
+    # ours runs the ONNX file as RapidOCR does; predict_rec the 2.x folder with the metadata's dictionary
+    assert report["agreement"]["ppresnet45=rapidocr"]["share"] >= 0.995, report["agreement"]
+    assert report["agreement"]["ppresnet45=predict_rec"]["share"] >= 0.9, report["agreement"]
+    assert set(report["ratios"]) == {"predict_rec", "rapidocr"}
+    assert all(r > 0 for r in report["ratios"].values())
+    markdown = (out / "versus_ppocr.md").read_text(encoding="utf-8")
+    assert report["cpu"]["model"] in markdown

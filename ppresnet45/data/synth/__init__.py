@@ -17,7 +17,7 @@ Output follows PaddleOCR's label format: ``images/000000.png<TAB>text`` per line
 
 from ...charset import DEFAULT_CHARACTERS
 from ..label_file import read_label_texts
-from .curriculum import StyleRamp
+from .curriculum import StyleRamp, default_ramp
 from .dataset import render_dataset, render_font_holdout
 from .fonts import (
     BUILTIN_FONT,
@@ -44,6 +44,7 @@ __all__ = [
     "LineStyle",
     "StyleRamp",
     "StyleRanges",
+    "default_ramp",
     "draw_line",
     "find_fonts",
     "font_family",

@@ -23,6 +23,18 @@ import dataclasses
 
 from ...errors import ConfigError
 
+PLAIN_LINES = 3600  # 225 steps of 16: the slowest escape from the plateau seen was ~170 steps
+RAMP_SHARE = 0.4  # the ramp from the first hard line to all hard, as a share of the file
+
+
+def default_ramp(num):
+    """``(start, end)`` for a file of ``num`` lines: the plain part is :data:`PLAIN_LINES` lines
+    (a margin over the escape, which does not grow with the file), at least 10 % and at most
+    30 % of the file, then the ramp over :data:`RAMP_SHARE` of it. 12000 lines: 0.3, 0.7;
+    60000: 0.1, 0.5 (more of a longer run goes to the hard lines)."""
+    start = min(0.3, max(0.1, PLAIN_LINES / max(num, 1)))
+    return round(start, 4), round(start + RAMP_SHARE, 4)
+
 
 @dataclasses.dataclass(frozen=True)
 class StyleRamp:
