@@ -64,7 +64,7 @@ GLOBAL_KEYS: dict[str, tuple[type, ...]] = {
     "to_static": _BOOL,
     "drop_unknown_chars": _BOOL,
     "cpu_threads": _OPT_INT,
-    "omp_blocktime": _OPT_INT,
+    "omp_blocktime": (int, str, type(None)),  # ms, "auto" or null: training/settings.omp_blocktime_of
     "model_name": _OPT_STR,
 }
 

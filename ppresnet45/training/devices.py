@@ -19,6 +19,14 @@ logger = logging.getLogger("ppresnet45.train")
 MAX_THREADS = 4096
 
 
+RUNTIME_BLOCKTIME = 200  # ms: Intel OpenMP's own default
+
+
+def blocktime_settable():
+    """Whether :func:`set_omp_blocktime` can act here: Intel OpenMP loaded, no ``KMP_BLOCKTIME`` set."""
+    return os.environ.get("KMP_BLOCKTIME") is None and _iomp_library() is not None
+
+
 def set_omp_blocktime(ms):
     """Set how long Intel OpenMP (``libiomp5``, which Paddle's CPU kernels use) lets an idle
     worker spin before it sleeps; returns True when the runtime took it.
@@ -73,7 +81,7 @@ def configure_cpu(use_onednn=False, to_static=False, cpu_threads=None, world_siz
     if isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int) or not 1 <= cpu_threads <= MAX_THREADS:
         raise ConfigError(f"Global.cpu_threads: expected an int in [1, {MAX_THREADS}] or null, got {cpu_threads!r}")
     paddle.base.core.set_num_threads(int(cpu_threads))
-    if omp_blocktime is not None:
+    if isinstance(omp_blocktime, int):  # "auto" is the thread tuner's (threads.py); None: the runtime's
         set_omp_blocktime(omp_blocktime)
     if use_onednn and to_static:
         logger.warning(

@@ -26,14 +26,14 @@ def global_value(glob, key, default, types, check=None, expected=""):
 
 
 def omp_blocktime_of(glob):
-    """``Global.omp_blocktime``: missing -> 0 ms; null -> None (the OpenMP runtime's own 200 ms)."""
-    if "omp_blocktime" not in glob:
-        return 0
-    value = glob["omp_blocktime"]
-    if value is None:
-        return None
+    """``Global.omp_blocktime``: missing or ``auto`` -> ``"auto"`` (training times 0 ms against the
+    runtime's 200 with its thread counts, :mod:`.threads`); null -> None (the OpenMP runtime's
+    own 200 ms); an int -> those milliseconds."""
+    value = glob.get("omp_blocktime", "auto")
+    if value is None or value == "auto":
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10000:
-        raise ConfigError(f"Global.omp_blocktime: expected milliseconds in [0, 10000] or null, got {value!r}")
+        raise ConfigError(f"Global.omp_blocktime: expected milliseconds in [0, 10000], auto or null, got {value!r}")
     return value
 
 
@@ -81,7 +81,9 @@ class TrainSettings:
     use_onednn: bool = False
     to_static: bool = False
     cpu_threads: object = None  # checked by devices.configure_cpu
-    omp_blocktime: object = 0  # ms an idle OpenMP worker spins (devices.set_omp_blocktime); None: the runtime's
+    omp_blocktime: object = (
+        "auto"  # ms an idle OpenMP worker spins (devices.set_omp_blocktime); None: the runtime's; "auto": timed
+    )
     checkpoints: object = None
     pretrained_model: object = None
     use_visualdl: bool = False
