@@ -101,7 +101,7 @@ def _lines(
 ) -> tuple[str, list[str], list[str | None] | None]:
     """``(source for infer, absolute paths, labels or None)``: the user's lines or rendered ones."""
     if image_dir is None:
-        from ..quantization.ptq import render_charset, rendered_lines
+        from ..quantization.lines import render_charset, rendered_lines
 
         spec = InferenceSpec.from_yaml(model_dir)
         try:
