@@ -32,10 +32,11 @@ from tqdm import tqdm
 
 from ..errors import ConfigError, DataError, PPResNetError
 from ..inference.auto import CACHE_FILE
+from ..inference.model_dir import check_model_dir
 from ..inference.recognizer import DEFAULT_BATCH_SIZE
 from ..inference.scoring import score_against_labels
 from ..inference.sources import list_image_sources
-from ..inference.spec import InferenceSpec, check_model_dir
+from ..inference.spec import InferenceSpec
 from ..utils.cpu import ISA_CAP_ENV, ISA_CAP_IGNORED_BY, ISA_CAPS, cpu_description, cpu_record
 from ..utils.io import atomic_write_text
 

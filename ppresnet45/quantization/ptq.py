@@ -34,10 +34,10 @@ from ..errors import DataError, PPResNetError
 from ..inference import create_runtime
 from ..inference.formats import EXPORT, PADDLEOCR2, open_model
 from ..inference.int8 import INT8_FILES
+from ..inference.model_dir import CONFIG_FILE, ONNX_FILE
 from ..inference.policy import AgreementPolicy
 from ..inference.recognizer import default_batch_size
 from ..inference.runtime import available_backends
-from ..inference.spec import CONFIG_FILE, ONNX_FILE
 from ..registry import RUNTIMES
 from ..utils.cpu import ISA_CAP_ENV, cpu_description, cpu_record, ignores_isa_cap, isa_cap
 from ..utils.io import atomic_write_bytes, atomic_write_text
