@@ -14,7 +14,9 @@ from ppresnet45.benchmark.plan import (
     skip_reason,
 )
 from ppresnet45.errors import DataError
+from ppresnet45.inference.runtime_base import BF16_NEEDS
 from ppresnet45.inference.spec import InferenceSpec
+from ppresnet45.utils.cpu import cpu_description, cpu_has_bf16
 
 COUNTS = ("num_images", "cpu_threads", "iters", "rounds")
 
@@ -90,6 +92,10 @@ def test_runnable_combinations_become_jobs_and_the_others_skip_rows_with_the_rea
     assert all("model.onnx" in r["reason"] for r in skipped)
     assert skip_reason("tensorrt", "fp32", ["paddle"], entry) == "backend 'tensorrt' is not installed here"
     assert skip_reason("paddle", "fp32", ["paddle"], entry) is None
+    # bf16 needs the CPU's bf16 (make test runs this file again as on an AVX2-only CPU)
+    assert skip_reason("paddle", "bf16", ["paddle"], entry) == (
+        None if cpu_has_bf16() else BF16_NEEDS + cpu_description()
+    )
 
 
 def test_every_model_gets_its_nominal_copies_and_unreadable_images_stop_the_plan(tiny_entry, tmp_path):
