@@ -34,7 +34,7 @@ def load_state_dict_file(path, key):
 
 
 def strip_wrappers(state_dict):
-    """Drop ``_layers.`` (DataParallel) and ``model.`` wrappers some tools add."""
+    """Drop the ``_layers.`` (DataParallel) and ``module.`` wrappers some tools add to key names."""
     out = {}
     for k, v in state_dict.items():
         for p in ("_layers.", "module."):
