@@ -25,8 +25,8 @@ def _check(**kwargs):
     """:func:`check_arguments` with ``run_benchmark``'s defaults for what ``kwargs`` leaves out."""
     counts = {"num_images": 64, "cpu_threads": 2, "iters": 10, "rounds": 1}
     counts.update({k: kwargs.pop(k) for k in COUNTS if k in kwargs})
-    args = dict(batch_sizes=(1, 8, 32), backends=(), precisions=("fp32",), warmup=3, **kwargs)
-    return check_arguments(counts=counts, **args)
+    args = {"batch_sizes": (1, 8, 32), "backends": (), "precisions": ("fp32",), "warmup": 3}
+    return check_arguments(counts=counts, **{**args, **kwargs})
 
 
 @pytest.mark.parametrize(
