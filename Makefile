@@ -62,7 +62,7 @@ demo: $(STAMP)
 # ONEDNN_MAX_CPU_ISA caps oneDNN's kernels (Paddle, OpenVINO) and ppresnet45's view of the CPU
 # (ppresnet45/utils/cpu.py), so no bf16, no VNNI, kind "avx2" -- on any machine.
 AVX2_TESTS := tests/utils/test_cpu.py tests/inference/test_runtime.py tests/inference/test_auto_backend.py \
-	tests/quantization tests/benchmark/test_runner.py tests/test_demo.py
+	tests/quantization tests/benchmark/test_runner.py tests/benchmark/test_plan.py tests/test_demo.py
 
 # Two pytest workers (pytest-xdist), one test file each at a time (module fixtures are built
 # once): most tests run one math thread, so two keep both cores busy. PYTEST_WORKERS=0 runs

@@ -5,8 +5,11 @@
 * :mod:`.inputs`   the model's settings, the images and the multiply-adds per image;
 * :mod:`.measure`  a :class:`BenchmarkJob` and measuring one backend × precision;
 * :mod:`.protocol` marked JSON lines and thread settings between the benchmark's processes;
+* :mod:`.plan`     checked arguments, each model's settings, the jobs and the skipped combinations;
 * :mod:`.runner`   one subprocess per job, interleaved rounds, :func:`run_benchmark`;
-* :mod:`.report`   decoded-text agreement, Markdown, JSON and the throughput plot.
+* :mod:`.report`   decoded-text agreement, Markdown, JSON and the throughput plot;
+* :mod:`.versus`, :mod:`.rivals`  whole processes, ours vs PaddleOCR (and RapidOCR);
+  :mod:`.versus_report` ``versus.md`` and the commands as shell lines.
 """
 
 from .machine import machine_info

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ from ..inference.formats import open_model
 from ..inference.sources import list_image_sources
 from ..utils.io import atomic_write_text
 from .versus import _MARK, OUR_DISTS, VersusError, _cpu, _installed, _side, _timed, infer_argv
+from .versus_report import command_line
 
 PREDICT_REC_PYTHON_ENV, RAPIDOCR_PYTHON_ENV = "PPRESNET45_PREDICT_REC_PYTHON", "PPRESNET45_RAPIDOCR_PYTHON"
 VENVS = {"predict_rec": (".venv-ppocr2", PREDICT_REC_PYTHON_ENV), "rapidocr": (".venv-rapidocr", RAPIDOCR_PYTHON_ENV)}
@@ -289,8 +289,5 @@ def format_markdown(report: dict[str, Any]) -> str:
         "Commands (client scripts in the JSON):",
         "",
     ]
-    for side, cmd in report["commands"].items():
-        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in cmd["env"].items())
-        argv = [a if "\n" not in a else "<client script>" for a in cmd["argv"]]
-        out.append(f"- {side}: `{env} {shlex.join(argv)}`")
+    out += [f"- {side}: `{command_line(cmd)}`" for side, cmd in report["commands"].items()]
     return "\n".join(out) + "\n"

@@ -21,7 +21,7 @@ with the same thread count, and the better probe is the denominator of ``pct_of_
 Default images are synthetic text lines (:func:`ppresnet45.data.synth.render_dataset`,
 seeded) rendered into a temporary folder; ``image_dir`` uses your own. Unavailable
 combinations (a backend not installed, ONNX backends without ``model.onnx``, ``bf16`` where
-the backend or CPU has none) are skipped with a reason.
+the backend or CPU has none) are skipped with a reason (planning: :mod:`.plan`).
 """
 
 from __future__ import annotations
@@ -37,15 +37,12 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from ..errors import DataError
-from ..inference import BACKENDS, PRECISIONS, available_backends
-from ..inference.formats import open_model
-from ..inference.runtime_base import BF16_NEEDS
-from ..registry import RUNTIMES
-from ..utils.cpu import available_cores, cpu_description, cpu_has_bf16
-from .inputs import benchmark_images, load_model_spec, macs_per_image, nominal_copies
+from ..utils.cpu import available_cores
+from .inputs import benchmark_images
 from .machine import machine_info
 from .measure import BenchmarkJob, measure_backend
 from .peak import best_peak, measure_peak
+from .plan import check_arguments, label_models, model_settings, plan_all
 from .protocol import child_command, read_event, thread_env, write_event
 from .report import add_text_agreement, write_reports
 
@@ -184,106 +181,8 @@ def run_rounds(
 
 
 # --------------------------------------------------------------------------------------
-# Planning and the whole run
+# The whole run
 # --------------------------------------------------------------------------------------
-def _check_positive_ints(values: Iterable[Any], name: str) -> list[int]:
-    values = list(values)
-    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
-        raise DataError(f"{name}: expected positive integers, got {values!r}")
-    return values
-
-
-def _check_arguments(
-    batch_sizes: Iterable[int], backends: Iterable[str], precisions: Iterable[str], warmup: int, counts: dict[str, Any]
-) -> tuple[list[int], list[str], list[str]]:
-    """Validated ``(batch_sizes, backends, precisions)`` as lists; ``counts`` maps the names of
-    the other integer arguments that must be positive to their values.
-
-    Raises:
-        DataError: naming the first bad argument.
-    """
-    sizes = _check_positive_ints(batch_sizes, "batch_sizes")
-    _check_positive_ints(counts.values(), "/".join(counts))
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise DataError(f"warmup: expected an int >= 0, got {warmup!r}")
-    precision_list = list(precisions)
-    for p in precision_list:
-        if p not in PRECISIONS:
-            raise DataError(f"precision: expected one of {', '.join(PRECISIONS)}, got {p!r}")
-    backend_list = list(backends)
-    for b in backend_list:
-        if b not in BACKENDS:
-            raise DataError(f"backends: unknown backend {b!r} (expected some of {', '.join(BACKENDS)})")
-    return sizes, backend_list, precision_list
-
-
-def _skip_reason(backend: str, precision: str, installed: Sequence[str], model: dict[str, Any]) -> str | None:
-    """Why ``backend`` cannot run this model (a settings entry) at ``precision`` here, or ``None`` when it can."""
-    if precision == "bf16" and not cpu_has_bf16():
-        return BF16_NEEDS + cpu_description()
-    if backend not in installed:
-        return f"backend '{backend}' is not installed here"
-    if backend not in model["usable"]:
-        return RUNTIMES.get(backend).missing(open_model(model["model_dir"], **model.get("model_options", {})))
-    return None
-
-
-def plan_jobs(
-    settings: dict[str, Any], model: dict[str, Any], paths: list[str], nominal_paths: list[str]
-) -> tuple[list[BenchmarkJob], list[dict[str, Any]]]:
-    """One :class:`BenchmarkJob` per runnable backend × precision of one ``model`` (an entry of
-    ``settings["models"]``), and a skip row per batch size of the others.
-
-    Returns:
-        tuple: (list of jobs, list of skip rows).
-    """
-    installed = available_backends()
-    jobs: list[BenchmarkJob] = []
-    skipped: list[dict[str, Any]] = []
-    for b in model["backends"]:
-        for p in settings["precisions"]:
-            reason = _skip_reason(b, p, installed, model)
-            if reason:
-                skipped.extend(
-                    {"model": model["label"], "backend": b, "precision": p, "batch_size": bs, "reason": reason}
-                    for bs in settings["batch_sizes"]
-                )
-                continue
-            jobs.append(
-                BenchmarkJob(
-                    model_dir=model["model_dir"],
-                    backend=b,
-                    precision=p,
-                    batch_sizes=settings["batch_sizes"],
-                    warmup=settings["warmup"],
-                    iters=settings["iters"],
-                    cpu_threads=settings["cpu_threads"],
-                    paths=paths,
-                    nominal_paths=nominal_paths,
-                    macs_per_image=model["macs_per_image"],
-                    label=model["label"],
-                    model_options=model["model_options"],
-                )
-            )
-    return jobs, skipped
-
-
-def _plan_all(
-    settings: dict[str, Any], specs: Sequence[InferenceSpec], paths: list[str], workdir: str
-) -> tuple[list[BenchmarkJob], list[dict[str, Any]]]:
-    """Jobs and skip rows of every model, with its copies of the images at its nominal size."""
-    jobs: list[BenchmarkJob] = []
-    skipped: list[dict[str, Any]] = []
-    for k, (model, spec) in enumerate(zip(settings["models"], specs)):
-        nominal_paths = nominal_copies(paths, spec, os.path.join(workdir, f"nominal-{k}"))
-        if not nominal_paths:
-            raise DataError(f"no readable image among the {len(paths)} benchmark images ({settings['images']})")
-        more_jobs, more_skipped = plan_jobs(settings, model, paths, nominal_paths)
-        jobs += more_jobs
-        skipped += more_skipped
-    return jobs, skipped
-
-
 def _measure(
     settings: dict[str, Any], specs: Sequence[InferenceSpec], image_dir: StrPath | None, progress: bool
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -296,7 +195,7 @@ def _measure(
         height = max(spec.height for spec in specs)
         paths, settings["images"] = benchmark_images(image_dir, settings["num_images"], height, workdir)
         settings["num_images"] = len(paths)
-        jobs, skipped = _plan_all(settings, specs, paths, workdir)
+        jobs, skipped = plan_all(settings, specs, paths, workdir)
         peak = measure_peak(threads, isolate=isolate)
         records, failed = run_rounds(jobs, settings["rounds"], isolate, workdir, progress)
         # The CPU's speed drifts (turbo, other tenants of a VM): probe again after the runs and
@@ -307,41 +206,6 @@ def _measure(
     for r in records:
         r["pct_of_peak"] = 100.0 * r["gflops"] / peak["gflops"] if (r.get("gflops") and peak.get("gflops")) else None
     return peak, records, unique_rows(skipped + failed)
-
-
-def _model_settings(
-    model_dir: StrPath, backends: Sequence[str] | None, model_options: dict[str, Any]
-) -> tuple[dict[str, Any], InferenceSpec, str | None]:
-    """``(settings entry, spec, macs note)`` of one model: what the report says about it."""
-    folder = os.path.abspath(os.fspath(model_dir))
-    cfg, spec = load_model_spec(folder, **model_options)
-    usable = available_backends(open_model(folder, **model_options))
-    macs, macs_note = macs_per_image(cfg, spec)
-    entry = {
-        "model_dir": folder,
-        "model_name": spec.model_name or spec.algorithm,  # ABINet/VisionLAN files name none
-        "untrained": bool((cfg.get("Global") or {}).get("untrained", False)),
-        "image_shape": spec.image_shape,
-        "max_width": spec.max_width,
-        "batching": spec.batching,
-        "macs_per_image": macs,
-        "backends": list(usable) if backends is None else list(backends),
-        "usable": usable,
-        "model_options": dict(model_options),
-    }
-    return entry, spec, macs_note and f"{entry['model_name']}: {macs_note}"
-
-
-def _label_models(models: list[dict[str, Any]]) -> None:
-    """Give every model a short unique ``label`` (its name, else its folder's, else numbered)."""
-    names = [m["model_name"] for m in models]
-    for k, m in enumerate(models):
-        label = m["model_name"]
-        if names.count(label) > 1:
-            label = os.path.basename(m["model_dir"].rstrip(os.sep)) or label
-            if [os.path.basename(o["model_dir"].rstrip(os.sep)) for o in models].count(label) > 1:
-                label = f"{label}#{k + 1}"
-        m["label"] = label
 
 
 def _run_notes(records: Iterable[dict[str, Any]], settings: dict[str, Any]) -> list[str]:
@@ -413,13 +277,13 @@ def run_benchmark(
     """
     cpu_threads = available_cores() if cpu_threads is None else cpu_threads
     counts = {"num_images": num_images, "cpu_threads": cpu_threads, "iters": iters, "rounds": rounds}
-    sizes, requested, precision_list = _check_arguments(batch_sizes, backends or (), precisions, warmup, counts)
+    sizes, requested, precision_list = check_arguments(batch_sizes, backends or (), precisions, warmup, counts)
     model_dirs = [model_dir] if isinstance(model_dir, (str, os.PathLike)) else list(model_dir)
     if not model_dirs:
         raise DataError("model_dir: expected one or more exported model folders, got none")
-    loaded = [_model_settings(d, None if backends is None else requested, model_options or {}) for d in model_dirs]
+    loaded = [model_settings(d, None if backends is None else requested, model_options or {}) for d in model_dirs]
     models, specs = [m for m, _, _ in loaded], [spec for _, spec, _ in loaded]
-    _label_models(models)
+    label_models(models)
     first = {
         k: models[0][k]
         for k in ("model_dir", "model_name", "untrained", "image_shape", "max_width", "macs_per_image", "backends")

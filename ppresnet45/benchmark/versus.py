@@ -20,7 +20,6 @@ import importlib.metadata
 import json
 import os
 import re
-import shlex
 import statistics
 import subprocess
 import sys
@@ -32,12 +31,14 @@ from tqdm import tqdm
 
 from ..errors import ConfigError, DataError, PPResNetError
 from ..inference.auto import CACHE_FILE
+from ..inference.model_dir import check_model_dir
 from ..inference.recognizer import DEFAULT_BATCH_SIZE
 from ..inference.scoring import score_against_labels
 from ..inference.sources import list_image_sources
-from ..inference.spec import InferenceSpec, check_model_dir
+from ..inference.spec import InferenceSpec
 from ..utils.cpu import ISA_CAP_ENV, ISA_CAP_IGNORED_BY, ISA_CAPS, cpu_description, cpu_record
 from ..utils.io import atomic_write_text
+from .versus_report import format_markdown
 
 PADDLEOCR_PYTHON_ENV = "PPRESNET45_PADDLEOCR_PYTHON"
 PADDLEOCR_MODEL_NAME = "PP-OCRv5_server_rec"
@@ -101,7 +102,7 @@ def _lines(
 ) -> tuple[str, list[str], list[str | None] | None]:
     """``(source for infer, absolute paths, labels or None)``: the user's lines or rendered ones."""
     if image_dir is None:
-        from ..quantization.ptq import render_charset, rendered_lines
+        from ..quantization.lines import render_charset, rendered_lines
 
         spec = InferenceSpec.from_yaml(model_dir)
         try:
@@ -347,61 +348,3 @@ def run_versus(
     atomic_write_text(report["outputs"]["json"], json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     atomic_write_text(report["outputs"]["markdown"], format_markdown(report))
     return report
-
-
-def table_row(report: dict[str, Any]) -> str:
-    """The report as one row of the table in docs/speed_vs_paddleocr.md."""
-    s, ours, cpu, choice = report["settings"], report["ppresnet45"], report["cpu"], report["ppresnet45"]["runtime"]
-    cells = [
-        cpu["description"],
-        cpu["kind"],
-        s["isa_cap"] or "-",
-        s["lines"],
-        s["cpu_threads"],
-        s["batch_size"],
-        f"{ours['median_s']:.2f}",
-        f"{report['paddleocr']['median_s']:.2f}",
-        f"{report['ratio']:.2f}x",
-        f"{report['agreement']['share']:.1%}",
-        f"{choice['backend']}/{choice['precision']}" + (" (auto)" if choice.get("auto") else ""),
-        f"`{s['command'] or ''}`",
-    ]
-    return "| " + " | ".join(str(c) for c in cells) + " |"
-
-
-def format_markdown(report: dict[str, Any]) -> str:
-    """``versus.md``: the docs' table row, each side's rounds with start-up vs loop, and the exact commands."""
-    s, ag, choice = report["settings"], report["agreement"], report["ppresnet45"]["runtime"]
-    out = [
-        f"# ppresnet45 infer vs PaddleOCR's {s['paddleocr_model_name']} recognizer ({report['when']})",
-        "",
-        "| CPU (model + flags) | kind | ISA cap | lines | threads | batch | ours s | PaddleOCR s | ratio | "
-        "same text | our runtime choice | command |",
-        "|---" * 12 + "|",
-        table_row(report),
-        "",
-        "| side | median s | min s | rounds s | loop median s | start-up median s | lines/s | accuracy |",
-        "|---" * 8 + "|",
-    ]
-    for side in SIDES:
-        r = report[side]
-        out.append(
-            f"| {side} | {r['median_s']:.3f} | {r['min_s']:.3f} | {', '.join(f'{t:.3f}' for t in r['rounds_s'])}"
-            f" | {r['loop_median_s']:.3f} | {r['startup_median_s']:.3f} | {r['lines_per_s']:.1f} | "
-            + (f"{r['accuracy']:.4f} |" if "accuracy" in r else "- |")
-        )
-    ignored = "; our runtime is one of them: its figure is not one of a capped CPU" if choice["ignores_isa_cap"] else ""
-    out += [
-        "",
-        f"Ratio = PaddleOCR median s / ours = {report['ratio']:.2f}. Same text on {ag['same']}/{ag['lines']} "
-        f"lines. Our runtime: {choice.get('reason') or 'as given'}. ISA cap: {s['isa_cap'] or 'none'} "
-        f"({', '.join(s['isa_cap_ignored_by'])} kernels do not honour {ISA_CAP_ENV}{ignored}). "
-        f"Versions: {json.dumps(report['versions'])}.",
-        "",
-        "Commands (the client script is in versus.json):",
-        "",
-    ]
-    for side, cmd in report["commands"].items():
-        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in cmd["env"].items())
-        out.append(f"- {side}: `{env} {shlex.join('<client script>' if a == _CLIENT else a for a in cmd['argv'])}`")
-    return "\n".join(out) + "\n"

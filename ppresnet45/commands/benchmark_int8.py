@@ -22,7 +22,7 @@ from ..benchmark import format_markdown, run_benchmark
 from ..benchmark.report import auto_picks
 from ..config import PACKAGE_CONFIG_DIR, load_config
 from ..export.exporter import export_inference_model
-from ..inference.spec import ONNX_FILE
+from ..inference.model_dir import ONNX_FILE
 from ..quantization import QuantizationRefused, quantize_export
 from ..utils.cpu import cpu_description
 from ..utils.io import atomic_write_text

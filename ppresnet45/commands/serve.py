@@ -88,7 +88,7 @@ def add_arguments(parser):
 
 
 def _config(args):
-    from ..inference.spec import check_model_dir
+    from ..inference.model_dir import check_model_dir
     from ..serving.app import ServiceConfig
 
     check_model_dir(args.model_dir)

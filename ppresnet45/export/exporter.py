@@ -42,8 +42,9 @@ from ..charset import CTCCharset
 from ..config import image_shape_of, load_config
 from ..errors import ConfigError, PPResNetError
 from ..inference.families import config_img_mode, config_resize_op, preprocessing
+from ..inference.model_dir import CONFIG_FILE, MODEL_FILE, PARAMS_FILE, REPORT_FILE, STATE_DICT_FILE
 from ..inference.policy import REL_FLOOR
-from ..inference.spec import CONFIG_FILE, MODEL_FILE, PARAMS_FILE, REPORT_FILE, STATE_DICT_FILE, InferenceSpec
+from ..inference.spec import InferenceSpec
 from ..modeling.model import resolve_architecture
 from ..modeling.summary import count_macs
 from ..training.components import build_model, load_weights

@@ -13,8 +13,8 @@ import os
 from typing import Any
 
 from ..errors import PPResNetError
+from ..inference.model_dir import MODEL_FILE, ONNX_FILE, PARAMS_FILE
 from ..inference.runtime import BackendError
-from ..inference.spec import MODEL_FILE, ONNX_FILE, PARAMS_FILE
 from ..utils.io import atomic_write_bytes
 from ..utils.stdio import captured_native_output
 

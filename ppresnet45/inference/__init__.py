@@ -11,6 +11,16 @@ is in :mod:`.families`; the pre-processing itself in :mod:`.preprocess`.
 
 from .api import Recognizer, RunSummary, recognize
 from .auto import AUTO, choose_backend
+from .model_dir import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    ONNX_FILE,
+    PARAMS_FILE,
+    REPORT_FILE,
+    REQUIRED_FILES,
+    STATE_DICT_FILE,
+    check_model_dir,
+)
 from .recognizer import TextRecognizer, score_against_labels
 from .runtime import (
     BACKENDS,
@@ -23,20 +33,7 @@ from .runtime import (
     create_runtime,
     default_cpu_threads,
 )
-from .spec import (
-    CONFIG_FILE,
-    MAX_WIDTH_RATIO,
-    MODEL_FILE,
-    ONNX_FILE,
-    PARAMS_FILE,
-    REPORT_FILE,
-    REQUIRED_FILES,
-    STATE_DICT_FILE,
-    InferenceSpec,
-    check_model_dir,
-    default_max_width,
-    load_inference_config,
-)
+from .spec import MAX_WIDTH_RATIO, InferenceSpec, default_max_width, load_inference_config
 
 __all__ = [
     "AUTO",

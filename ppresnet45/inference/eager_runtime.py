@@ -12,8 +12,8 @@ from paddle.base import core as paddle_core
 from ..errors import ModelDirError
 from ..modeling.model import RecModel
 from ..registry import RUNTIMES
+from .model_dir import STATE_DICT_FILE
 from .runtime_base import Runtime
-from .spec import STATE_DICT_FILE
 
 if TYPE_CHECKING:
     import numpy as np

@@ -34,17 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelDirError
 from ..utils.io import read_utf8_text
-from .spec import (
-    CONFIG_FILE,
-    MODEL_FILE,
-    ONNX_FILE,
-    PADDLEOCR_MAX_WIDTH,
-    PARAMS_FILE,
-    PREDICT_REC,
-    REQUIRED_FILES,
-    InferenceSpec,
-    check_model_dir,
-)
+from .model_dir import CONFIG_FILE, MODEL_FILE, ONNX_FILE, PARAMS_FILE, REQUIRED_FILES, check_model_dir
+from .spec import PADDLEOCR_MAX_WIDTH, PREDICT_REC, InferenceSpec
 
 if TYPE_CHECKING:
     from .._types import StrPath

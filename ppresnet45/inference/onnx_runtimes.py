@@ -16,8 +16,8 @@ from ..errors import ModelDirError
 from ..registry import RUNTIMES
 from ..utils.cpu import cpu_description, cpu_has_bf16
 from .int8 import INT8_FILES, int8_backends, int8_file
+from .model_dir import ONNX_FILE
 from .runtime_base import BF16_NEEDS, BackendError, Runtime
-from .spec import ONNX_FILE
 
 if TYPE_CHECKING:
     from .._types import StrPath

@@ -21,8 +21,8 @@ from ..registry import RUNTIMES
 from ..utils.cpu import cpu_description, cpu_has_bf16
 from ..utils.stdio import captured_native_output
 from .formats import OLD_PROGRAM_FILE, check_class_count, check_recognizer_output
+from .model_dir import MODEL_FILE, PARAMS_FILE
 from .runtime_base import BF16_NEEDS, BackendError, Runtime
-from .spec import MODEL_FILE, PARAMS_FILE
 
 if TYPE_CHECKING:
     from .._types import StrPath

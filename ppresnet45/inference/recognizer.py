@@ -68,11 +68,12 @@ from .decoding import OutputDecoder
 from .formats import open_model
 from .images import DEFAULT_MAX_PIXELS, ImageLoadError, check_max_pixels
 from .loading import InputLoader
+from .model_dir import CONFIG_FILE
 from .prefetch import in_background
 from .preprocess import in_channel_order, model_input
 from .runtime import create_runtime
 from .scoring import score_against_labels  # noqa: F401 - kept importable from here
-from .spec import CONFIG_FILE, InferenceSpec
+from .spec import InferenceSpec
 
 if TYPE_CHECKING:
     from .._types import Row, StrPath

@@ -1,18 +1,10 @@
 """The contract between an export and everything that runs it: ``inference.yml``.
 
-An export directory (written by ``ppresnet45 export``) holds::
-
-    inference.json / inference.pdiparams   Paddle 3 (PIR) inference program + weights
-    inference.yml                           pre/post-processing, dictionary, architecture
-    model.pdparams                          the state dict, for the ``eager`` runtime
-    model.onnx                              with ``export --onnx`` only
-    model_int8.onnx | model_int8.xml/.bin   with ``ppresnet45 quantize`` only (int8: :mod:`.int8`)
-    export_report.json                      the export's parity numbers
-
 :class:`InferenceSpec` is the one reading of ``inference.yml``: the export builds one and
 writes it (:meth:`InferenceSpec.to_yaml`); the runtimes, the recognizer and the benchmark
 read it back (:meth:`InferenceSpec.from_yaml`). Every check of the file lives in
-:meth:`InferenceSpec.from_config`, and every error is one line naming the file and key.
+:meth:`InferenceSpec.from_config`, and every error is one line naming the file and key. The
+export directory's files, their check and the file's YAML text are :mod:`.model_dir`'s.
 
 The file speaks PaddleOCR's vocabulary (``Global``, ``PreProcess.transform_ops`` with
 PaddleOCR's op names, ``PostProcess`` with ``name`` and ``character_dict``), so PaddleOCR
@@ -48,28 +40,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from ..config import read_yaml_file
 from ..data.imgproc import MEAN, SCALE, STD
 from ..errors import ModelDirError
 from ..utils.io import atomic_write_text
 from . import spec_parse as parse
 from .families import DEFAULT_RESIZE_OP, output_layout, preprocessing
 from .int8 import INT8_ONNX_FILE  # noqa: F401 - kept importable from here
+from .model_dir import CONFIG_FILE, check_model_dir, dump_inference_yml, read_inference_yml
 from .spec_parse import BATCHING, CHUNKS, PADDLEOCR, PADDLEOCR_MAX_WIDTH, PREDICT_REC  # noqa: F401 - part of this module's API
 
 if TYPE_CHECKING:
     from .._types import StrPath
     from .families import OutputLayout, Preprocessing
-
-MODEL_FILE = "inference.json"
-PARAMS_FILE = "inference.pdiparams"
-CONFIG_FILE = "inference.yml"
-STATE_DICT_FILE = "model.pdparams"
-ONNX_FILE = "model.onnx"
-REPORT_FILE = "export_report.json"
-REQUIRED_FILES = (CONFIG_FILE, MODEL_FILE, PARAMS_FILE)
 
 # The widest input one model call gets, as a multiple of the input height: 25 * H (800 px at
 # H = 32: ~60 characters of typical print, 200 CTC steps at stride 4) bounds latency and
@@ -81,49 +63,6 @@ MAX_WIDTH_RATIO = 25
 def default_max_width(height: int, width: int) -> int:
     """The default ``max_width`` of a dynamic-width model ``height`` px high (nominal ``width``)."""
     return max(int(width), MAX_WIDTH_RATIO * int(height))
-
-
-def check_model_dir(model_dir: StrPath, names: Iterable[str] = REQUIRED_FILES) -> str:
-    """Check that ``model_dir`` is a folder holding ``names``; returns it as a ``str``.
-
-    Raises:
-        ModelDirError: the folder or one of the files is missing (one line naming it).
-    """
-    model_dir = os.fspath(model_dir)
-    if not os.path.isdir(model_dir):
-        raise ModelDirError(
-            f"model dir '{model_dir}' not found (expected a folder written by `ppresnet45 export` "
-            f"with {', '.join(REQUIRED_FILES)})"
-        )
-    for name in names:
-        path = os.path.join(model_dir, name)
-        if not os.path.isfile(path):
-            raise ModelDirError(
-                f"model dir '{model_dir}': {name} missing ('{path}' not found; re-run `ppresnet45 export`)"
-            )
-    return model_dir
-
-
-def _read_yaml(path: StrPath) -> Any:
-    """The parsed YAML of ``path``; syntax and encoding errors as one line with the file (and line)."""
-    return read_yaml_file(path, ModelDirError, what="inference config")
-
-
-def dump_inference_yml(data: dict[str, Any]) -> str:
-    """YAML text of ``inference.yml``: short number lists in flow style (``[3, 32, -1]``),
-    the character list one entry per line, as PaddleOCR/PaddleX write it."""
-
-    class _Dumper(yaml.SafeDumper):
-        # a record repeated in two places is written twice, never as &id001
-        def ignore_aliases(self, data: Any) -> bool:
-            return True
-
-    def represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
-        flow = len(value) <= 8 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
-
-    _Dumper.add_representer(list, represent_list)
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False)
 
 
 # ----------------------------------------------------------------------------- the spec
@@ -332,7 +271,7 @@ class InferenceSpec:
             if not path.endswith((".yml", ".yaml")):
                 check_model_dir(path)  # names the missing export directory
             raise ModelDirError(f"'{path}' not found (expected an inference.yml written by `ppresnet45 export`)")
-        return cls.from_config(_read_yaml(path), path)
+        return cls.from_config(read_inference_yml(path), path)
 
     # -- writing ------------------------------------------------------------------
     def extras(self) -> dict[str, Any]:

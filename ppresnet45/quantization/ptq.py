@@ -6,7 +6,8 @@ What it does, in order:
    it is missing, as ``export --onnx`` would), once the data is known to be usable;
 2. pre-processes the calibration lines exactly as the recognizer does (the FP32 model is run on
    them through :class:`~ppresnet45.inference.TextRecognizer` and every batch it receives is
-   kept), so calibration sees the inputs inference will see, widths and padding included;
+   kept: :func:`.lines.calibration_batches`), so calibration sees the inputs inference will
+   see, widths and padding included;
 3. for each runtime (:data:`.quantizers.QUANTIZERS`: OpenVINO with NNCF, ONNX Runtime's static
    QDQ quantization; Paddle Inference is reported as having no int8 path), quantizes with that
    runtime's own quantizer, then reads the held-out lines with that runtime in FP32 and in
@@ -21,107 +22,35 @@ What it does, in order:
 
 Without ``--calib_data`` / ``--eval_data`` the lines come from the built-in renderer (every
 installed font, the full style distribution, characters of the model's dictionary that the
-renderer draws), calibration and evaluation with different seeds and strings.
+renderer draws), calibration and evaluation with different seeds and strings (:mod:`.lines`).
 """
 
 import json
 import os
-import string
 import tempfile
 import time
 
-import numpy as np
-
-from ..data.synth import find_fonts, render_dataset
 from ..errors import DataError, PPResNetError
-from ..inference import TextRecognizer, create_runtime, score_against_labels
+from ..inference import create_runtime
 from ..inference.formats import EXPORT, PADDLEOCR2, open_model
 from ..inference.int8 import INT8_FILES
-from ..inference.policy import AgreementPolicy, Measurement
+from ..inference.model_dir import CONFIG_FILE, ONNX_FILE
+from ..inference.policy import AgreementPolicy
 from ..inference.recognizer import default_batch_size
 from ..inference.runtime import available_backends
-from ..inference.sources import list_image_sources
-from ..inference.spec import CONFIG_FILE, ONNX_FILE
 from ..registry import RUNTIMES
 from ..utils.cpu import ISA_CAP_ENV, cpu_description, cpu_record, ignores_isa_cap, isa_cap
 from ..utils.io import atomic_write_bytes, atomic_write_text
 from ..version import __version__
+from .lines import calibration_batches, measure, quantize_lines
 from .quantizers import CALIBRATION_METHODS, QUANTIZERS, QuantizerUnavailable
 
 REPORT_FILE = "quantize_report.json"
-RENDER_CHARS = string.digits + string.ascii_lowercase + string.ascii_uppercase
 INT8_BACKENDS = tuple(r for r in QUANTIZERS if r in INT8_FILES)  # the runtimes that can run an int8 model
 
 
 class QuantizationRefused(PPResNetError):
     """No int8 model held (accuracy or speed); nothing was written."""
-
-
-class _RecordingRuntime:
-    """A runtime that keeps a copy of every batch it runs (the calibration inputs)."""
-
-    def __init__(self, runtime):
-        self.runtime = runtime
-        self.spec = runtime.spec
-        self.batches = []
-
-    def __call__(self, images):
-        self.batches.append(np.array(images, dtype=np.float32, copy=True))
-        return self.runtime(images)
-
-
-def render_charset(spec):
-    """The characters of the model's dictionary that the built-in renderer draws (letters and digits)."""
-    chars = "".join(c for c in RENDER_CHARS if c in set(spec.character_list))
-    if len(chars) < 10:
-        raise DataError(
-            f"the model's dictionary has {len(chars)} of the renderer's letters and digits; give "
-            "--calib_data and --eval_data (a folder or label file of your own text lines)"
-        )
-    return chars
-
-
-def rendered_lines(workdir, name, num, seed, spec, exclude=()):
-    """``num`` rendered lines (label file) for the model's dictionary; returns the label file."""
-    out = os.path.join(workdir, name)
-    render_dataset(
-        out,
-        num,
-        seed=seed,
-        charset=render_charset(spec),
-        min_len=1,
-        max_len=10,
-        fonts=find_fonts(include_packages=True),
-        height=spec.height,
-        show_progress=False,
-        exclude_texts=set(exclude),
-        unique=True,
-    )
-    return os.path.join(out, "labels.txt")
-
-
-def _sources(path, num, what):
-    try:
-        sources = list_image_sources(path)
-    except DataError as exc:
-        raise DataError(f"{what}: {exc}") from None
-    usable = [i for i in range(len(sources.paths)) if i not in sources.errors][:num]
-    if not usable:
-        raise DataError(f"{what} '{path}': no usable image")
-    labels = [sources.labels[i] for i in usable] if sources.labels is not None else None
-    return [sources.paths[i] for i in usable], labels
-
-
-def measure(name, runtime, spec, paths, labels, batch_size):
-    """Read ``paths`` with ``runtime`` (a warm-up pass over the first batches, then a timed
-    pass over all): a :class:`Measurement` with the texts, lines/s and word accuracy."""
-    rec = TextRecognizer(runtime=runtime, inference_config=spec, batch_size=batch_size)
-    rec(paths[: 2 * batch_size])
-    t0 = time.perf_counter()
-    texts = [r.get("text") for r in rec(paths)]
-    speed = len(paths) / max(time.perf_counter() - t0, 1e-9)
-    acc = score_against_labels([{"text": t, "path": None} for t in texts], labels)["accuracy"] if labels else None
-    return Measurement(name, texts, speed, acc)
 
 
 def quantizes_in_place(model):
@@ -163,29 +92,6 @@ def _ensure_onnx(model_dir, spec, log):
 
     export_onnx(model_dir, spec.dynamic_width)
     log(f"wrote {os.path.join(model_dir, ONNX_FILE)} (paddle2onnx) to quantize from")
-
-
-def _lines(work, spec, calib_data, eval_data, calib_num, eval_num, seed):
-    """``(calibration paths, description, evaluation paths, labels, description)``."""
-    calib_file = calib_data or rendered_lines(work, "calib", calib_num, seed + 11, spec)
-    calib_paths, calib_labels = _sources(calib_file, calib_num, "--calib_data")
-    calib_desc = (
-        f"{len(calib_paths)} rendered lines (seed {seed + 11})"
-        if calib_data is None
-        else f"{len(calib_paths)} lines from {calib_data}"
-    )
-    eval_file = eval_data or rendered_lines(work, "eval", eval_num, seed + 12, spec, exclude=calib_labels or ())
-    eval_paths, labels = _sources(eval_file, eval_num, "--eval_data")
-    if labels is None:
-        raise DataError(
-            f"--eval_data '{eval_data}': expected a 'path<TAB>text' label file (the accuracy check needs the true text)"
-        )
-    eval_desc = (
-        f"{len(eval_paths)} rendered lines (seed {seed + 12}, strings not in the calibration set)"
-        if eval_data is None
-        else f"{len(eval_paths)} lines from {eval_data}"
-    )
-    return calib_paths, calib_desc, eval_paths, labels, eval_desc
 
 
 def _check_arguments(runtimes, method, max_drop, min_speedup):
@@ -365,16 +271,15 @@ def _quantize(
     settings = {"method": method, "per_channel": per_channel, "cpu_threads": cpu_threads, "batch_size": batch_size}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=".quantize-", dir=model_dir) as work:
-        calib_paths, calib_desc, eval_paths, labels, eval_desc = _lines(
+        calib_paths, calib_desc, eval_paths, labels, eval_desc = quantize_lines(
             work, spec, calib_data, eval_data, calib_num, eval_num, seed
         )
         _ensure_onnx(model_dir, spec, log)
         reference = next(b for b in ("paddle", "onnxruntime", "openvino") if b in available_backends(model_dir))
-        recorder = _RecordingRuntime(create_runtime(model_dir, reference, "fp32", cpu_threads=cpu_threads))
-        TextRecognizer(runtime=recorder, inference_config=spec, batch_size=batch_size, prefetch=0)(calib_paths)
-        log(f"calibrating on {calib_desc}: {len(recorder.batches)} batches; evaluating on {eval_desc}")
-        batches = recorder.batches
-        recorder = None  # release the Paddle predictor now, not with a refusal's traceback
+        reference_runtime = create_runtime(model_dir, reference, "fp32", cpu_threads=cpu_threads)
+        batches = calibration_batches(reference_runtime, spec, calib_paths, batch_size)
+        reference_runtime = None  # release the Paddle predictor now, not with a refusal's traceback
+        log(f"calibrating on {calib_desc}: {len(batches)} batches; evaluating on {eval_desc}")
         rows, files = {}, {}
         for runtime in runtimes:
             rows[runtime], files[runtime] = _try_runtime(

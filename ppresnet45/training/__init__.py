@@ -5,7 +5,8 @@
 * :mod:`.optim` — the registered optimizers and learning-rate schedules;
   :mod:`.param_groups` — which parameters they train (VisionLAN's ``group_lr`` / ``training_step``);
 * :mod:`.steps` — a step's family-dependent pieces: targets to the head, loss parts, decoding;
-* :mod:`.checkpoint` — save, resume, pretrained weights;
+* :mod:`.checkpoint` — the checkpoint files, saving, the run state a resume starts from;
+* :mod:`.weights` — weights from files into a model: exactly (resume) or as far as they match (pretrained);
 * :mod:`.evaluator` — evaluation of a model or a checkpoint, and its reports;
 * :mod:`.settings`, :mod:`.devices`, :mod:`.batches`, :mod:`.run_log` — the ``Global``
   keys, device and processes, batch layout, and the run's logs;

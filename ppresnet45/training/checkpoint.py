@@ -1,4 +1,4 @@
-"""Checkpoints: save, resume, and load pretrained weights.
+"""Checkpoints: the files, writing them, and the run state a resumed run starts from.
 
 A checkpoint is a file prefix in PaddleOCR's layout, e.g. ``output/rec/latest``:
 
@@ -11,18 +11,19 @@ A checkpoint is a file prefix in PaddleOCR's layout, e.g. ``output/rec/latest``:
   best metrics, the config, the time.
 
 Every file is written atomically (temporary file + rename); ``.json`` is written last, so
-a complete ``.json`` means the files beside it are complete too.
+a complete ``.json`` means the files beside it are complete too. Loading the weights back
+(exactly to resume, partially for ``Global.pretrained_model``) is :mod:`.weights`.
 """
 
 import dataclasses
 import io
 import json
 import logging
+import math
 import os
 import pickle
 import random
 import time
-import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -48,6 +49,13 @@ def checkpoint_prefix(path):
 def rng_state():
     """The Python, NumPy and Paddle (CPU generator) random states."""
     return {"python": random.getstate(), "numpy": np.random.get_state(), "paddle": paddle.get_rng_state()}
+
+
+def seed_rngs(seed):
+    """Seed the Python, NumPy and Paddle random generators with ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
 
 
 def set_rng_state(state):
@@ -103,7 +111,7 @@ def optimizer_state_by_structure(optimizer, layer):
     return out
 
 
-def _optimizer_state_for(layer, state):
+def optimizer_state_for(layer, state):
     """Undo :func:`optimizer_state_by_structure` for ``layer``; a PaddleOCR ``.pdopt`` (internal
     names) is returned unchanged."""
     if state.get(_STRUCTURED) != "structured":
@@ -221,174 +229,6 @@ def read_states(prefix):
     return {}
 
 
-def _load_state_dict_file(path, key):
-    if not os.path.isfile(path):
-        raise ConfigError(
-            f"{key}: '{path}' not found (expected a checkpoint prefix such as output/rec/best_accuracy "
-            f"with .pdparams beside it)"
-        )
-    try:
-        return paddle.load(path)
-    except Exception as exc:  # noqa: BLE001 - re-raised as one line naming the key
-        raise DataError(f"{key}: '{path}' is not a Paddle state dict ({type(exc).__name__}: {exc})") from None
-
-
-def _strip_wrappers(state_dict):
-    """Drop ``_layers.`` (DataParallel) and ``model.`` wrappers some tools add."""
-    out = {}
-    for k, v in state_dict.items():
-        for p in ("_layers.", "module."):
-            if k.startswith(p):
-                k = k[len(p) :]
-        out[k] = v
-    return out
-
-
-def match_state_dict(model_state, loaded):
-    """Match a loaded state dict against a model's, adding a ``backbone.`` prefix when the
-    file holds a bare backbone.
-
-    Returns:
-        tuple[dict, dict]: (weights to load keyed like the model, report with ``loaded``,
-        ``missing``, ``unexpected``, ``shape_mismatch`` (``[key, file_shape, model_shape]``)
-        and ``prefix_added``).
-    """
-    loaded = _strip_wrappers(loaded)
-    direct = sum(1 for k in loaded if k in model_state)
-    prefixed = sum(1 for k in loaded if "backbone." + k in model_state)
-    prefix = "backbone." if prefixed > direct else ""
-    matched, unexpected, mismatch = {}, [], []
-    for k, v in loaded.items():
-        mk = prefix + k
-        if mk not in model_state:
-            unexpected.append(k)
-            continue
-        shape = list(v.shape)
-        want = list(model_state[mk].shape)
-        if shape != want:
-            mismatch.append([mk, shape, want])
-            continue
-        matched[mk] = v
-    if prefix:
-        # A bare backbone file says nothing about neck and head: report only backbone keys missing.
-        missing = [
-            k
-            for k in model_state
-            if k.startswith("backbone.") and k not in matched and k not in {m[0] for m in mismatch}
-        ]
-    else:
-        missing = [k for k in model_state if k not in matched and k not in {m[0] for m in mismatch}]
-    report = {
-        "loaded": len(matched),
-        "missing": missing,
-        "unexpected": unexpected,
-        "shape_mismatch": mismatch,
-        "prefix_added": prefix,
-    }
-    return matched, report
-
-
-def load_pretrained(model, path, key="Global.pretrained_model"):
-    """Load the matching weights of a pretrained model and report what did not match.
-
-    Accepts a full-model checkpoint (``backbone.conv1.weight`` … ``head.fc.weight``, e.g.
-    PaddleOCR's ResNet45 recognizer) or a bare backbone state dict (``conv1.weight`` …);
-    keys of the wrong shape (e.g. a head for another dictionary) are skipped.
-
-    Args:
-        model (paddle.nn.Layer): the model.
-        path (str): checkpoint prefix or ``.pdparams`` file.
-        key (str): config key named in messages.
-
-    Returns:
-        dict: the report of :func:`match_state_dict`.
-    """
-    layer = getattr(model, "_layers", model)
-    file = checkpoint_prefix(path) + ".pdparams"
-    if not os.path.isfile(file) and os.path.isfile(os.fspath(path)):
-        file = os.fspath(path)
-    loaded = _load_state_dict_file(file, key)
-    if not isinstance(loaded, dict):
-        raise DataError(f"{key}: '{file}' does not hold a state dict (got {type(loaded).__name__})")
-    model_state = layer.state_dict()
-    matched, report = match_state_dict(model_state, loaded)
-    if not matched:
-        raise DataError(
-            f"{key}: no weight of '{file}' matches the model (file keys like {sorted(loaded)[:3]}, model keys like "
-            f"{sorted(model_state)[:3]})"
-        )
-    with warnings.catch_warnings():  # Paddle warns per missing key; the report below says it once
-        warnings.simplefilter("ignore")
-        layer.set_state_dict(matched)
-    logger.info(
-        "loaded %d weights from %s%s",
-        report["loaded"],
-        file,
-        " (added prefix 'backbone.')" if report["prefix_added"] else "",
-    )
-    if report["missing"]:
-        logger.warning(
-            "%d model weights not in %s (kept initialised): %s",
-            len(report["missing"]),
-            file,
-            _preview(report["missing"]),
-        )
-    if report["unexpected"]:
-        logger.warning(
-            "%d weights in %s not used by the model: %s",
-            len(report["unexpected"]),
-            file,
-            _preview(report["unexpected"]),
-        )
-    for k, got, want in report["shape_mismatch"]:
-        logger.warning("skipped %s: shape %s in %s, %s in the model", k, got, file, want)
-    return report
-
-
-def _preview(keys, n=5):
-    keys = list(keys)
-    return ", ".join(keys[:n]) + (f" … (+{len(keys) - n})" if len(keys) > n else "")
-
-
-def load_checkpoint(prefix, model, optimizer=None, key="Global.checkpoints"):
-    """Restore model weights, optimizer state and run state to resume training.
-
-    Args:
-        prefix (str): checkpoint prefix (``output/rec/latest``) or its ``.pdparams`` file.
-        model (paddle.nn.Layer): the model.
-        optimizer (paddle.optimizer.Optimizer | None): restored from ``.pdopt`` when given
-            and the file exists.
-        key (str): config key named in messages.
-
-    Returns:
-        dict: the run state (``global_step``, ``epoch``, ``batch_in_epoch``,
-        ``best_model_dict``, ``rng``, ...); ``{}`` for a weights-only checkpoint.
-    """
-    prefix = checkpoint_prefix(prefix)
-    layer = getattr(model, "_layers", model)
-    params = _load_state_dict_file(prefix + ".pdparams", key)
-    model_state = layer.state_dict()
-    matched, report = match_state_dict(model_state, params)
-    if report["shape_mismatch"] or report["missing"]:
-        bad = report["shape_mismatch"][0] if report["shape_mismatch"] else None
-        detail = (
-            f"shape of {bad[0]} is {bad[1]} in the checkpoint, {bad[2]} in the model"
-            if bad
-            else f"missing {_preview(report['missing'], 3)}"
-        )
-        raise ConfigError(
-            f"{key}: '{prefix}.pdparams' does not fit the model of this config ({detail}); "
-            f"use Global.pretrained_model to load partially matching weights"
-        )
-    layer.set_state_dict(matched)
-    if optimizer is not None and os.path.isfile(prefix + ".pdopt"):
-        opt_state = _load_state_dict_file(prefix + ".pdopt", key)
-        optimizer.set_state_dict(_optimizer_state_for(layer, opt_state))
-    elif optimizer is not None:
-        logger.warning("%s.pdopt not found: the optimizer starts fresh", prefix)
-    return read_states(prefix)
-
-
 def saved_step(prefix):
     """The ``global_step`` recorded in ``prefix.json``, or None (no such file, unreadable)."""
     try:
@@ -396,6 +236,39 @@ def saved_step(prefix):
             return json.load(f).get("global_step")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def data_position(epoch, batch, steps_per_epoch):
+    """The loader position ``(epoch, batch)``, a finished epoch rolled over to the next one's start."""
+    return (epoch + 1, 0) if batch >= steps_per_epoch else (epoch, batch)
+
+
+def run_state(global_step, epoch, batch, steps_per_epoch, best, metrics=None, **more):
+    """The run state a checkpoint records (what :meth:`ResumePoint.read` reads back) at optimizer
+    step ``global_step``, ``batch`` batches into ``epoch``. ``best`` is PaddleOCR's
+    ``best_model_dict``; ``more`` (``world_size``, ``seed``, ``lr``, ...) is recorded as given."""
+    epoch, batch = data_position(epoch, batch, steps_per_epoch)
+    return {
+        "global_step": global_step,
+        "epoch": epoch,  # PaddleOCR's meaning when batch_in_epoch is 0: epochs completed
+        "data_epoch": epoch,
+        "batch_in_epoch": batch,
+        "steps_per_epoch": steps_per_epoch,
+        **more,
+        "metrics": metrics or {},
+        "best_model_dict": best,
+    }
+
+
+def update_best(best, metrics, key, step, epoch):
+    """``(best, improved)``: ``metrics`` become the best when their ``key`` beats it (or there is
+    none yet), kept as PaddleOCR's ``best_model_dict``: without ``acc_by_length``, with
+    ``best_step`` and ``best_epoch``."""
+    improved = not best or metrics.get(key, 0.0) > best.get(key, -math.inf)
+    if improved:
+        best = {k: v for k, v in metrics.items() if k != "acc_by_length"}
+        best.update(best_step=step, best_epoch=epoch)
+    return best, improved
 
 
 @dataclasses.dataclass

@@ -16,9 +16,10 @@ from ..modeling import build_model as _build_model
 from ..registry import LOSSES, METRICS, POSTPROCESS
 from . import optim
 from .batches import train_batch_positions, with_eval_fields
-from .checkpoint import checkpoint_prefix, load_pretrained
+from .checkpoint import checkpoint_prefix
 from .param_groups import check_training_step
 from .settings import TrainSettings
+from .weights import load_pretrained
 
 
 def build_model(config):
@@ -95,7 +96,7 @@ def closing_datasets(*loaders):
 
 
 def load_weights(model, path, key="Global.pretrained_model"):
-    """Load matching weights into ``model`` (see :func:`.checkpoint.load_pretrained`).
+    """Load matching weights into ``model`` (see :func:`.weights.load_pretrained`).
 
     Accepts PaddleOCR full-model checkpoints (``backbone.…``, ``neck.…``, ``head.…``) and
     backbone-only state dicts; tensors of another shape (a head for another dictionary)

@@ -132,6 +132,15 @@ def all_reduce_mean(values, world_size):
     return (t.numpy() / world_size).tolist()
 
 
+def sum_over_ranks(counts, keys, world_size):
+    """``counts`` (key -> int, ``keys`` in a fixed order) summed over ranks, zeros left out;
+    ``counts`` itself when ``world_size`` is 1. Every rank must call it."""
+    if world_size == 1:
+        return counts
+    means = all_reduce_mean([counts.get(k, 0) for k in keys], world_size)
+    return {k: int(round(v * world_size)) for k, v in zip(keys, means) if round(v * world_size)}
+
+
 def sync_batchnorm_stats(model, world_size):
     """Average BatchNorm running statistics over ranks, so that every rank (and a saved
     checkpoint) holds the same buffers. Every rank must call it."""

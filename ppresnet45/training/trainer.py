@@ -8,10 +8,8 @@ happens between them: steps, evaluation, checkpoints, logs. Outputs in
 * ``latest.*`` — written after every evaluation, at every epoch end, when training stops
   (``max_steps``, the last epoch, Ctrl-C); ``best_accuracy.*`` — the best evaluation so far;
   ``iter_epoch_N.*`` every ``save_epoch_step`` epochs. See :mod:`.checkpoint`.
-* ``train.log`` (human-readable) and ``train_log.jsonl`` (one JSON object per logged step
-  (``"type": "train"``), evaluation (``"eval"``), epoch (``"epoch"``, with skipped samples)
-  and failure (``"error"``)); ``config.yml`` (the resolved config); VisualDL scalars in
-  ``vdl/`` when ``Global.use_visualdl`` is set and visualdl is installed. See :mod:`.run_log`.
+* the run's logs: ``train.log``, ``train_log.jsonl`` (a record per logged step, evaluation,
+  epoch and failure), ``config.yml`` and VisualDL scalars. See :mod:`.run_log`.
 
 A step runs the model on the batch's image — plus the rest of the batch (``batch[1:]``) for
 a head that ``needs_targets`` (VisionLAN) — back-propagates the loss dict's ``loss`` and logs
@@ -35,23 +33,22 @@ writes files.
 import logging
 import math
 import os
-import random
 import time
 
-import numpy as np
 import paddle
-from tqdm import tqdm
 
 from ..config import load_config
 from ..data.transforms import SKIP_REASONS
 from ..errors import PPResNetError
 from . import checkpoint as ckpt
+from . import weights
 from .components import build_training_parts, closing_datasets, main_indicator
 from .devices import (
     all_reduce_mean,
     compile_static,
     configure_cpu,
     init_distributed,
+    sum_over_ranks,
     sync_batchnorm_stats,
 )
 from .evaluator import evaluate_model
@@ -103,9 +100,7 @@ class Trainer:
             s.use_onednn, s.to_static, s.cpu_threads, self.world_size, omp_blocktime=s.omp_blocktime
         )
         self.thread_tuner = tuner_for(s, self.world_size, self.cpu_threads)
-        random.seed(s.seed)
-        np.random.seed(s.seed)
-        paddle.seed(s.seed)  # the same initial weights on every rank
+        ckpt.seed_rngs(s.seed)  # the same initial weights on every rank
         # the resume point first: the loader starts at its epoch, the schedule at its step
         resume = ckpt.ResumePoint.read(s.checkpoints, example_dir=s.save_dir) if s.checkpoints else ckpt.ResumePoint()
         self.global_step, self.best = resume.global_step, resume.best
@@ -124,16 +119,14 @@ class Trainer:
         self.needs_targets = model_needs_targets(self.model)  # VisionLAN: model(image, batch[1:])
         self.loss_parts = {}  # the last step's loss parts (ABINet: align/lang/vision), rank mean
         self.steps_per_epoch = len(self.train_loader)
-        self.start_epoch, self.start_batch = resume.epoch, resume.batch
-        if self.start_batch >= self.steps_per_epoch:
-            self.start_epoch, self.start_batch = self.start_epoch + 1, 0
+        self.start_epoch, self.start_batch = ckpt.data_position(resume.epoch, resume.batch, self.steps_per_epoch)
         self.train_loader.set_epoch(self.start_epoch, self.start_batch)
         self.epoch, self.batch_in_epoch = self.start_epoch, self.start_batch  # the data position
         self.pretrained_report = None
         if s.checkpoints:
             self._restore(resume)
         elif s.pretrained_model:
-            self.pretrained_report = ckpt.load_pretrained(self.model, s.pretrained_model)
+            self.pretrained_report = weights.load_pretrained(self.model, s.pretrained_model)
         self.forward_model = self.model
         if self.to_static:
             self.forward_model, self.to_static = compile_static(self.model, config)
@@ -153,7 +146,7 @@ class Trainer:
         self.characters = parts.characters
 
     def _restore(self, resume):
-        ckpt.load_checkpoint(self.settings.checkpoints, self.model, self.optimizer)
+        weights.load_checkpoint(self.settings.checkpoints, self.model, self.optimizer)
         self.schedule.last_epoch = self.global_step  # the step is the schedule's clock
         self.schedule.last_lr = self.schedule.get_lr()
         ckpt.set_rng_state(resume.states.get("rng"))
@@ -170,26 +163,22 @@ class Trainer:
     def _save(self, name, metrics=None, sync=True):
         """Save checkpoint ``name`` at the current data position. Every rank must call it when
         ``sync`` is true (BatchNorm statistics are averaged over ranks first); rank 0 writes."""
-        epoch, batch_in_epoch = self.epoch, self.batch_in_epoch
-        if batch_in_epoch >= self.steps_per_epoch:
-            epoch, batch_in_epoch = epoch + 1, 0
         if sync:
             sync_batchnorm_stats(self.model, self.world_size)
         if not self.is_main or self._saved.get(name) == self.global_step:
             return None
         self._saved[name] = self.global_step
-        state = {
-            "global_step": self.global_step,
-            "epoch": epoch,  # PaddleOCR's meaning when batch_in_epoch is 0: epochs completed
-            "data_epoch": epoch,
-            "batch_in_epoch": batch_in_epoch,
-            "steps_per_epoch": self.steps_per_epoch,
-            "world_size": self.world_size,
-            "seed": self.settings.seed,
-            "lr": self.schedule.last_lr,
-            "metrics": metrics or {},
-            "best_model_dict": self.best,
-        }
+        state = ckpt.run_state(
+            self.global_step,
+            self.epoch,
+            self.batch_in_epoch,
+            self.steps_per_epoch,
+            self.best,
+            metrics,
+            world_size=self.world_size,
+            seed=self.settings.seed,
+            lr=self.schedule.last_lr,
+        )
         return ckpt.save_checkpoint(
             os.path.join(self.settings.save_dir, name), self.model, self.optimizer, state, config=self.config
         )
@@ -225,26 +214,8 @@ class Trainer:
     def _update_best(self, metrics):
         """Log and record an evaluation; returns whether it is the best so far."""
         key = self.main_indicator
-        value = metrics.get(key, 0.0)
-        improved = not self.best or value > self.best.get(key, -math.inf)
-        if improved:
-            self.best = {k: v for k, v in metrics.items() if k != "acc_by_length"}
-            self.best["best_step"] = self.global_step
-            self.best["best_epoch"] = self.epoch
-        logger.info(
-            "eval step %d: %s %.4f, norm_edit_dis %.4f (best %s %.4f at step %d)%s",
-            self.global_step,
-            key,
-            value,
-            metrics.get("norm_edit_dis", float("nan")),
-            key,
-            self.best.get(key, 0.0),
-            self.best.get("best_step", 0),
-            " — saved best_accuracy" if improved else "",
-        )
-        record = {"type": "eval", "step": self.global_step, "epoch": self.epoch, "time": time.time(), **metrics}
-        record["best_" + key] = self.best.get(key)
-        self.run_log.record(record, {"eval/" + k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+        self.best, improved = ckpt.update_best(self.best, metrics, key, self.global_step, self.epoch)
+        self.run_log.evaluation(self.global_step, self.epoch, metrics, key, self.best, improved)
         return improved
 
     # ------------------------------------------------------------------ training
@@ -259,31 +230,19 @@ class Trainer:
             enabled=self.is_main,
         )
         with self.run_log, closing_datasets(self.train_loader, self.eval_loader):
-            if self.is_main:
-                logger.info(
-                    "training: %d epoch(s) x %d step(s), %d process(es), batch %d per card, max_steps %s, "
-                    "CPU threads %s, oneDNN %s, to_static %s, output %s",
-                    s.epoch_num,
-                    self.steps_per_epoch,
-                    self.world_size,
-                    self.train_loader.batch_sampler.batch_size,
-                    s.max_steps or "-",
-                    describe_threads(self.thread_tuner, self.cpu_threads),
-                    self.use_onednn,
-                    self.to_static,
-                    s.save_dir,
-                )
+            self.run_log.started(
+                s,
+                self.steps_per_epoch,
+                self.world_size,
+                self.train_loader.batch_sampler.batch_size,
+                describe_threads(self.thread_tuner, self.cpu_threads),
+                self.use_onednn,
+                self.to_static,
+            )
             meter = StepMeter(s.smooth_window)
             total = s.epoch_num * self.steps_per_epoch
             total = min(total, s.max_steps) if s.max_steps else total
-            bar = tqdm(
-                total=total,
-                initial=min(self.global_step, total),
-                desc="train",
-                unit="step",
-                disable=not (self.show_progress and self.is_main),
-                dynamic_ncols=True,
-            )
+            bar = self.run_log.progress(total, self.global_step, show=self.show_progress)
             try:
                 self._run_epochs(meter, bar)
             except KeyboardInterrupt:
@@ -323,7 +282,7 @@ class Trainer:
                     self.run_log.record({"type": "threads", **record, "step": self.global_step})
             meter.add(loss_value, n_images, time.perf_counter() - t0 + reader_cost, reader_cost)
             if self.global_step % s.print_batch_step == 0 or self.global_step == 1:
-                self._log_step(preds, batch, lr, meter, bar)
+                self._log_step(preds, batch, lr, meter)
             bar.update(1)
             if should_evaluate(self.global_step, s.eval_start, s.eval_every):
                 self._evaluate_and_save()
@@ -353,88 +312,20 @@ class Trainer:
         self._in_update = False
         return preds, loss_value, lr
 
-    def _log_step(self, preds, batch, lr, meter, bar):
-        """The step line (train.log), the bar's numbers and the JSONL / VisualDL record."""
+    def _log_step(self, preds, batch, lr, meter):
+        """The run log's step line, record and bar figures (rank 0; the batch's metrics when asked)."""
         if not self.is_main:
             return
         acc = ned = None
         if self.settings.cal_metric:
             acc, ned = batch_metrics(self.postprocess, self.metric, preds, batch, self.train_positions, self.characters)
             meter.last_acc = acc
-        avg, ips, reader = meter.smoothed()
-        post = {"loss": f"{avg:.4f}", "lr": f"{lr:.2e}", "img/s": f"{ips:.1f}"}
-        if acc is not None:
-            post["acc"] = f"{acc:.3f}"
-        bar.set_postfix(post, refresh=False)
-        parts = "".join(f", {k} {v:.5f}" for k, v in self.loss_parts.items())
-        self.run_log.step_line(
-            "epoch [%d/%d] step %d (batch %d/%d) lr %.6g loss %.5f (avg %.5f)%s%s, %.1f images/s, reader %.3fs",
-            self.epoch + 1,
-            self.settings.epoch_num,
-            self.global_step,
-            self.batch_in_epoch,
-            self.steps_per_epoch,
-            lr,
-            meter.last_loss,
-            avg,
-            parts,
-            f", acc {acc:.4f}, norm_edit_dis {ned:.4f}" if acc is not None else "",
-            ips,
-            reader,
-        )
-        self.run_log.record(
-            {
-                "type": "train",
-                "step": self.global_step,
-                "epoch": self.epoch,
-                "batch": self.batch_in_epoch,
-                "lr": lr,
-                "loss": meter.last_loss,
-                "loss_avg": avg,
-                "loss_parts": dict(self.loss_parts),
-                "acc": acc,
-                "norm_edit_dis": ned,
-                "images_per_second": ips,
-                "reader_cost": reader,
-                "time": time.time(),
-            },
-            {
-                "train/loss": avg,
-                "train/lr": lr,
-                "train/acc": acc,
-                "train/images_per_second": ips,
-                **{"train/" + k: v for k, v in self.loss_parts.items()},
-            },
-        )
+        self.run_log.train_step(self.global_step, self.epoch, self.batch_in_epoch, lr, meter, self.loss_parts, acc, ned)
 
     def _end_epoch(self):
-        counts = self.train_loader.skip_counts()
-        if self.world_size > 1:
-            vec = all_reduce_mean([counts.get(r, 0) for r in SKIP_REASONS], self.world_size)
-            counts = {
-                r: int(round(v * self.world_size)) for r, v in zip(SKIP_REASONS, vec) if round(v * self.world_size)
-            }
+        counts = sum_over_ranks(self.train_loader.skip_counts(), SKIP_REASONS, self.world_size)
         complete = self.batch_in_epoch >= self.steps_per_epoch
-        if self.is_main:
-            total = sum(counts.values())
-            if total:
-                logger.warning(
-                    "epoch %d: skipped %d bad sample(s): %s",
-                    self.epoch + 1,
-                    total,
-                    ", ".join(f"{k} {v}" for k, v in counts.items()),
-                )
-            self.run_log.record(
-                {
-                    "type": "epoch",
-                    "step": self.global_step,
-                    "epoch": self.epoch,
-                    "complete": complete,
-                    "skipped": counts,
-                    "skipped_total": total,
-                    "time": time.time(),
-                }
-            )
+        self.run_log.epoch_end(self.global_step, self.epoch, complete, counts)
         if complete:
             self._save("latest")
             if self.settings.save_epoch_step and (self.epoch + 1) % self.settings.save_epoch_step == 0:
@@ -445,21 +336,9 @@ class Trainer:
         kept = "no checkpoint had been saved yet"
         if os.path.isfile(latest + ".json"):
             kept = f"the last good checkpoint {latest} (step {ckpt.saved_step(latest)}) is kept"
-        msg = (
-            f"loss is {value} at step {self.global_step + 1} (epoch {self.epoch}, batch {self.batch_in_epoch}); "
-            f"training stopped and {kept}. Lower Optimizer.lr.learning_rate or set Optimizer.clip_norm"
+        return TrainingDivergedError(
+            self.run_log.diverged(self.global_step + 1, self.epoch, self.batch_in_epoch, value, kept)
         )
-        self.run_log.record(
-            {
-                "type": "error",
-                "step": self.global_step + 1,
-                "epoch": self.epoch,
-                "loss": str(value),
-                "message": msg,
-                "time": time.time(),
-            }
-        )
-        return TrainingDivergedError(msg)
 
     def _save_on_interrupt(self):
         if self._in_update:
@@ -486,22 +365,7 @@ class Trainer:
             "images_per_second": meter.images_per_second(),
             "save_model_dir": self.settings.save_dir,
         }
-        if self.is_main:
-            logger.info(
-                "done: %d steps, best %s %s, %.1f images/s",
-                self.global_step,
-                self.main_indicator,
-                self.best.get(self.main_indicator),
-                summary["images_per_second"] or 0.0,
-            )
-            self.run_log.record(
-                {
-                    "type": "done",
-                    "step": self.global_step,
-                    "time": time.time(),
-                    **{k: v for k, v in summary.items() if k != "final_eval"},
-                }
-            )
+        self.run_log.done(summary, self.main_indicator)
         return summary
 
 

@@ -12,7 +12,8 @@ from paddleocr_archs import VISIONLAN_ARCH
 import ppresnet45
 from ppresnet45 import ConfigError, DataError
 from ppresnet45.config import load_config
-from ppresnet45.modeling.heads.visionlan import VLHead, sinusoid_table
+from ppresnet45.modeling.heads.transformer import sinusoid_table
+from ppresnet45.modeling.heads.visionlan import VLHead
 from ppresnet45.modeling.losses.visionlan import VLLoss
 from ppresnet45.modeling.model import RecModel
 from ppresnet45.modeling.summary import count_parameters
@@ -108,7 +109,7 @@ def test_a_paddleocr_state_dict_loads_with_nothing_missing_or_unexpected():
 
 
 def test_position_tables_are_the_sinusoid_buffers(model):
-    table = sinusoid_table(256, 512)
+    table = sinusoid_table(256, 512)[None]  # VisionLAN's layout: [1, n_position, d]
     assert table.shape == (1, 256, 512)
     np.testing.assert_allclose(
         table[0, 3, :4],

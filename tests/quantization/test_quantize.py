@@ -20,7 +20,7 @@ from ppresnet45.commands.quantize import run_hint
 from ppresnet45.export.exporter import export_inference_model
 from ppresnet45.inference import BackendError, InferenceSpec, create_runtime
 from ppresnet45.inference.int8 import INT8_FILES, int8_file
-from ppresnet45.inference.spec import CONFIG_FILE
+from ppresnet45.inference.model_dir import CONFIG_FILE
 from ppresnet45.quantization import QUANTIZERS, QuantizationRefused, quantize_export
 from ppresnet45.utils.cpu import ISA_CAP_ENV, cpu_description, cpu_kind, cpu_record, isa_cap
 

@@ -1,4 +1,4 @@
-"""Checkpoints: atomic save, exact resume, pretrained loading with a key report."""
+"""Checkpoints: atomic save, the run state and exact resume (the weights' side: test_weights.py)."""
 
 import json
 import os
@@ -9,17 +9,19 @@ import paddle
 import pytest
 
 from ppresnet45.config import PACKAGE_CONFIG_DIR, load_config
-from ppresnet45.errors import ConfigError, DataError
+from ppresnet45.errors import ConfigError
 from ppresnet45.modeling import build_model
 from ppresnet45.training.checkpoint import (
     ResumePoint,
-    load_checkpoint,
-    load_pretrained,
+    data_position,
     read_states,
+    run_state,
     save_checkpoint,
     saved_step,
+    update_best,
 )
 from ppresnet45.training.trainer import Trainer
+from ppresnet45.training.weights import load_checkpoint
 
 DEMO = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")
 SHAPE = [3, 32, 64]
@@ -161,66 +163,6 @@ def test_states_file_cannot_run_code(tmp_path):
     assert not (tmp_path / "pwned").exists()
 
 
-def test_resume_with_a_checkpoint_of_another_model_is_a_config_error(tmp_path):
-    config = _tiny_config(tmp_path)
-    model = build_model(config)
-    small = paddle.nn.Linear(2, 2)
-    prefix = save_checkpoint(str(tmp_path / "lin"), small)
-    with pytest.raises(ConfigError, match="does not fit the model"):
-        load_checkpoint(prefix, model)
-    with pytest.raises(ConfigError, match="Global.checkpoints.*not found"):
-        load_checkpoint(str(tmp_path / "none"), model)
-
-
-def test_pretrained_full_model_with_other_head_reports_shape_mismatch(tmp_path):
-    config = _tiny_config(tmp_path)
-    paddle.seed(3)
-    source = build_model(config)  # 36 characters + blank
-    state = source.state_dict()
-    state["head.extra.weight"] = paddle.zeros([2])
-    paddle.save(state, str(tmp_path / "ocr.pdparams"))
-    target_cfg = load_config(
-        DEMO,
-        {
-            "Global.character_dict_path": os.path.join(PACKAGE_CONFIG_DIR, "dicts", "en_dict.txt"),
-            "Global.use_space_char": True,
-        },
-    )
-    target = build_model(target_cfg)
-    report = load_pretrained(target, str(tmp_path / "ocr"))
-    assert report["prefix_added"] == ""
-    assert report["unexpected"] == ["head.extra.weight"]
-    assert {m[0] for m in report["shape_mismatch"]} == {"head.fc.weight", "head.fc.bias"}
-    assert report["missing"] == []
-    assert report["loaded"] == len(state) - 3
-    np.testing.assert_array_equal(target.backbone.conv1.weight.numpy(), source.backbone.conv1.weight.numpy())
-
-
-def test_pretrained_bare_backbone_gets_the_backbone_prefix(tmp_path):
-    config = _tiny_config(tmp_path)
-    paddle.seed(4)
-    source = build_model(config)
-    paddle.save(source.backbone.state_dict(), str(tmp_path / "bb.pdparams"))
-    paddle.seed(5)
-    target = build_model(config)
-    head_before = target.head.fc.weight.numpy().copy()
-    report = load_pretrained(target, str(tmp_path / "bb.pdparams"))
-    assert report["prefix_added"] == "backbone."
-    assert report["missing"] == [] and report["unexpected"] == [] and report["shape_mismatch"] == []
-    assert report["loaded"] == len(source.backbone.state_dict())
-    np.testing.assert_array_equal(
-        target.backbone.layer5[2].conv2.weight.numpy(), source.backbone.layer5[2].conv2.weight.numpy()
-    )
-    np.testing.assert_array_equal(target.head.fc.weight.numpy(), head_before)  # head untouched
-
-
-def test_pretrained_with_nothing_matching_is_a_data_error(tmp_path):
-    model = build_model(_tiny_config(tmp_path))
-    paddle.save({"foo.weight": paddle.zeros([1])}, str(tmp_path / "foo.pdparams"))
-    with pytest.raises(DataError, match="no weight of .*foo.pdparams.* matches"):
-        load_pretrained(model, str(tmp_path / "foo"))
-
-
 def test_trainer_loads_pretrained_model_from_config(tmp_path):
     config = _tiny_config(tmp_path)
     paddle.seed(6)
@@ -229,3 +171,24 @@ def test_trainer_loads_pretrained_model_from_config(tmp_path):
     trainer = Trainer(_tiny_config(tmp_path, **{"Global.pretrained_model": str(tmp_path / "bb")}), show_progress=False)
     assert trainer.pretrained_report["prefix_added"] == "backbone."
     np.testing.assert_array_equal(trainer.model.backbone.conv1.weight.numpy(), source.backbone.conv1.weight.numpy())
+
+
+def test_the_run_state_rolls_a_finished_epoch_over_and_reads_back_as_the_resume_point(tmp_path):
+    assert data_position(2, 3, steps_per_epoch=4) == (2, 3)
+    assert data_position(2, 4, steps_per_epoch=4) == (3, 0)
+    best = {"acc": 0.5, "best_step": 8}
+    state = run_state(12, 2, 4, 4, best, {"acc": 0.25}, world_size=1, lr=0.1)
+    assert (state["epoch"], state["data_epoch"], state["batch_in_epoch"]) == (3, 3, 0)
+    assert state["world_size"] == 1 and state["lr"] == 0.1 and state["metrics"] == {"acc": 0.25}
+    prefix = save_checkpoint(str(tmp_path / "latest"), paddle.nn.Linear(2, 2), state=run_state(5, 1, 2, 4, best))
+    point = ResumePoint.read(prefix)
+    assert (point.global_step, point.epoch, point.batch, point.best) == (5, 1, 2, best)
+
+
+def test_the_best_changes_only_when_the_key_improves():
+    best, improved = update_best({}, {"acc": 0.0, "acc_by_length": {"3": 0.0}}, "acc", step=1, epoch=0)
+    assert improved and best == {"acc": 0.0, "best_step": 1, "best_epoch": 0}  # the first is the best
+    same, improved = update_best(best, {"acc": 0.0, "norm_edit_dis": 0.9}, "acc", step=2, epoch=0)
+    assert not improved and same is best
+    better, improved = update_best(best, {"acc": 0.5, "norm_edit_dis": 0.9}, "acc", step=3, epoch=1)
+    assert improved and better == {"acc": 0.5, "norm_edit_dis": 0.9, "best_step": 3, "best_epoch": 1}
