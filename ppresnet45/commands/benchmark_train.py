@@ -63,8 +63,8 @@ def _print_table(args, rows):
         ratio = f"{ips / base[r['threads']]:.2f}x" if ips and base.get(r["threads"]) else "-"
         note = r.get("error") or r.get("refused") or ""
         shown = r["threads"]
-        if r["threads"] == "auto" and ips:
-            shown = f"auto -> {r.get('chosen_threads', r.get('threads'))}"
+        if r["threads"] == "auto" and ips and "chosen_threads" in r:
+            shown = f"auto -> {r['chosen_threads']}"
         if r["mode"].endswith("dp2") and ips:
             note = note or f"2 processes x {r.get('threads_per_process')} thread(s), batch {args.batch_size // 2} each"
         if not note and r["mode"] == "eager+onednn":
