@@ -65,6 +65,18 @@ def test_ctc_diverse_recipe_trains_once_over_the_curriculum_in_order(train_demo,
     assert {r["font"] for r in rows[:12]} == {"builtin"} and len({r["font"] for r in rows[34:]}) > 5
     assert len(result["heldout_fonts_by_font"]) >= 2  # accuracy per held-out font
     assert (out / "curves.png").is_file()
+    assert config["Global"]["eval_batch_step"] == [0, 1000]  # the user's -o wins over the recipe's spacing
+    # 3 steps: far too short for the speed probe to pay; one eager process, and the record says why
+    mode = result["mode"]
+    assert mode["probe"] is None and (mode["chosen"], mode["nproc"], result["nproc"]) == ("eager", 1, 1)
+    assert mode["why"].startswith("train-demo: no speed probe (3 training steps: ")
+
+
+def test_ctc_evaluates_about_8_times_a_run_at_multiples_of_100_steps():
+    from ppresnet45.training.demo_recipe import DEFAULT_NUM_TRAIN, _eval_every
+
+    assert _eval_every(DEFAULT_NUM_TRAIN // 16) == 500  # 3750 steps: 7 evaluations and the final one
+    assert _eval_every(750) == 100 and _eval_every(3) == 100 and _eval_every(8001) == 1100
 
 
 def test_visionlan_recipe_runs_lf1_lf2_la(train_demo, tmp_path):
@@ -90,6 +102,7 @@ def test_visionlan_recipe_runs_lf1_lf2_la(train_demo, tmp_path):
         assert any(str(out / f"model_{prev}" / "best_accuracy") in line for line in _loaded_from(folder))
     result = json.loads((out / "demo_result.json").read_text())
     assert result["stages"] == ["LF_1", "LF_2", "LA"] and result["stage_steps"] == [2, 2, 2]
+    assert result["mode"]["probe"] is None and "--algorithm visionlan" in result["mode"]["why"]
 
 
 def test_stage_steps_must_match_the_stages(train_demo, tmp_path, capsys):

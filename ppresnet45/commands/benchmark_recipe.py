@@ -2,11 +2,11 @@
 print each run's held-out and held-out-font accuracy and their spread.
 
 ``ppresnet45 benchmark-recipe [--seeds 42 1 2] [--threads 1 2] [--isa_caps native AVX2]
-[--num_train 12000] [--steps N] [--output_dir output/recipe_bench]``
+[--num_train 60000] [--mode eager] [--steps N] [--output_dir output/recipe_bench]``
 
-Each run is ``tools/train_demo.py`` (the default ctc recipe) in its own process, one after the
-other (never two at once: they would share the cores), with ``-o Global.seed=S
-Global.cpu_threads=T`` and, for an ISA cap, ``ONEDNN_MAX_CPU_ISA=CAP`` in its environment; all
+Each run is ``tools/train_demo.py`` (the default ctc recipe; ``--mode eager`` unless
+``--mode`` says otherwise) in its own process, one after the other (never two at once: they
+would share the cores), with ``-o Global.seed=S Global.cpu_threads=T`` and, for an ISA cap, ``ONEDNN_MAX_CPU_ISA=CAP`` in its environment; all
 runs share one rendered data folder, so only the seed (initial weights), the thread count and
 the kernels differ. ``--num_train`` and ``--steps`` set the length (``--steps`` stops early,
 on the full run's schedule: the first N steps are exactly those of the full run), so a short
@@ -26,6 +26,9 @@ import statistics
 import subprocess
 import sys
 import time
+
+from ..training.demo_mode import CHOICES
+from ..training.demo_recipe import DEFAULT_NUM_TRAIN
 
 
 def _load():
@@ -66,6 +69,8 @@ def run_one(args, seed, threads, cap, data_dir):
         "--num_heldout",
         str(args.num_heldout),
         "--no_progress",
+        "--mode",
+        args.mode,
     ]
     if args.steps:
         cmd += ["--stage_steps", str(args.steps)]
@@ -122,7 +127,19 @@ def add_arguments(parser):
         default=["native", "AVX2"],
         help="native and/or ONEDNN_MAX_CPU_ISA values (default native AVX2)",
     )
-    parser.add_argument("--num_train", type=int, default=12000, help="training lines (default 12000, the recipe's)")
+    parser.add_argument(
+        "--num_train",
+        type=int,
+        default=DEFAULT_NUM_TRAIN,
+        help=f"training lines (default {DEFAULT_NUM_TRAIN}, the recipe's)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=CHOICES,
+        default="eager",
+        help="train-demo's --mode for every run (default eager: one process at each --threads count; "
+        "auto may time and train in 2 processes of that many threads each)",
+    )
     parser.add_argument("--num_heldout", type=int, default=500, help="lines per held-out set (default 500)")
     parser.add_argument(
         "--steps",

@@ -2,199 +2,29 @@
 
 ``ppresnet45 benchmark-train [-c CONFIG] [--batch_size 16] [--steps 20] [--threads 1,2,auto]``
 
-Runs the real trainer (``ppresnet45.training.trainer.Trainer``: data loader, forward, CTC loss,
-backward, optimizer step) on rendered text lines for ``--warmup`` + ``--steps`` steps, once
-per mode and thread count, each in its own process (Paddle's flags and compiled programs are
-process-wide), one after the other. Modes:
+Runs the real trainer on rendered text lines for ``--warmup`` + ``--steps`` steps, once per
+mode and thread count, each in its own process(es), one after the other
+(:func:`ppresnet45.training.speed.time_mode`; the modes and what each does are listed there).
+``to_static`` with oneDNN is not run: Paddle 3.3.1's CPU training fails in ``run_program``, so
+the trainer refuses that combination.
 
-* ``eager``         - dygraph, ``Global.use_onednn: false``: the baseline every ratio is taken to;
-* ``eager+onednn``  - dygraph with ``FLAGS_use_onednn`` on (eager CPU kernels never call oneDNN);
-* ``to_static``     - ``paddle.jit.to_static`` of the model (``Global.to_static: true``);
-* ``dp2``           - two data-parallel processes (``paddle.distributed.launch``, gloo), each
-                      with half the batch and ``threads // 2`` threads (at least 1): the same
-                      global batch, hence the same steps;
-* ``to_static+dp2`` - both;
-* ``bf16``          - bf16 autocast: run only when the CPU has AVX512-BF16 or AMX
-                      (``ppresnet45.utils.cpu.cpu_has_bf16``) AND this Paddle has a bf16 CPU
-                      ``conv2d`` kernel (checked at run time); otherwise the row says which is
-                      missing and nothing runs.
-
-(``to_static`` with oneDNN is not run: Paddle 3.3.1's CPU training fails in ``run_program``, so
-the trainer refuses that combination.)
-
-Images/s is measured over the last ``--steps`` steps only (the trainer's smoothing window is
-set to ``--steps``). ``auto`` in ``--threads`` is ``Global.cpu_threads: null``: the trainer
-times its first steps at each thread count and keeps the fastest (those probe steps are added
-to the untimed ones); the row shows what it chose. Each row carries the 1-minute load average
-before and after it (the CPU may be shared); the table gives each row's ratio to ``eager`` at
-the same thread setting in the same run. Prints a markdown table with the CPU's model and
-flags; ``--output FILE.json`` also writes the rows.
+Images/s is measured over the last ``--steps`` steps only. ``auto`` in ``--threads`` is
+``Global.cpu_threads: null``: the trainer times its first steps at each thread count and keeps
+the fastest (those probe steps are added to the untimed ones); the row shows what it chose.
+Each row carries the 1-minute load average before and after it (the CPU may be shared); the
+table gives each row's ratio to ``eager`` at the same thread setting in the same run. Prints a
+markdown table with the CPU's model and flags; ``--output FILE.json`` also writes the rows.
 """
 
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 
 from ..config import PACKAGE_CONFIG_DIR
-from ._args import LAUNCH_SCRIPT
+from ..training.speed import DEFAULT_MODES, MODES, TimingJob, time_mode, train_steps
 
 DEFAULT_CONFIG = os.path.join(PACKAGE_CONFIG_DIR, "rec", "rec_resnet45_ctc_demo.yml")
-MODES = {
-    "eager": {"Global.use_onednn": False, "Global.to_static": False},
-    "eager+onednn": {"Global.use_onednn": True, "Global.to_static": False},
-    "to_static": {"Global.use_onednn": False, "Global.to_static": True},
-    "dp2": {"Global.use_onednn": False, "Global.to_static": False},
-    "to_static+dp2": {"Global.use_onednn": False, "Global.to_static": True},
-    "bf16": {"Global.use_onednn": False, "Global.to_static": False},
-}
-DEFAULT_MODES = "eager,to_static,dp2,to_static+dp2,bf16"
-
-
-def bf16_refusal():
-    """None when bf16 training can run here, else why not (one line)."""
-    from ..utils.cpu import cpu_has_bf16
-
-    if not cpu_has_bf16():
-        return "refused: this CPU has neither AVX512-BF16 nor AMX-BF16 (or ONEDNN_MAX_CPU_ISA caps them)"
-    import paddle
-
-    try:
-        conv = paddle.nn.Conv2D(4, 4, 3)
-        conv.to(dtype="bfloat16")
-        conv(paddle.zeros([1, 4, 8, 8], dtype="bfloat16"))
-    except (RuntimeError, NotImplementedError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0][:120]
-        return (
-            f"refused: Paddle {paddle.__version__} has no bf16 CPU conv2d kernel, autocast would keep "
-            f"every convolution in fp32 ({first})"
-        )
-    return None
-
-
-def _child(spec):
-    """Train ``spec['steps'] + spec['warmup']`` steps; rank 0 writes the measured row to ``spec['row']``."""
-
-    from ..config import load_config
-    from ..training.trainer import Trainer
-    from ..utils.io import atomic_write_text
-
-    auto = spec["threads"] == "auto"
-    if auto:  # the thread probe's steps come on top of the untimed ones
-        from ..training.threads import PROBE_STEPS, thread_candidates
-        from ..utils.cpu import available_cores
-
-        spec["warmup"] += len(thread_candidates(available_cores())) * (PROBE_STEPS + 1)
-    total = spec["warmup"] + spec["steps"]
-    opts = dict(MODES[spec["mode"]])
-    opts.update(
-        {
-            "Global.save_model_dir": spec["out"],
-            "Global.max_steps": total,
-            "Global.epoch_num": 1000,
-            "Global.print_batch_step": 1,
-            "Global.log_smooth_window": spec["steps"],
-            "Global.eval_batch_step": 0,
-            "Global.cal_metric_during_train": False,
-            "Global.cpu_threads": None if auto else spec["threads"],
-            "Train.dataset.data_dir": spec["data"],
-            "Train.dataset.label_file_list": [os.path.join(spec["data"], "labels.txt")],
-            "Train.loader.batch_size_per_card": spec["batch_size"],
-            "Train.loader.num_workers": 0,
-        }
-    )
-    config = load_config(spec["config"], [f"{k}={json.dumps(v)}" for k, v in opts.items()])
-    trainer = Trainer(config, show_progress=False)
-    if spec["mode"] == "bf16":
-        import paddle
-
-        step = trainer._train_step
-
-        def bf16_step(batch):
-            with paddle.amp.auto_cast(dtype="bfloat16", level="O1"):
-                return step(batch)
-
-        trainer._train_step = bf16_step
-    trainer.fit()
-    if trainer.rank != 0:
-        return
-    with open(os.path.join(spec["out"], "train_log.jsonl"), encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
-    last = [r for r in rows if r.get("type") == "train" and r["step"] == total][-1]
-    atomic_write_text(
-        spec["row"],
-        json.dumps(
-            {
-                "images_per_s": last["images_per_second"],
-                "use_onednn": trainer.use_onednn,
-                "to_static": trainer.to_static,
-                "threads": trainer.cpu_threads,
-                "processes": trainer.world_size,
-            }
-        ),
-    )
-
-
-def _load():
-    try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):
-        return None
-
-
-def _run_row(args, mode, t, data, tmp):
-    """One mode at one thread setting in fresh process(es); returns the row."""
-    out = os.path.join(tmp, f"{mode}-{t}")
-    os.makedirs(out, exist_ok=True)
-    dp = mode.endswith("dp2")
-    row = {"mode": mode, "threads": t, "batch_size": args.batch_size, "steps": args.steps, "load_before": _load()}
-    if mode == "bf16":
-        refusal = bf16_refusal()
-        if refusal:
-            row["refused"] = refusal
-            return row
-    spec = {
-        "config": os.path.abspath(args.config),
-        "mode": mode,
-        "threads": t,
-        "steps": args.steps,
-        "warmup": args.warmup,
-        "batch_size": args.batch_size,
-        "data": data,
-        "out": out,
-        "row": os.path.join(out, "row.json"),
-    }
-    env = dict(os.environ)
-    cmd = [sys.executable, "-m", "ppresnet45", "benchmark-train", "--child"]
-    if dp:
-        if t != "auto":
-            spec["threads"] = max(1, int(t) // 2)
-        spec["batch_size"] = max(1, args.batch_size // 2)  # per process: the same global batch
-        env["PADDLE_DISTRI_BACKEND"] = "gloo"
-        cmd = [
-            sys.executable,
-            "-m",
-            "paddle.distributed.launch",
-            "--nproc_per_node",
-            "2",
-            "--log_dir",
-            os.path.join(out, "launch_log"),
-            LAUNCH_SCRIPT,
-            "benchmark-train",
-            "--child",
-        ]
-    print(f"running {mode}, {t} thread(s) ...", file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd + [json.dumps(spec)], capture_output=True, text=True, env=env)
-    row["load_after"] = _load()
-    if proc.returncode == 0 and os.path.isfile(spec["row"]):
-        with open(spec["row"], encoding="utf-8") as f:
-            row.update(json.load(f))
-    else:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        row["error"] = f"exit {proc.returncode}: {tail}"
-    return row
 
 
 def _parse(args):
@@ -233,8 +63,8 @@ def _print_table(args, rows):
         ratio = f"{ips / base[r['threads']]:.2f}x" if ips and base.get(r["threads"]) else "-"
         note = r.get("error") or r.get("refused") or ""
         shown = r["threads"]
-        if r["threads"] == "auto" and ips:
-            shown = f"auto -> {r.get('chosen_threads', r.get('threads'))}"
+        if r["threads"] == "auto" and ips and "chosen_threads" in r:
+            shown = f"auto -> {r['chosen_threads']}"
         if r["mode"].endswith("dp2") and ips:
             note = note or f"2 processes x {r.get('threads_per_process')} thread(s), batch {args.batch_size // 2} each"
         if not note and r["mode"] == "eager+onednn":
@@ -270,7 +100,7 @@ def add_arguments(parser):
 
 def run(args):
     if args.child:
-        _child(json.loads(args.child))
+        train_steps(json.loads(args.child))
         return 0
     modes, threads = _parse(args)
 
@@ -290,9 +120,12 @@ def run(args):
             max_len=10,
             show_progress=False,
         )
+        job = TimingJob(
+            args.config, data, (os.path.join(data, "labels.txt"),), args.batch_size, args.steps, args.warmup
+        )
         for t in threads:
             for mode in modes:
-                row = _run_row(args, mode, t, data, tmp)
+                row = time_mode(mode, t, job, os.path.join(tmp, f"{mode}-{t}"))
                 if mode.endswith("dp2") and "threads" in row and "processes" in row:
                     row["threads_per_process"] = row.pop("threads")
                     row["threads"] = t

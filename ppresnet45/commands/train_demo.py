@@ -2,6 +2,7 @@
 :mod:`ppresnet45.training.demo_recipe` (what it renders, trains and reports)."""
 
 from ..data.synth.demo_data import DEFAULT_HOLDOUT
+from ..training.demo_mode import CHOICES
 from ..training.demo_recipe import ALGORITHMS, DEFAULT_NUM_TRAIN, run_demo_recipe
 
 
@@ -43,7 +44,10 @@ def add_arguments(parser):
         "--num_train",
         type=int,
         default=DEFAULT_NUM_TRAIN,
-        help=f"training lines to render (default {DEFAULT_NUM_TRAIN}); ctc trains one epoch of them",
+        help=f"training lines to render (default {DEFAULT_NUM_TRAIN}); ctc trains one epoch of them "
+        f"({DEFAULT_NUM_TRAIN // 16} steps of 16 with its demo config, which then evaluates on the "
+        "held-out strings about 8 times a run, every 100 steps or a multiple: every 500 for the "
+        "default; -o Global.eval_batch_step=[0,N] sets it)",
     )
     parser.add_argument(
         "--num_heldout",
@@ -95,7 +99,24 @@ def add_arguments(parser):
         help="--augment diverse: a length curriculum too: the first line's text has at most this many "
         "characters, the cap rising to the full length at START (default: none)",
     )
-    parser.add_argument("--nproc", type=int, default=1, help="data-parallel training processes (default 1)")
+    parser.add_argument(
+        "--mode",
+        choices=CHOICES,
+        default="auto",
+        help="auto (default): for a ctc run long enough that it costs under 5%% of it (estimated in "
+        "steps; the default run is), time eager and to_static+dp2 for 3 + 6 steps each on the "
+        "training lines (about a minute on 2 cores) and train in the faster, saying so in one "
+        "line; shorter runs, 1-core processes and abinet / visionlan train as the config says "
+        "(eager by default). eager: one process, Global.to_static=false; "
+        "to_static+dp2: two data-parallel processes with Global.to_static=true. An explicit "
+        "--nproc or -o Global.to_static=... wins over any mode",
+    )
+    parser.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        help="data-parallel training processes (default: as --mode chooses); given, no probe runs",
+    )
     parser.add_argument("--target", type=float, default=0.95, help="held-out word accuracy to reach (default 0.95)")
     parser.add_argument(
         "--target_fonts", type=float, default=0.6, help="word accuracy to reach on the held-out fonts (default 0.6)"

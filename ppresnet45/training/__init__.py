@@ -10,5 +10,9 @@
 * :mod:`.evaluator` — evaluation of a model or a checkpoint, and its reports;
 * :mod:`.settings`, :mod:`.devices`, :mod:`.batches`, :mod:`.run_log` — the ``Global``
   keys, device and processes, batch layout, and the run's logs;
-* :mod:`.plot` — training curves from ``train_log.jsonl``.
+* :mod:`.plot` — training curves from ``train_log.jsonl``;
+* :mod:`.speed` — images/s of real training steps in each execution mode (eager, to_static,
+  data-parallel, bf16), each in fresh processes;
+* :mod:`.demo_recipe`, :mod:`.demo_mode` — ``train-demo``'s recipe, and its timed choice
+  between one eager process and two to_static ones.
 """

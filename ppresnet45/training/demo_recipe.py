@@ -30,13 +30,18 @@ times and accuracies):
    writes ``OUTPUT/demo_result.json`` (with the accuracy per held-out font).
 
 ``make demo`` exports ``OUTPUT/model/best_accuracy`` of a ctc run when it exists (default
-``OUTPUT``). ``--nproc 2`` trains with two data-parallel processes (``paddle.distributed.launch``,
-gloo on CPU) instead of one process; the global batch stays the config's.
+``OUTPUT``). Before training, ``--mode auto`` (the default) times one eager process against two
+data-parallel processes with ``paddle.jit.to_static`` and trains in the faster
+(:mod:`ppresnet45.training.demo_mode`); ``--nproc N`` trains with N data-parallel processes
+(``paddle.distributed.launch``, gloo on CPU); the global batch stays the config's. With its
+demo config, ctc evaluates about :data:`EVALS_PER_RUN` times a run unless
+``-o Global.eval_batch_step`` says otherwise.
 The last line says whether each target (``--target`` on the held-out strings, ``--target_fonts``
 on the held-out fonts) was met. Exit status: 0, or 1 with ``--check`` when either was missed.
 """
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -49,6 +54,7 @@ from ..data.synth.demo_data import render_all
 from ..errors import ConfigError
 from ..utils.io import atomic_write_text
 from ..utils.subproc import LAUNCH_SCRIPT
+from .demo_mode import CHOICES, decide, probe_modes
 from .evaluator import evaluate_checkpoint, format_metrics
 from .plot import plot_training_log
 from .trainer import train
@@ -111,7 +117,8 @@ def _train_distributed(config, nproc, output_dir, no_progress):
     return rc
 
 
-DEFAULT_NUM_TRAIN = 12000
+DEFAULT_NUM_TRAIN = 60000
+EVALS_PER_RUN = 8  # ctc with its demo config: evaluations spread over the run, at least 100 steps apart
 
 
 def _stages(args):
@@ -131,8 +138,10 @@ def _evaluate(config, model_dir, label_file, name, progress):
 
 
 def run_demo_recipe(args):
-    if args.num_train < 1 or args.num_heldout < 1 or args.nproc < 1:
+    if args.num_train < 1 or args.num_heldout < 1 or (args.nproc is not None and args.nproc < 1):
         raise ConfigError("--num_train, --num_heldout and --nproc must be positive")
+    if args.mode not in CHOICES:
+        raise ConfigError(f"--mode: expected one of {', '.join(CHOICES)}, got {args.mode!r}")
     if args.clean_fraction is None:
         args.clean_fraction = 0.25 if args.augment == "diverse" else 0.33
     if not 0.0 <= args.clean_fraction <= 1.0:
@@ -152,7 +161,8 @@ def run_demo_recipe(args):
             f"--stage_steps: expected {len(stages)} positive step count(s) for --algorithm "
             f"{args.algorithm} (stages {', '.join(name for name, _ in stages)}), got {args.stage_steps}"
         )
-    if args.config is None:
+    demo_config = args.config is None
+    if demo_config:
         args.config = os.path.join(PACKAGE_CONFIG_DIR, "rec", ALGORITHMS[args.algorithm][0])
     out = os.path.abspath(args.output_dir)
     data_dir = os.path.abspath(args.data_dir) if args.data_dir else os.path.join(out, "data")
@@ -171,14 +181,21 @@ def run_demo_recipe(args):
         f"Eval.dataset.data_dir={data_dir}",
         f"Eval.dataset.label_file_list=[{heldout_file}]",
     ]
+    if demo_config and args.algorithm == "ctc" and "Global.eval_batch_step" not in _given_keys(args.opt):
+        steps = _run_steps(load_config(args.config, overrides + list(args.opt)), args)
+        overrides.append(f"Global.eval_batch_step=[0,{_eval_every(steps)}]")
     # the config as the last stage trains it (VisionLAN: LA) is the one that evaluates
     config = load_config(args.config, overrides + list(args.opt) + stages[-1][1])
-    t1 = time.time()
+    mode, timings["train_s"] = None, 0.0
     if not args.eval_only:
+        t_mode = time.time()
+        config, mode = _choose_mode(config, args, out)  # the speed probe, when it runs
+        t1 = time.time()
+        timings["mode_s"] = t1 - t_mode
         rc = _train(config, args, out, train_files)
         if rc:
             return rc
-    timings["train_s"] = time.time() - t1
+        timings["train_s"] = time.time() - t1
 
     t2 = time.time()
     progress = not args.no_progress
@@ -209,6 +226,7 @@ def run_demo_recipe(args):
         "num_train": args.num_train,
         "num_heldout": args.num_heldout,
         "nproc": args.nproc,
+        "mode": mode,
         "augment": args.augment,
         "algorithm": args.algorithm,
         "stages": [name for name, _ in _stages(args)],
@@ -233,6 +251,51 @@ def run_demo_recipe(args):
         f"(training {timings['train_s'] / 60:.1f} min)"
     )
     return 1 if args.check and (acc < args.target or fonts_acc < args.target_fonts) else 0
+
+
+def _given_keys(opts):
+    """The keys a list of ``KEY=VALUE`` overrides sets."""
+    return {opt.split("=", 1)[0].strip() for opt in opts}
+
+
+def _run_steps(config, args):
+    """The ctc run's training steps: ``--stage_steps``, else one epoch of the training lines
+    (the config's epochs, at most ``Global.max_steps``)."""
+    if args.stage_steps[0] is not None:
+        return args.stage_steps[0]
+    batch = max(1, int(config["Train"]["loader"]["batch_size_per_card"]))
+    steps = int(config["Global"].get("epoch_num") or 1) * (args.num_train // batch)
+    max_steps = config["Global"].get("max_steps")
+    return min(steps, int(max_steps)) if max_steps else steps
+
+
+def _eval_every(steps):
+    """Steps between evaluations: about :data:`EVALS_PER_RUN` per run, a multiple of 100."""
+    return max(100, math.ceil(steps / EVALS_PER_RUN / 100) * 100)
+
+
+def _choose_mode(config, args, out):
+    """``--mode``: one process or two with to_static (timed first with ``auto``); sets
+    ``args.nproc``; returns the config to train and the choice's record."""
+    from ..utils.cpu import available_cores
+
+    given = _given_keys(args.opt)
+    to_static = config["Global"].get("to_static") if "Global.to_static" in given else None
+    choice = decide(
+        args.mode,
+        args.algorithm,
+        args.nproc,
+        None if to_static is None else bool(to_static),
+        bool(config["Global"].get("to_static")),
+        available_cores(),
+        _run_steps(config, args) if args.algorithm == "ctc" else 0,
+        lambda modes: probe_modes(config, modes, out, not args.no_progress),
+    )
+    print(choice.line, flush=True)
+    args.nproc = choice.nproc
+    if choice.to_static is not None:
+        config = merge_overrides(config, [f"Global.to_static={str(choice.to_static).lower()}"])
+    return config, choice.record(args.mode)
 
 
 def _stage_dir(out, stages, i):
