@@ -104,11 +104,11 @@ def add_arguments(parser):
         choices=CHOICES,
         default="auto",
         help="auto (default): for a ctc run long enough that it costs under 5%% of it (estimated in "
-        "steps; the default run is), time eager and to_static+dp2 for 3 + 6 steps each on the "
-        "training lines (about a minute on 2 cores) and train in the faster, saying so in one "
+        "steps; the default run is), time eager, dp2 and to_static+dp2 for 3 + 6 steps each on the "
+        "training lines (1-2 minutes on 2 cores) and train in the fastest, saying so in one "
         "line; shorter runs, 1-core processes and abinet / visionlan train as the config says "
-        "(eager by default). eager: one process, Global.to_static=false; "
-        "to_static+dp2: two data-parallel processes with Global.to_static=true. An explicit "
+        "(eager by default). eager: one process, Global.to_static=false; dp2: two data-parallel "
+        "processes, Global.to_static=false; to_static+dp2: two with Global.to_static=true. An explicit "
         "--nproc or -o Global.to_static=... wins over any mode",
     )
     parser.add_argument(

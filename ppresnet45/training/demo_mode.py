@@ -1,9 +1,9 @@
-"""How ``ppresnet45 train-demo`` trains: in one eager process, or in two data-parallel processes
-with ``paddle.jit.to_static`` (``--nproc 2 -o Global.to_static=true``), whichever this CPU runs
-faster.
+"""How ``ppresnet45 train-demo`` trains: in one eager process, in two data-parallel eager
+processes (``--nproc 2``), or in two with ``paddle.jit.to_static`` (``--nproc 2 -o
+Global.to_static=true``), whichever this CPU runs fastest.
 
 Which is faster depends on the CPU, its cores and what else runs on it, so ``--mode auto`` (the
-default) times both for a few steps on the rendered training lines
+default) times each for a few steps on the rendered training lines
 (:func:`ppresnet45.training.speed.time_mode`, each mode in its own process(es)) and trains in
 the faster. It does not time when the run is too short for the probe to pay (it would cost
 more than :data:`MAX_PROBE_SHARE` of the run), when the process has one core (two processes
@@ -16,9 +16,9 @@ import math
 import os
 import tempfile
 
-CHOICES = ("auto", "eager", "to_static+dp2")
-# (nproc, Global.to_static) of each mode train-demo can choose
-SETTINGS = {"eager": (1, False), "to_static+dp2": (2, True)}
+CHOICES = ("auto", "eager", "dp2", "to_static+dp2")
+# (nproc, Global.to_static) of each mode train-demo can choose (and times, in this order)
+SETTINGS = {"eager": (1, False), "dp2": (2, False), "to_static+dp2": (2, True)}
 PROBE_WARMUP = 3  # untimed steps per mode (the first ones compile the to_static program)
 PROBE_STEPS = 6  # timed steps per mode
 # One process start (Python, Paddle, the model, the loader; to_static's conversion comes in the
@@ -33,7 +33,7 @@ class TrainMode:
     """How the run trains and why.
 
     Attributes:
-        mode (str): ``eager``, ``to_static+dp2``, or ``as given`` (the user's --nproc / -o).
+        mode (str): ``eager``, ``dp2``, ``to_static+dp2``, or ``as given`` (the user's --nproc / -o).
         nproc (int): training processes.
         to_static (bool | None): the ``Global.to_static`` to set; None: keep the config's.
         line (str): the one log line saying what was measured or why nothing was, and the choice.
@@ -62,10 +62,10 @@ def probe_cost_steps(cores):
     """The probe's cost in training steps' worth (an estimate): both modes' warm-up and timed
     steps, eager's thread timing (``Global.cpu_threads: null`` on more than one core) and a
     process start for each mode."""
-    from .threads import PROBE_STEPS as THREAD_STEPS
-    from .threads import thread_candidates
+    from .settings import TrainSettings
+    from .threads import tuning_steps
 
-    tuner = len(thread_candidates(cores)) * (THREAD_STEPS + 1) if cores > 1 else 0
+    tuner = tuning_steps(TrainSettings.from_config({"Global": {}}), 1, cores)  # threads null, block time auto
     return len(SETTINGS) * (PROBE_WARMUP + PROBE_STEPS + START_STEPS) + tuner
 
 
@@ -84,23 +84,22 @@ def skip_reason(requested, algorithm, nproc, to_static, cores, run_steps):
     if algorithm != "ctc":
         return f"--algorithm {algorithm} trains its stages as before; the probe is for ctc"
     if cores < 2:
-        return "this process has 1 CPU core; to_static+dp2 needs 2"
+        return "this process has 1 CPU core; dp2 and to_static+dp2 need 2"
     if run_steps < min_run_steps(cores):
         return (
-            f"{run_steps} training steps: timing both modes (~{probe_cost_steps(cores)} steps' worth) would "
+            f"{run_steps} training steps: timing the modes (~{probe_cost_steps(cores)} steps' worth) would "
             f"cost over {MAX_PROBE_SHARE:.0%} of the run; it is timed from {min_run_steps(cores)} steps"
         )
     return None
 
 
 def faster(rows):
-    """``(chosen mode, its row, the other row)`` from the probe's rows: the higher images/s;
-    a mode whose row has none (it failed) is not chosen; eager when both failed."""
+    """``(chosen mode, its row, the other rows)`` from the probe's rows: the highest images/s;
+    a mode whose row has none (it failed) is not chosen; eager when all failed."""
     by_mode = {r["mode"]: r for r in rows}
     ok = [r for r in rows if (r.get("images_per_s") or 0) > 0]
     best = max(ok, key=lambda r: r["images_per_s"]) if ok else by_mode.get("eager", rows[0])
-    other = next((r for r in rows if r is not best), None)
-    return best["mode"], best, other
+    return best["mode"], best, [r for r in rows if r is not best]
 
 
 def _describe(nproc, to_static):
@@ -115,15 +114,19 @@ def _load(rows):
     return f"load {low:.1f}" if f"{low:.1f}" == f"{high:.1f}" else f"load {low:.1f}-{high:.1f}"
 
 
-def _measured_line(rows, chosen, best, other):
+def _measured_line(rows, chosen, best, others):
     if (best.get("images_per_s") or 0) <= 0:
         errors = "; ".join(f"{r['mode']}: {r.get('error', 'no images/s')}" for r in rows)
         return f"train-demo: the speed probe failed ({errors}), so eager"
-    head = f"train-demo: {chosen} {best['images_per_s']:.1f} images/s vs {other['mode']} "
-    if (other.get("images_per_s") or 0) > 0:
-        ratio = best["images_per_s"] / other["images_per_s"]
-        return head + f"{other['images_per_s']:.1f} ({ratio:.2f}x, {_load(rows)})"
-    return head + f"failed ({other.get('error', 'no images/s')}; {_load(rows)})"
+    parts = []
+    for other in others:
+        if (other.get("images_per_s") or 0) > 0:
+            parts.append(
+                f"{other['mode']} {other['images_per_s']:.1f} ({best['images_per_s'] / other['images_per_s']:.2f}x)"
+            )
+        else:
+            parts.append(f"{other['mode']} failed ({other.get('error', 'no images/s')})")
+    return f"train-demo: {chosen} {best['images_per_s']:.1f} images/s vs {', '.join(parts)}, {_load(rows)}"
 
 
 def decide(requested, algorithm, nproc, to_static, config_to_static, cores, run_steps, probe):
@@ -145,9 +148,9 @@ def decide(requested, algorithm, nproc, to_static, config_to_static, cores, run_
     reason = skip_reason(requested, algorithm, nproc, to_static, cores, run_steps)
     if reason is None:
         rows = probe(list(SETTINGS))
-        chosen, best, other = faster(rows)
+        chosen, best, others = faster(rows)
         n, static = SETTINGS[chosen]
-        line = _measured_line(rows, chosen, best, other)
+        line = _measured_line(rows, chosen, best, others)
         return TrainMode(chosen, n, static, f"{line}: {_describe(n, static)}", rows)
     if requested in SETTINGS:
         mode_nproc, mode_static = SETTINGS[requested]

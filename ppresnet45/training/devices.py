@@ -65,6 +65,11 @@ def _iomp_library():
     return None
 
 
+def configured_threads(cpu_threads, world_size=1):
+    """``Global.cpu_threads``, or for null this process's share of the cores (``cores // world_size``)."""
+    return max(1, available_cores() // max(int(world_size), 1)) if cpu_threads is None else cpu_threads
+
+
 def configure_cpu(use_onednn=False, to_static=False, cpu_threads=None, world_size=1, omp_blocktime=None):
     """Apply CPU execution settings; returns the effective ``(use_onednn, to_static, threads)``.
 
@@ -76,8 +81,7 @@ def configure_cpu(use_onednn=False, to_static=False, cpu_threads=None, world_siz
       crashes Paddle 3.3 (segmentation fault in ``run_program``), so that combination falls
       back to oneDNN off.
     """
-    if cpu_threads is None:
-        cpu_threads = max(1, available_cores() // max(int(world_size), 1))
+    cpu_threads = configured_threads(cpu_threads, world_size)
     if isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int) or not 1 <= cpu_threads <= MAX_THREADS:
         raise ConfigError(f"Global.cpu_threads: expected an int in [1, {MAX_THREADS}] or null, got {cpu_threads!r}")
     paddle.base.core.set_num_threads(int(cpu_threads))

@@ -101,21 +101,16 @@ def train_steps(spec):
     """The child: train ``spec['warmup'] + spec['steps']`` steps; rank 0 writes the measured row
     to ``spec['row']`` (JSON)."""
     from ..config import load_config
+    from .devices import configured_threads
+    from .settings import TrainSettings
+    from .threads import tuning_steps
     from .trainer import Trainer
 
     auto = spec["threads"] == "auto"
-    if auto and processes(spec["mode"]) == 1:  # the thread tuner's steps come on top of the untimed ones
-        from ..utils.cpu import available_cores
-        from .threads import PROBE_STEPS, thread_candidates
-
-        cores = available_cores()
-        spec["warmup"] += (len(thread_candidates(cores)) if cores > 1 else 0) * (PROBE_STEPS + 1)
-    total = spec["warmup"] + spec["steps"]
     opts = dict(MODES[spec["mode"]])
     opts.update(
         {
             "Global.save_model_dir": spec["out"],
-            "Global.max_steps": total,
             "Global.epoch_num": 1000,
             "Global.print_batch_step": 1,
             "Global.log_smooth_window": spec["steps"],
@@ -128,6 +123,12 @@ def train_steps(spec):
             "Train.loader.num_workers": 0,
         }
     )
+    # the thread / block-time timing's steps (thread count null, or omp_blocktime auto) come on top of
+    # the untimed ones: the timed window is the chosen setting's
+    settings = TrainSettings.from_config(load_config(spec["config"], [f"{k}={json.dumps(v)}" for k, v in opts.items()]))
+    world = processes(spec["mode"])
+    spec["warmup"] += tuning_steps(settings, world, configured_threads(settings.cpu_threads, world))
+    opts["Global.max_steps"] = total = spec["warmup"] + spec["steps"]
     config = load_config(spec["config"], [f"{k}={json.dumps(v)}" for k, v in opts.items()])
     trainer = Trainer(config, show_progress=False)
     if spec["mode"] == "bf16":

@@ -222,16 +222,27 @@ class ThreadTuner:
         return len(self.candidates) * (self.probe_steps + 1) if len(self.candidates) > 1 else 0
 
 
-def tuner_for(settings, world_size, threads):
-    """A :class:`ThreadTuner` when the run should choose its CPU setting by timing: one CPU process
-    and more than one setting to try (``Global.cpu_threads`` null with more than one usable core,
-    and/or ``Global.omp_blocktime: auto`` with more than one thread); else None."""
+def tuning_candidates(settings, world_size, threads):
+    """The ``(threads, blocktime)`` settings a run times first (an empty list: nothing to choose):
+    one CPU process and more than one setting to try (``Global.cpu_threads`` null with more than
+    one usable core, and/or ``Global.omp_blocktime: auto`` with more than one thread)."""
     if world_size != 1 or settings.use_gpu:
-        return None
+        return []
     counts = thread_candidates(threads) if settings.cpu_threads is None else [threads]
     blocktimes = BLOCKTIMES if settings.omp_blocktime == "auto" and blocktime_settable() else ()
     candidates = settings_to_try(counts, blocktimes)
-    return ThreadTuner(candidates) if len(candidates) > 1 else None
+    return candidates if len(candidates) > 1 else []
+
+
+def tuning_steps(settings, world_size, threads):
+    """Training steps the run's first timing takes (0 when it times nothing)."""
+    return len(tuning_candidates(settings, world_size, threads)) * (PROBE_STEPS + 1)
+
+
+def tuner_for(settings, world_size, threads):
+    """A :class:`ThreadTuner` over :func:`tuning_candidates`, or None when there is nothing to time."""
+    candidates = tuning_candidates(settings, world_size, threads)
+    return ThreadTuner(candidates) if candidates else None
 
 
 def describe_threads(tuner, threads):

@@ -1,4 +1,4 @@
-"""train-demo's --mode: time eager against to_static+dp2 when it pays, train in the faster, let
+"""train-demo's --mode: time eager, dp2 and to_static+dp2 when it pays, train in the fastest, let
 the user's --nproc / -o Global.to_static win, and say in one line what happened."""
 
 import os
@@ -11,10 +11,11 @@ from ppresnet45.training.demo_recipe import DEFAULT_NUM_TRAIN
 LONG = 3750  # the default run's steps (60000 lines of 16)
 
 
-def _rows(eager, dp2, load=0.9):
+def _rows(eager, static_dp2, load=0.9, dp2=1.0):
     return [
         {"mode": "eager", "images_per_s": eager, "load_before": load, "load_after": load},
-        {"mode": "to_static+dp2", "images_per_s": dp2, "load_before": load, "load_after": load},
+        {"mode": "dp2", "images_per_s": dp2, "load_before": load, "load_after": load},
+        {"mode": "to_static+dp2", "images_per_s": static_dp2, "load_before": load, "load_after": load},
     ]
 
 
@@ -33,10 +34,10 @@ def _decide(requested="auto", algorithm="ctc", nproc=None, to_static=None, cores
 
 def test_auto_trains_in_to_static_dp2_when_it_measured_faster():
     choice, calls = _decide(rows=_rows(16.34, 22.56))
-    assert calls == [["eager", "to_static+dp2"]]
+    assert calls == [["eager", "dp2", "to_static+dp2"]]
     assert (choice.mode, choice.nproc, choice.to_static) == ("to_static+dp2", 2, True)
     assert choice.line == (
-        "train-demo: to_static+dp2 22.6 images/s vs eager 16.3 (1.38x, load 0.9): "
+        "train-demo: to_static+dp2 22.6 images/s vs eager 16.3 (1.38x), dp2 1.0 (22.56x), load 0.9: "
         "training in 2 processes with Global.to_static=true"
     )
     record = choice.record("auto")
@@ -46,17 +47,23 @@ def test_auto_trains_in_to_static_dp2_when_it_measured_faster():
 def test_auto_trains_eager_when_eager_measured_faster():
     choice, _ = _decide(rows=_rows(14.0, 9.0, load=3.2))
     assert (choice.mode, choice.nproc, choice.to_static) == ("eager", 1, False)
-    assert "eager 14.0 images/s vs to_static+dp2 9.0 (1.56x, load 3.2)" in choice.line
+    assert "eager 14.0 images/s vs dp2 1.0 (14.00x), to_static+dp2 9.0 (1.56x), load 3.2" in choice.line
     assert choice.line.endswith("training in 1 process with Global.to_static=false")
 
 
+def test_auto_trains_in_two_eager_processes_when_dp2_measured_fastest():
+    choice, _ = _decide(rows=_rows(20.0, 22.3, dp2=23.2))
+    assert (choice.mode, choice.nproc, choice.to_static) == ("dp2", 2, False)
+    assert choice.line.endswith("training in 2 processes with Global.to_static=false")
+
+
 def test_a_mode_that_failed_in_the_probe_is_not_chosen():
-    rows = _rows(16.0, None)
-    rows[1]["error"] = "exit 1: gloo timeout"
+    rows = _rows(16.0, None, dp2=None)
+    rows[1]["error"] = rows[2]["error"] = "exit 1: gloo timeout"
     assert faster(rows)[0] == "eager"
     choice, _ = _decide(rows=rows)
     assert choice.nproc == 1 and "to_static+dp2 failed (exit 1: gloo timeout" in choice.line
-    both = _rows(None, None)
+    both = _rows(None, None, dp2=None)
     assert faster(both)[0] == "eager"
     assert "the speed probe failed" in _decide(rows=both)[0].line
 
