@@ -10,15 +10,14 @@ __all__ = ["LAUNCH_SCRIPT"]  # re-exported for the commands that launch processe
 def add_config_arguments(parser, required=True, config_help="YAML config file (PaddleOCR layout)"):
     """Add PaddleOCR's ``-c CONFIG`` and ``-o Section.key=value ...`` options."""
     parser.add_argument("-c", "--config", required=required, help=config_help)
-    parser.add_argument(
-        "-o",
-        "--opt",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. -o Global.epoch_num=10 Global.use_gpu=false (values are YAML)",
-    )
+    add_override_argument(parser)
+
+
+def add_override_argument(
+    parser, help_text="override config keys, e.g. -o Global.epoch_num=10 Global.use_gpu=false (values are YAML)"
+):
+    """Add PaddleOCR's ``-o Section.key=value ...`` option (``args.opt``, a list)."""
+    parser.add_argument("-o", "--opt", nargs="+", action="extend", default=[], metavar="KEY=VALUE", help=help_text)
 
 
 def passthrough(args_list):

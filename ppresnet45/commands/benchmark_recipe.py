@@ -29,6 +29,7 @@ import time
 
 from ..training.demo_mode import CHOICES
 from ..training.demo_recipe import DEFAULT_NUM_TRAIN
+from ._args import add_override_argument
 
 
 def _load():
@@ -154,15 +155,7 @@ def add_arguments(parser):
         help="last training batch accuracy that counts as off the plateau (default 0.2)",
     )
     parser.add_argument("--output_dir", default="output/recipe_bench", help="runs, logs and the JSON go here")
-    parser.add_argument(
-        "-o",
-        "--opt",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="more config overrides for every run",
-    )
+    add_override_argument(parser, "more config overrides for every run")
 
 
 def run(args):

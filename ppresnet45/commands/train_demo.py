@@ -4,6 +4,7 @@
 from ..data.synth.demo_data import DEFAULT_HOLDOUT
 from ..training.demo_mode import CHOICES
 from ..training.demo_recipe import ALGORITHMS, DEFAULT_NUM_TRAIN, run_demo_recipe
+from ._args import add_override_argument
 
 
 def add_arguments(parser):
@@ -31,15 +32,7 @@ def add_arguments(parser):
         help="where the rendered lines go (default OUTPUT/data); share it between runs to compare "
         "algorithms on the same lines",
     )
-    parser.add_argument(
-        "-o",
-        "--opt",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="config overrides, e.g. Global.max_steps=300",
-    )
+    add_override_argument(parser, "config overrides, e.g. Global.max_steps=300")
     parser.add_argument(
         "--num_train",
         type=int,
