@@ -5,7 +5,7 @@ Global.to_static=true``), whichever this CPU runs fastest.
 Which is faster depends on the CPU, its cores and what else runs on it, so ``--mode auto`` (the
 default) times each for a few steps on the rendered training lines
 (:func:`ppresnet45.training.speed.time_mode`, each mode in its own process(es)) and trains in
-the faster. It does not time when the run is too short for the probe to pay (it would cost
+the fastest. It does not time when the run is too short for the probe to pay (it would cost
 more than :data:`MAX_PROBE_SHARE` of the run), when the process has one core (two processes
 would share it), for the staged algorithms (abinet, visionlan: they train as before), or when
 the user chose: an explicit ``--nproc`` or ``-o Global.to_static=...`` always wins.

@@ -30,8 +30,8 @@ times and accuracies):
    writes ``OUTPUT/demo_result.json`` (with the accuracy per held-out font).
 
 ``make demo`` exports ``OUTPUT/model/best_accuracy`` of a ctc run when it exists (default
-``OUTPUT``). Before training, ``--mode auto`` (the default) times one eager process against two
-data-parallel processes with ``paddle.jit.to_static`` and trains in the faster
+``OUTPUT``). Before training, ``--mode auto`` (the default) times one eager process, two
+data-parallel eager processes and two with ``paddle.jit.to_static``, and trains in the fastest
 (:mod:`ppresnet45.training.demo_mode`); ``--nproc N`` trains with N data-parallel processes
 (``paddle.distributed.launch``, gloo on CPU); the global batch stays the config's. With its
 demo config, ctc evaluates about :data:`EVALS_PER_RUN` times a run unless
@@ -275,7 +275,7 @@ def _eval_every(steps):
 
 
 def _choose_mode(config, args, out):
-    """``--mode``: one process or two with to_static (timed first with ``auto``); sets
+    """``--mode``: one process, or two (eager or to_static; timed first with ``auto``); sets
     ``args.nproc``; returns the config to train and the choice's record."""
     from ..utils.cpu import available_cores
 
